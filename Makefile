@@ -1,0 +1,39 @@
+# Thin wrapper over CMake. `make demo` and `make test` are the README's two
+# commands; both install missing Debian packages first.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test test-asan fixtures fixtures-large bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/cml inspect examples/mlp.pte
+	./$(BUILD)/cml run examples/mlp.pte --input examples/mlp_input.npy --output-dir $(BUILD)/demo-out
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCML_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+fixtures:
+	bash tools/fixtures/make_fixtures.sh
+
+fixtures-large:
+	bash tools/fixtures/make_fixtures.sh --large
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

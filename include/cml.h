@@ -1,0 +1,221 @@
+/*
+ * cml: run ExecuTorch programs (.pte) with Core ML delegates, and standalone
+ * Core ML ML Programs (.mlpackage), on any CPU.
+ *
+ * Contract, in one paragraph:
+ *   - Every function that can fail returns a cml_status; results come back
+ *     through out-parameters, which are untouched on failure.
+ *   - A failing call on a handle stores a human-readable message on that
+ *     handle (cml_program_errmsg / cml_method_errmsg). Calls that fail before
+ *     a handle exists write the message into the caller's buffer if given.
+ *   - Model files are untrusted: every byte is verified at open/create time,
+ *     and bad input yields CML_ERR_CORRUPT or CML_ERR_UNSUPPORTED with a
+ *     message naming the file section and the reason. The library never
+ *     aborts or exits on input.
+ *   - cml_method_execute performs no heap allocation.
+ *   - Handles are not thread-safe; use one cml_method per thread. A
+ *     cml_program is immutable after open and may be shared by methods on
+ *     different threads.
+ */
+#ifndef CML_H
+#define CML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CML_VERSION_MAJOR 0
+#define CML_VERSION_MINOR 1
+#define CML_VERSION_PATCH 0
+
+/* Maximum tensor rank, as in ExecuTorch. */
+#define CML_MAX_DIMS 16
+
+/* Status codes. Names are available through cml_status_name(). */
+#define CML_STATUS_MAP(X)                                                    \
+    X(CML_OK, "ok")                                                          \
+    X(CML_ERR_INVALID_ARG, "invalid argument")                               \
+    X(CML_ERR_NOMEM, "out of memory")                                        \
+    X(CML_ERR_IO, "i/o error")                                               \
+    X(CML_ERR_CORRUPT, "corrupt model file")                                 \
+    X(CML_ERR_UNSUPPORTED, "unsupported")                                    \
+    X(CML_ERR_NOT_FOUND, "not found")                                        \
+    X(CML_ERR_STATE, "invalid state")                                        \
+    X(CML_ERR_SHAPE, "shape mismatch")                                       \
+    X(CML_ERR_INTERNAL, "internal error")
+
+typedef enum cml_status {
+#define CML_X_ENUM(name, text) name,
+    CML_STATUS_MAP(CML_X_ENUM)
+#undef CML_X_ENUM
+} cml_status;
+
+/** Returns a static, lower-case description of a status code. */
+const char *cml_status_name(cml_status status);
+
+/*
+ * Element types. The numbering is ExecuTorch's ScalarType, so values read
+ * from a .pte map one to one.
+ */
+typedef enum cml_dtype {
+    CML_DTYPE_UINT8 = 0,
+    CML_DTYPE_INT8 = 1,
+    CML_DTYPE_INT16 = 2,
+    CML_DTYPE_INT32 = 3,
+    CML_DTYPE_INT64 = 4,
+    CML_DTYPE_FLOAT16 = 5,
+    CML_DTYPE_FLOAT32 = 6,
+    CML_DTYPE_FLOAT64 = 7,
+    CML_DTYPE_BOOL = 11,
+    CML_DTYPE_BFLOAT16 = 15,
+    CML_DTYPE_UINT16 = 27,
+    CML_DTYPE_UINT32 = 28,
+    CML_DTYPE_UINT64 = 29,
+} cml_dtype;
+
+/** Bytes per element, or 0 for a value that is not a cml_dtype. */
+size_t cml_dtype_size(cml_dtype dtype);
+/** Short name ("float32", "int64", ...), or "invalid". */
+const char *cml_dtype_name(cml_dtype dtype);
+
+/*
+ * Optional allocator for everything a handle allocates. alloc returns NULL on
+ * failure; align is a power of two <= 64. free accepts NULL. Must outlive
+ * every handle created with it.
+ */
+typedef struct cml_allocator {
+    void *ctx;
+    void *(*alloc)(void *ctx, size_t size, size_t align);
+    void (*free)(void *ctx, void *ptr);
+} cml_allocator;
+
+/*
+ * A dense, contiguous (row-major) tensor described by the caller or returned
+ * by the library. sizes points at rank entries.
+ */
+typedef struct cml_tensor_view {
+    cml_dtype dtype;
+    int32_t rank;
+    const int64_t *sizes;
+    void *data;
+    size_t nbytes;
+} cml_tensor_view;
+
+/* Compute units, as in Core ML's MLComputeUnits / the compile spec. */
+typedef enum cml_compute_units {
+    CML_COMPUTE_DEFAULT = 0, /* whatever the model's compile spec says */
+    CML_COMPUTE_ALL,
+    CML_COMPUTE_CPU_ONLY,
+    CML_COMPUTE_CPU_AND_GPU,
+    CML_COMPUTE_CPU_AND_NE,
+} cml_compute_units;
+
+typedef struct cml_program cml_program;
+typedef struct cml_method cml_method;
+
+typedef struct cml_program_params {
+    uint32_t struct_size;             /* = sizeof(cml_program_params) */
+    const cml_allocator *allocator;   /* NULL: the C heap */
+} cml_program_params;
+
+/**
+ * Opens a program. path may name a .pte file or an .mlpackage directory.
+ * The file is memory-mapped; constant weights are used in place.
+ * @param params NULL for defaults.
+ * @param out receives the handle; on failure *out is set to NULL.
+ * @param errbuf optional buffer (errbuf_size bytes) that receives the
+ *        failure message, since no handle exists to carry it.
+ */
+cml_status cml_program_open_file(const char *path,
+                                 const cml_program_params *params,
+                                 cml_program **out, char *errbuf,
+                                 size_t errbuf_size);
+
+/**
+ * Opens a .pte program held in memory. The bytes are not copied: they must
+ * stay valid and unchanged until cml_program_close.
+ */
+cml_status cml_program_open_memory(const void *data, size_t size,
+                                   const cml_program_params *params,
+                                   cml_program **out, char *errbuf,
+                                   size_t errbuf_size);
+
+/** Closes a program. NULL is allowed. Methods must be destroyed first. */
+void cml_program_close(cml_program *program);
+
+/** Last error message recorded on the program ("" if none). */
+const char *cml_program_errmsg(const cml_program *program);
+
+/** Number of methods (ExecuTorch execution plans, or ML Program functions). */
+size_t cml_program_method_count(const cml_program *program);
+
+/** Name of method index (< cml_program_method_count), or NULL. */
+const char *cml_program_method_name(const cml_program *program, size_t index);
+
+typedef struct cml_method_params {
+    uint32_t struct_size;              /* = sizeof(cml_method_params) */
+    int32_t num_threads;               /* <= 0: one per online CPU */
+    cml_compute_units compute_units;   /* overrides the compile spec */
+} cml_method_params;
+
+/**
+ * Loads a method: verifies and resolves every instruction, initializes
+ * delegates, plans memory. After success, execute needs no allocation.
+ * @param name NULL for "forward" (or the only/default method).
+ */
+cml_status cml_method_create(cml_program *program, const char *name,
+                             const cml_method_params *params,
+                             cml_method **out);
+
+/** Destroys a method. NULL is allowed. */
+void cml_method_destroy(cml_method *method);
+
+/** Last error message recorded on the method ("" if none). */
+const char *cml_method_errmsg(const cml_method *method);
+
+/* Description of one method input or output. */
+typedef struct cml_io_info {
+    const char *name;      /* may be "" when the format has no names */
+    cml_dtype dtype;
+    int32_t rank;
+    const int64_t *sizes;  /* upper bounds for dynamic dimensions */
+    int is_tensor;         /* 0 for scalar inputs (Int/Double/Bool EValues) */
+} cml_io_info;
+
+size_t cml_method_input_count(const cml_method *method);
+size_t cml_method_output_count(const cml_method *method);
+cml_status cml_method_input_info(const cml_method *method, size_t index,
+                                 cml_io_info *info);
+cml_status cml_method_output_info(const cml_method *method, size_t index,
+                                  cml_io_info *info);
+
+/**
+ * Copies an input into the method. The dtype must match the input's
+ * (standalone .mlpackage programs convert float32->float16 and
+ * int64->int32 as Core ML's predict does). The shape must equal the declared
+ * one, or lie within the bounds of a dynamic input.
+ */
+cml_status cml_method_set_input(cml_method *method, size_t index,
+                                const cml_tensor_view *value);
+
+/** Runs the method once. Every input must have been set at least once. */
+cml_status cml_method_execute(cml_method *method);
+
+/**
+ * Returns a view of an output after a successful execute. The view's data
+ * and sizes stay valid until the next execute or destroy.
+ */
+cml_status cml_method_output(const cml_method *method, size_t index,
+                             cml_tensor_view *view);
+
+/** Zero-fills all state owned by the method (Core ML states, mutable buffers). */
+cml_status cml_method_reset_state(cml_method *method);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CML_H */

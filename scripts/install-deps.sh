@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cml needs to build and test. Idempotent: does
+# nothing when everything is already present.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libcjson-dev python3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,47 @@
+/*
+ * Delegate backends, keyed by BackendDelegate.id. The table is static
+ * (no global registration state): see backend_registry.c.
+ *
+ * Contract (mirrors ExecuTorch's BackendInterface):
+ *   is_available: whether this build/machine can run the backend.
+ *   init:         parses and verifies `processed` (the delegate blob, which
+ *                 stays valid for the program's lifetime), compiles it, and
+ *                 returns a handle. All allocation happens here.
+ *   execute:      args = delegate inputs then outputs (DelegateCall.args).
+ *                 Writes the outputs, resizing dynamic ones. No allocation.
+ *   reset_state:  zero-fills backend-owned state (may be NULL).
+ *   describe:     one-line summary for `cml inspect` (may be NULL).
+ *   destroy:      frees the handle (NULL-safe).
+ */
+#ifndef CML_EXEC_BACKEND_H
+#define CML_EXEC_BACKEND_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "exec/op.h"
+#include "pte/pte.h"
+
+typedef struct cml_backend_init_ctx {
+    const cml_allocator *allocator;
+    cml_error *err;
+    const cml_pte_program *program;   /* for named data (multifunction payloads) */
+    const char *method_name;
+    cml_compute_units compute_units;  /* runtime override; DEFAULT = use the spec */
+    cml_threadpool *pool;
+} cml_backend_init_ctx;
+
+typedef struct cml_backend {
+    const char *id;
+    bool (*is_available)(void);
+    cml_status (*init)(const cml_backend_init_ctx *ctx, const uint8_t *processed, size_t size,
+                       const cml_pte_compile_spec *specs, uint32_t nspecs, void **handle);
+    cml_status (*execute)(void *handle, cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs);
+    cml_status (*reset_state)(void *handle);
+    void (*describe)(void *handle, FILE *out);
+    void (*destroy)(void *handle);
+} cml_backend;
+
+const cml_backend *cml_backend_find(const char *id, size_t len);
+
+#endif

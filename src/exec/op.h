@@ -1,0 +1,66 @@
+/*
+ * The aten front end's kernel interface.
+ *
+ * A KernelCall's args are every schema argument in schema order followed by
+ * the return value(s) (for out variants, the same value as `out`). Each
+ * operator has:
+ *   prepare: called once at method load with the args as planned (tensor
+ *            shapes are the upper bounds, data may be unbound). Validates
+ *            kinds, dtypes and ranks, and reports the scratch bytes run needs.
+ *            Anything wrong here is a load error naming the op.
+ *   run:     computes, resizing dynamic outputs within their capacity.
+ *            Must not allocate; uses ctx->scratch (at least the prepared
+ *            size, 64-byte aligned).
+ */
+#ifndef CML_EXEC_OP_H
+#define CML_EXEC_OP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "core/threadpool.h"
+#include "exec/evalue.h"
+
+typedef struct cml_kernel_ctx {
+    cml_error *err;
+    cml_threadpool *pool;
+    cml_evalue *values;   /* the method's value table, for list items */
+    uint32_t nvalues;
+    void *scratch;
+    size_t scratch_size;
+} cml_kernel_ctx;
+
+typedef cml_status (*cml_op_prepare_fn)(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                        size_t *scratch_bytes);
+typedef cml_status (*cml_op_run_fn)(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs);
+
+typedef struct cml_op {
+    const char *name;          /* "aten::add.out", "dim_order_ops::_clone_dim_order.out" */
+    uint32_t nargs;            /* exact arg count including the return(s) */
+    cml_op_prepare_fn prepare;
+    cml_op_run_fn run;
+} cml_op;
+
+/* Looks up an operator by its full "name.overload" string (len bytes). */
+const cml_op *cml_op_find(const char *name, size_t len);
+
+/* Every registered operator, for `cml inspect` and tests. */
+const cml_op *cml_op_table(size_t *count);
+
+/* Argument helpers: read a value as the schema type, failing with a message
+ * naming the op and argument position when the kind is wrong. */
+cml_status cml_arg_tensor(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                          cml_tensor **out);
+cml_status cml_arg_int(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                       int64_t *out);
+cml_status cml_arg_double(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                          double *out);   /* accepts Int or Double (Scalar) */
+cml_status cml_arg_bool(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                        bool *out);
+/* IntList: copies up to max items into out; *count receives the length. */
+cml_status cml_arg_int_list(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                            int64_t *out, uint32_t max, uint32_t *count);
+bool cml_arg_is_none(cml_evalue **args, uint32_t i);
+
+#endif

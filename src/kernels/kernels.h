@@ -1,0 +1,164 @@
+/*
+ * The kernel layer: pure math on pointers and sizes, shared by both front
+ * ends (aten ops for non-delegated code in src/ops/aten, MIL ops for Core ML
+ * in src/mil). Kernels never allocate, never fail on data, and take any
+ * scratch memory from the caller (sized by the matching *_scratch_size).
+ *
+ * Layouts: row-major; images are NCHW. Strides are in elements. All float
+ * kernels compute in fp32; fp16 programs convert at op boundaries with
+ * cml_k_convert and round with cml_k_round_fp16.
+ *
+ * Each hot kernel has a scalar reference and per-ISA variants (AVX2+FMA,
+ * AVX-512) chosen once at run time (cml_cpu_features); CML_FORCE_SCALAR=1 in
+ * the environment forces the scalar path (used by the kernel tests).
+ */
+#ifndef CML_KERNELS_KERNELS_H
+#define CML_KERNELS_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cml.h"
+#include "core/threadpool.h"
+
+/* ---- dtype conversion ------------------------------------------------- */
+
+/* Converts n elements between any two dtypes of cml_dtype (float <-> int
+ * truncates toward zero like a C cast; to BOOL is != 0; fp16/bf16 round to
+ * nearest even). Returns false for an unsupported pair. */
+bool cml_k_convert(cml_dtype src_type, const void *src, cml_dtype dst_type, void *dst, size_t n);
+/* Rounds every element to the nearest fp16 value, in place. */
+void cml_k_round_fp16(float *x, size_t n);
+
+/* ---- elementwise -------------------------------------------------------- */
+
+typedef enum cml_binary_op {
+    CML_BIN_ADD, CML_BIN_SUB, CML_BIN_MUL, CML_BIN_DIV, CML_BIN_FLOOR_DIV, CML_BIN_MOD,
+    CML_BIN_POW, CML_BIN_MAX, CML_BIN_MIN,
+    /* comparisons write 1.0f / 0.0f in the float kernel */
+    CML_BIN_EQ, CML_BIN_NE, CML_BIN_GT, CML_BIN_GE, CML_BIN_LT, CML_BIN_LE,
+} cml_binary_op;
+
+/* out[i] = a[i] op b[i] over an N-d index space of out_sizes (rank <= 16),
+ * where a/b are addressed through their strides (0 on broadcast dims).
+ * Fast paths for same-shape contiguous and scalar operands. */
+void cml_k_binary_f32(cml_binary_op op, int32_t rank, const int64_t *out_sizes,
+                      const float *a, const int64_t *a_strides,
+                      const float *b, const int64_t *b_strides, float *out);
+/* Same for int32 and int64 (DIV is floor division is NOT applied: DIV truncates). */
+void cml_k_binary_i64(cml_binary_op op, int32_t rank, const int64_t *out_sizes,
+                      const int64_t *a, const int64_t *a_strides,
+                      const int64_t *b, const int64_t *b_strides, int64_t *out);
+
+typedef enum cml_unary_op {
+    CML_UN_RELU, CML_UN_RELU6, CML_UN_SIGMOID, CML_UN_TANH, CML_UN_GELU_EXACT,
+    CML_UN_GELU_TANH, CML_UN_GELU_SIGMOID, CML_UN_SILU, CML_UN_HARDSIGMOID, CML_UN_HARDSWISH,
+    CML_UN_EXP, CML_UN_LOG, CML_UN_SQRT, CML_UN_RSQRT, CML_UN_ABS, CML_UN_NEG, CML_UN_SIN,
+    CML_UN_COS, CML_UN_TAN, CML_UN_ERF, CML_UN_FLOOR, CML_UN_CEIL, CML_UN_ROUND_EVEN,
+    CML_UN_SIGN, CML_UN_SQUARE, CML_UN_RECIPROCAL, CML_UN_SOFTPLUS, CML_UN_SOFTSIGN,
+    CML_UN_ELU,          /* alpha */
+    CML_UN_LEAKY_RELU,   /* alpha */
+    CML_UN_CLAMP,        /* alpha = min, beta = max (hardtanh, clip) */
+    CML_UN_LINEAR,       /* alpha * x + beta */
+    CML_UN_ASIN, CML_UN_ACOS, CML_UN_ATAN, CML_UN_SINH, CML_UN_COSH, CML_UN_ATANH,
+    CML_UN_EXP2, CML_UN_THRESHOLD_RELU, /* x >= alpha ? x : 0 */
+} cml_unary_op;
+
+/* y[i] = f(x[i]); in place allowed (x == y). */
+void cml_k_unary_f32(cml_unary_op op, const float *x, float *y, size_t n, float alpha, float beta);
+
+/* ---- strided copy --------------------------------------------------------- */
+
+/* Copies an N-d block of elem_size-byte elements: dst[idx] = src[idx] where
+ * both are addressed by their own strides (elements) over sizes. Used for
+ * permute, slice, expand, cat, dim-order changes. */
+void cml_k_copy_strided(size_t elem_size, int32_t rank, const int64_t *sizes,
+                        const void *src, const int64_t *src_strides,
+                        void *dst, const int64_t *dst_strides);
+
+/* ---- matrix multiply ----------------------------------------------------- */
+
+/* C[M,N] = A[M,K] * op(B) (+ bias[N] if non-NULL) (+ C if accumulate).
+ * op(B) = B[K,N] (ldb >= N) or, when trans_b, B[N,K] (ldb >= K). */
+void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K,
+                    const float *A, size_t lda, const float *B, size_t ldb, bool trans_b,
+                    const float *bias, float *C, size_t ldc, bool accumulate);
+
+/* ---- convolution (NCHW, 1-D convs use H = 1) -------------------------- */
+
+typedef struct cml_conv2d_params {
+    int64_t n, c_in, h_in, w_in;
+    int64_t c_out, h_out, w_out;
+    int64_t k_h, k_w;
+    int64_t stride_h, stride_w;
+    int64_t pad_top, pad_left;     /* bottom/right follow from the output size */
+    int64_t dilation_h, dilation_w;
+    int64_t groups;
+} cml_conv2d_params;
+
+/* y = conv(x, w[c_out, c_in/groups, k_h, k_w]) + bias (bias may be NULL).
+ * Zero padding. Depthwise (groups == c_in == c_out) has its own fast path. */
+size_t cml_k_conv2d_scratch_size(const cml_conv2d_params *p);
+void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                      const float *w, const float *bias, float *y, void *scratch);
+
+/* Transposed conv, weight [c_in, c_out/groups, k_h, k_w]; h_out/w_out given
+ * (pads are the cropped amounts at the top/left). */
+size_t cml_k_conv_transpose2d_scratch_size(const cml_conv2d_params *p);
+void cml_k_conv_transpose2d_f32(cml_threadpool *pool, const cml_conv2d_params *p,
+                                const float *x, const float *w, const float *bias, float *y,
+                                void *scratch);
+
+/* ---- pooling (NCHW) -------------------------------------------------------- */
+
+typedef struct cml_pool2d_params {
+    int64_t n, c, h_in, w_in, h_out, w_out;
+    int64_t k_h, k_w, stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
+    bool count_include_pad;   /* avg only */
+    int64_t divisor_override; /* avg only; 0 = none */
+} cml_pool2d_params;
+
+/* Max pool ignores padded positions; avg pool divides by the window size
+ * clipped to the padded input (count_include_pad) or to the real input. */
+void cml_k_maxpool2d_f32(cml_threadpool *pool, const cml_pool2d_params *p, const float *x, float *y);
+void cml_k_avgpool2d_f32(cml_threadpool *pool, const cml_pool2d_params *p, const float *x, float *y);
+/* Adaptive average pooling to (h_out, w_out), as torch does. */
+void cml_k_adaptive_avgpool2d_f32(const cml_pool2d_params *p, const float *x, float *y);
+
+/* ---- normalization and softmax ---------------------------------------------
+ * Tensors are viewed as [outer, axis, inner]. */
+
+void cml_k_softmax_f32(const float *x, float *y, size_t outer, size_t axis, size_t inner, bool log);
+/* Normalizes over the last `inner` elements of each of `outer` rows;
+ * gamma/beta have `inner` elements or are NULL. */
+void cml_k_layer_norm_f32(const float *x, float *y, size_t outer, size_t inner,
+                          const float *gamma, const float *beta, float eps);
+/* Inference batch norm over [n, c, spatial]: y = (x - mean) / sqrt(var + eps) * gamma + beta;
+ * any of gamma/beta may be NULL. */
+void cml_k_batch_norm_f32(const float *x, float *y, size_t n, size_t c, size_t spatial,
+                          const float *mean, const float *var, const float *gamma,
+                          const float *beta, float eps);
+/* Group norm over [n, c, spatial] with `groups` groups (instance norm: groups = c). */
+void cml_k_group_norm_f32(const float *x, float *y, size_t n, size_t c, size_t spatial,
+                          size_t groups, const float *gamma, const float *beta, float eps);
+
+/* ---- reductions: [outer, axis, inner] -> [outer, inner] ---------------- */
+
+typedef enum cml_reduce_op {
+    CML_RED_SUM, CML_RED_MEAN, CML_RED_MAX, CML_RED_MIN, CML_RED_PROD,
+    CML_RED_SUM_SQUARE, CML_RED_L1, CML_RED_L2, CML_RED_LOG_SUM, CML_RED_LOG_SUM_EXP,
+} cml_reduce_op;
+void cml_k_reduce_f32(cml_reduce_op op, const float *x, float *y, size_t outer, size_t axis,
+                      size_t inner);
+/* Index of the max/min along the axis (first occurrence), as int64. */
+void cml_k_argreduce_f32(bool is_max, const float *x, int64_t *y, size_t outer, size_t axis,
+                         size_t inner);
+
+/* ---- gather ------------------------------------------------------------------- */
+
+/* out[i, :] = table[idx[i], :] for rows of row_bytes; indices are verified by
+ * the caller (this kernel does not check them). */
+void cml_k_gather_rows(const void *table, size_t row_bytes, const int64_t *idx, size_t n, void *out);
+
+#endif
