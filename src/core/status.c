@@ -31,8 +31,13 @@ void cml_error_prefix(cml_error *err, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
+    /* Join by hand: the result is truncated to the message size on purpose. */
     char joined[CML_ERRMSG_SIZE];
-    snprintf(joined, sizeof joined, "%s%s", prefix, err->msg);
+    size_t plen = strnlen(prefix, sizeof joined - 1);
+    size_t mlen = strnlen(err->msg, sizeof joined - 1 - plen);
+    memcpy(joined, prefix, plen);
+    memcpy(joined + plen, err->msg, mlen);
+    joined[plen + mlen] = '\0';
     memcpy(err->msg, joined, sizeof joined);
 }
 
