@@ -1,0 +1,105 @@
+/* Internal layout of the public handles (include/cml.h). */
+#ifndef CML_EXEC_INTERNAL_H
+#define CML_EXEC_INTERNAL_H
+
+#include "cml.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "core/threadpool.h"
+#include "exec/backend.h"
+#include "exec/evalue.h"
+#include "exec/op.h"
+#include "platform/file.h"
+#include "pte/pte.h"
+
+typedef enum cml_program_kind {
+    CML_PROGRAM_PTE,
+    CML_PROGRAM_MLPACKAGE,
+} cml_program_kind;
+
+struct cml_program {
+    cml_program_kind kind;
+    const cml_allocator *allocator;
+    cml_allocator allocator_copy;   /* params->allocator copied here */
+    cml_error err;
+    cml_mapped_file file;           /* .pte mapping (kind PTE, from a file) */
+    void *owned_copy;               /* aligned copy for unaligned open_memory */
+    cml_pte_program pte;
+    char *path;                     /* .mlpackage directory (kind MLPACKAGE) */
+    void *mlpackage;                /* opaque Core ML package (kind MLPACKAGE) */
+    uint32_t live_methods;
+};
+
+/* One resolved instruction: everything the execute loop needs, with value
+ * indices already turned into pointers. */
+typedef struct cml_exec_instr {
+    cml_instr_kind kind;
+    const cml_op *op;               /* KERNEL_CALL */
+    uint32_t delegate;              /* DELEGATE_CALL: index into method->delegates */
+    cml_evalue **args;
+    uint32_t nargs;
+    int32_t a, b;                   /* MOVE / JUMP_FALSE / FREE operands */
+} cml_exec_instr;
+
+typedef struct cml_exec_chain {
+    cml_exec_instr *instrs;
+    uint32_t ninstrs;
+} cml_exec_chain;
+
+typedef struct cml_delegate_instance {
+    const cml_backend *backend;
+    void *handle;
+} cml_delegate_instance;
+
+struct cml_method {
+    cml_program *program;
+    const cml_pte_plan *plan;
+    const cml_allocator *allocator;
+    cml_error err;
+    cml_threadpool *pool;
+
+    cml_evalue *values;
+    uint32_t nvalues;
+    cml_tensor *tensors;            /* storage for every tensor value */
+    uint8_t **arenas;               /* planned memory, one per non_const buffer */
+    uint32_t narenas;
+    void **owned_buffers;           /* unplanned tensor buffers, freed at destroy */
+    uint32_t nowned_buffers;
+
+    cml_exec_chain *chains;
+    uint32_t nchains;
+    cml_delegate_instance *delegates;
+    uint32_t ndelegates;
+
+    void *scratch;
+    size_t scratch_size;
+
+    uint8_t *input_set;             /* per input: set at least once */
+    bool executed;
+
+    /* I/O descriptions handed out by cml_method_*_info. */
+    int64_t (*input_bounds)[CML_MAX_DIMS];
+    int64_t (*output_bounds)[CML_MAX_DIMS];
+
+    /* Method I/O as value indices: the plan's for a .pte; synthesized for a
+     * standalone .mlpackage, which also has names and converts input
+     * dtypes the way MLModel.predict does. */
+    const int32_t *inputs;
+    uint32_t ninputs;
+    const int32_t *outputs;
+    uint32_t noutputs;
+    const char *const *input_names;
+    const char *const *output_names;
+    bool convert_inputs;
+    void *mlpackage_state;          /* owned by the Core ML layer */
+    void (*mlpackage_free)(cml_method *m);
+};
+
+
+
+/* Implemented by the Core ML layer: fills a method for a standalone
+ * .mlpackage program (values for its inputs/outputs, one delegate instance
+ * of the ML Program executor and one chain with a single DelegateCall). */
+cml_status cml_mlpackage_method_setup(cml_method *m, const char *function,
+                                      const cml_method_params *params);
+#endif

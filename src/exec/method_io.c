@@ -1,0 +1,158 @@
+/* Binding inputs, reading outputs and describing both. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "exec/method_io.h"
+#include "kernels/kernels.h"
+
+cml_status cml_method_io_init(cml_method *m) {
+    m->input_set = cml_calloc(m->allocator, m->ninputs ? m->ninputs : 1, 1);
+    m->input_bounds = cml_calloc(m->allocator, m->ninputs ? m->ninputs : 1, sizeof *m->input_bounds);
+    m->output_bounds = cml_calloc(m->allocator, m->noutputs ? m->noutputs : 1,
+                                  sizeof *m->output_bounds);
+    if (!m->input_set || !m->input_bounds || !m->output_bounds)
+        return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < m->ninputs; i++) {
+        const cml_evalue *v = &m->values[m->inputs[i]];
+        if (v->kind == CML_VALUE_TENSOR)
+            memcpy(m->input_bounds[i], v->u.t->sizes, sizeof m->input_bounds[i]);
+        else if (v->kind != CML_VALUE_INT && v->kind != CML_VALUE_DOUBLE &&
+                 v->kind != CML_VALUE_BOOL && v->kind != CML_VALUE_NULL)
+            return cml_fail(&m->err, CML_ERR_UNSUPPORTED,
+                            "input %u is a value of kind %d, which cml cannot bind", i, v->kind);
+        /* None inputs need nothing from the caller. */
+        if (v->kind == CML_VALUE_NULL) m->input_set[i] = 1;
+    }
+    for (uint32_t i = 0; i < m->noutputs; i++) {
+        const cml_evalue *v = &m->values[m->outputs[i]];
+        if (v->kind == CML_VALUE_TENSOR)
+            memcpy(m->output_bounds[i], v->u.t->sizes, sizeof m->output_bounds[i]);
+    }
+    return CML_OK;
+}
+
+size_t cml_method_input_count(const cml_method *m) { return m ? m->ninputs : 0; }
+size_t cml_method_output_count(const cml_method *m) { return m ? m->noutputs : 0; }
+
+static void describe_value(const cml_evalue *v, const int64_t *bounds, cml_io_info *info) {
+    info->is_tensor = v->kind == CML_VALUE_TENSOR;
+    if (info->is_tensor) {
+        info->dtype = v->u.t->dtype;
+        info->rank = v->u.t->rank;
+        info->sizes = bounds;
+        return;
+    }
+    info->rank = 0;
+    info->sizes = bounds;
+    info->dtype = v->kind == CML_VALUE_DOUBLE ? CML_DTYPE_FLOAT64
+                : v->kind == CML_VALUE_BOOL   ? CML_DTYPE_BOOL
+                                              : CML_DTYPE_INT64;
+}
+
+cml_status cml_method_input_info(const cml_method *m, size_t index, cml_io_info *info) {
+    if (!m || !info || index >= m->ninputs) return CML_ERR_INVALID_ARG;
+    describe_value(&m->values[m->inputs[index]], m->input_bounds[index], info);
+    info->name = m->input_names ? m->input_names[index] : "";
+    return CML_OK;
+}
+
+cml_status cml_method_output_info(const cml_method *m, size_t index, cml_io_info *info) {
+    if (!m || !info || index >= m->noutputs) return CML_ERR_INVALID_ARG;
+    describe_value(&m->values[m->outputs[index]], m->output_bounds[index], info);
+    info->name = m->output_names ? m->output_names[index] : "";
+    return CML_OK;
+}
+
+static cml_status set_scalar(cml_method *m, size_t index, cml_evalue *v, const cml_tensor_view *in) {
+    if (in->rank > 1 || (in->rank == 1 && in->sizes[0] != 1))
+        return cml_fail(&m->err, CML_ERR_SHAPE, "input %zu is a scalar; got a rank-%d tensor",
+                        index, in->rank);
+    double d = 0;
+    if (!in->data || !cml_k_convert(in->dtype, in->data, CML_DTYPE_FLOAT64, &d, 1))
+        return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: cannot read a %s scalar", index,
+                        cml_dtype_name(in->dtype));
+    if (v->kind == CML_VALUE_INT) v->u.i = (int64_t)d;
+    else if (v->kind == CML_VALUE_DOUBLE) v->u.d = d;
+    else v->u.b = d != 0;
+    return CML_OK;
+}
+
+cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_view *in) {
+    if (!m || !in) return CML_ERR_INVALID_ARG;
+    if (index >= m->ninputs)
+        return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input index %zu out of range (%u inputs)",
+                        index, m->ninputs);
+    if (in->rank < 0 || in->rank > CML_MAX_DIMS || (in->rank && !in->sizes))
+        return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: bad rank %d", index, in->rank);
+    cml_evalue *v = &m->values[m->inputs[index]];
+    if (v->kind != CML_VALUE_TENSOR) {
+        CML_TRY(set_scalar(m, index, v, in));
+        m->input_set[index] = 1;
+        return CML_OK;
+    }
+    cml_tensor *t = v->u.t;
+    bool convert = m->convert_inputs && in->dtype != t->dtype;
+    if (in->dtype != t->dtype && !convert)
+        return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: expected %s, got %s", index,
+                        cml_dtype_name(t->dtype), cml_dtype_name(in->dtype));
+    /* Dynamic inputs may shrink within their bound; rank-0 values may come
+     * as [1] and vice versa, as Core ML presents rank-0 as [1]. */
+    int64_t numel = 1;
+    for (int32_t d = 0; d < in->rank; d++) numel *= in->sizes[d];
+    bool scalar_alias = (t->rank == 0 && numel == 1 && in->rank <= 1);
+    if (!scalar_alias) {
+        cml_error sub = {0};
+        bool rank_ok = in->rank == t->rank;
+        bool bounds_ok = rank_ok;
+        for (int32_t d = 0; bounds_ok && d < in->rank; d++)
+            bounds_ok = in->sizes[d] <= m->input_bounds[index][d] &&
+                        (t->dynamism != CML_SHAPE_STATIC || in->sizes[d] == m->input_bounds[index][d]);
+        if (!bounds_ok || cml_tensor_resize(t, in->rank, in->sizes, &sub) != CML_OK) {
+            char want[160], got[160];
+            cml_shape_str(t->rank, m->input_bounds[index], want, sizeof want);
+            cml_shape_str(in->rank, in->sizes, got, sizeof got);
+            return cml_fail(&m->err, CML_ERR_SHAPE, "input %zu: shape %s does not fit %s%s", index,
+                            got, t->dynamism == CML_SHAPE_STATIC ? "the declared shape " : "the bound ",
+                            want);
+        }
+    }
+    size_t need = (size_t)numel * cml_dtype_size(in->dtype);
+    if (!in->data || in->nbytes < need)
+        return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: %zu data bytes for %zu needed",
+                        index, in->nbytes, need);
+    if (convert) {
+        if (!cml_k_convert(in->dtype, in->data, t->dtype, t->data, (size_t)numel))
+            return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: cannot convert %s to %s",
+                            index, cml_dtype_name(in->dtype), cml_dtype_name(t->dtype));
+    } else {
+        memcpy(t->data, in->data, need);
+    }
+    m->input_set[index] = 1;
+    return CML_OK;
+}
+
+cml_status cml_method_output(const cml_method *m, size_t index, cml_tensor_view *view) {
+    if (!m || !view || index >= m->noutputs) return CML_ERR_INVALID_ARG;
+    if (!m->executed) return CML_ERR_STATE;
+    cml_evalue *v = &m->values[m->outputs[index]];
+    switch (v->kind) {
+    case CML_VALUE_TENSOR:
+        view->dtype = v->u.t->dtype;
+        view->rank = v->u.t->rank;
+        view->sizes = v->u.t->sizes;
+        view->data = v->u.t->data;
+        view->nbytes = cml_tensor_nbytes(v->u.t);
+        return CML_OK;
+    case CML_VALUE_INT:
+        *view = (cml_tensor_view){CML_DTYPE_INT64, 0, NULL, &v->u.i, sizeof v->u.i};
+        return CML_OK;
+    case CML_VALUE_DOUBLE:
+        *view = (cml_tensor_view){CML_DTYPE_FLOAT64, 0, NULL, &v->u.d, sizeof v->u.d};
+        return CML_OK;
+    case CML_VALUE_BOOL:
+        *view = (cml_tensor_view){CML_DTYPE_BOOL, 0, NULL, &v->u.b, sizeof v->u.b};
+        return CML_OK;
+    default:
+        return CML_ERR_UNSUPPORTED;
+    }
+}
