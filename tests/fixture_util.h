@@ -1,0 +1,135 @@
+/* Helpers shared by the fixture-driven tests: enumerate tests/fixtures/<case>/,
+ * load case.json, and compare outputs with the case tolerance. Header-only so
+ * each test binary stays a single translation unit plus the npy reader. */
+#ifndef CML_TEST_FIXTURE_UTIL_H
+#define CML_TEST_FIXTURE_UTIL_H
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cml.h"
+#include "core/fp16.h"
+
+typedef struct fixture_case {
+    char name[256];
+    char dir[1024];
+    cJSON *json;   /* case.json, owned */
+} fixture_case;
+
+static inline char *fx_read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return NULL; }
+    long n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) { fclose(f); return NULL; }
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+    fclose(f);
+    if (buf) { buf[n] = 0; if (size) *size = (size_t)n; }
+    return buf;
+}
+
+static inline int fx_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int fx_cmp_names(const void *a, const void *b) {
+    return strcmp(((const fixture_case *)a)->name, ((const fixture_case *)b)->name);
+}
+
+/* Lists every case directory (sorted); returns the count, cases in *out. */
+static inline int fx_list_cases(fixture_case **out) {
+    DIR *d = opendir(CML_FIXTURE_DIR);
+    int n = 0, cap = 0;
+    fixture_case *cases = NULL;
+    if (!d) { *out = NULL; return 0; }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s/case.json", CML_FIXTURE_DIR, e->d_name);
+        char *text = fx_read_file(path, NULL);
+        if (!text) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            cases = realloc(cases, (size_t)cap * sizeof *cases);
+        }
+        fixture_case *c = &cases[n++];
+        snprintf(c->name, sizeof c->name, "%s", e->d_name);
+        snprintf(c->dir, sizeof c->dir, "%s/%s", CML_FIXTURE_DIR, e->d_name);
+        c->json = cJSON_Parse(text);
+        free(text);
+    }
+    closedir(d);
+    if (n) qsort(cases, (size_t)n, sizeof *cases, fx_cmp_names);
+    *out = cases;
+    return n;
+}
+
+static inline void fx_free_cases(fixture_case *cases, int n) {
+    for (int i = 0; i < n; i++) cJSON_Delete(cases[i].json);
+    free(cases);
+}
+
+static inline const char *fx_str(const cJSON *j, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static inline int fx_bool(const cJSON *j, const char *key) {
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, key));
+}
+
+static inline double fx_tol(const cJSON *j, const char *key, double def) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tolerance");
+    const cJSON *v = t ? cJSON_GetObjectItemCaseSensitive(t, key) : NULL;
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+/* A case the runtime is expected to run: not an upstream failure. */
+static inline int fx_runnable(const fixture_case *c) {
+    const char *status = fx_str(c->json, "status");
+    return !(status && strcmp(status, "upstream-fails") == 0);
+}
+
+static inline double fx_as_double(cml_dtype t, const void *p, size_t i) {
+    switch (t) {
+    case CML_DTYPE_FLOAT32: return ((const float *)p)[i];
+    case CML_DTYPE_FLOAT64: return ((const double *)p)[i];
+    case CML_DTYPE_FLOAT16: return cml_fp16_to_fp32(((const uint16_t *)p)[i]);
+    case CML_DTYPE_INT64: return (double)((const int64_t *)p)[i];
+    case CML_DTYPE_INT32: return ((const int32_t *)p)[i];
+    case CML_DTYPE_INT16: return ((const int16_t *)p)[i];
+    case CML_DTYPE_INT8: return ((const int8_t *)p)[i];
+    case CML_DTYPE_UINT8:
+    case CML_DTYPE_BOOL: return ((const uint8_t *)p)[i];
+    default: return NAN;
+    }
+}
+
+/* Compares n elements: |a - b| <= atol + rtol * |b|. Returns the number of
+ * violations and the max abs error. NaN must match NaN. */
+static inline size_t fx_compare(cml_dtype ta, const void *a, cml_dtype tb, const void *b, size_t n,
+                                double atol, double rtol, double *max_err) {
+    size_t bad = 0;
+    *max_err = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = fx_as_double(ta, a, i), y = fx_as_double(tb, b, i);
+        if (isnan(x) || isnan(y)) {
+            if (!(isnan(x) && isnan(y))) bad++;
+            continue;
+        }
+        double e = fabs(x - y);
+        if (e > *max_err) *max_err = e;
+        if (e > atol + rtol * fabs(y)) bad++;
+    }
+    return bad;
+}
+
+#endif
