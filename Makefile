@@ -16,9 +16,11 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
+DEMO_MODEL = tests/fixtures/mlp
+
 demo: build
-	./$(BUILD)/cml inspect examples/mlp.pte
-	./$(BUILD)/cml run examples/mlp.pte --input examples/mlp_input.npy --output-dir $(BUILD)/demo-out
+	./$(BUILD)/cml inspect $(DEMO_MODEL)/model.pte
+	./$(BUILD)/cml run $(DEMO_MODEL)/model.pte --input $(DEMO_MODEL)/input_0.npy --output-dir $(BUILD)/demo-out
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
