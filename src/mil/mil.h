@@ -142,6 +142,9 @@ typedef struct cml_mil_op_def {
 
 /* ---- op registry (mil/ops_registry.c) ---------------------------------- */
 
+/* Ops are registered by listing them in src/mil/ops_list.inc: a line
+ * `CML_MIL_OP(conv)` adds `extern const cml_mil_op_def cml_mil_op_conv` to the
+ * static table (declare it in mil/ops.h as well). */
 const cml_mil_op_def *cml_mil_op_find(const char *type);
 
 /* ---- helpers for op implementations (mil/op_util.c) ---------------------- */
@@ -196,5 +199,18 @@ cml_status cml_mil_fail(cml_mil_ctx *ctx, const cml_mil_node *node, cml_status s
 
 /* Runs a nested block (cond / while_loop bodies). */
 cml_status cml_mil_run_block(cml_mil_ctx *ctx, const cml_mil_block *block);
+
+/* ---- additions (helpers for ops and the executor) ------------------------ */
+
+/* Every registered op (for `cml inspect` and tests). */
+const cml_mil_op_def *const *cml_mil_op_table(size_t *count);
+
+/* Element i of a tensor value as a double / int64, whatever its storage
+ * dtype (floats truncate toward zero, saturating, for the int64 form). */
+double cml_mil_get_f64(const cml_mil_value *v, int64_t i);
+int64_t cml_mil_get_i64(const cml_mil_value *v, int64_t i);
+
+/* Storage bytes of the value at its current shape. */
+size_t cml_mil_nbytes(const cml_mil_value *v);
 
 #endif
