@@ -19,7 +19,8 @@
  *
  * On disk, files are mmap'ed read-only; in an image, they point into the
  * image (which must outlive the package). Both are unaligned in general.
- * Everything stays valid until cml_mlpackage_close. Not thread-safe while
+ * Everything stays valid until cml_mlpackage_close; the struct itself may
+ * be moved or copied (once: close one copy). Not thread-safe while
  * files are being opened (cml_mlpackage_read / cml_mlpackage_blob); after
  * load, reading the decoded model is.
  */
@@ -66,8 +67,8 @@ typedef struct cml_mlpackage_file {
 typedef struct cml_mlpackage {
     cml_mlpackage_source source;
     char *dir;                          /* DIR: the package path */
-    const cml_imfs *fs;                 /* IMFS: the image ... */
-    const cml_imfs_node *node;          /* ... and the package directory node */
+    cml_imfs fs;                        /* IMFS: non-owning copy of the image's table */
+    const cml_imfs_node *node;          /*       and the package directory node */
     char *model_relpath;                /* "Data/com.apple.CoreML/model.mlmodel" */
     char *model_dir;                    /* "Data/com.apple.CoreML" (@model_path) */
     const uint8_t *model_bytes;
@@ -75,11 +76,9 @@ typedef struct cml_mlpackage {
     cml_pb_model *model;                /* decoded, type_case == 502 */
     const cml_pb_program *program;      /* model->mlprogram */
     int32_t spec_version;
-    cml_mlpackage_file files[CML_MLPACKAGE_MAX_FILES];
+    cml_mlpackage_file *files;          /* CML_MLPACKAGE_MAX_FILES slots (heap) */
     uint32_t nfiles;
-    ProtobufCAllocator pb_allocator;    /* wraps `allocator` */
-    bool pb_alloc_failed;
-    const cml_allocator *allocator;
+    const cml_allocator *allocator;     /* also used by protobuf-c */
 } cml_mlpackage;
 
 /**
@@ -91,7 +90,9 @@ typedef struct cml_mlpackage {
 cml_status cml_mlpackage_open_dir(const char *path, const cml_allocator *allocator,
                                   cml_mlpackage *out, cml_error *err);
 
-/** Opens the package rooted at directory node `pkg` of image fs. */
+/** Opens the package rooted at directory node `pkg` of image fs. The image
+ *  (its blob and node table) must outlive the package; the cml_imfs struct
+ *  itself need not. */
 cml_status cml_mlpackage_open_imfs(const cml_imfs *fs, const cml_imfs_node *pkg,
                                    const cml_allocator *allocator, cml_mlpackage *out,
                                    cml_error *err);
