@@ -1,0 +1,129 @@
+/* The cml CLI's contract that does not need a model to execute: help and
+ * version output, usage errors (exit 2) and runtime errors such as a
+ * missing or malformed model file (exit 1, message on stderr). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "cml.h"
+#include "harness.h"
+
+static char tmpdir[] = "/tmp/cml_test_cli_XXXXXX";
+static char out_text[65536], err_text[65536];
+
+static void slurp(const char *path, char *buf, size_t size) {
+    buf[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* Runs `cml ARGS`, capturing stdout and stderr; returns the exit code. */
+static int cli(const char *args) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out' 2>'%s/err' </dev/null", CML_CLI_PATH, args, tmpdir,
+             tmpdir);
+    int rc = system(cmd);
+    char path[600];
+    snprintf(path, sizeof path, "%s/out", tmpdir);
+    slurp(path, out_text, sizeof out_text);
+    snprintf(path, sizeof path, "%s/err", tmpdir);
+    slurp(path, err_text, sizeof err_text);
+    return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+#define EXPECT(args, code, stream, text)                                                 \
+    do {                                                                                 \
+        int rc_ = cli(args);                                                             \
+        CHECK_MSG(rc_ == (code), "cml %s: exit %d, want %d; stderr: %s", args, rc_, code, \
+                  err_text);                                                             \
+        CHECK_MSG(strstr(stream, text) != NULL, "cml %s: output lacks '%s':\n%s", args,  \
+                  text, stream);                                                         \
+    } while (0)
+
+static void test_help_and_version(void) {
+    EXPECT("--help", 0, out_text, "usage: cml <command>");
+    CHECK(strstr(out_text, "run") && strstr(out_text, "inspect") && strstr(out_text, "bench"));
+    EXPECT("-h", 0, out_text, "usage: cml");
+    char version[64];
+    snprintf(version, sizeof version, "cml %d.%d.%d", CML_VERSION_MAJOR, CML_VERSION_MINOR,
+             CML_VERSION_PATCH);
+    EXPECT("--version", 0, out_text, version);
+    EXPECT("run --help", 0, out_text, "usage: cml run MODEL");
+    CHECK(strstr(out_text, "--input") && strstr(out_text, "--call") &&
+          strstr(out_text, "--output-dir") && strstr(out_text, "--reset-state") &&
+          strstr(out_text, "--seed") && strstr(out_text, "--compute-units"));
+    EXPECT("inspect --help", 0, out_text, "usage: cml inspect MODEL");
+    CHECK(strstr(out_text, "--json") != NULL);
+    EXPECT("bench --help", 0, out_text, "usage: cml bench MODEL");
+    CHECK(strstr(out_text, "--warmup") && strstr(out_text, "--iterations"));
+    /* --help wins over everything else on the line, even a missing model. */
+    EXPECT("run /nonexistent.pte --help", 0, out_text, "usage: cml run");
+}
+
+static void test_usage_errors(void) {
+    EXPECT("", 2, err_text, "usage: cml");
+    EXPECT("frobnicate", 2, err_text, "unknown command 'frobnicate'");
+    EXPECT("run", 2, err_text, "missing MODEL");
+    EXPECT("run m.pte --bogus", 2, err_text, "unknown option '--bogus'");
+    EXPECT("run m.pte --threads abc", 2, err_text, "--threads");
+    EXPECT("run m.pte --threads -1", 2, err_text, "--threads");
+    EXPECT("run m.pte --seed 1x", 2, err_text, "--seed");
+    EXPECT("run m.pte --compute-units gpu", 2, err_text, "cpu_only");
+    EXPECT("run m.pte --method", 2, err_text, "needs a value");
+    EXPECT("run m.pte --input", 2, err_text, "needs a value");
+    EXPECT("run a.pte b.pte", 2, err_text, "unexpected argument 'b.pte'");
+    EXPECT("inspect", 2, err_text, "missing MODEL");
+    EXPECT("inspect m.pte --yaml", 2, err_text, "unknown option");
+    EXPECT("bench", 2, err_text, "missing MODEL");
+    EXPECT("bench m.pte --iterations 0", 2, err_text, "--iterations");
+    EXPECT("bench m.pte --warmup=-3", 2, err_text, "--warmup");
+    /* Usage errors point at the subcommand's help. */
+    EXPECT("run m.pte --bogus", 2, err_text, "cml run --help");
+}
+
+static void test_runtime_errors(void) {
+    static const char *cmds[] = {"run", "inspect", "bench"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char args[256];
+        snprintf(args, sizeof args, "%s /nonexistent/dir/model.pte", cmds[i]);
+        EXPECT(args, 1, err_text, "/nonexistent/dir/model.pte");
+        CHECK_MSG(strstr(err_text, "cml ") == err_text, "message not prefixed: %s", err_text);
+        CHECK(out_text[0] == '\0');
+    }
+    /* A file that is not a program: a clean error, never a crash. */
+    char path[600], args[800];
+    snprintf(path, sizeof path, "%s/garbage.pte", tmpdir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        for (int i = 0; i < 4096; i++) fputc((i * 131 + 7) & 0xff, f);
+        fclose(f);
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        snprintf(args, sizeof args, "%s '%s'", cmds[i], path);
+        EXPECT(args, 1, err_text, "garbage.pte");
+    }
+    snprintf(path, sizeof path, "%s/empty.pte", tmpdir);
+    f = fopen(path, "wb");
+    if (f) fclose(f);
+    snprintf(args, sizeof args, "run '%s'", path);
+    EXPECT(args, 1, err_text, "empty.pte");
+}
+
+int main(void) {
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_help_and_version();
+    test_usage_errors();
+    test_runtime_errors();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    TEST_MAIN_END();
+}

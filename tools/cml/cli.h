@@ -1,0 +1,118 @@
+/*
+ * Shared pieces of the cml command-line tool: subcommand entry points,
+ * argument parsing, model loading and tensor printing helpers.
+ *
+ * Exit codes: 0 success, 1 runtime error (bad model, I/O, execution
+ * failure), 2 usage error (bad command line, or inputs that do not fit the
+ * model's signature). Every error goes to stderr as "cml <cmd>: message".
+ */
+#ifndef CML_TOOLS_CLI_H
+#define CML_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cml.h"
+#include "core/status.h" /* CML_PRINTF */
+
+enum { CLI_OK = 0, CLI_ERR_RUNTIME = 1, CLI_ERR_USAGE = 2 };
+
+/* Subcommands: argv[0] is the subcommand name. */
+int cli_run(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+int cli_extract(int argc, char **argv);
+
+/* ---- errors (args.c) ---- */
+
+/* Prints "cml CMD: message" plus a --help hint; returns CLI_ERR_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) CML_PRINTF(2, 3);
+/* Prints "cml CMD: message"; returns CLI_ERR_RUNTIME. */
+int cli_error(const char *cmd, const char *fmt, ...) CML_PRINTF(2, 3);
+
+/* ---- argument parsing (args.c) ---- */
+
+/*
+ * Matches argv[*i] against an option that takes a value, spelled
+ * "--name VALUE" or "--name=VALUE" (short: "-x VALUE"). On a match sets
+ * *value, advances *i past what was consumed and returns 1; returns 0 when
+ * argv[*i] is a different option, -1 (after printing a usage error) when the
+ * value is missing.
+ */
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                  const char *short_name, const char **value);
+/* Parses a whole decimal integer in [min, max]; prints a usage error naming
+ * opt and returns -1 on failure. */
+int cli_parse_i64(const char *cmd, const char *opt, const char *s, int64_t min, int64_t max,
+                  int64_t *out);
+/* all | cpu_only | cpu_and_gpu | cpu_and_ne; -1 with a usage error otherwise. */
+int cli_parse_compute_units(const char *cmd, const char *s, cml_compute_units *out);
+bool cli_is_help(const char *arg);
+
+/* ---- model loading (model.c) ---- */
+
+typedef struct cli_model {
+    cml_program *program;
+    cml_method *method;
+    double open_ms;   /* cml_program_open_file */
+    double create_ms; /* cml_method_create */
+} cli_model;
+
+/* Opens path and creates method (NULL: the default). Prints the library's
+ * message on failure and returns CLI_ERR_RUNTIME. */
+int cli_model_open(const char *cmd, const char *path, const char *method,
+                   const cml_method_params *params, cli_model *out);
+void cli_model_close(cli_model *m);
+/* Prints "  input 0 'name': float32 [1, 3]" lines for every input. */
+void cli_print_inputs(FILE *f, const cml_method *method);
+double cli_now_ms(void);
+
+/* ---- inputs (inputs.c) ---- */
+
+/* A usage error listing the expected inputs unless npaths is 0 (random
+ * inputs) or the method's input count. group (1-based) names a --call group;
+ * 0 for none. */
+int cli_check_input_count(const char *cmd, const cml_method *method, size_t npaths,
+                          size_t group);
+/* Reads each .npy in paths and sets it as input i, or, when npaths is 0,
+ * fills every input with random values from *rng. Input count mismatch is a
+ * usage error that lists the expected inputs. */
+int cli_set_inputs(const char *cmd, cml_method *method, const char *const *paths, size_t npaths,
+                   uint64_t *rng);
+
+/* ---- outputs (outputs.c) ---- */
+
+/* Prints each output's dtype, shape and first values; when dir is not NULL
+ * also creates dir and writes dir/output_<i>.npy. */
+int cli_emit_outputs(const char *cmd, const cml_method *method, const char *dir);
+
+/* ---- random values (random.c) ---- */
+
+uint64_t cli_rng_next(uint64_t *state);
+/* Floats uniform in [-1, 1), integers in [0, 10), bools 0/1. */
+void cli_fill_random(cml_dtype dtype, void *data, size_t numel, uint64_t *state);
+
+/* ---- formatting (format.c) ---- */
+
+/* "[2, 3]" ("[]" for rank 0) into buf. */
+const char *cli_shape_str(int32_t rank, const int64_t *sizes, char *buf, size_t size);
+/* Prints "[v0, v1, ...]": at most max values, "..." when there are more. */
+void cli_print_values(FILE *f, const cml_tensor_view *view, size_t max);
+size_t cli_numel(int32_t rank, const int64_t *sizes);
+
+/* ---- files (files.c) ---- */
+
+/* mkdir -p; prints an error and returns CLI_ERR_RUNTIME on failure. */
+int cli_mkdirs(const char *cmd, const char *path);
+bool cli_is_dir(const char *path);
+
+typedef struct cli_mapped {
+    const uint8_t *data; /* page-aligned (cml_pte_parse wants 16) */
+    size_t size;
+} cli_mapped;
+int cli_map_file(const char *cmd, const char *path, cli_mapped *out);
+void cli_unmap_file(cli_mapped *m);
+
+#endif

@@ -1,0 +1,68 @@
+/* Binding a method's inputs from .npy files or from seeded random values. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "npy.h"
+
+static int set_from_file(const char *cmd, cml_method *method, size_t i, const char *path) {
+    cml_npy a;
+    char err[512];
+    if (cml_npy_read(path, &a, err, sizeof err) != 0)
+        return cli_error(cmd, "input %zu: %s", i, err);
+    cml_tensor_view v = {a.dtype, a.rank, a.sizes, a.data, a.nbytes};
+    cml_status st = cml_method_set_input(method, i, &v);
+    cml_npy_free(&a);
+    if (st != CML_OK) {
+        cli_error(cmd, "input %zu (%s): %s: %s", i, path, cml_status_name(st),
+                  cml_method_errmsg(method));
+        fprintf(stderr, "expected inputs:\n");
+        cli_print_inputs(stderr, method);
+        return CLI_ERR_RUNTIME;
+    }
+    return CLI_OK;
+}
+
+/* Random values at the declared shape (the upper bound of a dynamic input). */
+static int set_random(const char *cmd, cml_method *method, size_t i, uint64_t *rng) {
+    cml_io_info info;
+    cml_status st = cml_method_input_info(method, i, &info);
+    if (st != CML_OK) return cli_error(cmd, "input %zu: %s", i, cml_status_name(st));
+    size_t numel = cli_numel(info.rank, info.sizes);
+    size_t es = cml_dtype_size(info.dtype);
+    if (es == 0) return cli_error(cmd, "input %zu has an invalid dtype", i);
+    void *data = calloc(numel ? numel : 1, es);
+    if (!data) return cli_error(cmd, "input %zu: out of memory", i);
+    cli_fill_random(info.dtype, data, numel, rng);
+    cml_tensor_view v = {info.dtype, info.rank, info.sizes, data, numel * es};
+    st = cml_method_set_input(method, i, &v);
+    free(data);
+    if (st != CML_OK)
+        return cli_error(cmd, "input %zu (random): %s: %s", i, cml_status_name(st),
+                         cml_method_errmsg(method));
+    return CLI_OK;
+}
+
+int cli_check_input_count(const char *cmd, const cml_method *method, size_t npaths,
+                          size_t group) {
+    size_t n = cml_method_input_count(method);
+    if (npaths == 0 || npaths == n) return CLI_OK;
+    char where[48] = "";
+    if (group) snprintf(where, sizeof where, "call group %zu: ", group);
+    fprintf(stderr, "cml %s: %sthe method takes %zu input%s, got %zu --input file%s\n", cmd, where,
+            n, n == 1 ? "" : "s", npaths, npaths == 1 ? "" : "s");
+    fprintf(stderr, "expected inputs:\n");
+    cli_print_inputs(stderr, method);
+    return CLI_ERR_USAGE;
+}
+
+int cli_set_inputs(const char *cmd, cml_method *method, const char *const *paths, size_t npaths,
+                   uint64_t *rng) {
+    int rc = cli_check_input_count(cmd, method, npaths, 0);
+    if (rc != CLI_OK) return rc;
+    for (size_t i = 0; i < cml_method_input_count(method); i++) {
+        rc = npaths ? set_from_file(cmd, method, i, paths[i]) : set_random(cmd, method, i, rng);
+        if (rc != CLI_OK) return rc;
+    }
+    return CLI_OK;
+}

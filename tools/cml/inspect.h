@@ -1,0 +1,38 @@
+/*
+ * `cml inspect` builds one cJSON document describing the model; --json
+ * prints it as is and the text renderer prints the same content, so the two
+ * outputs can never disagree.
+ *
+ * Document layout:
+ *   {"model", "format": "pte" | "mlpackage",
+ *    "methods": [{"name", "load_error"?, "inputs": [io], "outputs": [io]}],
+ *    "pte"?: {"file_size", "header": {...}, "segments": [...], "named_data": [...],
+ *             "constants": {...}, "plans": [{"name", "values", "inputs", "outputs",
+ *             "instructions": {...}, "planned_memory": {...}, "operators": [...],
+ *             "delegates": [...]}]}}
+ *   io: {"index", "name", "dtype", "shape", "kind"?: "int" | "double" | "bool" | ...,
+ *        "dynamic"?: true}
+ */
+#ifndef CML_TOOLS_INSPECT_H
+#define CML_TOOLS_INSPECT_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "cml.h"
+#include "pte/pte.h"
+
+/* The "methods" array from the public API. Methods that fail to load get a
+ * "load_error"; for a .pte (pte != NULL) their I/O then comes from the plan. */
+cJSON *cli_inspect_methods(cml_program *program, const cml_pte_program *pte);
+
+/* The "pte" object: header, segments, named data, and per plan the planned
+ * arenas, operator histogram and delegates. */
+cJSON *cli_inspect_pte(const cml_pte_program *pte, size_t file_size);
+
+/* The I/O description of a plan value (used when a method does not load). */
+cJSON *cli_inspect_plan_io(const cml_pte_plan *plan, const int32_t *indices, uint32_t n);
+
+void cli_inspect_print_text(FILE *f, const cJSON *doc);
+
+#endif

@@ -1,0 +1,88 @@
+/* The methods of a program and their inputs/outputs, via the public API. */
+#include <string.h>
+
+#include "inspect.h"
+
+static cJSON *shape_json(int32_t rank, const int64_t *sizes) {
+    cJSON *a = cJSON_CreateArray();
+    for (int32_t i = 0; i < rank; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)sizes[i]));
+    return a;
+}
+
+static cJSON *io_json(size_t index, const cml_io_info *info) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "index", (double)index);
+    cJSON_AddStringToObject(o, "name", info->name ? info->name : "");
+    cJSON_AddStringToObject(o, "dtype", cml_dtype_name(info->dtype));
+    cJSON_AddItemToObject(o, "shape", shape_json(info->rank, info->sizes));
+    if (!info->is_tensor) cJSON_AddStringToObject(o, "kind", "scalar");
+    return o;
+}
+
+static const char *kind_name(cml_value_kind k) {
+    static const char *const names[] = {"none", "null", "int", "bool", "double", "tensor",
+                                        "string", "int_list", "double_list", "bool_list",
+                                        "tensor_list", "optional_tensor_list"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
+}
+
+cJSON *cli_inspect_plan_io(const cml_pte_plan *plan, const int32_t *indices, uint32_t n) {
+    cJSON *arr = cJSON_CreateArray();
+    for (uint32_t i = 0; i < n; i++) {
+        const cml_pte_value *v = &plan->values[indices[i]];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "index", i);
+        cJSON_AddStringToObject(o, "name", "");
+        if (v->kind == CML_VALUE_TENSOR) {
+            const cml_pte_tensor *t = v->u.tensor;
+            cJSON_AddStringToObject(o, "dtype", cml_dtype_name(t->dtype));
+            cJSON_AddItemToObject(o, "shape", shape_json(t->rank, t->sizes));
+            if (t->dynamism) cJSON_AddBoolToObject(o, "dynamic", 1);
+        } else {
+            cJSON_AddStringToObject(o, "kind", kind_name(v->kind));
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static void add_api_io(cJSON *m, const cml_method *method) {
+    cJSON *in = cJSON_AddArrayToObject(m, "inputs");
+    cJSON *out = cJSON_AddArrayToObject(m, "outputs");
+    cml_io_info info;
+    for (size_t i = 0; i < cml_method_input_count(method); i++)
+        if (cml_method_input_info(method, i, &info) == CML_OK)
+            cJSON_AddItemToArray(in, io_json(i, &info));
+    for (size_t i = 0; i < cml_method_output_count(method); i++)
+        if (cml_method_output_info(method, i, &info) == CML_OK)
+            cJSON_AddItemToArray(out, io_json(i, &info));
+}
+
+cJSON *cli_inspect_methods(cml_program *program, const cml_pte_program *pte) {
+    cJSON *arr = cJSON_CreateArray();
+    /* One thread: inspect only needs the signature, not a worker pool. */
+    cml_method_params params = {sizeof params, 1, CML_COMPUTE_DEFAULT};
+    for (size_t i = 0; i < cml_program_method_count(program); i++) {
+        const char *name = cml_program_method_name(program, i);
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "name", name ? name : "");
+        cml_method *method = NULL;
+        cml_status st = cml_method_create(program, name, &params, &method);
+        if (st == CML_OK) {
+            add_api_io(m, method);
+            cml_method_destroy(method);
+        } else {
+            /* Still describe what the file declares: inspect is most useful
+             * exactly when a model does not load. */
+            cJSON_AddStringToObject(m, "load_error", cml_program_errmsg(program));
+            const cml_pte_plan *plan = pte && name ? cml_pte_find_plan(pte, name) : NULL;
+            if (plan) {
+                cJSON_AddItemToObject(m, "inputs", cli_inspect_plan_io(plan, plan->inputs, plan->ninputs));
+                cJSON_AddItemToObject(m, "outputs",
+                                      cli_inspect_plan_io(plan, plan->outputs, plan->noutputs));
+            }
+        }
+        cJSON_AddItemToArray(arr, m);
+    }
+    return arr;
+}

@@ -1,0 +1,170 @@
+/* `cml run`: bind inputs, execute (once per --call group), print and save
+ * outputs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char run_help[] =
+    "usage: cml run MODEL [options]\n"
+    "\n"
+    "Runs a method of MODEL (.pte file or .mlpackage directory) and prints each\n"
+    "output's dtype, shape and first 8 values.\n"
+    "\n"
+    "options:\n"
+    "  --method NAME          method to run (default: forward, or the only one)\n"
+    "  -i, --input FILE.npy   an input, in positional order; repeat for each input.\n"
+    "                         Without any, every input gets seeded random values of\n"
+    "                         its dtype and shape (floats in [-1, 1), integers in\n"
+    "                         [0, 10), random bools; dynamic inputs at their bound)\n"
+    "  --call                 starts the next group of --input files: the method runs\n"
+    "                         once per group, in order, in one process, so state\n"
+    "                         carries over (an empty group gets random inputs)\n"
+    "  -o, --output-dir DIR   write DIR/output_<i>.npy (created if needed); with more\n"
+    "                         than one group, group k (from 1) writes\n"
+    "                         DIR/call<k>/output_<i>.npy. Without it nothing is written\n"
+    "  --threads N            worker threads (default 0: one per online CPU)\n"
+    "  --compute-units U      all | cpu_only | cpu_and_gpu | cpu_and_ne; overrides\n"
+    "                         the model's compile spec\n"
+    "  --reset-state          zero the method's state (Core ML states, mutable\n"
+    "                         buffers) once, before the first execution\n"
+    "  --seed N               seed for the random inputs (default 0)\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "exit status: 0 ok, 1 runtime error, 2 usage error (including an --input count\n"
+    "that does not match the method; the expected inputs are listed)\n";
+
+typedef struct run_opts {
+    const char *model, *method, *out_dir;
+    cml_method_params params;
+    bool reset_state;
+    uint64_t seed;
+    const char **inputs;  /* all --input paths, in order */
+    size_t ninputs;
+    size_t *group_start;  /* group k owns inputs[group_start[k] .. group_start[k+1]) */
+    size_t ngroups;
+} run_opts;
+
+/* Returns CLI_OK, CLI_ERR_USAGE, or -1 after printing help (exit 0). */
+static int parse(int argc, char **argv, run_opts *o) {
+    o->params = (cml_method_params){sizeof o->params, 0, CML_COMPUTE_DEFAULT};
+    o->group_start[0] = 0;
+    o->ngroups = 1;
+    bool options_done = false;
+    for (int i = 1; i < argc;) {
+        const char *a = argv[i], *v = NULL;
+        int r;
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (o->model) return cli_usage_error("run", "unexpected argument '%s'", a);
+            o->model = a;
+            i++;
+            continue;
+        }
+        if (cli_is_help(a)) {
+            fputs(run_help, stdout);
+            return -1;
+        }
+        if (strcmp(a, "--") == 0) { options_done = true; i++; continue; }
+        if (strcmp(a, "--call") == 0) {
+            o->group_start[o->ngroups++] = o->ninputs;
+            i++;
+            continue;
+        }
+        if (strcmp(a, "--reset-state") == 0) { o->reset_state = true; i++; continue; }
+        if ((r = cli_opt_value("run", argc, argv, &i, "--input", "-i", &v)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
+            o->inputs[o->ninputs++] = v;
+        } else if ((r = cli_opt_value("run", argc, argv, &i, "--method", NULL, &v)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
+            o->method = v;
+        } else if ((r = cli_opt_value("run", argc, argv, &i, "--output-dir", "-o", &v)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
+            o->out_dir = v;
+        } else if ((r = cli_opt_value("run", argc, argv, &i, "--threads", NULL, &v)) != 0) {
+            int64_t n;
+            if (r < 0 || cli_parse_i64("run", "--threads", v, 0, 4096, &n) != 0) return CLI_ERR_USAGE;
+            o->params.num_threads = (int32_t)n;
+        } else if ((r = cli_opt_value("run", argc, argv, &i, "--compute-units", NULL, &v)) != 0) {
+            if (r < 0 || cli_parse_compute_units("run", v, &o->params.compute_units) != 0)
+                return CLI_ERR_USAGE;
+        } else if ((r = cli_opt_value("run", argc, argv, &i, "--seed", NULL, &v)) != 0) {
+            int64_t n;
+            if (r < 0 || cli_parse_i64("run", "--seed", v, 0, INT64_MAX, &n) != 0) return CLI_ERR_USAGE;
+            o->seed = (uint64_t)n;
+        } else {
+            return cli_usage_error("run", "unknown option '%s'", a);
+        }
+    }
+    if (!o->model) return cli_usage_error("run", "missing MODEL");
+    o->group_start[o->ngroups] = o->ninputs;
+    return CLI_OK;
+}
+
+static int run_groups(const run_opts *o, cml_method *method) {
+    /* Check every group before the first execute, so a typo in the last
+     * group does not surface after the earlier calls have run. */
+    for (size_t k = 0; k < o->ngroups; k++) {
+        int rc = cli_check_input_count("run", method, o->group_start[k + 1] - o->group_start[k],
+                                       o->ngroups > 1 ? k + 1 : 0);
+        if (rc != CLI_OK) return rc;
+    }
+    uint64_t rng = o->seed;
+    for (size_t k = 0; k < o->ngroups; k++) {
+        size_t first = o->group_start[k], count = o->group_start[k + 1] - first;
+        int rc = cli_set_inputs("run", method, o->inputs + first, count, &rng);
+        if (rc != CLI_OK) {
+            if (o->ngroups > 1) fprintf(stderr, "(in call group %zu)\n", k + 1);
+            return rc;
+        }
+        cml_status st = cml_method_execute(method);
+        if (st != CML_OK) {
+            if (o->ngroups > 1)
+                return cli_error("run", "call %zu: execute failed: %s: %s", k + 1,
+                                 cml_status_name(st), cml_method_errmsg(method));
+            return cli_error("run", "execute failed: %s: %s", cml_status_name(st),
+                             cml_method_errmsg(method));
+        }
+        char dir[4096];
+        const char *out = o->out_dir;
+        if (o->ngroups > 1) {
+            printf("call %zu:\n", k + 1);
+            if (out) {
+                snprintf(dir, sizeof dir, "%s/call%zu", o->out_dir, k + 1);
+                out = dir;
+            }
+        }
+        rc = cli_emit_outputs("run", method, out);
+        if (rc != CLI_OK) return rc;
+    }
+    return CLI_OK;
+}
+
+int cli_run(int argc, char **argv) {
+    run_opts o = {0};
+    /* Every argument is at most one input and one group boundary. */
+    o.inputs = calloc((size_t)argc + 1, sizeof *o.inputs);
+    o.group_start = calloc((size_t)argc + 2, sizeof *o.group_start);
+    if (!o.inputs || !o.group_start) {
+        free(o.inputs);
+        free(o.group_start);
+        return cli_error("run", "out of memory");
+    }
+    int rc = parse(argc, argv, &o);
+    if (rc == CLI_OK) {
+        cli_model m;
+        rc = cli_model_open("run", o.model, o.method, &o.params, &m);
+        if (rc == CLI_OK && o.reset_state) {
+            cml_status st = cml_method_reset_state(m.method);
+            if (st != CML_OK)
+                rc = cli_error("run", "reset state: %s: %s", cml_status_name(st),
+                               cml_method_errmsg(m.method));
+        }
+        if (rc == CLI_OK) rc = run_groups(&o, m.method);
+        if (m.program) cli_model_close(&m);
+    } else if (rc < 0) {
+        rc = CLI_OK; /* --help */
+    }
+    free(o.inputs);
+    free(o.group_start);
+    return rc;
+}
