@@ -14,6 +14,7 @@ static const cli_command commands[] = {
     {"run", cli_run, "run a method on .npy inputs (or random ones), print and save outputs"},
     {"inspect", cli_inspect, "show methods, inputs/outputs, operators, delegates, segments"},
     {"bench", cli_bench, "measure load time, latency (median/p90/min) and peak RSS"},
+    {"extract", cli_extract, "write the Core ML payloads of a .pte as .mlpackage directories"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
