@@ -211,6 +211,17 @@ cml_status cml_method_execute(cml_method *method);
 cml_status cml_method_output(const cml_method *method, size_t index,
                              cml_tensor_view *view);
 
+/** Number of delegate instances (e.g. Core ML partitions) the method loaded. */
+size_t cml_method_delegate_count(const cml_method *method);
+
+/**
+ * Writes a one-line description of delegate `index` into buf (NUL-terminated,
+ * truncated to size): backend id, then backend details such as the compute
+ * units requested and the device actually used.
+ */
+cml_status cml_method_delegate_describe(const cml_method *method, size_t index, char *buf,
+                                        size_t size);
+
 /** Zero-fills all state owned by the method (Core ML states, mutable buffers). */
 cml_status cml_method_reset_state(cml_method *method);
 

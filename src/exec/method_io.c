@@ -1,4 +1,5 @@
 /* Binding inputs, reading outputs and describing both. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -155,4 +156,23 @@ cml_status cml_method_output(const cml_method *m, size_t index, cml_tensor_view 
     default:
         return CML_ERR_UNSUPPORTED;
     }
+}
+
+size_t cml_method_delegate_count(const cml_method *m) { return m ? m->ndelegates : 0; }
+
+cml_status cml_method_delegate_describe(const cml_method *m, size_t index, char *buf, size_t size) {
+    if (!m || !buf || !size || index >= m->ndelegates) return CML_ERR_INVALID_ARG;
+    const cml_delegate_instance *d = &m->delegates[index];
+    /* Backends describe themselves to a stream; a memory stream keeps the
+     * backend interface simple. */
+    FILE *f = fmemopen(buf, size, "w");
+    if (!f) return CML_ERR_NOMEM;
+    fprintf(f, "%s", d->backend->id);
+    if (d->backend->describe) {
+        fputs(": ", f);
+        d->backend->describe(d->handle, f);
+    }
+    fclose(f);
+    buf[size - 1] = '\0';
+    return CML_OK;
 }
