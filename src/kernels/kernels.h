@@ -51,6 +51,11 @@ void cml_k_binary_i64(cml_binary_op op, int32_t rank, const int64_t *out_sizes,
                       const int64_t *a, const int64_t *a_strides,
                       const int64_t *b, const int64_t *b_strides, int64_t *out);
 
+/* Extension: the int32 variant (same semantics as cml_k_binary_i64). */
+void cml_k_binary_i32(cml_binary_op op, int32_t rank, const int64_t *out_sizes,
+                      const int32_t *a, const int64_t *a_strides,
+                      const int32_t *b, const int64_t *b_strides, int32_t *out);
+
 typedef enum cml_unary_op {
     CML_UN_RELU, CML_UN_RELU6, CML_UN_SIGMOID, CML_UN_TANH, CML_UN_GELU_EXACT,
     CML_UN_GELU_TANH, CML_UN_GELU_SIGMOID, CML_UN_SILU, CML_UN_HARDSIGMOID, CML_UN_HARDSWISH,
@@ -123,6 +128,12 @@ typedef struct cml_pool2d_params {
  * clipped to the padded input (count_include_pad) or to the real input. */
 void cml_k_maxpool2d_f32(cml_threadpool *pool, const cml_pool2d_params *p, const float *x, float *y);
 void cml_k_avgpool2d_f32(cml_threadpool *pool, const cml_pool2d_params *p, const float *x, float *y);
+/* Extension: avg pool with an explicit end of the padded extent for
+ * count_include_pad (windows are clipped to [-pad_top, h_in + pad_bottom) and
+ * [-pad_left, w_in + pad_right)); cml_k_avgpool2d_f32 uses pad_bottom =
+ * pad_top and pad_right = pad_left, as torch does (also in ceil mode). */
+void cml_k_avgpool2d_ex_f32(cml_threadpool *pool, const cml_pool2d_params *p, int64_t pad_bottom,
+                            int64_t pad_right, const float *x, float *y);
 /* Adaptive average pooling to (h_out, w_out), as torch does. */
 void cml_k_adaptive_avgpool2d_f32(const cml_pool2d_params *p, const float *x, float *y);
 

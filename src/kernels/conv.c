@@ -1,0 +1,246 @@
+/* conv2d (im2col + gemm, pointwise as a plain gemm, direct depthwise) and
+ * conv_transpose2d (gemm + col2im). NCHW. */
+#include <string.h>
+
+#include "kernels/kinternal.h"
+
+static int64_t dil_or_1(int64_t d) { return d > 0 ? d : 1; }
+
+/* Output positions o in [0, out_n) with 0 <= o*s + off < n, as [lo, hi). */
+static void valid_range(int64_t off, int64_t s, int64_t n, int64_t out_n, int64_t *lo, int64_t *hi) {
+    int64_t l = 0;
+    if (off < 0) l = (-off + s - 1) / s;
+    int64_t h = n - 1 - off < 0 ? 0 : (n - 1 - off) / s + 1;
+    if (h > out_n) h = out_n;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+static bool conv_is_direct(const cml_conv2d_params *p) {
+    return p->groups > 0 && p->c_in / p->groups == 1;
+}
+
+static bool conv_is_pointwise(const cml_conv2d_params *p) {
+    return p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+           p->pad_left == 0 && p->h_out == p->h_in && p->w_out == p->w_in;
+}
+
+size_t cml_k_conv2d_scratch_size(const cml_conv2d_params *p) {
+    if (p->groups <= 0 || conv_is_direct(p) || conv_is_pointwise(p)) return 0;
+    int64_t k = p->c_in / p->groups * p->k_h * p->k_w;
+    return (size_t)(k * p->h_out * p->w_out) * sizeof(float);
+}
+
+/* ---- im2col ------------------------------------------------------------------ */
+
+typedef struct im2col_job {
+    const cml_conv2d_params *p;
+    const float *x; /* group input [cin_g, H, W] */
+    float *col;     /* [cin_g * kh * kw, HO * WO] */
+} im2col_job;
+
+static void im2col_rows(void *ctx, size_t begin, size_t end) {
+    const im2col_job *j = ctx;
+    const cml_conv2d_params *p = j->p;
+    int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
+    int64_t dh = dil_or_1(p->dilation_h), dw = dil_or_1(p->dilation_w);
+    int64_t kk = p->k_h * p->k_w;
+    for (size_t r = begin; r < end; r++) {
+        int64_t ci = (int64_t)r / kk, kh = ((int64_t)r % kk) / p->k_w, kw = (int64_t)r % p->k_w;
+        const float *xc = j->x + ci * H * W;
+        float *dst = j->col + (int64_t)r * HO * WO;
+        int64_t off = kw * dw - p->pad_left, lo, hi;
+        valid_range(off, p->stride_w, W, WO, &lo, &hi);
+        for (int64_t oh = 0; oh < HO; oh++, dst += WO) {
+            int64_t ih = oh * p->stride_h - p->pad_top + kh * dh;
+            if (ih < 0 || ih >= H) {
+                memset(dst, 0, (size_t)WO * sizeof(float));
+                continue;
+            }
+            const float *src = xc + ih * W;
+            for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+            if (p->stride_w == 1) {
+                if (hi > lo) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
+            } else {
+                for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow * p->stride_w + off];
+            }
+            for (int64_t ow = hi; ow < WO; ow++) dst[ow] = 0.0f;
+        }
+    }
+}
+
+/* ---- direct (one input channel per group: depthwise and multipliers) ---------- */
+
+typedef struct direct_job {
+    const cml_conv2d_params *p;
+    const float *x, *w, *bias;
+    float *y;
+} direct_job;
+
+static void direct_planes(void *ctx, size_t begin, size_t end) {
+    const direct_job *j = ctx;
+    const cml_conv2d_params *p = j->p;
+    int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
+    int64_t KH = p->k_h, KW = p->k_w;
+    int64_t dh = dil_or_1(p->dilation_h), dw = dil_or_1(p->dilation_w);
+    int64_t sw = p->stride_w;
+    int64_t mult = p->c_out / p->groups;
+    for (size_t pl = begin; pl < end; pl++) {
+        int64_t b = (int64_t)pl / p->c_out, co = (int64_t)pl % p->c_out;
+        int64_t ci = co / mult;
+        const float *x = j->x + (b * p->c_in + ci) * H * W;
+        const float *w = j->w + co * KH * KW;
+        float *y = j->y + (b * p->c_out + co) * HO * WO;
+        float bv = j->bias ? j->bias[co] : 0.0f;
+        int64_t lo_kw[64], hi_kw[64];
+        bool cache = KW <= 64;
+        if (cache)
+            for (int64_t kw = 0; kw < KW; kw++)
+                valid_range(kw * dw - p->pad_left, sw, W, WO, &lo_kw[kw], &hi_kw[kw]);
+        for (int64_t oh = 0; oh < HO; oh++) {
+            float *row = y + oh * WO;
+            for (int64_t ow = 0; ow < WO; ow++) row[ow] = bv;
+            for (int64_t kh = 0; kh < KH; kh++) {
+                int64_t ih = oh * p->stride_h - p->pad_top + kh * dh;
+                if (ih < 0 || ih >= H) continue;
+                const float *in = x + ih * W;
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    float wv = w[kh * KW + kw];
+                    int64_t off = kw * dw - p->pad_left, lo, hi;
+                    if (cache) {
+                        lo = lo_kw[kw];
+                        hi = hi_kw[kw];
+                    } else {
+                        valid_range(off, sw, W, WO, &lo, &hi);
+                    }
+                    if (sw == 1) {
+                        for (int64_t ow = lo; ow < hi; ow++) row[ow] += wv * in[ow + off];
+                    } else {
+                        for (int64_t ow = lo; ow < hi; ow++) row[ow] += wv * in[ow * sw + off];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- conv2d --------------------------------------------------------------------- */
+
+static void fill_bias_rows(float *y, const float *bias, int64_t rows, int64_t n) {
+    for (int64_t r = 0; r < rows; r++) {
+        float b = bias[r];
+        float *row = y + r * n;
+        for (int64_t i = 0; i < n; i++) row[i] = b;
+    }
+}
+
+void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                      const float *w, const float *bias, float *y, void *scratch) {
+    if (p->n <= 0 || p->c_out <= 0 || p->h_out <= 0 || p->w_out <= 0 || p->groups <= 0) return;
+    int64_t HWo = p->h_out * p->w_out, HWi = p->h_in * p->w_in;
+    if (conv_is_direct(p)) {
+        direct_job j = {.p = p, .x = x, .w = w, .bias = bias, .y = y};
+        size_t planes = (size_t)(p->n * p->c_out);
+        size_t work = (size_t)(HWo * p->k_h * p->k_w);
+        cml_parallel_for(pool, planes, cml_k_max(1, 32768 / cml_k_max(work, 1)), direct_planes, &j);
+        return;
+    }
+    int64_t cin_g = p->c_in / p->groups, cout_g = p->c_out / p->groups;
+    int64_t K = cin_g * p->k_h * p->k_w;
+    bool pointwise = conv_is_pointwise(p);
+    float *col = scratch;
+    for (int64_t b = 0; b < p->n; b++) {
+        for (int64_t g = 0; g < p->groups; g++) {
+            const float *xg = x + (b * p->c_in + g * cin_g) * HWi;
+            const float *wg = w + g * cout_g * K;
+            float *yg = y + (b * p->c_out + g * cout_g) * HWo;
+            const float *B = xg;
+            if (!pointwise) {
+                im2col_job j = {.p = p, .x = xg, .col = col};
+                size_t grain = cml_k_max(1, 16384 / (size_t)cml_k_max((size_t)HWo, 1));
+                cml_parallel_for(pool, (size_t)K, grain, im2col_rows, &j);
+                B = col;
+            }
+            if (bias) fill_bias_rows(yg, bias + g * cout_g, cout_g, HWo);
+            cml_k_gemm_f32(pool, (size_t)cout_g, (size_t)HWo, (size_t)K, wg, (size_t)K, B,
+                           (size_t)HWo, false, NULL, yg, (size_t)HWo, bias != NULL);
+        }
+    }
+}
+
+/* ---- conv_transpose2d -------------------------------------------------------------- */
+
+size_t cml_k_conv_transpose2d_scratch_size(const cml_conv2d_params *p) {
+    if (p->groups <= 0) return 0;
+    int64_t cin_g = p->c_in / p->groups, cout_g = p->c_out / p->groups;
+    int64_t rows = cout_g * p->k_h * p->k_w;
+    return (size_t)(rows * cin_g + rows * p->h_in * p->w_in) * sizeof(float);
+}
+
+typedef struct col2im_job {
+    const cml_conv2d_params *p;
+    const float *col; /* [cout_g * kh * kw, H_in * W_in] */
+    const float *bias;
+    float *y;         /* group output [cout_g, HO, WO] */
+} col2im_job;
+
+static void col2im_channels(void *ctx, size_t begin, size_t end) {
+    const col2im_job *j = ctx;
+    const cml_conv2d_params *p = j->p;
+    int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
+    int64_t dh = dil_or_1(p->dilation_h), dw = dil_or_1(p->dilation_w);
+    int64_t kk = p->k_h * p->k_w;
+    for (size_t co = begin; co < end; co++) {
+        float *y = j->y + (int64_t)co * HO * WO;
+        float bv = j->bias ? j->bias[co] : 0.0f;
+        for (int64_t i = 0; i < HO * WO; i++) y[i] = bv;
+        for (int64_t kh = 0; kh < p->k_h; kh++) {
+            for (int64_t kw = 0; kw < p->k_w; kw++) {
+                const float *c = j->col + ((int64_t)co * kk + kh * p->k_w + kw) * H * W;
+                int64_t offw = kw * dw - p->pad_left;
+                /* ow = iw * sw + offw must be in [0, WO) */
+                int64_t iw_lo = 0, iw_hi = W;
+                if (offw < 0) iw_lo = (-offw + p->stride_w - 1) / p->stride_w;
+                if (WO - 1 - offw < 0)
+                    iw_hi = 0;
+                else if ((WO - 1 - offw) / p->stride_w + 1 < iw_hi)
+                    iw_hi = (WO - 1 - offw) / p->stride_w + 1;
+                for (int64_t ih = 0; ih < H; ih++) {
+                    int64_t oh = ih * p->stride_h - p->pad_top + kh * dh;
+                    if (oh < 0 || oh >= HO) continue;
+                    float *yr = y + oh * WO;
+                    const float *cr = c + ih * W;
+                    for (int64_t iw = iw_lo; iw < iw_hi; iw++) yr[iw * p->stride_w + offw] += cr[iw];
+                }
+            }
+        }
+    }
+}
+
+void cml_k_conv_transpose2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                                const float *w, const float *bias, float *y, void *scratch) {
+    if (p->n <= 0 || p->c_out <= 0 || p->h_out <= 0 || p->w_out <= 0 || p->groups <= 0) return;
+    int64_t cin_g = p->c_in / p->groups, cout_g = p->c_out / p->groups;
+    int64_t kk = p->k_h * p->k_w, rows = cout_g * kk;
+    int64_t HWi = p->h_in * p->w_in, HWo = p->h_out * p->w_out;
+    float *wt = scratch;           /* [rows, cin_g] */
+    float *col = wt + rows * cin_g; /* [rows, HWi] */
+    for (int64_t g = 0; g < p->groups; g++) {
+        /* weight [c_in, cout_g, kh, kw]: group g rows ci in [g*cin_g, ...) -> Wt[r][ci] */
+        const float *wg = w + g * cin_g * rows;
+        for (int64_t ci = 0; ci < cin_g; ci++)
+            for (int64_t r = 0; r < rows; r++) wt[r * cin_g + ci] = wg[ci * rows + r];
+        for (int64_t b = 0; b < p->n; b++) {
+            const float *xg = x + (b * p->c_in + g * cin_g) * HWi;
+            float *yg = y + (b * p->c_out + g * cout_g) * HWo;
+            if (HWi > 0 && cin_g > 0)
+                cml_k_gemm_f32(pool, (size_t)rows, (size_t)HWi, (size_t)cin_g, wt, (size_t)cin_g,
+                               xg, (size_t)HWi, false, NULL, col, (size_t)HWi, false);
+            else
+                memset(col, 0, (size_t)(rows * HWi) * sizeof(float));
+            col2im_job j = {.p = p, .col = col, .bias = bias ? bias + g * cout_g : NULL, .y = yg};
+            cml_parallel_for(pool, (size_t)cout_g, 1, col2im_channels, &j);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+/* gemm driver (blocking, threading) and the scalar kit. */
+#include <string.h>
+
+#include "kernels/gemm_common.h"
+#include "kernels/kinternal.h"
+
+/* ---- scalar kit ------------------------------------------------------------ */
+
+#define S_MR 4
+#define S_NR 8
+
+static CML_ALWAYS_INLINE void ukr_scalar_body(const int MR, size_t kc, const float *A,
+                                              size_t lda, const float *Bp, float *C,
+                                              size_t ldc, size_t nr, const float *bias,
+                                              int load_c) {
+    float acc[S_MR][S_NR];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < S_NR; j++) acc[i][j] = 0.0f;
+    for (size_t k = 0; k < kc; k++) {
+        const float *b = Bp + k * S_NR;
+        for (int i = 0; i < MR; i++) {
+            float a = A[(size_t)i * lda + k];
+            for (int j = 0; j < S_NR; j++) acc[i][j] += a * b[j];
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        float *c = C + (size_t)i * ldc;
+        for (size_t j = 0; j < nr; j++) {
+            float v = acc[i][j];
+            if (bias) v += bias[j];
+            if (load_c) v += c[j];
+            c[j] = v;
+        }
+    }
+}
+
+#define S_UKR(mr)                                                                          \
+    static void ukr_scalar_##mr(size_t kc, const float *A, size_t lda, const float *Bp,    \
+                                float *C, size_t ldc, size_t nr, const float *bias,         \
+                                int load_c) {                                              \
+        ukr_scalar_body(mr, kc, A, lda, Bp, C, ldc, nr, bias, load_c);                     \
+    }
+S_UKR(1)
+S_UKR(2)
+S_UKR(3)
+S_UKR(4)
+
+static void pack_n_scalar(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_n_impl(S_NR, kc, nr, B, ldb, Bp);
+}
+static void pack_t_scalar(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_t_impl(S_NR, kc, nr, B, ldb, Bp);
+}
+
+const cml_gemm_kit cml_gemm_kit_scalar = {
+    .mr = S_MR,
+    .nr = S_NR,
+    .kc = 256,
+    .ukr = {NULL, ukr_scalar_1, ukr_scalar_2, ukr_scalar_3, ukr_scalar_4},
+    .pack_n = pack_n_scalar,
+    .pack_t = pack_t_scalar,
+    .small_n = NULL,
+    .small_t = NULL,
+    .small_t_max_m = 0,
+    .small_col_align = 8,
+};
+
+/* ---- driver ------------------------------------------------------------------ */
+
+#define GEMM_PACK_FLOATS (256 * 32) /* kc * nr of every kit fits */
+#define GEMM_MC_TARGET 384          /* rows of A swept per packed B panel */
+#define GEMM_PARALLEL_MIN_FLOPS (1u << 17)
+
+typedef struct gemm_job {
+    const cml_gemm_kit *kit;
+    size_t M, N, K;
+    const float *A;
+    size_t lda;
+    const float *B;
+    size_t ldb;
+    bool trans_b;
+    const float *bias;
+    float *C;
+    size_t ldc;
+    bool accumulate;
+    /* parallel split */
+    size_t cols_per_chunk, rows_per_chunk, col_chunks;
+} gemm_job;
+
+static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_t n1) {
+    const cml_gemm_kit *kit = g->kit;
+    const size_t MR = (size_t)kit->mr, NR = (size_t)kit->nr, KC = (size_t)kit->kc;
+    const size_t MC = cml_k_max(MR, (GEMM_MC_TARGET / MR) * MR);
+    float Bp[GEMM_PACK_FLOATS] CML_ALIGNED(64);
+    const size_t K = g->K;
+    for (size_t pc = 0; pc < K; pc += KC) {
+        size_t kc = cml_k_min(KC, K - pc);
+        bool first = pc == 0;
+        for (size_t mc = m0; mc < m1; mc += MC) {
+            size_t mend = cml_k_min(m1, mc + MC);
+            for (size_t jr = n0; jr < n1; jr += NR) {
+                size_t nr = cml_k_min(NR, n1 - jr);
+                if (g->trans_b)
+                    kit->pack_t(kc, nr, g->B + jr * g->ldb + pc, g->ldb, Bp);
+                else
+                    kit->pack_n(kc, nr, g->B + pc * g->ldb + jr, g->ldb, Bp);
+                const float *bias = first && g->bias ? g->bias + jr : NULL;
+                int load_c = first ? (int)g->accumulate : 1;
+                for (size_t ir = mc; ir < mend; ir += MR) {
+                    size_t mr = cml_k_min(MR, mend - ir);
+                    kit->ukr[mr](kc, g->A + ir * g->lda + pc, g->lda, Bp, g->C + ir * g->ldc + jr,
+                                 g->ldc, nr, bias, load_c);
+                }
+            }
+        }
+    }
+}
+
+static void gemm_task(void *ctx, size_t begin, size_t end) {
+    const gemm_job *g = ctx;
+    for (size_t t = begin; t < end; t++) {
+        size_t cc = t % g->col_chunks, rc = t / g->col_chunks;
+        size_t n0 = cc * g->cols_per_chunk, m0 = rc * g->rows_per_chunk;
+        size_t n1 = cml_k_min(g->N, n0 + g->cols_per_chunk);
+        size_t m1 = cml_k_min(g->M, m0 + g->rows_per_chunk);
+        if (n0 < n1 && m0 < m1) gemm_block(g, m0, m1, n0, n1);
+    }
+}
+
+static void gemm_small_task(void *ctx, size_t begin, size_t end) {
+    const gemm_job *g = ctx;
+    size_t n0 = begin * g->cols_per_chunk;
+    size_t n1 = cml_k_min(g->N, end * g->cols_per_chunk);
+    if (n0 >= n1) return;
+    const float *bias = g->bias ? g->bias + n0 : NULL;
+    if (g->trans_b)
+        g->kit->small_t(g->M, n1 - n0, g->K, g->A, g->lda, g->B + n0 * g->ldb, g->ldb, bias,
+                        g->C + n0, g->ldc, g->accumulate);
+    else
+        g->kit->small_n(g->M, n1 - n0, g->K, g->A, g->lda, g->B + n0, g->ldb, bias, g->C + n0,
+                        g->ldc, g->accumulate);
+}
+
+static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
+
+void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                    size_t lda, const float *B, size_t ldb, bool trans_b, const float *bias,
+                    float *C, size_t ldc, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (size_t i = 0; i < M; i++) {
+            float *c = C + i * ldc;
+            for (size_t j = 0; j < N; j++) {
+                float v = bias ? bias[j] : 0.0f;
+                c[j] = accumulate ? c[j] + v : v;
+            }
+        }
+        return;
+    }
+    const cml_gemm_kit *kit = cml_k_gemm_kit();
+    gemm_job g = {
+        .kit = kit, .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+        .trans_b = trans_b, .bias = bias, .C = C, .ldc = ldc, .accumulate = accumulate,
+    };
+    size_t threads = (size_t)cml_threadpool_size(pool);
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    if (flops < (double)GEMM_PARALLEL_MIN_FLOPS) threads = 1;
+
+    bool small = trans_b ? (kit->small_t && M <= kit->small_t_max_m)
+                         : (kit->small_n && M <= 4);
+    if (small) {
+        size_t align = kit->small_col_align;
+        size_t units = div_up(N, align);
+        size_t chunks = threads > 1 ? cml_k_min(units, threads * 4) : 1;
+        g.cols_per_chunk = div_up(units, chunks) * align;
+        chunks = div_up(N, g.cols_per_chunk);
+        cml_parallel_for(threads > 1 ? pool : NULL, chunks, 1, gemm_small_task, &g);
+        return;
+    }
+
+    const size_t MR = (size_t)kit->mr, NR = (size_t)kit->nr;
+    if (threads <= 1) {
+        gemm_block(&g, 0, M, 0, N);
+        return;
+    }
+    size_t panels = div_up(N, NR), tiles = div_up(M, MR);
+    size_t target = threads * 4;
+    size_t col_chunks = cml_k_min(panels, target);
+    size_t row_chunks = cml_k_min(tiles, div_up(target, col_chunks));
+    g.cols_per_chunk = div_up(panels, col_chunks) * NR;
+    g.rows_per_chunk = div_up(tiles, row_chunks) * MR;
+    g.col_chunks = div_up(N, g.cols_per_chunk);
+    row_chunks = div_up(M, g.rows_per_chunk);
+    cml_parallel_for(pool, g.col_chunks * row_chunks, 1, gemm_task, &g);
+}

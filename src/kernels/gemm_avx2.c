@@ -1,0 +1,297 @@
+/* AVX2+FMA gemm kit: 6 x 16 register tiles over packed B panels, and the
+ * unpacked small-M kernels. */
+#include <immintrin.h>
+
+#include "kernels/gemm_common.h"
+#include "kernels/kinternal.h"
+
+#define Y_MR 6
+#define Y_NR 16
+
+static const int32_t mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* Lanes [0, n) set, n clamped to [0, 8]. */
+static CML_ALWAYS_INLINE __m256i tail_mask8(size_t n) {
+    if (n > 8) n = 8;
+    return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n));
+}
+
+static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, size_t lda,
+                                       const float *Bp, float *C, size_t ldc, size_t nr,
+                                       const float *bias, int load_c) {
+    __m256 c0[Y_MR], c1[Y_MR];
+    for (int i = 0; i < MR; i++) {
+        c0[i] = _mm256_setzero_ps();
+        c1[i] = _mm256_setzero_ps();
+    }
+    const float *a = A;
+    for (size_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(Bp);
+        __m256 b1 = _mm256_load_ps(Bp + 8);
+        Bp += Y_NR;
+        for (int i = 0; i < MR; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + (size_t)i * lda);
+            c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
+            c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
+        }
+        a++;
+    }
+    if (nr == Y_NR) {
+        __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
+        if (bias) {
+            bias0 = _mm256_loadu_ps(bias);
+            bias1 = _mm256_loadu_ps(bias + 8);
+        }
+        for (int i = 0; i < MR; i++) {
+            float *c = C + (size_t)i * ldc;
+            __m256 v0 = c0[i], v1 = c1[i];
+            if (bias) {
+                v0 = _mm256_add_ps(v0, bias0);
+                v1 = _mm256_add_ps(v1, bias1);
+            }
+            if (load_c) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));
+            }
+            _mm256_storeu_ps(c, v0);
+            _mm256_storeu_ps(c + 8, v1);
+        }
+    } else {
+        __m256i m0 = tail_mask8(nr), m1 = tail_mask8(nr > 8 ? nr - 8 : 0);
+        __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
+        if (bias) {
+            bias0 = _mm256_maskload_ps(bias, m0);
+            bias1 = _mm256_maskload_ps(bias + 8, m1);
+        }
+        for (int i = 0; i < MR; i++) {
+            float *c = C + (size_t)i * ldc;
+            __m256 v0 = _mm256_add_ps(c0[i], bias0), v1 = _mm256_add_ps(c1[i], bias1);
+            if (load_c) {
+                v0 = _mm256_add_ps(v0, _mm256_maskload_ps(c, m0));
+                v1 = _mm256_add_ps(v1, _mm256_maskload_ps(c + 8, m1));
+            }
+            _mm256_maskstore_ps(c, m0, v0);
+            _mm256_maskstore_ps(c + 8, m1, v1);
+        }
+    }
+}
+
+#define Y_UKR(mr)                                                                        \
+    static void ukr_y_##mr(size_t kc, const float *A, size_t lda, const float *Bp,       \
+                           float *C, size_t ldc, size_t nr, const float *bias,           \
+                           int load_c) {                                                 \
+        ukr_body(mr, kc, A, lda, Bp, C, ldc, nr, bias, load_c);                          \
+    }
+Y_UKR(1)
+Y_UKR(2)
+Y_UKR(3)
+Y_UKR(4)
+Y_UKR(5)
+Y_UKR(6)
+
+static void pack_n_y(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+    if (nr == Y_NR) {
+        for (size_t k = 0; k < kc; k++) {
+            _mm256_store_ps(Bp + k * Y_NR, _mm256_loadu_ps(B + k * ldb));
+            _mm256_store_ps(Bp + k * Y_NR + 8, _mm256_loadu_ps(B + k * ldb + 8));
+        }
+    } else {
+        __m256i m0 = tail_mask8(nr), m1 = tail_mask8(nr > 8 ? nr - 8 : 0);
+        for (size_t k = 0; k < kc; k++) {
+            _mm256_store_ps(Bp + k * Y_NR, _mm256_maskload_ps(B + k * ldb, m0));
+            _mm256_store_ps(Bp + k * Y_NR + 8, _mm256_maskload_ps(B + k * ldb + 8, m1));
+        }
+    }
+}
+
+static CML_ALWAYS_INLINE void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+static void pack_t_y(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+    if (nr != Y_NR) {
+        cml_gemm_pack_t_impl(Y_NR, kc, nr, B, ldb, Bp);
+        return;
+    }
+    size_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        for (int h = 0; h < 2; h++) {
+            __m256 r[8];
+            const float *src = B + (size_t)h * 8 * ldb + k;
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (size_t)i * ldb);
+            transpose8(r);
+            for (int i = 0; i < 8; i++) _mm256_store_ps(Bp + (k + (size_t)i) * Y_NR + h * 8, r[i]);
+        }
+    }
+    for (; k < kc; k++)
+        for (size_t j = 0; j < Y_NR; j++) Bp[k * Y_NR + j] = B[j * ldb + k];
+}
+
+/* ---- small M, B[K,N]: rows <= 4, 32 columns per step ------------------------- */
+
+static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *A, size_t lda,
+                                           const float *B, size_t ldb, const float *bias,
+                                           float *C, size_t ldc, int load_c, size_t ncols) {
+    __m256i m[4];
+    for (int v = 0; v < 4; v++) m[v] = tail_mask8(ncols > (size_t)v * 8 ? ncols - (size_t)v * 8 : 0);
+    __m256 acc[4][4];
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < 4; v++) acc[i][v] = _mm256_setzero_ps();
+    if (ncols == 32) {
+        for (size_t k = 0; k < K; k++) {
+            const float *b = B + k * ldb;
+            __m256 bv[4];
+            for (int v = 0; v < 4; v++) bv[v] = _mm256_loadu_ps(b + v * 8);
+            for (int i = 0; i < MR; i++) {
+                __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);
+                for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(a, bv[v], acc[i][v]);
+            }
+        }
+    } else {
+        for (size_t k = 0; k < K; k++) {
+            const float *b = B + k * ldb;
+            __m256 bv[4];
+            for (int v = 0; v < 4; v++) bv[v] = _mm256_maskload_ps(b + v * 8, m[v]);
+            for (int i = 0; i < MR; i++) {
+                __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);
+                for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(a, bv[v], acc[i][v]);
+            }
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        float *c = C + (size_t)i * ldc;
+        for (int v = 0; v < 4; v++) {
+            __m256 r = acc[i][v];
+            if (bias) r = _mm256_add_ps(r, _mm256_maskload_ps(bias + v * 8, m[v]));
+            if (load_c) r = _mm256_add_ps(r, _mm256_maskload_ps(c + v * 8, m[v]));
+            _mm256_maskstore_ps(c + v * 8, m[v], r);
+        }
+    }
+}
+
+#define SMALL_N_ROWS(mr)                                                                   \
+    static void small_n_##mr(size_t K, const float *A, size_t lda, const float *B,         \
+                             size_t ldb, const float *bias, float *C, size_t ldc,          \
+                             int load_c, size_t ncols) {                                   \
+        small_n_tile(mr, K, A, lda, B, ldb, bias, C, ldc, load_c, ncols);                  \
+    }
+SMALL_N_ROWS(1)
+SMALL_N_ROWS(2)
+SMALL_N_ROWS(3)
+SMALL_N_ROWS(4)
+
+static void small_n_y(size_t M, size_t n, size_t K, const float *A, size_t lda, const float *B,
+                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    typedef void (*fn_t)(size_t, const float *, size_t, const float *, size_t, const float *,
+                         float *, size_t, int, size_t);
+    static const fn_t fns[5] = {NULL, small_n_1, small_n_2, small_n_3, small_n_4};
+    for (size_t j = 0; j < n; j += 32) {
+        size_t nc = cml_k_min(32, n - j);
+        fns[M](K, A, lda, B + j, ldb, bias ? bias + j : NULL, C + j, ldc, load_c, nc);
+    }
+}
+
+/* ---- small M, B[N,K]: dot products, 4 x 4 outputs per step -------------------- */
+
+static CML_ALWAYS_INLINE float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K, const float *A,
+                                           size_t lda, const float *B, size_t ldb,
+                                           const float *bias, float *C, size_t ldc,
+                                           int load_c) {
+    __m256 acc[4][4];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NC; j++) acc[i][j] = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 b[4];
+        for (int j = 0; j < NC; j++) b[j] = _mm256_loadu_ps(B + (size_t)j * ldb + k);
+        for (int i = 0; i < MR; i++) {
+            __m256 a = _mm256_loadu_ps(A + (size_t)i * lda + k);
+            for (int j = 0; j < NC; j++) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
+        }
+    }
+    if (k < K) {
+        __m256i m = tail_mask8(K - k);
+        __m256 b[4];
+        for (int j = 0; j < NC; j++) b[j] = _mm256_maskload_ps(B + (size_t)j * ldb + k, m);
+        for (int i = 0; i < MR; i++) {
+            __m256 a = _mm256_maskload_ps(A + (size_t)i * lda + k, m);
+            for (int j = 0; j < NC; j++) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        float *c = C + (size_t)i * ldc;
+        for (int j = 0; j < NC; j++) {
+            float v = hsum8(acc[i][j]);
+            if (bias) v += bias[j];
+            if (load_c) v += c[j];
+            c[j] = v;
+        }
+    }
+}
+
+#define SMALL_T(mr, nc)                                                                    \
+    static void small_t_##mr##_##nc(size_t K, const float *A, size_t lda, const float *B,  \
+                                    size_t ldb, const float *bias, float *C, size_t ldc,   \
+                                    int load_c) {                                          \
+        small_t_tile(mr, nc, K, A, lda, B, ldb, bias, C, ldc, load_c);                     \
+    }
+SMALL_T(1, 1) SMALL_T(1, 2) SMALL_T(1, 3) SMALL_T(1, 4)
+SMALL_T(2, 1) SMALL_T(2, 2) SMALL_T(2, 3) SMALL_T(2, 4)
+SMALL_T(3, 1) SMALL_T(3, 2) SMALL_T(3, 3) SMALL_T(3, 4)
+SMALL_T(4, 1) SMALL_T(4, 2) SMALL_T(4, 3) SMALL_T(4, 4)
+
+static void small_t_y(size_t M, size_t n, size_t K, const float *A, size_t lda, const float *B,
+                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    typedef void (*fn_t)(size_t, const float *, size_t, const float *, size_t, const float *,
+                         float *, size_t, int);
+    static const fn_t fns[5][5] = {
+        {NULL, NULL, NULL, NULL, NULL},
+        {NULL, small_t_1_1, small_t_1_2, small_t_1_3, small_t_1_4},
+        {NULL, small_t_2_1, small_t_2_2, small_t_2_3, small_t_2_4},
+        {NULL, small_t_3_1, small_t_3_2, small_t_3_3, small_t_3_4},
+        {NULL, small_t_4_1, small_t_4_2, small_t_4_3, small_t_4_4},
+    };
+    for (size_t i = 0; i < M; i += 4) {
+        size_t mr = cml_k_min(4, M - i);
+        for (size_t j = 0; j < n; j += 4) {
+            size_t nc = cml_k_min(4, n - j);
+            fns[mr][nc](K, A + i * lda, lda, B + j * ldb, ldb, bias ? bias + j : NULL,
+                        C + i * ldc + j, ldc, load_c);
+        }
+    }
+}
+
+const cml_gemm_kit cml_gemm_kit_avx2 = {
+    .mr = Y_MR,
+    .nr = Y_NR,
+    .kc = 256,
+    .ukr = {NULL, ukr_y_1, ukr_y_2, ukr_y_3, ukr_y_4, ukr_y_5, ukr_y_6},
+    .pack_n = pack_n_y,
+    .pack_t = pack_t_y,
+    .small_n = small_n_y,
+    .small_t = small_t_y,
+    .small_t_max_m = 8,
+    .small_col_align = 32,
+};

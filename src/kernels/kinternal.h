@@ -1,0 +1,101 @@
+/* Internal to the kernel layer: the per-ISA dispatch table and helpers
+ * shared by the kernel files. */
+#ifndef CML_KERNELS_KINTERNAL_H
+#define CML_KERNELS_KINTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cpu.h"
+#include "kernels/kernels.h"
+
+#if defined(__GNUC__)
+#define CML_ALWAYS_INLINE inline __attribute__((always_inline))
+#define CML_ALIGNED(n) __attribute__((aligned(n)))
+#define CML_RESTRICT __restrict__
+#else
+#define CML_ALWAYS_INLINE inline
+#define CML_ALIGNED(n)
+#define CML_RESTRICT
+#endif
+
+/* ---- gemm ---------------------------------------------------------------
+ * The driver (gemm.c) blocks C into MR x NR register tiles over packed
+ * KC x NR panels of op(B) (a stack buffer, zero-padded to NR columns) and
+ * reads A in place. */
+
+#define CML_GEMM_MAX_MR 16
+#define CML_GEMM_MAX_NR 32
+#define CML_GEMM_MAX_KC 512
+
+/* C[0:mr, 0:nr] (=|+=) A[0:mr, 0:kc] * Bp[0:kc, 0:NR] (+ bias[0:nr]).
+ * mr is fixed per function (ukr[mr]); nr <= NR columns are stored.
+ * load_c: add the existing C. */
+typedef void (*cml_gemm_ukr_fn)(size_t kc, const float *A, size_t lda, const float *Bp,
+                                float *C, size_t ldc, size_t nr, const float *bias, int load_c);
+/* Packs rows [0,kc) x columns [0,nr) of op(B) into Bp[kc][NR], zeroing
+ * columns nr..NR-1. B points at op(B)[0][0] of the panel: B[k*ldb + j] when
+ * not transposed, B[j*ldb + k] when transposed. */
+typedef void (*cml_gemm_pack_fn)(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp);
+/* Unpacked small-M kernels over columns [0, n) of C, all M (<= 4 for
+ * small_nt) rows: C = A * op(B) (+ bias) (+ C if load_c). */
+typedef void (*cml_gemm_small_fn)(size_t M, size_t n, size_t K, const float *A, size_t lda,
+                                  const float *B, size_t ldb, const float *bias, float *C,
+                                  size_t ldc, int load_c);
+
+typedef struct cml_gemm_kit {
+    int mr, nr, kc;
+    cml_gemm_ukr_fn ukr[CML_GEMM_MAX_MR + 1];
+    cml_gemm_pack_fn pack_n, pack_t;
+    cml_gemm_small_fn small_n; /* B[K,N]; M <= 4 */
+    cml_gemm_small_fn small_t; /* B[N,K]; any M, dot products along K */
+    size_t small_t_max_m;      /* use small_t when M <= this */
+    size_t small_col_align;    /* column split granularity for small_* */
+} cml_gemm_kit;
+
+extern const cml_gemm_kit cml_gemm_kit_scalar;
+extern const cml_gemm_kit cml_gemm_kit_avx2;
+extern const cml_gemm_kit cml_gemm_kit_avx512;
+
+/* ---- vectorized elementwise, per ISA -------------------------------------
+ * Each returns false when it does not handle the op (the caller then runs
+ * the scalar reference). */
+
+typedef struct cml_vec_kit {
+    /* out[i] = a[i*sa] op b[i*sb] for i < n; sa, sb in {0, 1}. */
+    bool (*binary)(cml_binary_op op, size_t n, const float *a, size_t sa, const float *b,
+                   size_t sb, float *out);
+    bool (*unary)(cml_unary_op op, const float *x, float *y, size_t n, float alpha,
+                  float beta);
+    /* Softmax over the axis of one outer slice [axis, inner]. */
+    void (*softmax)(const float *x, float *y, size_t axis, size_t inner, bool log);
+    /* One layer-norm row. */
+    void (*layer_norm_row)(const float *x, float *y, size_t n, const float *gamma,
+                           const float *beta, float eps);
+    void (*f16_to_f32)(const uint16_t *src, float *dst, size_t n);
+    void (*f32_to_f16)(const float *src, uint16_t *dst, size_t n);
+    void (*round_f16)(float *x, size_t n);
+    /* y[i] = x[i] * s + t */
+    void (*scale_shift)(const float *x, float *y, size_t n, float s, float t);
+} cml_vec_kit;
+
+extern const cml_vec_kit cml_vec_kit_scalar;
+extern const cml_vec_kit cml_vec_kit_avx2;
+extern const cml_vec_kit cml_vec_kit_avx512;
+
+const cml_gemm_kit *cml_k_gemm_kit(void);
+const cml_vec_kit *cml_k_vec_kit(void);
+
+/* Scalar references used by the vector paths for tails and special ops. */
+float cml_k_unary_scalar(cml_unary_op op, float x, float alpha, float beta);
+float cml_k_binary_scalar(cml_binary_op op, float a, float b);
+void cml_k_softmax_scalar(const float *x, float *y, size_t axis, size_t inner, bool log);
+void cml_k_layer_norm_row_scalar(const float *x, float *y, size_t n, const float *gamma,
+                                 const float *beta, float eps);
+
+/* Splits [0, n) of an index space over the pool when the work is worth it. */
+static inline size_t cml_k_min(size_t a, size_t b) { return a < b ? a : b; }
+static inline size_t cml_k_max(size_t a, size_t b) { return a > b ? a : b; }
+
+#endif

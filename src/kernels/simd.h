@@ -1,0 +1,209 @@
+/* A thin vector abstraction over AVX-512 (16 lanes) and AVX2+FMA (8 lanes)
+ * for the kernels written once in vec_impl.h. Include only from *_avx2.c or
+ * *_avx512.c files (compiled with the matching -m flags). */
+#ifndef CML_KERNELS_SIMD_H
+#define CML_KERNELS_SIMD_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "kernels/kinternal.h"
+
+#if defined(__AVX512F__)
+
+#define VW 16
+#define VSUF(name) name##_avx512
+typedef __m512 vf;
+typedef __m512i vi;
+typedef __mmask16 vm;
+
+static CML_ALWAYS_INLINE vf v_load(const float *p) { return _mm512_loadu_ps(p); }
+static CML_ALWAYS_INLINE void v_store(float *p, vf v) { _mm512_storeu_ps(p, v); }
+static CML_ALWAYS_INLINE vf v_load_n(const float *p, size_t n) {
+    return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+}
+static CML_ALWAYS_INLINE void v_store_n(float *p, vf v, size_t n) {
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
+}
+/* lanes >= n zeroed */
+static CML_ALWAYS_INLINE vf v_keep_n(vf v, size_t n) {
+    return _mm512_maskz_mov_ps((__mmask16)((1u << n) - 1u), v);
+}
+static CML_ALWAYS_INLINE vf v_set1(float x) { return _mm512_set1_ps(x); }
+static CML_ALWAYS_INLINE vf v_zero(void) { return _mm512_setzero_ps(); }
+static CML_ALWAYS_INLINE vf v_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_div(vf a, vf b) { return _mm512_div_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+static CML_ALWAYS_INLINE vf v_fnmadd(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
+/* a > b ? a : b (b when unordered), like MAXPS */
+static CML_ALWAYS_INLINE vf v_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_min(vf a, vf b) { return _mm512_min_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_sqrt(vf a) { return _mm512_sqrt_ps(a); }
+static CML_ALWAYS_INLINE vf v_floor(vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+static CML_ALWAYS_INLINE vf v_ceil(vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
+static CML_ALWAYS_INLINE vf v_round(vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static CML_ALWAYS_INLINE vf v_and(vf a, vf b) { return _mm512_and_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_andnot(vf a, vf b) { return _mm512_andnot_ps(a, b); } /* ~a & b */
+static CML_ALWAYS_INLINE vf v_or(vf a, vf b) { return _mm512_or_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_xor(vf a, vf b) { return _mm512_xor_ps(a, b); }
+static CML_ALWAYS_INLINE vm v_lt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+static CML_ALWAYS_INLINE vm v_le(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+static CML_ALWAYS_INLINE vm v_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+static CML_ALWAYS_INLINE vm v_ge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+static CML_ALWAYS_INLINE vm v_eq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+static CML_ALWAYS_INLINE vm v_ne(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+static CML_ALWAYS_INLINE vm v_unord(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
+/* m ? t : f */
+static CML_ALWAYS_INLINE vf v_sel(vm m, vf t, vf f) { return _mm512_mask_blend_ps(m, f, t); }
+static CML_ALWAYS_INLINE vf v_mask_one(vm m) { return _mm512_maskz_mov_ps(m, _mm512_set1_ps(1.0f)); }
+static CML_ALWAYS_INLINE vi v_cvt_i(vf a) { return _mm512_cvtps_epi32(a); } /* nearest */
+static CML_ALWAYS_INLINE vi vi_add(vi a, vi b) { return _mm512_add_epi32(a, b); }
+static CML_ALWAYS_INLINE vi vi_sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
+static CML_ALWAYS_INLINE vi vi_set1(int32_t x) { return _mm512_set1_epi32(x); }
+static CML_ALWAYS_INLINE vi vi_srai1(vi a) { return _mm512_srai_epi32(a, 1); }
+static CML_ALWAYS_INLINE vi vi_slli23(vi a) { return _mm512_slli_epi32(a, 23); }
+static CML_ALWAYS_INLINE vf vi_as_f(vi a) { return _mm512_castsi512_ps(a); }
+static CML_ALWAYS_INLINE float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
+static CML_ALWAYS_INLINE float v_hmax(vf a) { return _mm512_reduce_max_ps(a); }
+
+#elif defined(__AVX2__)
+
+#define VW 8
+#define VSUF(name) name##_avx2
+typedef __m256 vf;
+typedef __m256i vi;
+typedef __m256 vm;
+
+static const int32_t cml_simd_mask_table_[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                 0,  0,  0,  0,  0,  0,  0,  0};
+static CML_ALWAYS_INLINE __m256i v_tail_mask(size_t n) {
+    return _mm256_loadu_si256((const __m256i *)(const void *)(cml_simd_mask_table_ + 8 - n));
+}
+static CML_ALWAYS_INLINE vf v_load(const float *p) { return _mm256_loadu_ps(p); }
+static CML_ALWAYS_INLINE void v_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+static CML_ALWAYS_INLINE vf v_load_n(const float *p, size_t n) { return _mm256_maskload_ps(p, v_tail_mask(n)); }
+static CML_ALWAYS_INLINE void v_store_n(float *p, vf v, size_t n) { _mm256_maskstore_ps(p, v_tail_mask(n), v); }
+static CML_ALWAYS_INLINE vf v_keep_n(vf v, size_t n) {
+    return _mm256_and_ps(v, _mm256_castsi256_ps(v_tail_mask(n)));
+}
+static CML_ALWAYS_INLINE vf v_set1(float x) { return _mm256_set1_ps(x); }
+static CML_ALWAYS_INLINE vf v_zero(void) { return _mm256_setzero_ps(); }
+static CML_ALWAYS_INLINE vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+static CML_ALWAYS_INLINE vf v_fnmadd(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
+static CML_ALWAYS_INLINE vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_min(vf a, vf b) { return _mm256_min_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_sqrt(vf a) { return _mm256_sqrt_ps(a); }
+static CML_ALWAYS_INLINE vf v_floor(vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+static CML_ALWAYS_INLINE vf v_ceil(vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
+static CML_ALWAYS_INLINE vf v_round(vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static CML_ALWAYS_INLINE vf v_and(vf a, vf b) { return _mm256_and_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_andnot(vf a, vf b) { return _mm256_andnot_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_or(vf a, vf b) { return _mm256_or_ps(a, b); }
+static CML_ALWAYS_INLINE vf v_xor(vf a, vf b) { return _mm256_xor_ps(a, b); }
+static CML_ALWAYS_INLINE vm v_lt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+static CML_ALWAYS_INLINE vm v_le(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+static CML_ALWAYS_INLINE vm v_gt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+static CML_ALWAYS_INLINE vm v_ge(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+static CML_ALWAYS_INLINE vm v_eq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+static CML_ALWAYS_INLINE vm v_ne(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
+static CML_ALWAYS_INLINE vm v_unord(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_UNORD_Q); }
+static CML_ALWAYS_INLINE vf v_sel(vm m, vf t, vf f) { return _mm256_blendv_ps(f, t, m); }
+static CML_ALWAYS_INLINE vf v_mask_one(vm m) { return _mm256_and_ps(m, _mm256_set1_ps(1.0f)); }
+static CML_ALWAYS_INLINE vi v_cvt_i(vf a) { return _mm256_cvtps_epi32(a); }
+static CML_ALWAYS_INLINE vi vi_add(vi a, vi b) { return _mm256_add_epi32(a, b); }
+static CML_ALWAYS_INLINE vi vi_sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
+static CML_ALWAYS_INLINE vi vi_set1(int32_t x) { return _mm256_set1_epi32(x); }
+static CML_ALWAYS_INLINE vi vi_srai1(vi a) { return _mm256_srai_epi32(a, 1); }
+static CML_ALWAYS_INLINE vi vi_slli23(vi a) { return _mm256_slli_epi32(a, 23); }
+static CML_ALWAYS_INLINE vf vi_as_f(vi a) { return _mm256_castsi256_ps(a); }
+static CML_ALWAYS_INLINE float v_hsum(vf v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+static CML_ALWAYS_INLINE float v_hmax(vf v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+#else
+#error "simd.h needs AVX2 or AVX-512 flags"
+#endif
+
+/* ---- shared math ---------------------------------------------------------- */
+
+static CML_ALWAYS_INLINE vf v_abs(vf a) { return v_andnot(v_set1(-0.0f), a); }
+static CML_ALWAYS_INLINE vf v_neg(vf a) { return v_xor(v_set1(-0.0f), a); }
+
+/* exp(x), about 1 ulp (Cephes expf polynomial, Cody-Waite reduction), with
+ * overflow to inf, gradual underflow to subnormals and 0, NaN propagated. */
+static CML_ALWAYS_INLINE vf v_exp(vf x) {
+    x = v_min(v_set1(88.8f), x); /* NaN stays (MINPS returns the 2nd operand) */
+    x = v_max(v_set1(-104.0f), x);
+    vf n = v_round(v_mul(x, v_set1(1.44269504088896341f)));
+    vf r = v_fnmadd(n, v_set1(0.693359375f), x);
+    r = v_fnmadd(n, v_set1(-2.12194440e-4f), r);
+    vf p = v_set1(1.9875691500e-4f);
+    p = v_fmadd(p, r, v_set1(1.3981999507e-3f));
+    p = v_fmadd(p, r, v_set1(8.3334519073e-3f));
+    p = v_fmadd(p, r, v_set1(4.1665795894e-2f));
+    p = v_fmadd(p, r, v_set1(1.6666665459e-1f));
+    p = v_fmadd(p, r, v_set1(5.0000001201e-1f));
+    p = v_fmadd(p, v_mul(r, r), r);
+    p = v_add(p, v_set1(1.0f));
+    /* 2^n as two factors so that n in [-150, 128] stays representable. */
+    vi ni = v_cvt_i(n);
+    vi n1 = vi_srai1(ni);
+    vi n2 = vi_sub(ni, n1);
+    vf s1 = vi_as_f(vi_slli23(vi_add(n1, vi_set1(127))));
+    vf s2 = vi_as_f(vi_slli23(vi_add(n2, vi_set1(127))));
+    return v_mul(v_mul(p, s1), s2);
+}
+
+/* 1 / (1 + exp(-x)) */
+static CML_ALWAYS_INLINE vf v_sigmoid(vf x) {
+    return v_div(v_set1(1.0f), v_add(v_set1(1.0f), v_exp(v_neg(x))));
+}
+
+/* tanh(x): odd polynomial below 0.625 (Cephes tanhf), 1 - 2 / (exp(2|x|) + 1) above. */
+static CML_ALWAYS_INLINE vf v_tanh(vf x) {
+    vf ax = v_abs(x);
+    vf z = v_mul(x, x);
+    vf p = v_set1(-5.70498872745e-3f);
+    p = v_fmadd(p, z, v_set1(2.06390887954e-2f));
+    p = v_fmadd(p, z, v_set1(-5.37397155531e-2f));
+    p = v_fmadd(p, z, v_set1(1.33314422036e-1f));
+    p = v_fmadd(p, z, v_set1(-3.33332819422e-1f));
+    vf small = v_fmadd(v_mul(p, z), x, x);
+    vf e = v_exp(v_add(ax, ax));
+    vf large = v_sub(v_set1(1.0f), v_div(v_set1(2.0f), v_add(e, v_set1(1.0f))));
+    large = v_or(large, v_and(x, v_set1(-0.0f))); /* sign of x */
+    return v_sel(v_lt(ax, v_set1(0.625f)), small, large);
+}
+
+/* 0.5 * x * (1 + erf(x / sqrt(2))) with erf from Abramowitz & Stegun 7.1.26
+ * (|error| < 1.5e-7); for x < 0 the erfc form avoids cancellation. */
+static CML_ALWAYS_INLINE vf v_gelu_erf(vf x) {
+    vf z = v_mul(v_abs(x), v_set1(0.70710678118654752f));
+    vf t = v_div(v_set1(1.0f), v_fmadd(z, v_set1(0.3275911f), v_set1(1.0f)));
+    vf p = v_set1(1.061405429f);
+    p = v_fmadd(p, t, v_set1(-1.453152027f));
+    p = v_fmadd(p, t, v_set1(1.421413741f));
+    p = v_fmadd(p, t, v_set1(-0.284496736f));
+    p = v_fmadd(p, t, v_set1(0.254829592f));
+    p = v_mul(p, t);
+    vf q = v_mul(p, v_exp(v_neg(v_mul(z, z)))); /* erfc(z) */
+    vf s = v_sel(v_ge(x, v_zero()), v_sub(v_set1(2.0f), q), q);
+    return v_mul(v_mul(v_set1(0.5f), x), s);
+}
+
+#endif

@@ -1,0 +1,299 @@
+/* Vectorized elementwise, softmax and layer-norm kernels, written once over
+ * simd.h and compiled per ISA by vec_avx2.c and vec_avx512.c. */
+#include <math.h>
+#include <string.h>
+
+#include "core/fp16.h"
+#include "kernels/kinternal.h"
+#include "kernels/simd.h"
+
+/* ---- binary ---------------------------------------------------------------- */
+
+static CML_ALWAYS_INLINE vf bin_apply(cml_binary_op op, vf a, vf b) {
+    switch (op) {
+    case CML_BIN_ADD: return v_add(a, b);
+    case CML_BIN_SUB: return v_sub(a, b);
+    case CML_BIN_MUL: return v_mul(a, b);
+    case CML_BIN_DIV: return v_div(a, b);
+    case CML_BIN_MAX: return v_sel(v_unord(a, b), v_add(a, b), v_max(a, b));
+    case CML_BIN_MIN: return v_sel(v_unord(a, b), v_add(a, b), v_min(a, b));
+    case CML_BIN_EQ: return v_mask_one(v_eq(a, b));
+    case CML_BIN_NE: return v_mask_one(v_ne(a, b));
+    case CML_BIN_GT: return v_mask_one(v_gt(a, b));
+    case CML_BIN_GE: return v_mask_one(v_ge(a, b));
+    case CML_BIN_LT: return v_mask_one(v_lt(a, b));
+    case CML_BIN_LE: return v_mask_one(v_le(a, b));
+    default: return a;
+    }
+}
+
+static CML_ALWAYS_INLINE void bin_loop(const cml_binary_op op, size_t n, const float *a,
+                                       size_t sa, const float *b, size_t sb, float *out) {
+    size_t i = 0;
+    if (sa && sb) {
+        for (; i + VW <= n; i += VW) v_store(out + i, bin_apply(op, v_load(a + i), v_load(b + i)));
+        if (i < n) v_store_n(out + i, bin_apply(op, v_load_n(a + i, n - i), v_load_n(b + i, n - i)), n - i);
+    } else if (sa) {
+        vf bv = v_set1(b[0]);
+        for (; i + VW <= n; i += VW) v_store(out + i, bin_apply(op, v_load(a + i), bv));
+        if (i < n) v_store_n(out + i, bin_apply(op, v_load_n(a + i, n - i), bv), n - i);
+    } else if (sb) {
+        vf av = v_set1(a[0]);
+        for (; i + VW <= n; i += VW) v_store(out + i, bin_apply(op, av, v_load(b + i)));
+        if (i < n) v_store_n(out + i, bin_apply(op, av, v_load_n(b + i, n - i)), n - i);
+    } else {
+        float r = cml_k_binary_scalar(op, a[0], b[0]);
+        for (; i < n; i++) out[i] = r;
+    }
+}
+
+static bool VSUF(vec_binary)(cml_binary_op op, size_t n, const float *a, size_t sa,
+                             const float *b, size_t sb, float *out) {
+    switch (op) {
+#define CASE(OP) case OP: bin_loop(OP, n, a, sa, b, sb, out); return true;
+    CASE(CML_BIN_ADD)
+    CASE(CML_BIN_SUB)
+    CASE(CML_BIN_MUL)
+    CASE(CML_BIN_DIV)
+    CASE(CML_BIN_MAX)
+    CASE(CML_BIN_MIN)
+    CASE(CML_BIN_EQ)
+    CASE(CML_BIN_NE)
+    CASE(CML_BIN_GT)
+    CASE(CML_BIN_GE)
+    CASE(CML_BIN_LT)
+    CASE(CML_BIN_LE)
+#undef CASE
+    default: return false;
+    }
+}
+
+/* ---- unary ----------------------------------------------------------------- */
+
+static CML_ALWAYS_INLINE vf relu6_v(vf v) {
+    vf r = v_sel(v_gt(v, v_set1(6.0f)), v_set1(6.0f), v);
+    return v_sel(v_lt(v, v_zero()), v_zero(), r);
+}
+
+static CML_ALWAYS_INLINE vf un_apply(cml_unary_op op, vf v, vf alpha, vf beta) {
+    switch (op) {
+    case CML_UN_RELU: return v_sel(v_lt(v, v_zero()), v_zero(), v);
+    case CML_UN_RELU6: return relu6_v(v);
+    case CML_UN_SIGMOID: return v_sigmoid(v);
+    case CML_UN_TANH: return v_tanh(v);
+    case CML_UN_GELU_EXACT: return v_gelu_erf(v);
+    case CML_UN_GELU_TANH: {
+        /* 0.5 x (1 + tanh(u)) == x * sigmoid(2u) */
+        vf u = v_mul(v_set1(0.79788456080286536f),
+                     v_fmadd(v_mul(v_set1(0.044715f), v), v_mul(v, v), v));
+        return v_mul(v, v_sigmoid(v_add(u, u)));
+    }
+    case CML_UN_GELU_SIGMOID:
+        return v_div(v, v_add(v_set1(1.0f), v_exp(v_mul(v_set1(-1.702f), v))));
+    case CML_UN_SILU: return v_div(v, v_add(v_set1(1.0f), v_exp(v_neg(v))));
+    case CML_UN_HARDSIGMOID: return v_div(relu6_v(v_add(v, v_set1(3.0f))), v_set1(6.0f));
+    case CML_UN_HARDSWISH: return v_div(v_mul(v, relu6_v(v_add(v, v_set1(3.0f)))), v_set1(6.0f));
+    case CML_UN_EXP: return v_exp(v);
+    case CML_UN_SQRT: return v_sqrt(v);
+    case CML_UN_RSQRT: return v_div(v_set1(1.0f), v_sqrt(v));
+    case CML_UN_ABS: return v_abs(v);
+    case CML_UN_NEG: return v_neg(v);
+    case CML_UN_FLOOR: return v_floor(v);
+    case CML_UN_CEIL: return v_ceil(v);
+    case CML_UN_ROUND_EVEN: return v_round(v);
+    case CML_UN_SQUARE: return v_mul(v, v);
+    case CML_UN_RECIPROCAL: return v_div(v_set1(1.0f), v);
+    case CML_UN_SOFTSIGN: return v_div(v, v_add(v_set1(1.0f), v_abs(v)));
+    case CML_UN_LEAKY_RELU: return v_sel(v_gt(v, v_zero()), v, v_mul(v, alpha));
+    case CML_UN_CLAMP: {
+        vf r = v_sel(v_gt(v, beta), beta, v);
+        return v_sel(v_lt(v, alpha), alpha, r);
+    }
+    case CML_UN_LINEAR: return v_add(v_mul(alpha, v), beta);
+    case CML_UN_THRESHOLD_RELU: return v_sel(v_ge(v, alpha), v, v_zero());
+    default: return v;
+    }
+}
+
+static CML_ALWAYS_INLINE void un_loop(const cml_unary_op op, const float *x, float *y, size_t n,
+                                      float alpha, float beta) {
+    vf av = v_set1(alpha), bv = v_set1(beta);
+    size_t i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        vf a = un_apply(op, v_load(x + i), av, bv);
+        vf b = un_apply(op, v_load(x + i + VW), av, bv);
+        v_store(y + i, a);
+        v_store(y + i + VW, b);
+    }
+    for (; i + VW <= n; i += VW) v_store(y + i, un_apply(op, v_load(x + i), av, bv));
+    if (i < n) v_store_n(y + i, un_apply(op, v_load_n(x + i, n - i), av, bv), n - i);
+}
+
+static bool VSUF(vec_unary)(cml_unary_op op, const float *x, float *y, size_t n, float alpha,
+                            float beta) {
+    switch (op) {
+#define CASE(OP) case OP: un_loop(OP, x, y, n, alpha, beta); return true;
+    CASE(CML_UN_RELU)
+    CASE(CML_UN_RELU6)
+    CASE(CML_UN_SIGMOID)
+    CASE(CML_UN_TANH)
+    CASE(CML_UN_GELU_EXACT)
+    CASE(CML_UN_GELU_TANH)
+    CASE(CML_UN_GELU_SIGMOID)
+    CASE(CML_UN_SILU)
+    CASE(CML_UN_HARDSIGMOID)
+    CASE(CML_UN_HARDSWISH)
+    CASE(CML_UN_EXP)
+    CASE(CML_UN_SQRT)
+    CASE(CML_UN_RSQRT)
+    CASE(CML_UN_ABS)
+    CASE(CML_UN_NEG)
+    CASE(CML_UN_FLOOR)
+    CASE(CML_UN_CEIL)
+    CASE(CML_UN_ROUND_EVEN)
+    CASE(CML_UN_SQUARE)
+    CASE(CML_UN_RECIPROCAL)
+    CASE(CML_UN_SOFTSIGN)
+    CASE(CML_UN_LEAKY_RELU)
+    CASE(CML_UN_CLAMP)
+    CASE(CML_UN_LINEAR)
+    CASE(CML_UN_THRESHOLD_RELU)
+#undef CASE
+    default: return false;
+    }
+}
+
+/* ---- softmax ------------------------------------------------------------------- */
+
+static void softmax_row(const float *x, float *y, size_t n, bool log) {
+    vf mv = v_set1(-INFINITY);
+    size_t i = 0;
+    for (; i + VW <= n; i += VW) mv = v_max(v_load(x + i), mv);
+    float m = v_hmax(mv);
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    vf mb = v_set1(m);
+    vf s0 = v_zero(), s1 = v_zero();
+    i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        vf e0 = v_exp(v_sub(v_load(x + i), mb));
+        vf e1 = v_exp(v_sub(v_load(x + i + VW), mb));
+        if (!log) {
+            v_store(y + i, e0);
+            v_store(y + i + VW, e1);
+        }
+        s0 = v_add(s0, e0);
+        s1 = v_add(s1, e1);
+    }
+    for (; i + VW <= n; i += VW) {
+        vf e = v_exp(v_sub(v_load(x + i), mb));
+        if (!log) v_store(y + i, e);
+        s0 = v_add(s0, e);
+    }
+    if (i < n) {
+        vf e = v_keep_n(v_exp(v_sub(v_load_n(x + i, n - i), mb)), n - i);
+        if (!log) v_store_n(y + i, e, n - i);
+        s1 = v_add(s1, e);
+    }
+    float sum = v_hsum(v_add(s0, s1));
+    i = 0;
+    if (log) {
+        vf sub = v_set1(m + logf(sum));
+        for (; i + VW <= n; i += VW) v_store(y + i, v_sub(v_load(x + i), sub));
+        if (i < n) v_store_n(y + i, v_sub(v_load_n(x + i, n - i), sub), n - i);
+    } else {
+        vf r = v_set1(1.0f / sum);
+        for (; i + VW <= n; i += VW) v_store(y + i, v_mul(v_load(y + i), r));
+        if (i < n) v_store_n(y + i, v_mul(v_load_n(y + i, n - i), r), n - i);
+    }
+}
+
+/* Softmax over the axis of [axis, inner] with inner > 1: VW columns at a time. */
+static void softmax_cols(const float *x, float *y, size_t axis, size_t inner, bool log) {
+    for (size_t j = 0; j < inner; j += VW) {
+        size_t w = cml_k_min(VW, inner - j);
+        vf m = v_set1(-INFINITY);
+        for (size_t a = 0; a < axis; a++) m = v_max(v_load_n(x + a * inner + j, w), m);
+        vf s = v_zero();
+        for (size_t a = 0; a < axis; a++) {
+            vf e = v_exp(v_sub(v_load_n(x + a * inner + j, w), m));
+            if (!log) v_store_n(y + a * inner + j, e, w);
+            s = v_add(s, e);
+        }
+        if (log) {
+            float sb[VW], mb[VW];
+            v_store(sb, s);
+            v_store(mb, m);
+            for (size_t l = 0; l < VW; l++) sb[l] = l < w ? mb[l] + logf(sb[l]) : 0.0f;
+            vf sub = v_load(sb);
+            for (size_t a = 0; a < axis; a++)
+                v_store_n(y + a * inner + j, v_sub(v_load_n(x + a * inner + j, w), sub), w);
+        } else {
+            vf r = v_div(v_set1(1.0f), s);
+            for (size_t a = 0; a < axis; a++)
+                v_store_n(y + a * inner + j, v_mul(v_load_n(y + a * inner + j, w), r), w);
+        }
+    }
+}
+
+static void VSUF(vec_softmax)(const float *x, float *y, size_t axis, size_t inner, bool log) {
+    if (inner == 1)
+        softmax_row(x, y, axis, log);
+    else
+        softmax_cols(x, y, axis, inner, log);
+}
+
+/* ---- layer norm ------------------------------------------------------------------ */
+
+static void VSUF(vec_layer_norm_row)(const float *x, float *y, size_t n, const float *gamma,
+                                     const float *beta, float eps) {
+    vf a0 = v_zero(), a1 = v_zero(), a2 = v_zero(), a3 = v_zero();
+    size_t i = 0;
+    for (; i + 4 * VW <= n; i += 4 * VW) {
+        a0 = v_add(a0, v_load(x + i));
+        a1 = v_add(a1, v_load(x + i + VW));
+        a2 = v_add(a2, v_load(x + i + 2 * VW));
+        a3 = v_add(a3, v_load(x + i + 3 * VW));
+    }
+    for (; i + VW <= n; i += VW) a0 = v_add(a0, v_load(x + i));
+    if (i < n) a1 = v_add(a1, v_load_n(x + i, n - i));
+    float mean = v_hsum(v_add(v_add(a0, a1), v_add(a2, a3))) / (float)n;
+    vf mv = v_set1(mean);
+    a0 = a1 = a2 = a3 = v_zero();
+    i = 0;
+    for (; i + 4 * VW <= n; i += 4 * VW) {
+        vf d0 = v_sub(v_load(x + i), mv), d1 = v_sub(v_load(x + i + VW), mv);
+        vf d2 = v_sub(v_load(x + i + 2 * VW), mv), d3 = v_sub(v_load(x + i + 3 * VW), mv);
+        a0 = v_fmadd(d0, d0, a0);
+        a1 = v_fmadd(d1, d1, a1);
+        a2 = v_fmadd(d2, d2, a2);
+        a3 = v_fmadd(d3, d3, a3);
+    }
+    for (; i + VW <= n; i += VW) {
+        vf d = v_sub(v_load(x + i), mv);
+        a0 = v_fmadd(d, d, a0);
+    }
+    if (i < n) {
+        vf d = v_keep_n(v_sub(v_load_n(x + i, n - i), mv), n - i);
+        a1 = v_fmadd(d, d, a1);
+    }
+    float var = v_hsum(v_add(v_add(a0, a1), v_add(a2, a3))) / (float)n;
+    float rstd = 1.0f / sqrtf(var + eps);
+    vf rv = v_set1(rstd);
+    i = 0;
+    for (; i < n; i += VW) {
+        size_t w = cml_k_min(VW, n - i);
+        vf d = v_mul(v_sub(v_load_n(x + i, w), mv), rv);
+        if (gamma) d = v_mul(d, v_load_n(gamma + i, w));
+        if (beta) d = v_add(d, v_load_n(beta + i, w));
+        v_store_n(y + i, d, w);
+    }
+}
+
+/* ---- misc ---------------------------------------------------------------------- */
+
+static void VSUF(vec_scale_shift)(const float *x, float *y, size_t n, float s, float t) {
+    vf sv = v_set1(s), tv = v_set1(t);
+    size_t i = 0;
+    for (; i + VW <= n; i += VW) v_store(y + i, v_fmadd(v_load(x + i), sv, tv));
+    if (i < n) v_store_n(y + i, v_fmadd(v_load_n(x + i, n - i), sv, tv), n - i);
+}

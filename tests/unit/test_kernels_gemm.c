@@ -1,0 +1,241 @@
+/* gemm and thread pool tests: every ISA level, with and without a pool,
+ * against a double-precision reference over randomized shapes and tails. */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "harness.h"
+#include "kernels/kernels.h"
+#include "test_kernels_common.h"
+
+#define SENTINEL 12345.0f
+
+typedef struct gcase {
+    size_t M, N, K, lda, ldb, ldc;
+    bool trans_b, has_bias, accumulate;
+} gcase;
+
+static void ref_gemm(const gcase *c, const float *A, const float *B, const float *bias,
+                     const float *C0, double *ref, double *absref) {
+    for (size_t i = 0; i < c->M; i++) {
+        for (size_t j = 0; j < c->N; j++) {
+            double s = 0.0, as = 0.0;
+            for (size_t k = 0; k < c->K; k++) {
+                double b = c->trans_b ? B[j * c->ldb + k] : B[k * c->ldb + j];
+                s += (double)A[i * c->lda + k] * b;
+                as += fabs((double)A[i * c->lda + k] * b);
+            }
+            if (c->has_bias) {
+                s += bias[j];
+                as += fabs(bias[j]);
+            }
+            if (c->accumulate) {
+                s += C0[i * c->ldc + j];
+                as += fabs(C0[i * c->ldc + j]);
+            }
+            ref[i * c->N + j] = s;
+            absref[i * c->N + j] = as;
+        }
+    }
+}
+
+static int run_case(const gcase *c, cml_threadpool **pools, int npools) {
+    size_t a_n = c->M * c->lda;
+    size_t b_rows = c->trans_b ? c->N : c->K;
+    size_t b_n = b_rows * c->ldb;
+    size_t c_n = c->M * c->ldc;
+    float *A = malloc((a_n + 1) * sizeof *A), *B = malloc((b_n + 1) * sizeof *B);
+    float *bias = malloc((c->N + 1) * sizeof *bias);
+    float *C0 = malloc((c_n + 1) * sizeof *C0), *C = malloc((c_n + 1) * sizeof *C);
+    double *ref = malloc((c->M * c->N + 1) * sizeof *ref), *absref = malloc((c->M * c->N + 1) * sizeof *absref);
+    tk_fill(A, a_n, -1.0f, 1.0f);
+    tk_fill(B, b_n, -1.0f, 1.0f);
+    tk_fill(bias, c->N, -1.0f, 1.0f);
+    for (size_t i = 0; i < c->M; i++)
+        for (size_t j = 0; j < c->ldc; j++)
+            C0[i * c->ldc + j] = j < c->N ? tk_uniform(-1.0f, 1.0f) : SENTINEL;
+    ref_gemm(c, A, B, bias, C0, ref, absref);
+    int failures = 0;
+    for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
+        tk_set_level(lvl);
+        for (int pi = 0; pi < npools; pi++) {
+            memcpy(C, C0, c_n * sizeof *C);
+            cml_k_gemm_f32(pools[pi], c->M, c->N, c->K, A, c->lda, B, c->ldb, c->trans_b,
+                           c->has_bias ? bias : NULL, C, c->ldc, c->accumulate);
+            double gamma = (double)(c->K + 4) * 1.2e-7;
+            for (size_t i = 0; i < c->M && !failures; i++) {
+                for (size_t j = 0; j < c->ldc; j++) {
+                    float got = C[i * c->ldc + j];
+                    bool ok;
+                    if (j >= c->N) {
+                        ok = got == SENTINEL;
+                    } else {
+                        double want = ref[i * c->N + j];
+                        ok = fabs(got - want) <= gamma * absref[i * c->N + j] + 1e-6;
+                    }
+                    if (!ok) {
+                        fprintf(stderr,
+                                "gemm mismatch lvl=%d pool=%d M=%zu N=%zu K=%zu lda=%zu ldb=%zu "
+                                "ldc=%zu tb=%d bias=%d acc=%d at (%zu,%zu): got %g want %g\n",
+                                lvl, pi, c->M, c->N, c->K, c->lda, c->ldb, c->ldc, c->trans_b,
+                                c->has_bias, c->accumulate, i, j, got,
+                                j < c->N ? ref[i * c->N + j] : SENTINEL);
+                        failures++;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    tk_set_level(-1);
+    free(A);
+    free(B);
+    free(bias);
+    free(C0);
+    free(C);
+    free(ref);
+    free(absref);
+    return failures;
+}
+
+static const size_t dims[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32,
+                              33, 47, 48, 49, 63, 64, 65, 97, 100};
+static const size_t kdims[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 255, 256, 257, 300, 513};
+
+static size_t pick(const size_t *v, size_t n) { return v[tk_next() % n]; }
+
+static void test_gemm_random(cml_threadpool **pools, int npools) {
+    tk_seed(42);
+    const int ncases = 220;
+    int failed_cases = 0;
+    for (int t = 0; t < ncases; t++) {
+        gcase c;
+        c.M = pick(dims, sizeof dims / sizeof dims[0]);
+        c.N = pick(dims, sizeof dims / sizeof dims[0]);
+        c.K = pick(kdims, sizeof kdims / sizeof kdims[0]);
+        if (c.K > 256 && c.M * c.N > 2500) c.K = 64; /* keep the reference cheap */
+        c.trans_b = tk_next() & 1;
+        c.has_bias = tk_next() & 1;
+        c.accumulate = (tk_next() % 3) == 0;
+        c.lda = c.K + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldb = (c.trans_b ? c.K : c.N) + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldc = c.N + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        if (run_case(&c, pools, npools)) failed_cases++;
+    }
+    CHECK_MSG(failed_cases == 0, "%d of %d random gemm cases failed", failed_cases, ncases);
+}
+
+static void test_gemm_shapes(cml_threadpool **pools, int npools) {
+    /* Shapes that hit specific paths: gemv-like, small-M trans_b, big panels. */
+    static const gcase cases[] = {
+        {1, 1000, 1280, 1280, 1280, 1000, true, true, false},
+        {1, 1000, 1280, 1280, 1000, 1000, false, true, false},
+        {4, 333, 129, 129, 129, 333, true, false, true},
+        {8, 77, 200, 200, 200, 77, true, true, false},
+        {9, 77, 200, 200, 200, 77, true, true, false},
+        {3, 130, 70, 70, 130, 130, false, false, false},
+        {5, 130, 70, 70, 130, 130, false, true, true},
+        {130, 49, 320, 320, 49, 49, false, true, false},
+        {64, 200, 27, 27, 200, 200, false, false, false},
+        {200, 3, 40, 40, 40, 3, true, true, true},
+        {1, 1, 1, 1, 1, 1, false, false, false},
+        {1, 1, 1, 1, 1, 1, true, true, true},
+        {2, 3, 0, 1, 3, 3, false, true, true},
+        {97, 95, 530, 530, 530, 95, true, true, false},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (run_case(&cases[i], pools, npools)) failed++;
+    CHECK_MSG(failed == 0, "%d fixed-shape gemm cases failed", failed);
+}
+
+/* ---- thread pool --------------------------------------------------------------------- */
+
+typedef struct count_ctx {
+    atomic_int *hits;
+    atomic_int calls;
+    size_t grain;
+    atomic_int bad_chunk;
+    cml_threadpool *pool;
+    atomic_int nested_total;
+} count_ctx;
+
+static void count_fn(void *ctx, size_t begin, size_t end) {
+    count_ctx *c = ctx;
+    atomic_fetch_add(&c->calls, 1);
+    if (end <= begin) atomic_store(&c->bad_chunk, 1);
+    for (size_t i = begin; i < end; i++) atomic_fetch_add(&c->hits[i], 1);
+}
+
+static void nested_inner(void *ctx, size_t begin, size_t end) {
+    count_ctx *c = ctx;
+    atomic_fetch_add(&c->nested_total, (int)(end - begin));
+}
+
+static void nested_outer(void *ctx, size_t begin, size_t end) {
+    count_ctx *c = ctx;
+    for (size_t i = begin; i < end; i++) cml_parallel_for(c->pool, 10, 1, nested_inner, c);
+}
+
+static void test_threadpool(void) {
+    int sizes[] = {1, 2, 3, 0};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        cml_threadpool *pool = NULL;
+        CHECK(cml_threadpool_create(sizes[si], NULL, &pool) == CML_OK && pool);
+        if (!pool) continue;
+        if (sizes[si] > 0) CHECK(cml_threadpool_size(pool) == sizes[si]);
+        size_t ns[] = {0, 1, 2, 7, 64, 1000, 4097};
+        size_t grains[] = {1, 3, 100, 5000};
+        int bad = 0;
+        for (int rep = 0; rep < 20; rep++) {
+            for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
+                for (size_t g = 0; g < sizeof grains / sizeof grains[0]; g++) {
+                    size_t n = ns[a];
+                    count_ctx c;
+                    c.hits = calloc(n + 1, sizeof *c.hits);
+                    atomic_init(&c.calls, 0);
+                    atomic_init(&c.bad_chunk, 0);
+                    c.grain = grains[g];
+                    cml_parallel_for(pool, n, grains[g], count_fn, &c);
+                    for (size_t i = 0; i < n; i++)
+                        if (atomic_load(&c.hits[i]) != 1) bad++;
+                    if (atomic_load(&c.bad_chunk)) bad++;
+                    free(c.hits);
+                }
+            }
+        }
+        CHECK_MSG(bad == 0, "pool size %d: %d bad indices", sizes[si], bad);
+        /* nested parallel_for runs inline */
+        count_ctx c;
+        c.pool = pool;
+        atomic_init(&c.nested_total, 0);
+        cml_parallel_for(pool, 37, 1, nested_outer, &c);
+        CHECK(atomic_load(&c.nested_total) == 370);
+        cml_threadpool_destroy(pool);
+    }
+    /* NULL pool runs inline */
+    count_ctx c;
+    c.hits = calloc(10, sizeof *c.hits);
+    atomic_init(&c.calls, 0);
+    atomic_init(&c.bad_chunk, 0);
+    cml_parallel_for(NULL, 10, 1, count_fn, &c);
+    CHECK(atomic_load(&c.calls) == 1);
+    free(c.hits);
+    CHECK(cml_threadpool_size(NULL) == 1);
+    cml_threadpool_destroy(NULL);
+}
+
+int main(void) {
+    printf("isa levels tested: %d (max %s)\n", tk_num_levels(),
+           cml_isa_level_name(cml_cpu_max_isa_level()));
+    test_threadpool();
+    cml_threadpool *p2 = NULL, *p3 = NULL;
+    CHECK(cml_threadpool_create(2, NULL, &p2) == CML_OK);
+    CHECK(cml_threadpool_create(3, NULL, &p3) == CML_OK);
+    cml_threadpool *pools[] = {NULL, p2, p3};
+    test_gemm_shapes(pools, 3);
+    test_gemm_random(pools, 3);
+    cml_threadpool_destroy(p2);
+    cml_threadpool_destroy(p3);
+    TEST_MAIN_END();
+}
