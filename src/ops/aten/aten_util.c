@@ -1,0 +1,293 @@
+#include "ops/aten/aten_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+cml_status aten_fail(cml_kernel_ctx *ctx, cml_status status, const char *op, const char *fmt, ...) {
+    char msg[CML_ERRMSG_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return cml_fail(ctx ? ctx->err : NULL, status, "%s: %s", op, msg);
+}
+
+cml_status aten_bad_dtype(cml_kernel_ctx *ctx, const char *op, const char *what, cml_dtype dt) {
+    return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s %s not supported", cml_dtype_name(dt), what);
+}
+
+cml_status aten_scratch_short(cml_kernel_ctx *ctx, const char *op) {
+    return aten_fail(ctx, CML_ERR_INTERNAL, op,
+                     "scratch memory too small for this shape (prepared for a smaller bound)");
+}
+
+/* ---- arguments ------------------------------------------------------------ */
+
+bool aten_is_none_tensor(const cml_evalue *v) {
+    if (!v) return true;
+    if (v->kind == CML_VALUE_NULL || v->kind == CML_VALUE_NONE) return true;
+    if (v->kind != CML_VALUE_TENSOR || !v->u.t) return false;
+    const cml_tensor *t = v->u.t;
+    return t->dtype == CML_DTYPE_UINT8 && t->rank == 1 && t->sizes[0] == 0;
+}
+
+cml_status aten_arg_opt_tensor(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                               cml_tensor **out) {
+    if (aten_is_none_tensor(args[i])) {
+        *out = NULL;
+        return CML_OK;
+    }
+    return cml_arg_tensor(ctx, op, args, i, out);
+}
+
+cml_status aten_arg_opt_int(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                            bool *present, int64_t *out) {
+    if (cml_arg_is_none(args, i)) {
+        *present = false;
+        *out = 0;
+        return CML_OK;
+    }
+    *present = true;
+    return cml_arg_int(ctx, op, args, i, out);
+}
+
+cml_status aten_arg_scalar(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                           double *d, int64_t *iv, bool *is_int) {
+    const cml_evalue *v = args[i];
+    switch (v->kind) {
+    case CML_VALUE_INT:
+        *iv = v->u.i;
+        *d = (double)v->u.i;
+        *is_int = true;
+        return CML_OK;
+    case CML_VALUE_BOOL:
+        *iv = v->u.b ? 1 : 0;
+        *d = (double)*iv;
+        *is_int = true;
+        return CML_OK;
+    case CML_VALUE_DOUBLE:
+        *d = v->u.d;
+        *iv = (int64_t)0;
+        *is_int = false;
+        return CML_OK;
+    default:
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg %u: expected a Scalar, got value kind %d",
+                         i, (int)v->kind);
+    }
+}
+
+cml_status aten_arg_opt_str(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                            const char **s, uint32_t *len) {
+    const cml_evalue *v = args[i];
+    if (v->kind == CML_VALUE_NULL || v->kind == CML_VALUE_NONE) {
+        *s = NULL;
+        *len = 0;
+        return CML_OK;
+    }
+    if (v->kind != CML_VALUE_STRING)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg %u: expected a string, got value kind %d",
+                         i, (int)v->kind);
+    *s = v->u.s.ptr ? v->u.s.ptr : "";
+    *len = v->u.s.ptr ? v->u.s.len : 0;
+    return CML_OK;
+}
+
+cml_status aten_arg_tensor_list(cml_kernel_ctx *ctx, const char *op, cml_evalue **args,
+                                uint32_t i, cml_tensor **out, uint32_t max, uint32_t *count) {
+    const cml_evalue *v = args[i];
+    if (v->kind != CML_VALUE_TENSOR_LIST && v->kind != CML_VALUE_OPT_TENSOR_LIST)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+                         "arg %u: expected a tensor list, got value kind %d", i, (int)v->kind);
+    uint32_t n = v->u.tensor_list.count;
+    if (n > max)
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "arg %u: %u tensors, at most %u supported",
+                         i, n, max);
+    for (uint32_t k = 0; k < n; k++) {
+        int32_t idx = v->u.tensor_list.items[k];
+        if (idx < 0 || (uint32_t)idx >= ctx->nvalues || ctx->values[idx].kind != CML_VALUE_TENSOR ||
+            !ctx->values[idx].u.t)
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg %u item %u is not a tensor", i, k);
+        out[k] = ctx->values[idx].u.t;
+    }
+    *count = n;
+    return CML_OK;
+}
+
+cml_status aten_arg_int_tuple(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                              uint32_t n, int64_t dflt, int64_t *out) {
+    int64_t tmp[3];
+    uint32_t count = 0;
+    CML_TRY(cml_arg_int_list(ctx, op, args, i, tmp, 3, &count));
+    if (count == 0) {
+        for (uint32_t k = 0; k < n; k++) out[k] = dflt;
+    } else if (count == 1) {
+        for (uint32_t k = 0; k < n; k++) out[k] = tmp[0];
+    } else if (count == n) {
+        for (uint32_t k = 0; k < n; k++) out[k] = tmp[k];
+    } else {
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg %u: expected 1 or %u ints, got %u", i,
+                         n, count);
+    }
+    return CML_OK;
+}
+
+cml_status aten_check_contiguous(cml_kernel_ctx *ctx, const char *op, const cml_tensor *t,
+                                 const char *what) {
+    if (cml_tensor_is_contiguous(t)) return CML_OK;
+    char buf[80];
+    size_t used = 0;
+    for (int32_t d = 0; d < t->rank && used + 8 < sizeof buf; d++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%u", d ? "," : "",
+                                 (unsigned)t->dim_order[d]);
+    buf[used < sizeof buf ? used : sizeof buf - 1] = '\0';
+    return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+                     "%s has non-contiguous dim order [%s]; only the dim-order copy ops accept it",
+                     what, buf);
+}
+
+cml_status aten_check_float(cml_kernel_ctx *ctx, const char *op, const cml_tensor *t,
+                            const char *what) {
+    if (aten_is_float(t->dtype)) return CML_OK;
+    return aten_bad_dtype(ctx, op, what, t->dtype);
+}
+
+cml_status aten_check_rank(cml_kernel_ctx *ctx, const char *op, const cml_tensor *t,
+                           const char *what, int32_t lo, int32_t hi) {
+    if (t->rank >= lo && t->rank <= hi) return CML_OK;
+    if (lo == hi)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "%s must have rank %d, has %d", what, lo,
+                         t->rank);
+    return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "%s must have rank %d..%d, has %d", what, lo, hi,
+                     t->rank);
+}
+
+cml_status aten_norm_dim(cml_kernel_ctx *ctx, const char *op, int64_t dim, int32_t rank,
+                         int32_t *out) {
+    int64_t r = rank > 0 ? rank : 1;
+    if (dim < -r || dim >= r)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "dim %lld out of range for rank %d",
+                         (long long)dim, rank);
+    *out = (int32_t)(dim < 0 ? dim + r : dim);
+    return CML_OK;
+}
+
+/* ---- sizes ---------------------------------------------------------------- */
+
+size_t aten_bound_numel(const cml_tensor *t) {
+    size_t es = cml_dtype_size(t->dtype);
+    size_t by_cap = es ? t->capacity / es : 0;
+    int64_t n = 1;
+    for (int32_t d = 0; d < t->rank; d++) {
+        if (t->sizes[d] < 0 || __builtin_mul_overflow(n, t->sizes[d], &n)) return by_cap;
+    }
+    return (size_t)n > by_cap ? (size_t)n : by_cap;
+}
+
+int64_t aten_prod(const int64_t *sizes, int32_t lo, int32_t hi) {
+    int64_t p = 1;
+    for (int32_t d = lo; d < hi; d++) p *= sizes[d];
+    return p;
+}
+
+cml_status aten_resize(cml_kernel_ctx *ctx, const char *op, cml_tensor *out, int32_t rank,
+                       const int64_t *sizes) {
+    cml_status st = cml_tensor_resize(out, rank, sizes, ctx->err);
+    if (st != CML_OK) cml_error_prefix(ctx->err, "%s: output: ", op);
+    return st;
+}
+
+void aten_contig_strides(int32_t rank, const int64_t *sizes, int64_t *strides) {
+    int64_t s = 1;
+    for (int32_t d = rank - 1; d >= 0; d--) {
+        strides[d] = s;
+        s *= sizes[d];
+    }
+}
+
+/* ---- scratch --------------------------------------------------------------- */
+
+void *aten_scratch_alloc(aten_scratch *s, size_t bytes) {
+    size_t start = aten_align(s->used);
+    if (!s->base || start > s->size || bytes > s->size - start) return NULL;
+    s->used = start + bytes;
+    return s->base + start;
+}
+
+const float *aten_load_f32(aten_scratch *s, const cml_tensor *t) {
+    if (t->dtype == CML_DTYPE_FLOAT32) return (const float *)t->data;
+    size_t n = (size_t)cml_tensor_numel(t);
+    float *buf = aten_scratch_alloc(s, n * sizeof(float));
+    if (!buf) return NULL;
+    if (n && !cml_k_convert(t->dtype, t->data, CML_DTYPE_FLOAT32, buf, n)) return NULL;
+    return buf;
+}
+
+float *aten_out_f32(aten_scratch *s, cml_tensor *out) {
+    if (out->dtype == CML_DTYPE_FLOAT32) return (float *)out->data;
+    return aten_scratch_alloc(s, (size_t)cml_tensor_numel(out) * sizeof(float));
+}
+
+void aten_store_f32(cml_tensor *out, const float *buf) {
+    if (out->dtype == CML_DTYPE_FLOAT32 || buf == out->data) return;
+    size_t n = (size_t)cml_tensor_numel(out);
+    if (n) cml_k_convert(CML_DTYPE_FLOAT32, buf, out->dtype, out->data, n);
+}
+
+const int64_t *aten_load_i64(aten_scratch *s, const cml_tensor *t) {
+    if (t->dtype == CML_DTYPE_INT64) return (const int64_t *)t->data;
+    size_t n = (size_t)cml_tensor_numel(t);
+    int64_t *buf = aten_scratch_alloc(s, n * sizeof(int64_t));
+    if (!buf) return NULL;
+    if (n && !cml_k_convert(t->dtype, t->data, CML_DTYPE_INT64, buf, n)) return NULL;
+    return buf;
+}
+
+int64_t *aten_out_i64(aten_scratch *s, cml_tensor *out) {
+    if (out->dtype == CML_DTYPE_INT64) return (int64_t *)out->data;
+    return aten_scratch_alloc(s, (size_t)cml_tensor_numel(out) * sizeof(int64_t));
+}
+
+void aten_store_i64(cml_tensor *out, const int64_t *buf) {
+    if (out->dtype == CML_DTYPE_INT64 || (const void *)buf == out->data) return;
+    size_t n = (size_t)cml_tensor_numel(out);
+    if (n) cml_k_convert(CML_DTYPE_INT64, buf, out->dtype, out->data, n);
+}
+
+/* ---- broadcasting ----------------------------------------------------------- */
+
+cml_status aten_broadcast_shape(cml_kernel_ctx *ctx, const char *op, int32_t ra, const int64_t *sa,
+                                int32_t rb, const int64_t *sb, int32_t *rank, int64_t *sizes) {
+    int32_t r = ra > rb ? ra : rb;
+    for (int32_t d = 0; d < r; d++) {
+        int32_t da = d - (r - ra), db = d - (r - rb);
+        int64_t a = da >= 0 ? sa[da] : 1;
+        int64_t b = db >= 0 ? sb[db] : 1;
+        if (a == b || b == 1) {
+            sizes[d] = a;
+        } else if (a == 1) {
+            sizes[d] = b;
+        } else {
+            char x[160], y[160];
+            return aten_fail(ctx, CML_ERR_SHAPE, op, "shapes %s and %s do not broadcast",
+                             cml_shape_str(ra, sa, x, sizeof x), cml_shape_str(rb, sb, y, sizeof y));
+        }
+    }
+    *rank = r;
+    return CML_OK;
+}
+
+void aten_broadcast_strides(int32_t r, const int64_t *s, int32_t out_rank,
+                            const int64_t *out_sizes, int64_t *strides) {
+    int64_t st = 1;
+    for (int32_t d = out_rank - 1; d >= 0; d--) {
+        int32_t sd = d - (out_rank - r);
+        if (sd < 0) {
+            strides[d] = 0;
+            continue;
+        }
+        (void)out_sizes;
+        strides[d] = s[sd] == 1 ? 0 : st;
+        st *= s[sd];
+    }
+}

@@ -1,0 +1,389 @@
+/*
+ * Binary elementwise ops (add/sub/mul/div/pow/max/min/floor_divide and the
+ * comparisons, Tensor and Scalar forms) and where.self_out.
+ *
+ * Broadcasting is NumPy's. The compute domain follows the output dtype:
+ * a float output (fp32/fp16) computes in fp32 with every operand converted
+ * (fp16, ints, bool); an integer output computes in int64 and requires
+ * integer/bool operands. Comparisons compute in int64 when both operands are
+ * integral, else fp32, and write any output dtype (normally bool).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ops/aten/aten_ops.h"
+#include "ops/aten/aten_util.h"
+
+enum bin_kind {
+    BK_ARITH,   /* add, sub, mul, maximum, minimum, pow, floor_divide */
+    BK_TRUEDIV, /* div without rounding mode */
+    BK_CMP,     /* eq/ne/lt/le/gt/ge */
+};
+
+enum { MODE_NONE, MODE_TRUNC, MODE_FLOOR };
+
+typedef struct bin_spec {
+    const char *name;
+    cml_binary_op op;
+    uint8_t kind;
+    uint8_t self_scalar;  /* pow.Scalar_out */
+    uint8_t other_scalar; /* *.Scalar_out */
+    uint8_t has_alpha;    /* arg 2 is alpha */
+    uint8_t has_mode;     /* arg 2 is rounding_mode */
+    uint8_t rsub;         /* out = other - alpha * self */
+    uint8_t nargs;
+} bin_spec;
+
+typedef struct operand {
+    const cml_tensor *t; /* NULL for a Scalar */
+    double d;
+    int64_t i;
+    bool is_int;
+} operand;
+
+static int32_t opd_rank(const operand *o) { return o->t ? o->t->rank : 0; }
+static const int64_t *opd_sizes(const operand *o) { return o->t ? o->t->sizes : NULL; }
+static bool opd_is_float(const operand *o) {
+    return o->t ? !aten_is_int_or_bool(o->t->dtype) : !o->is_int;
+}
+
+static cml_status read_operand(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                               bool scalar, operand *o) {
+    memset(o, 0, sizeof *o);
+    if (scalar) return aten_arg_scalar(ctx, op, args, i, &o->d, &o->i, &o->is_int);
+    cml_tensor *t;
+    CML_TRY(cml_arg_tensor(ctx, op, args, i, &t));
+    o->t = t;
+    return CML_OK;
+}
+
+static cml_status check_operand_tensor(cml_kernel_ctx *ctx, const char *op, const operand *o,
+                                       const char *what) {
+    if (!o->t) return CML_OK;
+    cml_dtype dt = o->t->dtype;
+    if (!aten_is_float(dt) && !aten_is_int_or_bool(dt)) return aten_bad_dtype(ctx, op, what, dt);
+    return aten_check_contiguous(ctx, op, o->t, what);
+}
+
+typedef struct bin_args {
+    operand x, y;
+    double alpha_d;
+    int64_t alpha_i;
+    bool alpha_int;
+    int mode;
+    cml_tensor *out;
+    cml_dtype domain; /* FLOAT32 or INT64 */
+} bin_args;
+
+static cml_status bin_read(cml_kernel_ctx *ctx, const bin_spec *sp, cml_evalue **args,
+                           uint32_t nargs, bin_args *a) {
+    const char *op = sp->name;
+    if (nargs != sp->nargs)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", sp->nargs, nargs);
+    CML_TRY(read_operand(ctx, op, args, 0, sp->self_scalar, &a->x));
+    CML_TRY(read_operand(ctx, op, args, 1, sp->other_scalar, &a->y));
+    a->alpha_d = 1.0;
+    a->alpha_i = 1;
+    a->alpha_int = true;
+    a->mode = MODE_NONE;
+    if (sp->has_alpha)
+        CML_TRY(aten_arg_scalar(ctx, op, args, 2, &a->alpha_d, &a->alpha_i, &a->alpha_int));
+    if (sp->has_mode) {
+        const char *s;
+        uint32_t len;
+        CML_TRY(aten_arg_opt_str(ctx, op, args, 2, &s, &len));
+        if (!s) a->mode = MODE_NONE;
+        else if (len == 5 && memcmp(s, "trunc", 5) == 0) a->mode = MODE_TRUNC;
+        else if (len == 5 && memcmp(s, "floor", 5) == 0) a->mode = MODE_FLOOR;
+        else
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "unknown rounding_mode '%.*s'", (int)len, s);
+    }
+    CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &a->out));
+
+    /* Domain. */
+    bool any_float = opd_is_float(&a->x) || opd_is_float(&a->y);
+    cml_dtype od = a->out->dtype;
+    if (sp->kind == BK_CMP) {
+        if (!aten_is_float(od) && !aten_is_int_or_bool(od)) return aten_bad_dtype(ctx, op, "output", od);
+        a->domain = any_float ? CML_DTYPE_FLOAT32 : CML_DTYPE_INT64;
+        return CML_OK;
+    }
+    if (aten_is_float(od)) {
+        a->domain = CML_DTYPE_FLOAT32;
+    } else if (aten_is_int(od)) {
+        if (any_float)
+            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+                             "a floating-point operand cannot produce an %s output",
+                             cml_dtype_name(od));
+        if (sp->kind == BK_TRUEDIV && a->mode == MODE_NONE)
+            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+                             "true division cannot produce an %s output", cml_dtype_name(od));
+        if (sp->has_alpha && !a->alpha_int)
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+                             "alpha must be integral for integer operands");
+        a->domain = CML_DTYPE_INT64;
+    } else {
+        return aten_bad_dtype(ctx, op, "output", od);
+    }
+    return CML_OK;
+}
+
+static bool alpha_is_one(const bin_args *a) {
+    return a->alpha_int ? a->alpha_i == 1 : a->alpha_d == 1.0;
+}
+
+static cml_status bin_prepare(cml_kernel_ctx *ctx, const bin_spec *sp, cml_evalue **args,
+                              uint32_t nargs, size_t *scratch_bytes) {
+    bin_args a;
+    CML_TRY(bin_read(ctx, sp, args, nargs, &a));
+    CML_TRY(check_operand_tensor(ctx, sp->name, &a.x, "self"));
+    CML_TRY(check_operand_tensor(ctx, sp->name, &a.y, "other"));
+    CML_TRY(aten_check_contiguous(ctx, sp->name, a.out, "output"));
+    size_t es = a.domain == CML_DTYPE_FLOAT32 ? sizeof(float) : sizeof(int64_t);
+    size_t need = 0;
+    const operand *scaled = sp->has_alpha && !alpha_is_one(&a) ? (sp->rsub ? &a.x : &a.y) : NULL;
+    const operand *ops[2] = {&a.x, &a.y};
+    for (int k = 0; k < 2; k++) {
+        const cml_tensor *t = ops[k]->t;
+        if (!t) continue;
+        if (t->dtype != a.domain || ops[k] == scaled) need += aten_align(aten_bound_numel(t) * es);
+    }
+    if (a.out->dtype != a.domain) need += aten_align(aten_bound_numel(a.out) * es);
+    *scratch_bytes = need;
+    return CML_OK;
+}
+
+/* Loads an operand in the compute domain: pointer + broadcast strides. */
+static cml_status load_operand(cml_kernel_ctx *ctx, const char *op, aten_scratch *s, cml_dtype domain,
+                               const operand *o, bool scale, double alpha_d, int64_t alpha_i,
+                               int32_t rank, const int64_t *sizes, void *scalar_slot,
+                               const void **ptr, int64_t *strides) {
+    if (!o->t) {
+        if (domain == CML_DTYPE_FLOAT32) {
+            double v = o->is_int ? (double)o->i : o->d;
+            *(float *)scalar_slot = (float)(scale ? v * alpha_d : v);
+        } else {
+            *(int64_t *)scalar_slot = scale ? o->i * alpha_i : o->i;
+        }
+        for (int32_t d = 0; d < rank; d++) strides[d] = 0;
+        *ptr = scalar_slot;
+        return CML_OK;
+    }
+    aten_broadcast_strides(o->t->rank, o->t->sizes, rank, sizes, strides);
+    size_t n = (size_t)cml_tensor_numel(o->t);
+    if (domain == CML_DTYPE_FLOAT32) {
+        const float *p = aten_load_f32(s, o->t);
+        if (!p) return aten_scratch_short(ctx, op);
+        if (scale) {
+            float *q = (p == o->t->data) ? aten_scratch_alloc(s, n * sizeof(float)) : (float *)p;
+            if (!q) return aten_scratch_short(ctx, op);
+            cml_k_unary_f32(CML_UN_LINEAR, p, q, n, (float)alpha_d, 0.0f);
+            p = q;
+        }
+        *ptr = p;
+    } else {
+        const int64_t *p = aten_load_i64(s, o->t);
+        if (!p) return aten_scratch_short(ctx, op);
+        if (scale) {
+            int64_t *q = (p == o->t->data) ? aten_scratch_alloc(s, n * sizeof(int64_t)) : (int64_t *)p;
+            if (!q) return aten_scratch_short(ctx, op);
+            for (size_t k = 0; k < n; k++) q[k] = (int64_t)((uint64_t)p[k] * (uint64_t)alpha_i);
+            p = q;
+        }
+        *ptr = p;
+    }
+    return CML_OK;
+}
+
+static cml_status bin_run(cml_kernel_ctx *ctx, const bin_spec *sp, cml_evalue **args,
+                          uint32_t nargs) {
+    const char *op = sp->name;
+    bin_args a;
+    CML_TRY(bin_read(ctx, sp, args, nargs, &a));
+    int32_t rank;
+    int64_t sizes[CML_MAX_DIMS];
+    CML_TRY(aten_broadcast_shape(ctx, op, opd_rank(&a.x), opd_sizes(&a.x), opd_rank(&a.y),
+                                 opd_sizes(&a.y), &rank, sizes));
+    CML_TRY(aten_resize(ctx, op, a.out, rank, sizes));
+    size_t n = (size_t)cml_tensor_numel(a.out);
+    if (n == 0) return CML_OK;
+
+    aten_scratch s = aten_scratch_of(ctx);
+    bool scale = sp->has_alpha && !alpha_is_one(&a);
+    union { float f; int64_t i; } xs, ys;
+    const void *xp, *yp;
+    int64_t xst[CML_MAX_DIMS], yst[CML_MAX_DIMS];
+    CML_TRY(load_operand(ctx, op, &s, a.domain, &a.x, scale && sp->rsub, a.alpha_d, a.alpha_i, rank,
+                         sizes, &xs, &xp, xst));
+    CML_TRY(load_operand(ctx, op, &s, a.domain, &a.y, scale && !sp->rsub, a.alpha_d, a.alpha_i,
+                         rank, sizes, &ys, &yp, yst));
+    cml_binary_op bop = sp->op;
+    if (sp->has_mode && a.mode == MODE_FLOOR) bop = CML_BIN_FLOOR_DIV;
+    if (sp->rsub) { /* other - alpha * self */
+        const void *tp = xp;
+        xp = yp;
+        yp = tp;
+        int64_t tst[CML_MAX_DIMS];
+        memcpy(tst, xst, sizeof tst);
+        memcpy(xst, yst, sizeof tst);
+        memcpy(yst, tst, sizeof tst);
+    }
+
+    if (a.domain == CML_DTYPE_FLOAT32) {
+        float *o = a.out->dtype == CML_DTYPE_FLOAT32 ? (float *)a.out->data
+                                                     : aten_scratch_alloc(&s, n * sizeof(float));
+        if (!o) return aten_scratch_short(ctx, op);
+        cml_k_binary_f32(bop, rank, sizes, xp, xst, yp, yst, o);
+        if (sp->has_mode && a.mode == MODE_TRUNC)
+            for (size_t k = 0; k < n; k++) o[k] = truncf(o[k]);
+        if ((void *)o != a.out->data) cml_k_convert(CML_DTYPE_FLOAT32, o, a.out->dtype, a.out->data, n);
+    } else {
+        if (bop == CML_BIN_DIV || bop == CML_BIN_FLOOR_DIV || bop == CML_BIN_MOD) {
+            const int64_t *q = yp;
+            size_t yn = a.y.t ? (size_t)cml_tensor_numel(a.y.t) : 1;
+            for (size_t k = 0; k < yn; k++)
+                if (q[k] == 0)
+                    return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "integer division by zero");
+        }
+        int64_t *o = a.out->dtype == CML_DTYPE_INT64 ? (int64_t *)a.out->data
+                                                     : aten_scratch_alloc(&s, n * sizeof(int64_t));
+        if (!o) return aten_scratch_short(ctx, op);
+        cml_k_binary_i64(bop, rank, sizes, xp, xst, yp, yst, o);
+        if ((void *)o != a.out->data) cml_k_convert(CML_DTYPE_INT64, o, a.out->dtype, a.out->data, n);
+    }
+    return CML_OK;
+}
+
+#define BIN_OP(fn, NAME, BOP, KIND, SELF_S, OTHER_S, ALPHA, MODE, RSUB, NARGS)                  \
+    static const bin_spec fn##_spec = {NAME, BOP, KIND, SELF_S, OTHER_S, ALPHA, MODE, RSUB, NARGS}; \
+    cml_status fn##_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,              \
+                            size_t *scratch_bytes) {                                             \
+        return bin_prepare(ctx, &fn##_spec, args, nargs, scratch_bytes);                         \
+    }                                                                                            \
+    cml_status fn##_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {                \
+        return bin_run(ctx, &fn##_spec, args, nargs);                                            \
+    }
+
+/*     function                name                         op              kind      ss os al md rs n */
+BIN_OP(aten_add_out,           "aten::add.out",             CML_BIN_ADD,    BK_ARITH, 0, 0, 1, 0, 0, 5)
+BIN_OP(aten_add_scalar_out,    "aten::add.Scalar_out",      CML_BIN_ADD,    BK_ARITH, 0, 1, 1, 0, 0, 5)
+BIN_OP(aten_sub_out,           "aten::sub.out",             CML_BIN_SUB,    BK_ARITH, 0, 0, 1, 0, 0, 5)
+BIN_OP(aten_sub_scalar_out,    "aten::sub.Scalar_out",      CML_BIN_SUB,    BK_ARITH, 0, 1, 1, 0, 0, 5)
+BIN_OP(aten_rsub_scalar_out,   "aten::rsub.Scalar_out",     CML_BIN_SUB,    BK_ARITH, 0, 1, 1, 0, 1, 5)
+BIN_OP(aten_mul_out,           "aten::mul.out",             CML_BIN_MUL,    BK_ARITH, 0, 0, 0, 0, 0, 4)
+BIN_OP(aten_mul_scalar_out,    "aten::mul.Scalar_out",      CML_BIN_MUL,    BK_ARITH, 0, 1, 0, 0, 0, 4)
+BIN_OP(aten_div_out,           "aten::div.out",             CML_BIN_DIV,    BK_TRUEDIV, 0, 0, 0, 0, 0, 4)
+BIN_OP(aten_div_out_mode,      "aten::div.out_mode",        CML_BIN_DIV,    BK_TRUEDIV, 0, 0, 0, 1, 0, 5)
+BIN_OP(aten_div_scalar_out,    "aten::div.Scalar_out",      CML_BIN_DIV,    BK_TRUEDIV, 0, 1, 0, 0, 0, 4)
+BIN_OP(aten_div_scalar_mode_out, "aten::div.Scalar_mode_out", CML_BIN_DIV,  BK_TRUEDIV, 0, 1, 0, 1, 0, 5)
+BIN_OP(aten_floor_divide_out,  "aten::floor_divide.out",    CML_BIN_FLOOR_DIV, BK_ARITH, 0, 0, 0, 0, 0, 4)
+BIN_OP(aten_maximum_out,       "aten::maximum.out",         CML_BIN_MAX,    BK_ARITH, 0, 0, 0, 0, 0, 4)
+BIN_OP(aten_minimum_out,       "aten::minimum.out",         CML_BIN_MIN,    BK_ARITH, 0, 0, 0, 0, 0, 4)
+BIN_OP(aten_pow_tensor_tensor_out, "aten::pow.Tensor_Tensor_out", CML_BIN_POW, BK_ARITH, 0, 0, 0, 0, 0, 4)
+BIN_OP(aten_pow_tensor_scalar_out, "aten::pow.Tensor_Scalar_out", CML_BIN_POW, BK_ARITH, 0, 1, 0, 0, 0, 4)
+BIN_OP(aten_pow_scalar_out,    "aten::pow.Scalar_out",      CML_BIN_POW,    BK_ARITH, 1, 0, 0, 0, 0, 4)
+BIN_OP(aten_eq_tensor_out,     "aten::eq.Tensor_out",       CML_BIN_EQ,     BK_CMP,   0, 0, 0, 0, 0, 4)
+BIN_OP(aten_eq_scalar_out,     "aten::eq.Scalar_out",       CML_BIN_EQ,     BK_CMP,   0, 1, 0, 0, 0, 4)
+BIN_OP(aten_ne_tensor_out,     "aten::ne.Tensor_out",       CML_BIN_NE,     BK_CMP,   0, 0, 0, 0, 0, 4)
+BIN_OP(aten_ne_scalar_out,     "aten::ne.Scalar_out",       CML_BIN_NE,     BK_CMP,   0, 1, 0, 0, 0, 4)
+BIN_OP(aten_lt_tensor_out,     "aten::lt.Tensor_out",       CML_BIN_LT,     BK_CMP,   0, 0, 0, 0, 0, 4)
+BIN_OP(aten_lt_scalar_out,     "aten::lt.Scalar_out",       CML_BIN_LT,     BK_CMP,   0, 1, 0, 0, 0, 4)
+BIN_OP(aten_le_tensor_out,     "aten::le.Tensor_out",       CML_BIN_LE,     BK_CMP,   0, 0, 0, 0, 0, 4)
+BIN_OP(aten_le_scalar_out,     "aten::le.Scalar_out",       CML_BIN_LE,     BK_CMP,   0, 1, 0, 0, 0, 4)
+BIN_OP(aten_gt_tensor_out,     "aten::gt.Tensor_out",       CML_BIN_GT,     BK_CMP,   0, 0, 0, 0, 0, 4)
+BIN_OP(aten_gt_scalar_out,     "aten::gt.Scalar_out",       CML_BIN_GT,     BK_CMP,   0, 1, 0, 0, 0, 4)
+BIN_OP(aten_ge_tensor_out,     "aten::ge.Tensor_out",       CML_BIN_GE,     BK_CMP,   0, 0, 0, 0, 0, 4)
+BIN_OP(aten_ge_scalar_out,     "aten::ge.Scalar_out",       CML_BIN_GE,     BK_CMP,   0, 1, 0, 0, 0, 4)
+
+/* ---- where.self_out(Tensor condition, Tensor self, Tensor other, *, Tensor(a!) out) ---- */
+
+static const char WHERE[] = "aten::where.self_out";
+
+static cml_status where_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                             cml_tensor **c, cml_tensor **x, cml_tensor **y, cml_tensor **out) {
+    if (nargs != 5) return aten_fail(ctx, CML_ERR_INVALID_ARG, WHERE, "expected 5 args, got %u", nargs);
+    CML_TRY(cml_arg_tensor(ctx, WHERE, args, 0, c));
+    CML_TRY(cml_arg_tensor(ctx, WHERE, args, 1, x));
+    CML_TRY(cml_arg_tensor(ctx, WHERE, args, 2, y));
+    CML_TRY(cml_arg_tensor(ctx, WHERE, args, 3, out));
+    return CML_OK;
+}
+
+cml_status aten_where_self_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                       size_t *scratch_bytes) {
+    cml_tensor *c, *x, *y, *out;
+    CML_TRY(where_read(ctx, args, nargs, &c, &x, &y, &out));
+    if (c->dtype != CML_DTYPE_BOOL && c->dtype != CML_DTYPE_UINT8)
+        return aten_bad_dtype(ctx, WHERE, "condition", c->dtype);
+    const cml_tensor *ts[4] = {c, x, y, out};
+    const char *names[4] = {"condition", "self", "other", "output"};
+    for (int k = 0; k < 4; k++) {
+        if (!aten_is_float(ts[k]->dtype) && !aten_is_int_or_bool(ts[k]->dtype))
+            return aten_bad_dtype(ctx, WHERE, names[k], ts[k]->dtype);
+        CML_TRY(aten_check_contiguous(ctx, WHERE, ts[k], names[k]));
+    }
+    if (aten_is_int_or_bool(out->dtype) && (aten_is_float(x->dtype) || aten_is_float(y->dtype)))
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, WHERE, "float operands with %s output",
+                         cml_dtype_name(out->dtype));
+    size_t es = cml_dtype_size(out->dtype), need = 0;
+    if (x->dtype != out->dtype) need += aten_align(aten_bound_numel(x) * es);
+    if (y->dtype != out->dtype) need += aten_align(aten_bound_numel(y) * es);
+    *scratch_bytes = need;
+    return CML_OK;
+}
+
+static const void *as_dtype(aten_scratch *s, const cml_tensor *t, cml_dtype dt) {
+    if (t->dtype == dt) return t->data;
+    size_t n = (size_t)cml_tensor_numel(t);
+    void *buf = aten_scratch_alloc(s, n * cml_dtype_size(dt));
+    if (!buf || (n && !cml_k_convert(t->dtype, t->data, dt, buf, n))) return NULL;
+    return buf;
+}
+
+cml_status aten_where_self_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    cml_tensor *c, *x, *y, *out;
+    CML_TRY(where_read(ctx, args, nargs, &c, &x, &y, &out));
+    int32_t r1, rank;
+    int64_t s1[CML_MAX_DIMS], sizes[CML_MAX_DIMS];
+    CML_TRY(aten_broadcast_shape(ctx, WHERE, c->rank, c->sizes, x->rank, x->sizes, &r1, s1));
+    CML_TRY(aten_broadcast_shape(ctx, WHERE, r1, s1, y->rank, y->sizes, &rank, sizes));
+    CML_TRY(aten_resize(ctx, WHERE, out, rank, sizes));
+    size_t n = (size_t)cml_tensor_numel(out);
+    if (n == 0) return CML_OK;
+    aten_scratch s = aten_scratch_of(ctx);
+    const uint8_t *xp = as_dtype(&s, x, out->dtype);
+    const uint8_t *yp = as_dtype(&s, y, out->dtype);
+    if (!xp || !yp) return aten_scratch_short(ctx, WHERE);
+    const uint8_t *cp = c->data;
+    int64_t cs[CML_MAX_DIMS], xs[CML_MAX_DIMS], ys[CML_MAX_DIMS];
+    aten_broadcast_strides(c->rank, c->sizes, rank, sizes, cs);
+    aten_broadcast_strides(x->rank, x->sizes, rank, sizes, xs);
+    aten_broadcast_strides(y->rank, y->sizes, rank, sizes, ys);
+    size_t es = cml_dtype_size(out->dtype);
+    uint8_t *op = out->data;
+    /* Odometer over all but the innermost dim. */
+    int64_t idx[CML_MAX_DIMS] = {0};
+    int64_t inner = rank ? sizes[rank - 1] : 1;
+    int64_t ci = rank ? cs[rank - 1] : 0, xi = rank ? xs[rank - 1] : 0, yi = rank ? ys[rank - 1] : 0;
+    int64_t co = 0, xo = 0, yo = 0;
+    for (size_t done = 0; done < n; done += (size_t)inner) {
+        for (int64_t k = 0; k < inner; k++) {
+            const uint8_t *src = cp[co + k * ci] ? xp + (size_t)(xo + k * xi) * es
+                                                 : yp + (size_t)(yo + k * yi) * es;
+            memcpy(op, src, es);
+            op += es;
+        }
+        for (int32_t d = rank - 2; d >= 0; d--) {
+            idx[d]++;
+            co += cs[d];
+            xo += xs[d];
+            yo += ys[d];
+            if (idx[d] < sizes[d]) break;
+            co -= cs[d] * sizes[d];
+            xo -= xs[d] * sizes[d];
+            yo -= ys[d] * sizes[d];
+            idx[d] = 0;
+        }
+    }
+    return CML_OK;
+}

@@ -1,0 +1,245 @@
+/*
+ * Reductions over a set of dims:
+ *   mean.out(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None, Tensor(a!) out)
+ *   sum.IntList_out(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None, Tensor(a!) out)
+ *   mean.dtype_out(Tensor self, *, ScalarType? dtype=None, Tensor(a!) out)
+ *   amax.out / amin.out(Tensor self, int[1] dim=[], bool keepdim=False, *, Tensor(a!) out)
+ *   argmax.out / argmin.out(Tensor self, int? dim=None, bool keepdim=False, *, Tensor(a!) out)
+ *
+ * The reduced dims are mapped onto the kernel's [outer, axis, inner] view
+ * directly when they are adjacent (size-1 dims ignored); otherwise the input
+ * is first permuted (kept dims, then reduced dims) into scratch.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ops/aten/aten_ops.h"
+#include "ops/aten/aten_util.h"
+
+enum red_form {
+    RF_DIMS_DTYPE, /* (self, dim?, keepdim, dtype?, out) */
+    RF_ALL_DTYPE,  /* (self, dtype?, out) */
+    RF_DIMS,       /* (self, dim[], keepdim, out) */
+    RF_ARG,        /* (self, dim?, keepdim, out) -> int64 */
+};
+
+typedef struct red_spec {
+    const char *name;
+    cml_reduce_op op;
+    uint8_t form;
+    uint8_t arg_max; /* RF_ARG: argmax (1) or argmin (0) */
+    uint8_t nargs;
+} red_spec;
+
+typedef struct red_args {
+    cml_tensor *x, *out;
+    bool mask[CML_MAX_DIMS]; /* reduced dims */
+    bool keepdim;
+    bool flatten;            /* RF_ARG with dim=None */
+} red_args;
+
+static cml_status red_read(cml_kernel_ctx *ctx, const red_spec *sp, cml_evalue **args,
+                           uint32_t nargs, red_args *a) {
+    const char *op = sp->name;
+    if (nargs != sp->nargs)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", sp->nargs, nargs);
+    memset(a, 0, sizeof *a);
+    CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
+    CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &a->out));
+    int32_t rank = a->x->rank;
+    int64_t dims[CML_MAX_DIMS];
+    uint32_t ndims = 0;
+    bool all = false;
+    switch (sp->form) {
+    case RF_ALL_DTYPE: all = true; break;
+    case RF_DIMS_DTYPE:
+    case RF_DIMS:
+        if (cml_arg_is_none(args, 1)) {
+            all = true;
+        } else {
+            CML_TRY(cml_arg_int_list(ctx, op, args, 1, dims, CML_MAX_DIMS, &ndims));
+            if (ndims > CML_MAX_DIMS)
+                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "%u dims listed", ndims);
+            all = ndims == 0;
+        }
+        CML_TRY(cml_arg_bool(ctx, op, args, 2, &a->keepdim));
+        break;
+    case RF_ARG: {
+        bool present;
+        int64_t d;
+        CML_TRY(aten_arg_opt_int(ctx, op, args, 1, &present, &d));
+        CML_TRY(cml_arg_bool(ctx, op, args, 2, &a->keepdim));
+        if (present) {
+            dims[0] = d;
+            ndims = 1;
+        } else {
+            all = true;
+            a->flatten = true;
+        }
+        break;
+    }
+    default: break;
+    }
+    if (sp->form == RF_DIMS_DTYPE || sp->form == RF_ALL_DTYPE) {
+        uint32_t di = sp->form == RF_DIMS_DTYPE ? 3 : 1;
+        if (!cml_arg_is_none(args, di)) {
+            int64_t dt;
+            CML_TRY(cml_arg_int(ctx, op, args, di, &dt));
+            if ((cml_dtype)dt != a->out->dtype)
+                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "dtype %s does not match output %s",
+                                 cml_dtype_name((cml_dtype)dt), cml_dtype_name(a->out->dtype));
+        }
+    }
+    if (all) {
+        for (int32_t d = 0; d < rank; d++) a->mask[d] = true;
+    } else {
+        for (uint32_t k = 0; k < ndims; k++) {
+            int32_t d;
+            CML_TRY(aten_norm_dim(ctx, op, dims[k], rank, &d));
+            if (rank == 0) continue;
+            if (a->mask[d])
+                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "dim %d listed twice", d);
+            a->mask[d] = true;
+        }
+    }
+    return CML_OK;
+}
+
+/* Output shape for the current input shape. */
+static int32_t red_out_shape(const red_args *a, int64_t *osz) {
+    int32_t r = 0;
+    if (a->flatten && !a->keepdim) return 0;
+    for (int32_t d = 0; d < a->x->rank; d++) {
+        if (!a->mask[d]) osz[r++] = a->x->sizes[d];
+        else if (a->keepdim) osz[r++] = 1;
+    }
+    return r;
+}
+
+/* Whether the reduced dims (ignoring size-1 dims) are adjacent; fills the view. */
+static bool red_view(const red_args *a, int64_t *outer, int64_t *axis, int64_t *inner) {
+    const cml_tensor *x = a->x;
+    int32_t lo = -1, hi = -1;
+    for (int32_t d = 0; d < x->rank; d++) {
+        if (a->mask[d] && x->sizes[d] != 1) {
+            if (lo < 0) lo = d;
+            hi = d;
+        }
+    }
+    if (lo < 0) {
+        *outer = cml_tensor_numel(x);
+        *axis = 1;
+        *inner = 1;
+        return true;
+    }
+    for (int32_t d = lo; d <= hi; d++)
+        if (!a->mask[d] && x->sizes[d] != 1) return false;
+    *outer = aten_prod(x->sizes, 0, lo);
+    *axis = aten_prod(x->sizes, lo, hi + 1);
+    *inner = aten_prod(x->sizes, hi + 1, x->rank);
+    return true;
+}
+
+static cml_status red_prepare(cml_kernel_ctx *ctx, const red_spec *sp, cml_evalue **args,
+                              uint32_t nargs, size_t *scratch_bytes) {
+    red_args a;
+    CML_TRY(red_read(ctx, sp, args, nargs, &a));
+    CML_TRY(aten_check_float(ctx, sp->name, a.x, "input"));
+    CML_TRY(aten_check_contiguous(ctx, sp->name, a.x, "input"));
+    CML_TRY(aten_check_contiguous(ctx, sp->name, a.out, "output"));
+    if (sp->form == RF_ARG) {
+        if (a.out->dtype != CML_DTYPE_INT64) return aten_bad_dtype(ctx, sp->name, "output", a.out->dtype);
+    } else {
+        CML_TRY(aten_check_float(ctx, sp->name, a.out, "output"));
+    }
+    size_t need = aten_f32_need(a.x) + (sp->form == RF_ARG ? 0 : aten_f32_need(a.out));
+    int64_t o, ax, in;
+    if (!a.flatten && !red_view(&a, &o, &ax, &in))
+        need += aten_align(aten_bound_numel(a.x) * sizeof(float));
+    *scratch_bytes = need;
+    return CML_OK;
+}
+
+static cml_status red_run(cml_kernel_ctx *ctx, const red_spec *sp, cml_evalue **args,
+                          uint32_t nargs) {
+    const char *op = sp->name;
+    red_args a;
+    CML_TRY(red_read(ctx, sp, args, nargs, &a));
+    int64_t osz[CML_MAX_DIMS];
+    int32_t orank = red_out_shape(&a, osz);
+    CML_TRY(aten_resize(ctx, op, a.out, orank, osz));
+    size_t on = (size_t)cml_tensor_numel(a.out);
+    if (on == 0) return CML_OK;
+    aten_scratch s = aten_scratch_of(ctx);
+    const float *x = aten_load_f32(&s, a.x);
+    if (!x) return aten_scratch_short(ctx, op);
+    int64_t outer, axis, inner;
+    if (a.flatten) {
+        outer = 1;
+        axis = cml_tensor_numel(a.x);
+        inner = 1;
+    } else if (!red_view(&a, &outer, &axis, &inner)) {
+        /* Permute: kept dims first, then reduced dims, into scratch. */
+        const cml_tensor *t = a.x;
+        int64_t st[CML_MAX_DIMS], psz[CML_MAX_DIMS], pst[CML_MAX_DIMS], dst[CML_MAX_DIMS];
+        aten_contig_strides(t->rank, t->sizes, st);
+        int32_t r = 0;
+        outer = 1;
+        axis = 1;
+        for (int32_t d = 0; d < t->rank; d++)
+            if (!a.mask[d]) {
+                psz[r] = t->sizes[d];
+                pst[r++] = st[d];
+                outer *= t->sizes[d];
+            }
+        for (int32_t d = 0; d < t->rank; d++)
+            if (a.mask[d]) {
+                psz[r] = t->sizes[d];
+                pst[r++] = st[d];
+                axis *= t->sizes[d];
+            }
+        inner = 1;
+        float *buf = aten_scratch_alloc(&s, (size_t)(outer * axis) * sizeof(float));
+        if (!buf) return aten_scratch_short(ctx, op);
+        aten_contig_strides(r, psz, dst);
+        cml_k_copy_strided(sizeof(float), r, psz, x, pst, buf, dst);
+        x = buf;
+    }
+    if (sp->form == RF_ARG) {
+        if (axis == 0)
+            return aten_fail(ctx, CML_ERR_SHAPE, op, "cannot reduce over an empty dimension");
+        cml_k_argreduce_f32(sp->arg_max != 0, x, a.out->data, (size_t)outer, (size_t)axis,
+                            (size_t)inner);
+        return CML_OK;
+    }
+    float *y = aten_out_f32(&s, a.out);
+    if (!y) return aten_scratch_short(ctx, op);
+    if (axis == 0) {
+        if (sp->op == CML_RED_MAX || sp->op == CML_RED_MIN)
+            return aten_fail(ctx, CML_ERR_SHAPE, op, "cannot reduce over an empty dimension");
+        float v = sp->op == CML_RED_MEAN ? NAN : 0.0f;
+        for (size_t k = 0; k < on; k++) y[k] = v;
+    } else {
+        cml_k_reduce_f32(sp->op, x, y, (size_t)outer, (size_t)axis, (size_t)inner);
+    }
+    aten_store_f32(a.out, y);
+    return CML_OK;
+}
+
+#define RED_OP(fn, NAME, ROP, FORM, ARGMAX, NARGS)                                               \
+    static const red_spec fn##_spec = {NAME, ROP, FORM, ARGMAX, NARGS};                          \
+    cml_status fn##_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,              \
+                            size_t *scratch_bytes) {                                             \
+        return red_prepare(ctx, &fn##_spec, args, nargs, scratch_bytes);                         \
+    }                                                                                            \
+    cml_status fn##_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {                \
+        return red_run(ctx, &fn##_spec, args, nargs);                                            \
+    }
+
+RED_OP(aten_mean_out,         "aten::mean.out",         CML_RED_MEAN, RF_DIMS_DTYPE, 0, 6)
+RED_OP(aten_mean_dtype_out,   "aten::mean.dtype_out",   CML_RED_MEAN, RF_ALL_DTYPE,  0, 4)
+RED_OP(aten_sum_intlist_out,  "aten::sum.IntList_out",  CML_RED_SUM,  RF_DIMS_DTYPE, 0, 6)
+RED_OP(aten_amax_out,         "aten::amax.out",         CML_RED_MAX,  RF_DIMS,       0, 5)
+RED_OP(aten_amin_out,         "aten::amin.out",         CML_RED_MIN,  RF_DIMS,       0, 5)
+RED_OP(aten_argmax_out,       "aten::argmax.out",       CML_RED_MAX,  RF_ARG,        1, 5)
+RED_OP(aten_argmin_out,       "aten::argmin.out",       CML_RED_MIN,  RF_ARG,        0, 5)
