@@ -5,8 +5,10 @@
 
 #include "exec/backend.h"
 
+extern const cml_backend cml_coreml_backend;
+
 static const cml_backend *const kBackends[] = {
-    NULL, /* placeholder until a backend exists; see cml_backend_find */
+    &cml_coreml_backend,
 };
 
 const cml_backend *cml_backend_find(const char *id, size_t len) {

@@ -150,7 +150,7 @@ static cml_status const_scalar(cml_mil_ctx *ctx, const cml_mil_node *node, const
 
 cml_status cml_mil_const_int(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                              bool has_default, int64_t def, int64_t *out) {
-    cml_mil_value *v;
+    cml_mil_value *v = NULL;
     CML_TRY(const_scalar(ctx, node, name, &v));
     if (!v) {
         if (!has_default)
@@ -165,7 +165,7 @@ cml_status cml_mil_const_int(cml_mil_ctx *ctx, const cml_mil_node *node, const c
 
 cml_status cml_mil_const_float(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                                bool has_default, double def, double *out) {
-    cml_mil_value *v;
+    cml_mil_value *v = NULL;
     CML_TRY(const_scalar(ctx, node, name, &v));
     if (!v) {
         if (!has_default)
@@ -180,7 +180,7 @@ cml_status cml_mil_const_float(cml_mil_ctx *ctx, const cml_mil_node *node, const
 
 cml_status cml_mil_const_bool(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                               bool has_default, bool def, bool *out) {
-    cml_mil_value *v;
+    cml_mil_value *v = NULL;
     CML_TRY(const_scalar(ctx, node, name, &v));
     if (!v) {
         if (!has_default)
@@ -235,7 +235,7 @@ static cml_status const_vector(cml_mil_ctx *ctx, const cml_mil_node *node, const
 
 cml_status cml_mil_const_ints(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                               int64_t *out, uint32_t max, uint32_t *count, bool *present) {
-    cml_mil_value *v;
+    cml_mil_value *v = NULL;
     CML_TRY(const_vector(ctx, node, name, max, &v, count, present));
     for (uint32_t i = 0; v && i < *count; i++) out[i] = cml_mil_get_i64(v, i);
     return CML_OK;
@@ -243,7 +243,7 @@ cml_status cml_mil_const_ints(cml_mil_ctx *ctx, const cml_mil_node *node, const 
 
 cml_status cml_mil_const_floats(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                                 float *out, uint32_t max, uint32_t *count, bool *present) {
-    cml_mil_value *v;
+    cml_mil_value *v = NULL;
     CML_TRY(const_vector(ctx, node, name, max, &v, count, present));
     for (uint32_t i = 0; v && i < *count; i++) out[i] = (float)cml_mil_get_f64(v, i);
     return CML_OK;

@@ -58,8 +58,8 @@ static const cast_dtype kCastTypes[] = {
 };
 
 static cml_status cast_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x;
-    const char *dtype;
+    cml_mil_value *x = NULL;
+    const char *dtype = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     CML_TRY(cml_mil_const_string(ctx, node, "dtype", NULL, &dtype));
     if (!dtype)
@@ -94,7 +94,7 @@ const cml_mil_op_def cml_mil_op_cast = {"cast", cast_infer, cast_run, false};
 /* --------------------------------------------------------------- identity */
 
 static cml_status identity_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x;
+    cml_mil_value *x = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     return cml_mil_set_output(ctx, node, 0, x->dtype, x->fp16, x->rank, x->bound, x->dynamic);
 }
@@ -118,7 +118,7 @@ static cml_status state_param(cml_mil_ctx *ctx, const cml_mil_node *node, cml_mi
 }
 
 static cml_status read_state_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *s;
+    cml_mil_value *s = NULL;
     CML_TRY(state_param(ctx, node, &s));
     if (node->noutputs != 1)
         return cml_mil_fail(ctx, node, CML_ERR_CORRUPT, "expected 1 output, got %u",
@@ -139,7 +139,7 @@ const cml_mil_op_def cml_mil_op_read_state = {"read_state", read_state_infer, re
                                               true};
 
 static cml_status write_state_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *s, *data;
+    cml_mil_value *s = NULL, *data = NULL;
     CML_TRY(state_param(ctx, node, &s));
     CML_TRY(cml_mil_require(ctx, node, "data", &data));
     if (data->dtype != s->dtype || data->rank != s->rank)
@@ -210,7 +210,7 @@ static cml_status flow_outputs(cml_mil_ctx *ctx, cml_mil_node *node, uint32_t fi
 }
 
 static cml_status cond_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *pred;
+    cml_mil_value *pred = NULL;
     CML_TRY(cml_mil_require(ctx, node, "pred", &pred));
     if (cml_mil_bound_numel(pred) != 1)
         return cml_mil_fail(ctx, node, CML_ERR_CORRUPT, "'pred' must be a scalar");

@@ -1,0 +1,523 @@
+/*
+ * CoreMLBackend: runs the ML Program of a Core ML delegate payload on the
+ * CPU, following the upstream runtime contract
+ * (shared/reference/coreml-delegate.md section 8):
+ *   - init: payload (CMJR -> named data, else the inmemoryfs image) ->
+ *     metadata.json + model.mlpackage -> the method's function, compiled
+ *     once; compute_units from the compile spec or the runtime override;
+ *   - execute: args = metadata inputs then outputs; inputs converted to the
+ *     ML Program's dtypes (int64 -> int32, fp32 -> fp16, ...), rank-0 shown
+ *     as [1], flexible shapes checked (ranges, enumerated shapes); outputs
+ *     converted back and resized to the computed shape (rank-0 kept);
+ *   - states start zeroed and persist across executions.
+ * Nothing is allocated after init.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/tensor.h"
+#include "coreml/mil_backend.h"
+#include "coreml/payload.h"
+#include "kernels/kernels.h"
+#include "mil/graph.h"
+
+typedef CoreML__Specification__ArrayFeatureType pb_array_type;
+
+typedef struct io_binding {
+    const char *name;
+    cml_mil_vid vid;
+    cml_dtype desc_dtype;             /* description dtype (what callers see) */
+    const pb_array_type *array;       /* the description's array type, or NULL */
+} io_binding;
+
+typedef struct coreml_handle {
+    const cml_allocator *allocator;
+    bool owns_payload;
+    cml_coreml_payload payload;
+    const char *function;
+    cml_mil_graph g;
+    io_binding *in, *out;
+    uint32_t nin, nout, nstates;
+    cml_compute_units units;
+    cml_threadpool *pool;
+} coreml_handle;
+
+static const struct {
+    const char *name;
+    cml_compute_units units;
+} kUnits[] = {
+    {"all", CML_COMPUTE_ALL},
+    {"cpu_only", CML_COMPUTE_CPU_ONLY},
+    {"cpu_and_gpu", CML_COMPUTE_CPU_AND_GPU},
+    {"cpu_and_ne", CML_COMPUTE_CPU_AND_NE},
+};
+
+const char *cml_coreml_units_name(cml_compute_units units) {
+    if (units == CML_COMPUTE_DEFAULT) units = CML_COMPUTE_ALL;
+    for (size_t i = 0; i < sizeof kUnits / sizeof kUnits[0]; i++)
+        if (kUnits[i].units == units) return kUnits[i].name;
+    return "unknown";
+}
+
+static int logged_units_fallback;
+
+static void note_units(cml_compute_units units) {
+    if (units == CML_COMPUTE_CPU_ONLY) return;
+    if (__atomic_exchange_n(&logged_units_fallback, 1, __ATOMIC_RELAXED)) return;
+    fprintf(stderr,
+            "cml: CoreMLBackend: compute_units=%s requested; running on CPU (no GPU/Neural "
+            "Engine backend here)\n",
+            cml_coreml_units_name(units));
+}
+
+/* ------------------------------------------------------------- shapes */
+
+static cml_dtype array_dtype(int datatype, cml_dtype fallback) {
+    switch (datatype) {
+    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT32: return CML_DTYPE_FLOAT32;
+    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT16: return CML_DTYPE_FLOAT16;
+    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__DOUBLE: return CML_DTYPE_FLOAT64;
+    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__INT32: return CML_DTYPE_INT32;
+    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__INT8: return CML_DTYPE_INT8;
+    default: return fallback;
+    }
+}
+
+static const pb_array_type *feature_array(const cml_pb_feature *f) {
+    const CoreML__Specification__FeatureType *t = f ? f->type : NULL;
+    if (!t) return NULL;
+    if (t->type_case == CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_MULTI_ARRAY_TYPE)
+        return t->multiarraytype;
+    return NULL;
+}
+
+/* Upper bounds of a flexible description input (range upper bounds, or the
+ * elementwise max of the enumerated shapes). false when not flexible. */
+static cml_status flexible_bound(const cml_pb_feature *f, cml_mil_input_bound *b, cml_error *err) {
+    const pb_array_type *a = feature_array(f);
+    b->name = f->name;
+    b->rank = -1;
+    if (!a) return CML_OK;
+    if (a->shape_flexibility_case ==
+            CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
+        a->shaperange) {
+        const CoreML__Specification__ArrayFeatureType__ShapeRange *r = a->shaperange;
+        if (r->n_sizeranges > CML_MAX_DIMS)
+            return cml_fail(err, CML_ERR_CORRUPT, "input '%s': shape range of rank %zu", f->name,
+                            r->n_sizeranges);
+        b->rank = (int32_t)r->n_sizeranges;
+        for (size_t d = 0; d < r->n_sizeranges; d++) {
+            const CoreML__Specification__SizeRange *s = r->sizeranges[d];
+            if (!s || s->upperbound < 0)
+                return cml_fail(err, CML_ERR_UNSUPPORTED,
+                                "input '%s': dimension %zu has no upper bound", f->name, d);
+            if ((int64_t)s->lowerbound > s->upperbound)
+                return cml_fail(err, CML_ERR_CORRUPT, "input '%s': dimension %zu range %llu..%lld",
+                                f->name, d, (unsigned long long)s->lowerbound,
+                                (long long)s->upperbound);
+            b->bound[d] = s->upperbound;
+        }
+    } else if (a->shape_flexibility_case ==
+                   CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
+               a->enumeratedshapes && a->enumeratedshapes->n_shapes) {
+        const CoreML__Specification__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
+        for (size_t k = 0; k < e->n_shapes; k++) {
+            const CoreML__Specification__ArrayFeatureType__Shape *s = e->shapes[k];
+            if (!s || s->n_shape > CML_MAX_DIMS || (k && (int32_t)s->n_shape != b->rank))
+                return cml_fail(err, CML_ERR_CORRUPT,
+                                "input '%s': enumerated shapes of different ranks", f->name);
+            b->rank = (int32_t)s->n_shape;
+            for (size_t d = 0; d < s->n_shape; d++) {
+                if (s->shape[d] < 0)
+                    return cml_fail(err, CML_ERR_CORRUPT, "input '%s': negative enumerated dim",
+                                    f->name);
+                if (k == 0 || s->shape[d] > b->bound[d]) b->bound[d] = s->shape[d];
+            }
+        }
+    }
+    return CML_OK;
+}
+
+static void format_shape(char *buf, size_t size, const int64_t *dims, size_t rank) {
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (size_t d = 0; d < rank && used < size; d++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? ", " : "", (long long)dims[d]);
+    if (used < size) snprintf(buf + used, size - used, "]");
+}
+
+/* Checks a runtime input shape against the description's flexibility. */
+static cml_status check_shape(const io_binding *b, const cml_mil_value *v, int32_t rank,
+                              const int64_t *shape, cml_error *err) {
+    char got[200];
+    format_shape(got, sizeof got, shape, (size_t)rank);
+    const pb_array_type *a = b->array;
+    if (a && a->shape_flexibility_case ==
+                 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
+        a->enumeratedshapes && a->enumeratedshapes->n_shapes) {
+        const CoreML__Specification__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
+        bool listed = false;
+        for (size_t k = 0; k < e->n_shapes && !listed; k++) {
+            const CoreML__Specification__ArrayFeatureType__Shape *s = e->shapes[k];
+            if ((int32_t)s->n_shape != rank) continue;
+            listed = true;
+            for (int32_t d = 0; d < rank && listed; d++) listed = s->shape[d] == shape[d];
+        }
+        if (listed) goto general;
+        char list[CML_ERRMSG_SIZE] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < e->n_shapes && used < sizeof list; k++) {
+            char one[200];
+            format_shape(one, sizeof one, e->shapes[k]->shape, e->shapes[k]->n_shape);
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", one);
+        }
+        return cml_fail(err, CML_ERR_SHAPE, "input '%s' shape %s is not one of the enumerated shapes %s",
+                        b->name, got, list);
+    }
+general:
+    if (rank != v->rank)
+        return cml_fail(err, CML_ERR_SHAPE, "input '%s': got rank %d %s, the model takes rank %d",
+                        b->name, rank, got, v->rank);
+    if (a && a->shape_flexibility_case ==
+                 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
+        a->shaperange && (int32_t)a->shaperange->n_sizeranges == rank) {
+        for (int32_t d = 0; d < rank; d++) {
+            const CoreML__Specification__SizeRange *s = a->shaperange->sizeranges[d];
+            if (shape[d] < (int64_t)s->lowerbound || shape[d] > s->upperbound)
+                return cml_fail(err, CML_ERR_SHAPE,
+                                "input '%s' shape %s: dimension %d must be in [%llu, %lld]",
+                                b->name, got, d, (unsigned long long)s->lowerbound,
+                                (long long)s->upperbound);
+        }
+    }
+    for (int32_t d = 0; d < rank; d++) {
+        bool ok = v->dynamic ? shape[d] <= v->bound[d] : shape[d] == v->bound[d];
+        if (!ok) {
+            char want[200];
+            format_shape(want, sizeof want, v->bound, (size_t)v->rank);
+            return cml_fail(err, CML_ERR_SHAPE, "input '%s' shape %s does not match %s%s", b->name,
+                            got, v->dynamic ? "the upper bound " : "the model's shape ", want);
+        }
+    }
+    return CML_OK;
+}
+
+/* ------------------------------------------------------------- setup */
+
+static cml_status bind_io(coreml_handle *h, const cml_mlmodel_io *iface,
+                          const char *const *in_names, uint32_t nin,
+                          const char *const *out_names, uint32_t nout, cml_error *err) {
+    cml_mil_graph *g = &h->g;
+    h->nin = nin;
+    h->nout = nout;
+    h->in = cml_calloc(h->allocator, nin ? nin : 1, sizeof *h->in);
+    h->out = cml_calloc(h->allocator, nout ? nout : 1, sizeof *h->out);
+    if (!h->in || !h->out) return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < nin; i++) {
+        io_binding *b = &h->in[i];
+        b->name = in_names[i];
+        b->vid = cml_mil_find_input(g, b->name);
+        if (b->vid == CML_MIL_NONE || g->values[b->vid].kind != CML_MIL_KIND_TENSOR)
+            return cml_fail(err, CML_ERR_CORRUPT, "input '%s' is not a tensor input of function '%s'",
+                            b->name, h->function);
+        const cml_mil_value *v = &g->values[b->vid];
+        const cml_pb_feature *f = cml_mlmodel_find_feature(iface->inputs, iface->ninputs, b->name);
+        b->array = feature_array(f);
+        cml_dtype fallback = v->fp16 ? CML_DTYPE_FLOAT16 : v->dtype;
+        b->desc_dtype = b->array ? array_dtype(b->array->datatype, fallback) : fallback;
+    }
+    for (uint32_t i = 0; i < nout; i++) {
+        io_binding *b = &h->out[i];
+        b->name = out_names[i];
+        b->vid = CML_MIL_NONE;
+        for (uint32_t k = 0; k < g->main.noutputs; k++)
+            if (strcmp(g->values[g->main.outputs[k]].name, b->name) == 0) b->vid = g->main.outputs[k];
+        if (b->vid == CML_MIL_NONE)
+            return cml_fail(err, CML_ERR_CORRUPT, "output '%s' is not an output of function '%s'",
+                            b->name, h->function);
+        const cml_mil_value *v = &g->values[b->vid];
+        const cml_pb_feature *f = cml_mlmodel_find_feature(iface->outputs, iface->noutputs, b->name);
+        b->array = feature_array(f);
+        cml_dtype fallback = v->fp16 ? CML_DTYPE_FLOAT16 : v->dtype;
+        b->desc_dtype = b->array ? array_dtype(b->array->datatype, fallback) : fallback;
+    }
+    for (uint32_t i = 0; i < g->ninputs; i++)
+        if (g->values[g->inputs[i]].kind == CML_MIL_KIND_STATE) h->nstates++;
+    return CML_OK;
+}
+
+static cml_status setup(coreml_handle *h, cml_mlpackage *pkg, const cml_pb_function *fn,
+                        const cml_mlmodel_io *iface, const char *const *in_names, uint32_t nin,
+                        const char *const *out_names, uint32_t nout, cml_error *err) {
+    cml_mil_input_bound *bounds =
+        cml_calloc(h->allocator, iface->ninputs ? iface->ninputs : 1, sizeof *bounds);
+    if (!bounds) return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    cml_status st = CML_OK;
+    for (size_t i = 0; i < iface->ninputs && st == CML_OK; i++)
+        st = flexible_bound(iface->inputs[i], &bounds[i], err);
+    if (st == CML_OK)
+        st = cml_mil_compile(fn, pkg, bounds, (uint32_t)iface->ninputs, h->allocator, &h->g, err);
+    cml_free(h->allocator, bounds);
+    if (st != CML_OK) {
+        cml_error_prefix(err, "function '%s': ", h->function);
+        return st;
+    }
+    return bind_io(h, iface, in_names, nin, out_names, nout, err);
+}
+
+static void handle_destroy(void *handle) {
+    coreml_handle *h = handle;
+    if (!h) return;
+    const cml_allocator *a = h->allocator;
+    cml_mil_graph_free(&h->g);
+    cml_free(a, h->in);
+    cml_free(a, h->out);
+    if (h->owns_payload) cml_coreml_payload_close(&h->payload);
+    cml_free(a, h);
+}
+
+static cml_status resolve_units(const cml_backend_init_ctx *ctx, const cml_pte_compile_spec *specs,
+                                uint32_t nspecs, cml_compute_units *out) {
+    cml_compute_units units = CML_COMPUTE_ALL;
+    for (uint32_t i = 0; i < nspecs; i++) {
+        const cml_pte_compile_spec *s = &specs[i];
+        if (s->key.len != 13 || memcmp(s->key.ptr, "compute_units", 13) != 0) continue;
+        bool found = false;
+        for (size_t k = 0; k < sizeof kUnits / sizeof kUnits[0] && !found; k++)
+            if (strlen(kUnits[k].name) == s->value_len &&
+                memcmp(kUnits[k].name, s->value, s->value_len) == 0) {
+                units = kUnits[k].units;
+                found = true;
+            }
+        if (!found)
+            return cml_fail(ctx->err, CML_ERR_CORRUPT,
+                            "compile spec compute_units '%.*s' is not one of all, cpu_only, "
+                            "cpu_and_gpu, cpu_and_ne",
+                            (int)(s->value_len > 64 ? 64 : s->value_len), (const char *)s->value);
+    }
+    if (ctx->compute_units != CML_COMPUTE_DEFAULT) {
+        if (!strcmp(cml_coreml_units_name(ctx->compute_units), "unknown"))
+            return cml_fail(ctx->err, CML_ERR_INVALID_ARG, "compute units override %d is invalid",
+                            (int)ctx->compute_units);
+        units = ctx->compute_units;
+    }
+    *out = units;
+    return CML_OK;
+}
+
+static cml_status backend_init(const cml_backend_init_ctx *ctx, const uint8_t *processed,
+                               size_t size, const cml_pte_compile_spec *specs, uint32_t nspecs,
+                               void **handle) {
+    cml_compute_units units = CML_COMPUTE_ALL;
+    CML_TRY(resolve_units(ctx, specs, nspecs, &units));
+    coreml_handle *h = cml_calloc(ctx->allocator, 1, sizeof *h);
+    if (!h) return cml_fail(ctx->err, CML_ERR_NOMEM, "out of memory");
+    h->allocator = ctx->allocator;
+    h->units = units;
+    h->pool = ctx->pool;
+    cml_status st = cml_coreml_payload_open(ctx->program, processed, size, ctx->method_name,
+                                            ctx->allocator, &h->payload, ctx->err);
+    if (st != CML_OK) {
+        cml_free(ctx->allocator, h);
+        return st;
+    }
+    h->owns_payload = true;
+    cml_coreml_payload *p = &h->payload;
+    h->function = p->function_name;
+    st = setup(h, &p->package, p->function, &p->interface, p->io->input_names, p->io->ninputs,
+               p->io->output_names, p->io->noutputs, ctx->err);
+    if (st != CML_OK) {
+        handle_destroy(h);
+        return st;
+    }
+    note_units(units);
+    *handle = h;
+    return CML_OK;
+}
+
+cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
+                                    const cml_allocator *allocator, cml_compute_units units,
+                                    cml_threadpool *pool, void **handle, cml_error *err) {
+    if (!function) function = cml_mlpackage_default_function(pkg);
+    const cml_pb_function *fn = cml_mlprogram_function(pkg->program, function);
+    if (!fn) return cml_fail(err, CML_ERR_NOT_FOUND, "the program has no function '%s'", function);
+    cml_mlmodel_io iface;
+    CML_TRY(cml_mlpackage_interface(pkg, function, &iface, err));
+    coreml_handle *h = cml_calloc(allocator, 1, sizeof *h);
+    const char **names = cml_calloc(allocator, iface.ninputs + iface.noutputs + 1, sizeof *names);
+    if (!h || !names) {
+        cml_free(allocator, h);
+        cml_free(allocator, names);
+        return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    }
+    h->allocator = allocator;
+    h->units = units == CML_COMPUTE_DEFAULT ? CML_COMPUTE_ALL : units;
+    h->pool = pool;
+    h->function = iface.function ? iface.function : function;
+    for (size_t i = 0; i < iface.ninputs; i++) names[i] = iface.inputs[i]->name;
+    for (size_t i = 0; i < iface.noutputs; i++) names[iface.ninputs + i] = iface.outputs[i]->name;
+    cml_status st = setup(h, pkg, fn, &iface, names, (uint32_t)iface.ninputs,
+                          names + iface.ninputs, (uint32_t)iface.noutputs, err);
+    cml_free(allocator, names); /* bindings keep the feature names themselves */
+    if (st != CML_OK) {
+        handle_destroy(h);
+        return st;
+    }
+    note_units(h->units);
+    *handle = h;
+    return CML_OK;
+}
+
+/* ------------------------------------------------------------- execute */
+
+static bool arg_dtype_ok(cml_dtype t) {
+    switch (t) {
+    case CML_DTYPE_BOOL: case CML_DTYPE_UINT8: case CML_DTYPE_INT8: case CML_DTYPE_INT16:
+    case CML_DTYPE_INT32: case CML_DTYPE_INT64: case CML_DTYPE_FLOAT16: case CML_DTYPE_FLOAT32:
+    case CML_DTYPE_FLOAT64: return true;
+    default: return false;
+    }
+}
+
+static cml_status arg_tensor(cml_evalue *arg, bool output, uint32_t i, const char *name,
+                             cml_error *err, cml_tensor **out) {
+    if (!arg || arg->kind != CML_VALUE_TENSOR || !arg->u.t)
+        return cml_fail(err, CML_ERR_INVALID_ARG, "%s %u ('%s') is not a tensor",
+                        output ? "output" : "input", i, name);
+    cml_tensor *t = arg->u.t;
+    if (!arg_dtype_ok(t->dtype))
+        return cml_fail(err, CML_ERR_UNSUPPORTED, "%s %u ('%s'): dtype %s is not supported",
+                        output ? "output" : "input", i, name, cml_dtype_name(t->dtype));
+    if (!cml_tensor_is_contiguous(t))
+        return cml_fail(err, CML_ERR_UNSUPPORTED, "%s %u ('%s') is not contiguous",
+                        output ? "output" : "input", i, name);
+    *out = t;
+    return CML_OK;
+}
+
+static cml_status set_input(coreml_handle *h, const io_binding *b, uint32_t i, const cml_tensor *t,
+                            cml_error *err) {
+    cml_mil_value *v = &h->g.values[b->vid];
+    int64_t one = 1;
+    int32_t rank = t->rank;
+    const int64_t *shape = t->sizes;
+    if (rank == 0 && v->rank == 1) { /* rank-0 tensors are presented as [1] */
+        rank = 1;
+        shape = &one;
+    }
+    CML_TRY(check_shape(b, v, rank, shape, err));
+    cml_mil_ctx ctx = {.g = &h->g, .err = err};
+    CML_TRY(cml_mil_resize(&ctx, v, rank, shape));
+    size_t n = (size_t)cml_mil_numel(v);
+    if (n && !cml_k_convert(t->dtype, t->data, v->dtype, v->data, n))
+        return cml_fail(err, CML_ERR_UNSUPPORTED, "input %u ('%s'): cannot convert %s to %s", i,
+                        b->name, cml_dtype_name(t->dtype), cml_dtype_name(v->dtype));
+    cml_mil_round_value(v);
+    return CML_OK;
+}
+
+static cml_status get_output(coreml_handle *h, const io_binding *b, uint32_t i, cml_tensor *t,
+                             cml_error *err) {
+    const cml_mil_value *v = &h->g.values[b->vid];
+    size_t n = (size_t)cml_mil_numel(v);
+    if (!(t->rank == 0 && n == 1)) {
+        cml_status st = cml_tensor_resize(t, v->rank, v->shape, err);
+        if (st != CML_OK) {
+            cml_error_prefix(err, "output %u ('%s'): ", i, b->name);
+            return st;
+        }
+    }
+    if (n && !cml_k_convert(v->dtype, v->data, t->dtype, t->data, n))
+        return cml_fail(err, CML_ERR_UNSUPPORTED, "output %u ('%s'): cannot convert %s to %s", i,
+                        b->name, cml_dtype_name(v->dtype), cml_dtype_name(t->dtype));
+    return CML_OK;
+}
+
+static cml_status backend_execute(void *handle, cml_kernel_ctx *kctx, cml_evalue **args,
+                                  uint32_t nargs) {
+    coreml_handle *h = handle;
+    cml_error *err = kctx->err;
+    if (nargs != h->nin + h->nout)
+        return cml_fail(err, CML_ERR_INVALID_ARG,
+                        "%u delegate args, but the model has %u inputs and %u outputs", nargs,
+                        h->nin, h->nout);
+    for (uint32_t i = 0; i < h->nin; i++) {
+        cml_tensor *t = NULL;
+        CML_TRY(arg_tensor(args[i], false, i, h->in[i].name, err, &t));
+        CML_TRY(set_input(h, &h->in[i], i, t, err));
+    }
+    for (uint32_t i = 0; i < h->nout; i++) {
+        cml_tensor *t = NULL;
+        CML_TRY(arg_tensor(args[h->nin + i], true, i, h->out[i].name, err, &t));
+    }
+    CML_TRY(cml_mil_run(&h->g, kctx->pool ? kctx->pool : h->pool, err));
+    for (uint32_t i = 0; i < h->nout; i++)
+        CML_TRY(get_output(h, &h->out[i], i, args[h->nin + i]->u.t, err));
+    return CML_OK;
+}
+
+static cml_status backend_reset_state(void *handle) {
+    coreml_handle *h = handle;
+    if (h) cml_mil_reset_states(&h->g);
+    return CML_OK;
+}
+
+static void backend_describe(void *handle, FILE *out) {
+    const coreml_handle *h = handle;
+    if (!h || !out) return;
+    uint32_t nodes = 0, folded = 0;
+    for (uint32_t i = 0; i < h->g.main.nnodes; i++) {
+        const cml_mil_node *n = &h->g.main.nodes[i];
+        if (strcmp(n->type, "const") == 0) continue;
+        nodes++;
+        folded += n->folded;
+    }
+    fprintf(out,
+            "CoreMLBackend: ML Program function '%s' (opset %d), %u ops (%u folded), %u inputs, "
+            "%u outputs, %u states, %zu-byte arena; compute_units=%s",
+            h->function ? h->function : "", h->g.opset, nodes, folded, h->nin, h->nout,
+            h->nstates, h->g.arena_size, cml_coreml_units_name(h->units));
+    if (h->units != CML_COMPUTE_CPU_ONLY)
+        fprintf(out, " requested; running on CPU (no GPU/Neural Engine backend here)");
+    else
+        fprintf(out, "; running on CPU");
+}
+
+static bool backend_available(void) { return true; }
+
+const cml_backend cml_coreml_backend = {
+    .id = CML_COREML_BACKEND_ID,
+    .is_available = backend_available,
+    .init = backend_init,
+    .execute = backend_execute,
+    .reset_state = backend_reset_state,
+    .describe = backend_describe,
+    .destroy = handle_destroy,
+};
+
+/* ---------------------------------------------------- standalone access */
+
+uint32_t cml_coreml_input_count(const void *handle) {
+    return handle ? ((const coreml_handle *)handle)->nin : 0;
+}
+
+uint32_t cml_coreml_output_count(const void *handle) {
+    return handle ? ((const coreml_handle *)handle)->nout : 0;
+}
+
+cml_status cml_coreml_io(const void *handle, bool output, uint32_t index, cml_coreml_io_desc *out) {
+    const coreml_handle *h = handle;
+    if (!h || index >= (output ? h->nout : h->nin)) return CML_ERR_INVALID_ARG;
+    const io_binding *b = output ? &h->out[index] : &h->in[index];
+    const cml_mil_value *v = &h->g.values[b->vid];
+    out->name = b->name;
+    out->dtype = b->desc_dtype;
+    out->rank = v->rank;
+    out->bound = v->bound;
+    out->dynamic = v->dynamic;
+    return CML_OK;
+}
+
+const cml_mil_graph *cml_coreml_graph(const void *handle) {
+    return handle ? &((const coreml_handle *)handle)->g : NULL;
+}

@@ -1,0 +1,50 @@
+/*
+ * The CoreMLBackend delegate (mil_backend.c) and the entry points the
+ * standalone .mlpackage front end (mil_standalone.c) shares with it: one
+ * executor handle = a compiled ML Program function plus its I/O binding.
+ */
+#ifndef CML_COREML_MIL_BACKEND_H
+#define CML_COREML_MIL_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cml.h"
+#include "core/status.h"
+#include "core/threadpool.h"
+#include "coreml/mlpackage.h"
+#include "exec/backend.h"
+#include "mil/mil.h"
+
+extern const cml_backend cml_coreml_backend;
+
+/* One model input or output as the caller sees it. */
+typedef struct cml_coreml_io_desc {
+    const char *name;
+    cml_dtype dtype;           /* description dtype: FLOAT16 for fp16 arrays */
+    int32_t rank;
+    const int64_t *bound;      /* upper bounds (rank entries) */
+    bool dynamic;              /* range or enumerated shapes */
+} cml_coreml_io_desc;
+
+/**
+ * Creates an executor handle for function `function` (NULL: the default) of
+ * an open package, with the description inputs and outputs in order (the
+ * package must outlive the handle). units is the resolved compute units
+ * (CML_COMPUTE_DEFAULT = all). Free with cml_coreml_backend.destroy.
+ */
+cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
+                                    const cml_allocator *allocator, cml_compute_units units,
+                                    cml_threadpool *pool, void **handle, cml_error *err);
+
+uint32_t cml_coreml_input_count(const void *handle);
+uint32_t cml_coreml_output_count(const void *handle);
+cml_status cml_coreml_io(const void *handle, bool output, uint32_t index, cml_coreml_io_desc *out);
+
+/* The compiled graph (tests, inspect). */
+const cml_mil_graph *cml_coreml_graph(const void *handle);
+
+/* Compute-unit names as in the compile spec ("all", "cpu_only", ...). */
+const char *cml_coreml_units_name(cml_compute_units units);
+
+#endif

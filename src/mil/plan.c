@@ -1,0 +1,167 @@
+/*
+ * Memory planning: every value with needs_buffer (non-const op outputs,
+ * nested block inputs, function inputs) gets an offset in one arena.
+ *
+ * Lifetimes are measured in main-block steps: function inputs are born at
+ * step 0, main node i runs at step i + 1, and everything inside a nested
+ * block of main node i (its values, and the outer values it reads) lives
+ * for that whole step. Main block outputs live to the end. An op's inputs
+ * and outputs overlap at its step, so no op ever works in place.
+ *
+ * Placement: biggest first; each buffer takes the lowest 64-byte aligned
+ * offset that does not collide with an already placed buffer whose lifetime
+ * overlaps (first fit). Afterwards value->def_node / last_use hold the
+ * first / last step minus one (-1 = function input).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/checked.h"
+#include "mil/graph.h"
+
+#define PLAN_ALIGN 64
+
+typedef struct plan_item {
+    cml_mil_vid vid;
+    int64_t born, dies;
+    size_t size, offset;
+} plan_item;
+
+typedef struct lifetimes {
+    const cml_mil_graph *g;
+    int64_t *born, *dies;
+    size_t max_scratch;
+} lifetimes;
+
+static void define(lifetimes *lt, cml_mil_vid v, int64_t t) {
+    if (lt->born[v] < 0 || t < lt->born[v]) lt->born[v] = t;
+    if (lt->dies[v] < t) lt->dies[v] = t;
+}
+
+static void use(lifetimes *lt, cml_mil_vid v, int64_t t) {
+    if (lt->dies[v] < t) lt->dies[v] = t;
+}
+
+/* fixed >= 0: every node of this (nested) block counts as step `fixed`. */
+static void walk(lifetimes *lt, const cml_mil_block *blk, int64_t fixed) {
+    for (uint32_t i = 0; i < blk->nnodes; i++) {
+        const cml_mil_node *node = &blk->nodes[i];
+        if (node->folded) continue;
+        int64_t t = fixed >= 0 ? fixed : (int64_t)i + 1;
+        if (node->scratch > lt->max_scratch) lt->max_scratch = node->scratch;
+        for (uint32_t p = 0; p < node->nparams; p++)
+            for (uint32_t k = 0; k < node->params[p].count; k++) use(lt, node->params[p].vids[k], t);
+        for (uint32_t b = 0; b < node->nblocks; b++) {
+            const cml_mil_block *sub = &node->blocks[b];
+            for (uint32_t k = 0; k < sub->ninputs; k++) define(lt, sub->inputs[k], t);
+            walk(lt, sub, t);
+            for (uint32_t k = 0; k < sub->noutputs; k++) use(lt, sub->outputs[k], t);
+        }
+        for (uint32_t k = 0; k < node->noutputs; k++) define(lt, node->outputs[k], t);
+    }
+}
+
+static int by_size_desc(const void *a, const void *b) {
+    const plan_item *x = a, *y = b;
+    if (x->size != y->size) return x->size > y->size ? -1 : 1;
+    if (x->born != y->born) return x->born < y->born ? -1 : 1;
+    return x->vid < y->vid ? -1 : (x->vid > y->vid);
+}
+
+static int by_offset(const void *a, const void *b) {
+    const plan_item *x = *(plan_item *const *)a, *y = *(plan_item *const *)b;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    return 0;
+}
+
+cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
+    const cml_allocator *a = g->allocator;
+    size_t n = g->nvalues ? g->nvalues : 1;
+    lifetimes lt = {.g = g};
+    lt.born = cml_malloc(a, n * sizeof *lt.born);
+    lt.dies = cml_malloc(a, n * sizeof *lt.dies);
+    plan_item *items = cml_calloc(a, n, sizeof *items);
+    plan_item **live = cml_calloc(a, n, sizeof *live);
+    cml_status st = CML_OK;
+    if (!lt.born || !lt.dies || !items || !live) {
+        st = cml_fail(err, CML_ERR_NOMEM, "out of memory planning %u values", g->nvalues);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) lt.born[i] = lt.dies[i] = -1;
+    for (uint32_t i = 0; i < g->ninputs; i++) define(&lt, g->inputs[i], 0);
+    walk(&lt, &g->main, -1);
+    int64_t end = (int64_t)g->main.nnodes + 1;
+    for (uint32_t i = 0; i < g->main.noutputs; i++) use(&lt, g->main.outputs[i], end);
+
+    uint32_t nitems = 0;
+    for (uint32_t v = 0; v < g->nvalues; v++) {
+        cml_mil_value *val = &g->values[v];
+        if (!val->needs_buffer || val->is_const || val->kind != CML_MIL_KIND_TENSOR) continue;
+        if (lt.born[v] < 0) lt.born[v] = lt.dies[v] < 0 ? 0 : lt.dies[v]; /* defined in dead code */
+        if (lt.dies[v] < lt.born[v]) lt.dies[v] = lt.born[v];
+        plan_item *it = &items[nitems++];
+        it->vid = v;
+        it->born = lt.born[v];
+        it->dies = lt.dies[v];
+        if (val->capacity > SIZE_MAX - PLAN_ALIGN) {
+            st = cml_fail(err, CML_ERR_NOMEM, "value '%s' is too large", val->name);
+            goto done;
+        }
+        it->size = cml_align_up(val->capacity, PLAN_ALIGN);
+    }
+    qsort(items, nitems, sizeof *items, by_size_desc);
+
+    size_t arena = 0;
+    for (uint32_t i = 0; i < nitems; i++) {
+        plan_item *it = &items[i];
+        uint32_t nlive = 0;
+        for (uint32_t k = 0; k < i; k++)
+            if (items[k].born <= it->dies && it->born <= items[k].dies && items[k].size)
+                live[nlive++] = &items[k];
+        qsort(live, nlive, sizeof *live, by_offset);
+        size_t off = 0;
+        for (uint32_t k = 0; k < nlive; k++) {
+            if (off + it->size <= live[k]->offset) break;
+            size_t end_k = live[k]->offset + live[k]->size;
+            if (end_k > off) off = end_k;
+        }
+        it->offset = off;
+        if (!cml_add_size(off, it->size, &off)) {
+            st = cml_fail(err, CML_ERR_NOMEM, "arena too large");
+            goto done;
+        }
+        if (off > arena) arena = off;
+    }
+
+    g->arena_size = arena;
+    g->arena = cml_calloc(a, 1, arena ? arena : PLAN_ALIGN);
+    if (!g->arena) {
+        st = cml_fail(err, CML_ERR_NOMEM, "out of memory for a %zu-byte activation arena", arena);
+        goto done;
+    }
+    for (uint32_t i = 0; i < nitems; i++) {
+        cml_mil_value *v = &g->values[items[i].vid];
+        v->arena_offset = items[i].offset;
+        v->data = g->arena + items[i].offset;
+    }
+    for (uint32_t v = 0; v < g->nvalues; v++) {
+        g->values[v].def_node = lt.born[v] < 0 ? -1 : (int32_t)(lt.born[v] - 1);
+        g->values[v].last_use = lt.dies[v] < 0 ? -1 : (int32_t)(lt.dies[v] - 1);
+    }
+    g->scratch_size = lt.max_scratch;
+    if (g->scratch_size) {
+        g->scratch = cml_malloc(a, g->scratch_size);
+        if (!g->scratch) {
+            st = cml_fail(err, CML_ERR_NOMEM, "out of memory for %zu bytes of scratch",
+                          g->scratch_size);
+            goto done;
+        }
+    }
+done:
+    cml_free(a, lt.born);
+    cml_free(a, lt.dies);
+    cml_free(a, items);
+    cml_free(a, live);
+    return st;
+}
