@@ -360,7 +360,7 @@ static cml_status decode_model(cml_mlpackage *pkg, cml_error *err) {
             return cml_fail(err, CML_ERR_NOMEM, "model.mlmodel: out of memory decoding %zu bytes",
                             f->size);
         return cml_fail(err, CML_ERR_CORRUPT, "model.mlmodel: protobuf decoding failed (%zu "
-                        "bytes; bad field encoding or invalid UTF-8 in a string)", f->size);
+                        "bytes; a field does not match its declared type)", f->size);
     }
     pkg->spec_version = pkg->model->specificationversion;
     if (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM ||
