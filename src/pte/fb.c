@@ -89,7 +89,7 @@ cml_status cml_fb_table_at(cml_fb *fb, uint64_t pos, const char *type, const cml
     int64_t vt = (int64_t)pos - (int64_t)soff;
     if (vt < 0 || vt % 2 != 0 || (uint64_t)vt > fb->size || fb->size - (uint64_t)vt < 4)
         return cml_fb_fail(err, C, path, type, NULL,
-                           "vtable at 0x%llx (table 0x%llx, soffset %d) is misaligned or outside "
+                           "vtable at %lld (table 0x%llx, soffset %d) is misaligned or outside "
                            "the flatbuffer",
                            (long long)vt, (unsigned long long)pos, soff);
     uint16_t vt_size = rd16(fb->buf + vt);
@@ -174,7 +174,7 @@ static cml_status offset_field(const cml_fb *fb, const cml_fb_table *t, unsigned
     uint64_t tgt = (uint64_t)pos + off;
     if (off == 0 || off > 0x7fffffffu || tgt >= fb->size)
         return cml_fb_fail(err, CML_ERR_CORRUPT, t->path, t->type, field,
-                           "offset 0x%x at 0x%x points outside the flatbuffer (0x%x bytes)", off,
+                           "offset 0x%x at 0x%x is zero or points outside the flatbuffer (0x%x bytes)", off,
                            pos, fb->size);
     *target = (uint32_t)tgt;
     return CML_OK;
@@ -260,7 +260,7 @@ cml_status cml_fb_vec_table(cml_fb *fb, const cml_fb_vec *v, uint32_t i, const c
     uint64_t tgt = (uint64_t)slot + off;
     if (off == 0 || off > 0x7fffffffu || tgt >= fb->size)
         return cml_fb_fail(err, CML_ERR_CORRUPT, path, type, NULL,
-                           "offset 0x%x at 0x%x points outside the flatbuffer (0x%x bytes)", off,
+                           "offset 0x%x at 0x%x is zero or points outside the flatbuffer (0x%x bytes)", off,
                            slot, fb->size);
     return cml_fb_table_at(fb, tgt, type, path, out, err);
 }
