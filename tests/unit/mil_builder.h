@@ -1,0 +1,378 @@
+/* Builds small ML Programs (MILSpec protobuf-c structs) in tests, and writes
+ * them as .mlpackage directories. Every allocation is tracked and released
+ * by mb_free_all(). Repeated fields hold up to MB_CAP entries. */
+#ifndef CML_TEST_MIL_BUILDER_H
+#define CML_TEST_MIL_BUILDER_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "coreml.pb-c.h"
+
+#define MB_CAP 64
+
+typedef CoreML__Specification__MILSpec__ValueType mb_vtype;
+typedef CoreML__Specification__MILSpec__NamedValueType mb_nvt;
+typedef CoreML__Specification__MILSpec__Value mb_value;
+typedef CoreML__Specification__MILSpec__Operation mb_op;
+typedef CoreML__Specification__MILSpec__Block mb_block;
+typedef CoreML__Specification__MILSpec__Function mb_function;
+typedef CoreML__Specification__FeatureDescription mb_feature;
+
+static void **mb_ptrs_;
+static size_t mb_nptrs_, mb_capptrs_;
+
+static inline void *mb_alloc(size_t size) {
+    void *p = calloc(1, size ? size : 1);
+    if (mb_nptrs_ == mb_capptrs_) {
+        mb_capptrs_ = mb_capptrs_ ? mb_capptrs_ * 2 : 256;
+        mb_ptrs_ = realloc(mb_ptrs_, mb_capptrs_ * sizeof *mb_ptrs_);
+    }
+    mb_ptrs_[mb_nptrs_++] = p;
+    return p;
+}
+
+static inline void mb_free_all(void) {
+    for (size_t i = 0; i < mb_nptrs_; i++) free(mb_ptrs_[i]);
+    free(mb_ptrs_);
+    mb_ptrs_ = NULL;
+    mb_nptrs_ = mb_capptrs_ = 0;
+}
+
+#define MB_NEW(T, INIT) ((T *)mb_copy_(&(T)INIT, sizeof(T)))
+static inline void *mb_copy_(const void *init, size_t size) {
+    void *p = mb_alloc(size);
+    memcpy(p, init, size);
+    return p;
+}
+
+static inline char *mb_str(const char *s) {
+    char *p = mb_alloc(strlen(s) + 1);
+    memcpy(p, s, strlen(s) + 1);
+    return p;
+}
+
+#define MB_PUSH(n, arr, item)                                          \
+    do {                                                               \
+        if (!(arr)) (arr) = mb_alloc(MB_CAP * sizeof *(arr));          \
+        (arr)[(n)++] = (item);                                         \
+    } while (0)
+
+/* dims[i] < 0 = unknown dimension. */
+static inline mb_vtype *mb_tensor_type(int dtype, int rank, const int64_t *dims) {
+    CoreML__Specification__MILSpec__TensorType *tt = MB_NEW(
+        CoreML__Specification__MILSpec__TensorType, CORE_ML__SPECIFICATION__MILSPEC__TENSOR_TYPE__INIT);
+    tt->datatype = (CoreML__Specification__MILSpec__DataType)dtype;
+    tt->rank = rank;
+    for (int d = 0; d < rank; d++) {
+        CoreML__Specification__MILSpec__Dimension *dim = MB_NEW(
+            CoreML__Specification__MILSpec__Dimension, CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__INIT);
+        if (dims[d] >= 0) {
+            dim->dimension_case = CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_CONSTANT;
+            dim->constant = MB_NEW(CoreML__Specification__MILSpec__Dimension__ConstantDimension,
+                                   CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__CONSTANT_DIMENSION__INIT);
+            dim->constant->size = (uint64_t)dims[d];
+        } else {
+            dim->dimension_case = CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_UNKNOWN;
+            dim->unknown = MB_NEW(CoreML__Specification__MILSpec__Dimension__UnknownDimension,
+                                  CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__UNKNOWN_DIMENSION__INIT);
+        }
+        MB_PUSH(tt->n_dimensions, tt->dimensions, dim);
+    }
+    mb_vtype *vt = MB_NEW(mb_vtype, CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__INIT);
+    vt->type_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE;
+    vt->tensortype = tt;
+    return vt;
+}
+
+static inline mb_vtype *mb_state_type(mb_vtype *wrapped) {
+    mb_vtype *vt = MB_NEW(mb_vtype, CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__INIT);
+    vt->type_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_STATE_TYPE;
+    vt->statetype = MB_NEW(CoreML__Specification__MILSpec__StateType,
+                           CORE_ML__SPECIFICATION__MILSPEC__STATE_TYPE__INIT);
+    vt->statetype->wrappedtype = wrapped;
+    return vt;
+}
+
+static inline mb_nvt *mb_nvt_new(const char *name, mb_vtype *t) {
+    mb_nvt *n = MB_NEW(mb_nvt, CORE_ML__SPECIFICATION__MILSPEC__NAMED_VALUE_TYPE__INIT);
+    n->name = mb_str(name);
+    n->type = t;
+    return n;
+}
+
+static inline CoreML__Specification__MILSpec__TensorValue *mb_tv_(mb_value **out, int dtype, int rank,
+                                                           const int64_t *dims) {
+    mb_value *v = MB_NEW(mb_value, CORE_ML__SPECIFICATION__MILSPEC__VALUE__INIT);
+    v->type = mb_tensor_type(dtype, rank, dims);
+    v->value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE;
+    v->immediatevalue = MB_NEW(CoreML__Specification__MILSpec__Value__ImmediateValue,
+                               CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__INIT);
+    v->immediatevalue->value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR;
+    CoreML__Specification__MILSpec__TensorValue *tv = MB_NEW(
+        CoreML__Specification__MILSpec__TensorValue, CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__INIT);
+    v->immediatevalue->tensor = tv;
+    *out = v;
+    return tv;
+}
+
+static inline mb_value *mb_val_floats(int rank, const int64_t *dims, const float *x, size_t n) {
+    mb_value *v;
+    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, 11, rank, dims);
+    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_FLOATS;
+    tv->floats = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedFloats,
+                        CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_FLOATS__INIT);
+    tv->floats->n_values = n;
+    tv->floats->values = mb_alloc(n * sizeof(float));
+    memcpy(tv->floats->values, x, n * sizeof(float));
+    return v;
+}
+
+/* INT32 / INT16 / UINT16 (MIL dtype 23 / 22 / 32) through `ints`. */
+static inline mb_value *mb_val_ints(int dtype, int rank, const int64_t *dims, const int32_t *x, size_t n) {
+    mb_value *v;
+    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, dtype, rank, dims);
+    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS;
+    tv->ints = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedInts,
+                      CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_INTS__INIT);
+    tv->ints->n_values = n;
+    tv->ints->values = mb_alloc(n * sizeof(int32_t));
+    memcpy(tv->ints->values, x, n * sizeof(int32_t));
+    return v;
+}
+
+/* Raw little-endian payload (FLOAT16 = 10, INT8 = 21, UINT8 = 31, ...). */
+static inline mb_value *mb_val_bytes(int dtype, int rank, const int64_t *dims, const void *x, size_t nbytes) {
+    mb_value *v;
+    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, dtype, rank, dims);
+    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BYTES;
+    tv->bytes = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedBytes,
+                       CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_BYTES__INIT);
+    tv->bytes->values.len = nbytes;
+    tv->bytes->values.data = mb_alloc(nbytes);
+    memcpy(tv->bytes->values.data, x, nbytes);
+    return v;
+}
+
+static inline mb_value *mb_val_bool(int b) {
+    mb_value *v;
+    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, 1, 0, NULL);
+    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BOOLS;
+    tv->bools = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedBools,
+                       CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_BOOLS__INIT);
+    tv->bools->n_values = 1;
+    tv->bools->values = mb_alloc(sizeof(protobuf_c_boolean));
+    tv->bools->values[0] = b;
+    return v;
+}
+
+static inline mb_value *mb_val_str(const char *s) {
+    mb_value *v;
+    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, 2, 0, NULL);
+    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_STRINGS;
+    tv->strings = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedStrings,
+                         CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_STRINGS__INIT);
+    tv->strings->n_values = 1;
+    tv->strings->values = mb_alloc(sizeof(char *));
+    tv->strings->values[0] = mb_str(s);
+    return v;
+}
+
+static inline mb_block *mb_block_new(void) {
+    return MB_NEW(mb_block, CORE_ML__SPECIFICATION__MILSPEC__BLOCK__INIT);
+}
+
+static inline void mb_block_in(mb_block *b, const char *name, mb_vtype *t) {
+    MB_PUSH(b->n_inputs, b->inputs, mb_nvt_new(name, t));
+}
+
+static inline void mb_block_out(mb_block *b, const char *name) { MB_PUSH(b->n_outputs, b->outputs, mb_str(name)); }
+
+static inline void mb_attr(mb_op *op, const char *key, mb_value *v) {
+    CoreML__Specification__MILSpec__Operation__AttributesEntry *e =
+        MB_NEW(CoreML__Specification__MILSpec__Operation__AttributesEntry,
+               CORE_ML__SPECIFICATION__MILSPEC__OPERATION__ATTRIBUTES_ENTRY__INIT);
+    e->key = mb_str(key);
+    e->value = v;
+    MB_PUSH(op->n_attributes, op->attributes, e);
+}
+
+static inline mb_op *mb_op_new(mb_block *b, const char *type, const char *name) {
+    mb_op *op = MB_NEW(mb_op, CORE_ML__SPECIFICATION__MILSPEC__OPERATION__INIT);
+    op->type = mb_str(type);
+    if (name) mb_attr(op, "name", mb_val_str(name));
+    MB_PUSH(b->n_operations, b->operations, op);
+    return op;
+}
+
+static inline CoreML__Specification__MILSpec__Argument *mb_arg_(mb_op *op, const char *param) {
+    for (size_t i = 0; i < op->n_inputs; i++)
+        if (strcmp(op->inputs[i]->key, param) == 0) return op->inputs[i]->value;
+    CoreML__Specification__MILSpec__Operation__InputsEntry *e =
+        MB_NEW(CoreML__Specification__MILSpec__Operation__InputsEntry,
+               CORE_ML__SPECIFICATION__MILSPEC__OPERATION__INPUTS_ENTRY__INIT);
+    e->key = mb_str(param);
+    e->value = MB_NEW(CoreML__Specification__MILSpec__Argument,
+                      CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__INIT);
+    MB_PUSH(op->n_inputs, op->inputs, e);
+    return e->value;
+}
+
+/* Binds param to a named value (repeat for variadic parameters). */
+static inline void mb_in(mb_op *op, const char *param, const char *value_name) {
+    CoreML__Specification__MILSpec__Argument__Binding *b =
+        MB_NEW(CoreML__Specification__MILSpec__Argument__Binding,
+               CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__INIT);
+    b->binding_case = CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_NAME;
+    b->name = mb_str(value_name);
+    CoreML__Specification__MILSpec__Argument *a = mb_arg_(op, param);
+    MB_PUSH(a->n_arguments, a->arguments, b);
+}
+
+/* Binds param to an inline value (iOS18 style). */
+static inline void mb_in_val(mb_op *op, const char *param, mb_value *v) {
+    CoreML__Specification__MILSpec__Argument__Binding *b =
+        MB_NEW(CoreML__Specification__MILSpec__Argument__Binding,
+               CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__INIT);
+    b->binding_case = CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_VALUE;
+    b->value = v;
+    CoreML__Specification__MILSpec__Argument *a = mb_arg_(op, param);
+    MB_PUSH(a->n_arguments, a->arguments, b);
+}
+
+static inline void mb_out(mb_op *op, const char *name, mb_vtype *t) {
+    MB_PUSH(op->n_outputs, op->outputs, mb_nvt_new(name, t));
+}
+
+static inline void mb_op_block(mb_op *op, mb_block *b) { MB_PUSH(op->n_blocks, op->blocks, b); }
+
+static inline mb_op *mb_const(mb_block *b, const char *name, mb_value *v) {
+    mb_op *op = mb_op_new(b, "const", name);
+    mb_out(op, name, v->type);
+    mb_attr(op, "val", v);
+    return op;
+}
+
+static inline mb_function *mb_function_new(const char *opset, mb_block *body) {
+    mb_function *fn = MB_NEW(mb_function, CORE_ML__SPECIFICATION__MILSPEC__FUNCTION__INIT);
+    fn->opset = mb_str(opset);
+    CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e =
+        MB_NEW(CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry,
+               CORE_ML__SPECIFICATION__MILSPEC__FUNCTION__BLOCK_SPECIALIZATIONS_ENTRY__INIT);
+    e->key = mb_str(opset);
+    e->value = body;
+    MB_PUSH(fn->n_block_specializations, fn->block_specializations, e);
+    return fn;
+}
+
+static inline void mb_fn_in(mb_function *fn, const char *name, mb_vtype *t) {
+    MB_PUSH(fn->n_inputs, fn->inputs, mb_nvt_new(name, t));
+}
+
+/* ---- model description features ---- */
+
+/* datatype: CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__* */
+static inline mb_feature *mb_feature_array(const char *name, int datatype, int rank, const int64_t *shape) {
+    mb_feature *f = MB_NEW(mb_feature, CORE_ML__SPECIFICATION__FEATURE_DESCRIPTION__INIT);
+    f->name = mb_str(name);
+    f->type = MB_NEW(CoreML__Specification__FeatureType, CORE_ML__SPECIFICATION__FEATURE_TYPE__INIT);
+    f->type->type_case = CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_MULTI_ARRAY_TYPE;
+    CoreML__Specification__ArrayFeatureType *a = MB_NEW(
+        CoreML__Specification__ArrayFeatureType, CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__INIT);
+    a->datatype = (CoreML__Specification__ArrayFeatureType__ArrayDataType)datatype;
+    a->n_shape = (size_t)rank;
+    a->shape = mb_alloc((size_t)rank * sizeof(int64_t) + 1);
+    if (rank) memcpy(a->shape, shape, (size_t)rank * sizeof(int64_t));
+    f->type->multiarraytype = a;
+    return f;
+}
+
+static inline void mb_feature_enum(mb_feature *f, int nshapes, int rank, const int64_t *shapes) {
+    CoreML__Specification__ArrayFeatureType *a = f->type->multiarraytype;
+    a->shape_flexibility_case = CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES;
+    a->enumeratedshapes = MB_NEW(CoreML__Specification__ArrayFeatureType__EnumeratedShapes,
+                                 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ENUMERATED_SHAPES__INIT);
+    for (int k = 0; k < nshapes; k++) {
+        CoreML__Specification__ArrayFeatureType__Shape *s =
+            MB_NEW(CoreML__Specification__ArrayFeatureType__Shape,
+                   CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE__INIT);
+        s->n_shape = (size_t)rank;
+        s->shape = mb_alloc((size_t)rank * sizeof(int64_t));
+        memcpy(s->shape, shapes + k * rank, (size_t)rank * sizeof(int64_t));
+        MB_PUSH(a->enumeratedshapes->n_shapes, a->enumeratedshapes->shapes, s);
+    }
+}
+
+static inline void mb_feature_range(mb_feature *f, int rank, const int64_t *lo, const int64_t *hi) {
+    CoreML__Specification__ArrayFeatureType *a = f->type->multiarraytype;
+    a->shape_flexibility_case = CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE;
+    a->shaperange = MB_NEW(CoreML__Specification__ArrayFeatureType__ShapeRange,
+                           CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_RANGE__INIT);
+    for (int d = 0; d < rank; d++) {
+        CoreML__Specification__SizeRange *r =
+            MB_NEW(CoreML__Specification__SizeRange, CORE_ML__SPECIFICATION__SIZE_RANGE__INIT);
+        r->lowerbound = (uint64_t)lo[d];
+        r->upperbound = hi[d];
+        MB_PUSH(a->shaperange->n_sizeranges, a->shaperange->sizeranges, r);
+    }
+}
+
+/* Writes dir/{Manifest.json, Data/com.apple.CoreML/model.mlmodel} for a
+ * single-function ("main") program. Returns 0 on success. */
+static inline int mb_write_package(const char *dir, int spec_version, mb_function *fn, mb_feature **inputs,
+                            int ninputs, mb_feature **outputs, int noutputs, mb_feature **states,
+                            int nstates) {
+    CoreML__Specification__Model model = CORE_ML__SPECIFICATION__MODEL__INIT;
+    CoreML__Specification__ModelDescription desc = CORE_ML__SPECIFICATION__MODEL_DESCRIPTION__INIT;
+    CoreML__Specification__MILSpec__Program prog = CORE_ML__SPECIFICATION__MILSPEC__PROGRAM__INIT;
+    CoreML__Specification__MILSpec__Program__FunctionsEntry fe =
+        CORE_ML__SPECIFICATION__MILSPEC__PROGRAM__FUNCTIONS_ENTRY__INIT;
+    CoreML__Specification__MILSpec__Program__FunctionsEntry *fes[1] = {&fe};
+    fe.key = "main";
+    fe.value = fn;
+    prog.version = 1;
+    prog.n_functions = 1;
+    prog.functions = fes;
+    desc.n_input = (size_t)ninputs;
+    desc.input = inputs;
+    desc.n_output = (size_t)noutputs;
+    desc.output = outputs;
+    desc.n_state = (size_t)nstates;
+    desc.state = states;
+    model.specificationversion = spec_version;
+    model.description = &desc;
+    model.type_case = CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM;
+    model.mlprogram = &prog;
+    size_t size = core_ml__specification__model__get_packed_size(&model);
+    uint8_t *bytes = malloc(size ? size : 1);
+    core_ml__specification__model__pack(&model, bytes);
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/Data", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/Data/com.apple.CoreML", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/Data/com.apple.CoreML/weights", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/Data/com.apple.CoreML/model.mlmodel", dir);
+    FILE *f = fopen(path, "wb");
+    int rc = f && fwrite(bytes, 1, size, f) == size ? 0 : -1;
+    if (f) fclose(f);
+    free(bytes);
+    snprintf(path, sizeof path, "%s/Manifest.json", dir);
+    f = fopen(path, "wb");
+    if (!f) return -1;
+    fputs("{\n    \"fileFormatVersion\": \"1.0.0\",\n    \"itemInfoEntries\": {\n"
+          "        \"A\": {\"author\": \"com.apple.CoreML\", \"description\": \"CoreML Model "
+          "Specification\", \"name\": \"model.mlmodel\", \"path\": \"com.apple.CoreML/model.mlmodel\"},\n"
+          "        \"B\": {\"author\": \"com.apple.CoreML\", \"description\": \"CoreML Model "
+          "Weights\", \"name\": \"weights\", \"path\": \"com.apple.CoreML/weights\"}\n"
+          "    },\n    \"rootModelIdentifier\": \"A\"\n}\n", f);
+    fclose(f);
+    return rc;
+}
+
+#endif
