@@ -14,15 +14,20 @@ static CML_ALWAYS_INLINE void ukr_scalar_body(const int MR, size_t kc, const flo
                                               size_t ldc, size_t nr, const float *bias,
                                               int load_c) {
     float acc[S_MR][S_NR];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
+        #pragma GCC unroll 16
         for (int j = 0; j < S_NR; j++) acc[i][j] = 0.0f;
     for (size_t k = 0; k < kc; k++) {
         const float *b = Bp + k * S_NR;
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float a = A[(size_t)i * lda + k];
+            #pragma GCC unroll 16
             for (int j = 0; j < S_NR; j++) acc[i][j] += a * b[j];
         }
     }
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         float *c = C + (size_t)i * ldc;
         for (size_t j = 0; j < nr; j++) {

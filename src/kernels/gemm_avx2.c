@@ -20,6 +20,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
                                        const float *Bp, float *C, size_t ldc, size_t nr,
                                        const float *bias, int load_c) {
     __m256 c0[Y_MR], c1[Y_MR];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         c0[i] = _mm256_setzero_ps();
         c1[i] = _mm256_setzero_ps();
@@ -29,6 +30,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
         __m256 b0 = _mm256_load_ps(Bp);
         __m256 b1 = _mm256_load_ps(Bp + 8);
         Bp += Y_NR;
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m256 ai = _mm256_broadcast_ss(a + (size_t)i * lda);
             c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
@@ -42,6 +44,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
             bias0 = _mm256_loadu_ps(bias);
             bias1 = _mm256_loadu_ps(bias + 8);
         }
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
             __m256 v0 = c0[i], v1 = c1[i];
@@ -63,6 +66,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
             bias0 = _mm256_maskload_ps(bias, m0);
             bias1 = _mm256_maskload_ps(bias + 8, m1);
         }
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
             __m256 v0 = _mm256_add_ps(c0[i], bias0), v1 = _mm256_add_ps(c1[i], bias1);
@@ -148,17 +152,23 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
                                            const float *B, size_t ldb, const float *bias,
                                            float *C, size_t ldc, int load_c, size_t ncols) {
     __m256i m[4];
+    #pragma GCC unroll 16
     for (int v = 0; v < 4; v++) m[v] = tail_mask8(ncols > (size_t)v * 8 ? ncols - (size_t)v * 8 : 0);
     __m256 acc[4][4];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
+        #pragma GCC unroll 16
         for (int v = 0; v < 4; v++) acc[i][v] = _mm256_setzero_ps();
     if (ncols == 32) {
         for (size_t k = 0; k < K; k++) {
             const float *b = B + k * ldb;
             __m256 bv[4];
+            #pragma GCC unroll 16
             for (int v = 0; v < 4; v++) bv[v] = _mm256_loadu_ps(b + v * 8);
+            #pragma GCC unroll 16
             for (int i = 0; i < MR; i++) {
                 __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);
+                #pragma GCC unroll 16
                 for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(a, bv[v], acc[i][v]);
             }
         }
@@ -166,15 +176,20 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
         for (size_t k = 0; k < K; k++) {
             const float *b = B + k * ldb;
             __m256 bv[4];
+            #pragma GCC unroll 16
             for (int v = 0; v < 4; v++) bv[v] = _mm256_maskload_ps(b + v * 8, m[v]);
+            #pragma GCC unroll 16
             for (int i = 0; i < MR; i++) {
                 __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);
+                #pragma GCC unroll 16
                 for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(a, bv[v], acc[i][v]);
             }
         }
     }
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         float *c = C + (size_t)i * ldc;
+        #pragma GCC unroll 16
         for (int v = 0; v < 4; v++) {
             __m256 r = acc[i][v];
             if (bias) r = _mm256_add_ps(r, _mm256_maskload_ps(bias + v * 8, m[v]));
@@ -220,28 +235,38 @@ static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K,
                                            const float *bias, float *C, size_t ldc,
                                            int load_c) {
     __m256 acc[4][4];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
+        #pragma GCC unroll 16
         for (int j = 0; j < NC; j++) acc[i][j] = _mm256_setzero_ps();
     size_t k = 0;
     for (; k + 8 <= K; k += 8) {
         __m256 b[4];
+        #pragma GCC unroll 16
         for (int j = 0; j < NC; j++) b[j] = _mm256_loadu_ps(B + (size_t)j * ldb + k);
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m256 a = _mm256_loadu_ps(A + (size_t)i * lda + k);
+            #pragma GCC unroll 16
             for (int j = 0; j < NC; j++) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
         }
     }
     if (k < K) {
         __m256i m = tail_mask8(K - k);
         __m256 b[4];
+        #pragma GCC unroll 16
         for (int j = 0; j < NC; j++) b[j] = _mm256_maskload_ps(B + (size_t)j * ldb + k, m);
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m256 a = _mm256_maskload_ps(A + (size_t)i * lda + k, m);
+            #pragma GCC unroll 16
             for (int j = 0; j < NC; j++) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
         }
     }
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         float *c = C + (size_t)i * ldc;
+        #pragma GCC unroll 16
         for (int j = 0; j < NC; j++) {
             float v = hsum8(acc[i][j]);
             if (bias) v += bias[j];

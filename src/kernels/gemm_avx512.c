@@ -6,7 +6,7 @@
 #include "kernels/kinternal.h"
 
 #ifndef Z_MR
-#define Z_MR 12
+#define Z_MR 8
 #endif
 #define Z_NR 32
 
@@ -18,6 +18,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
                                        const float *Bp, float *C, size_t ldc, size_t nr,
                                        const float *bias, int load_c) {
     __m512 c0[Z_MR], c1[Z_MR];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         c0[i] = _mm512_setzero_ps();
         c1[i] = _mm512_setzero_ps();
@@ -27,6 +28,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
         __m512 b0 = _mm512_load_ps(Bp);
         __m512 b1 = _mm512_load_ps(Bp + 16);
         Bp += Z_NR;
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m512 ai = _mm512_set1_ps(a[(size_t)i * lda]);
             c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
@@ -40,6 +42,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
             bias0 = _mm512_loadu_ps(bias);
             bias1 = _mm512_loadu_ps(bias + 16);
         }
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
             __m512 v0 = c0[i], v1 = c1[i];
@@ -61,6 +64,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
             bias0 = _mm512_maskz_loadu_ps(m0, bias);
             bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
         }
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
             __m512 v0 = _mm512_add_ps(c0[i], bias0), v1 = _mm512_add_ps(c1[i], bias1);
@@ -176,22 +180,45 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
                                            const float *B, size_t ldb, const float *bias,
                                            float *C, size_t ldc, int load_c, size_t ncols) {
     __mmask16 m[4];
+    #pragma GCC unroll 16
     for (int v = 0; v < 4; v++)
         m[v] = ncols > (size_t)v * 16 ? tail_mask16(ncols - (size_t)v * 16) : 0;
     __m512 acc[4][4];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
+        #pragma GCC unroll 16
         for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
-    for (size_t k = 0; k < K; k++) {
-        const float *b = B + k * ldb;
-        __m512 bv[4];
-        for (int v = 0; v < 4; v++) bv[v] = _mm512_maskz_loadu_ps(m[v], b + v * 16);
-        for (int i = 0; i < MR; i++) {
-            __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);
-            for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(a, bv[v], acc[i][v]);
+    if (ncols == 64) {
+        for (size_t k = 0; k < K; k++) {
+            const float *b = B + k * ldb;
+            __m512 bv[4];
+            #pragma GCC unroll 16
+            for (int v = 0; v < 4; v++) bv[v] = _mm512_loadu_ps(b + v * 16);
+            #pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+                __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);
+                #pragma GCC unroll 16
+                for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(a, bv[v], acc[i][v]);
+            }
+        }
+    } else {
+        for (size_t k = 0; k < K; k++) {
+            const float *b = B + k * ldb;
+            __m512 bv[4];
+            #pragma GCC unroll 16
+            for (int v = 0; v < 4; v++) bv[v] = _mm512_maskz_loadu_ps(m[v], b + v * 16);
+            #pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+                __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);
+                #pragma GCC unroll 16
+                for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(a, bv[v], acc[i][v]);
+            }
         }
     }
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         float *c = C + (size_t)i * ldc;
+        #pragma GCC unroll 16
         for (int v = 0; v < 4; v++) {
             __m512 r = acc[i][v];
             if (bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m[v], bias + v * 16));
@@ -230,28 +257,38 @@ static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K,
                                            const float *bias, float *C, size_t ldc,
                                            int load_c) {
     __m512 acc[4][4];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
+        #pragma GCC unroll 16
         for (int j = 0; j < NC; j++) acc[i][j] = _mm512_setzero_ps();
     size_t k = 0;
     for (; k + 16 <= K; k += 16) {
         __m512 b[4];
+        #pragma GCC unroll 16
         for (int j = 0; j < NC; j++) b[j] = _mm512_loadu_ps(B + (size_t)j * ldb + k);
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m512 a = _mm512_loadu_ps(A + (size_t)i * lda + k);
+            #pragma GCC unroll 16
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
         }
     }
     if (k < K) {
         __mmask16 m = tail_mask16(K - k);
         __m512 b[4];
+        #pragma GCC unroll 16
         for (int j = 0; j < NC; j++) b[j] = _mm512_maskz_loadu_ps(m, B + (size_t)j * ldb + k);
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m512 a = _mm512_maskz_loadu_ps(m, A + (size_t)i * lda + k);
+            #pragma GCC unroll 16
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
         }
     }
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         float *c = C + (size_t)i * ldc;
+        #pragma GCC unroll 16
         for (int j = 0; j < NC; j++) {
             float v = _mm512_reduce_add_ps(acc[i][j]);
             if (bias) v += bias[j];

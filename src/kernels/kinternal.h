@@ -76,8 +76,8 @@ typedef struct cml_vec_kit {
     void (*f16_to_f32)(const uint16_t *src, float *dst, size_t n);
     void (*f32_to_f16)(const float *src, uint16_t *dst, size_t n);
     void (*round_f16)(float *x, size_t n);
-    /* y[i] = x[i] * s + t */
-    void (*scale_shift)(const float *x, float *y, size_t n, float s, float t);
+    /* y[i] = (x[i] - m) * s + t */
+    void (*scale_shift)(const float *x, float *y, size_t n, float m, float s, float t);
 } cml_vec_kit;
 
 extern const cml_vec_kit cml_vec_kit_scalar;

@@ -60,8 +60,8 @@ static void f32_to_f16_scalar(const float *src, uint16_t *dst, size_t n) {
 static void round_f16_scalar(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = cml_round_fp16(x[i]);
 }
-static void scale_shift_scalar(const float *x, float *y, size_t n, float s, float t) {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] * s + t;
+static void scale_shift_scalar(const float *x, float *y, size_t n, float m, float s, float t) {
+    for (size_t i = 0; i < n; i++) y[i] = (x[i] - m) * s + t;
 }
 
 const cml_vec_kit cml_vec_kit_scalar = {
@@ -100,10 +100,10 @@ void cml_k_batch_norm_f32(const float *x, float *y, size_t n, size_t c, size_t s
     for (size_t ch = 0; ch < c; ch++) {
         float invstd = 1.0f / sqrtf(var[ch] + eps);
         float s = gamma ? invstd * gamma[ch] : invstd;
-        float t = (beta ? beta[ch] : 0.0f) - mean[ch] * s;
+        float t = beta ? beta[ch] : 0.0f;
         for (size_t b = 0; b < n; b++) {
             size_t off = (b * c + ch) * spatial;
-            kit->scale_shift(x + off, y + off, spatial, s, t);
+            kit->scale_shift(x + off, y + off, spatial, mean[ch], s, t);
         }
     }
 }
@@ -123,8 +123,8 @@ void cml_k_group_norm_f32(const float *x, float *y, size_t n, size_t c, size_t s
             for (size_t k = 0; k < cg; k++) {
                 size_t ch = g * cg + k;
                 float s = gamma ? rstd * gamma[ch] : rstd;
-                float t = (beta ? beta[ch] : 0.0f) - mean * s;
-                kit->scale_shift(x + off + k * spatial, y + off + k * spatial, spatial, s, t);
+                float t = beta ? beta[ch] : 0.0f;
+                kit->scale_shift(x + off + k * spatial, y + off + k * spatial, spatial, mean, s, t);
             }
         }
     }

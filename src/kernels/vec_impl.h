@@ -291,9 +291,9 @@ static void VSUF(vec_layer_norm_row)(const float *x, float *y, size_t n, const f
 
 /* ---- misc ---------------------------------------------------------------------- */
 
-static void VSUF(vec_scale_shift)(const float *x, float *y, size_t n, float s, float t) {
-    vf sv = v_set1(s), tv = v_set1(t);
+static void VSUF(vec_scale_shift)(const float *x, float *y, size_t n, float m, float s, float t) {
+    vf mv = v_set1(m), sv = v_set1(s), tv = v_set1(t);
     size_t i = 0;
-    for (; i + VW <= n; i += VW) v_store(y + i, v_fmadd(v_load(x + i), sv, tv));
-    if (i < n) v_store_n(y + i, v_fmadd(v_load_n(x + i, n - i), sv, tv), n - i);
+    for (; i + VW <= n; i += VW) v_store(y + i, v_fmadd(v_sub(v_load(x + i), mv), sv, tv));
+    if (i < n) v_store_n(y + i, v_fmadd(v_sub(v_load_n(x + i, n - i), mv), sv, tv), n - i);
 }
