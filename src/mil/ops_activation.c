@@ -109,7 +109,7 @@ static cml_status channel_params(cml_mil_ctx *ctx, const cml_mil_node *node, con
 
 static cml_status unary_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     const char *t = node->def->type;
-    cml_mil_value *x;
+    cml_mil_value *x = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     if (x->kind != CML_MIL_KIND_TENSOR)
         return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "x must be a tensor");
@@ -325,7 +325,7 @@ UNARY_OP(logical_not)
 /* ---- softmax(x, axis = -1) ----------------------------------------------------- */
 
 static cml_status softmax_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x;
+    cml_mil_value *x = NULL;
     int64_t axis;
     int32_t ax;
     CML_TRY(cml_milop_require_float(ctx, node, "x", &x));

@@ -153,7 +153,7 @@ cml_status cml_milop_read_ints(cml_mil_ctx *ctx, const cml_mil_node *node, const
 
 cml_status cml_milop_require_float(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                                    cml_mil_value **out) {
-    cml_mil_value *v;
+    cml_mil_value *v = NULL;
     CML_TRY(cml_mil_require(ctx, node, name, &v));
     if (v->kind != CML_MIL_KIND_TENSOR || !cml_milop_is_float(v->dtype))
         return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,

@@ -40,7 +40,7 @@ static cml_status read_spatial(cml_mil_ctx *ctx, const cml_mil_node *node, const
 /* Common parameter parsing; x rank 3 or 4. */
 static cml_status conv_common(cml_mil_ctx *ctx, cml_mil_node *node, cml_mil_value **x_out,
                               cml_mil_value **w_out, conv_attr **attr_out) {
-    cml_mil_value *x, *w;
+    cml_mil_value *x = NULL, *w = NULL;
     CML_TRY(cml_milop_require_float(ctx, node, "x", &x));
     CML_TRY(cml_milop_require_float(ctx, node, "weight", &w));
     if (x->rank == 5)
@@ -114,13 +114,13 @@ static void conv_out_shape(const conv_attr *a, const cml_conv2d_params *p, int64
 }
 
 static cml_status check_bias(cml_mil_ctx *ctx, const cml_mil_node *node, int64_t c_out) {
-    cml_mil_value *b;
+    cml_mil_value *b = NULL;
     return cml_milop_opt_vector(ctx, node, "bias", c_out, &b);
 }
 
 static cml_status conv_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x, *w;
-    conv_attr *a;
+    cml_mil_value *x = NULL, *w = NULL;
+    conv_attr *a = NULL;
     CML_TRY(conv_common(ctx, node, &x, &w, &a));
     int64_t cin = x->bound[1], cout = w->bound[0];
     if (cin % a->groups || cout % a->groups || w->bound[1] * a->groups != cin)
@@ -149,7 +149,7 @@ static cml_status conv_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     conv_out_shape(a, &p, shape);
     CML_TRY(cml_mil_resize(ctx, out, x->rank, shape));
     if (cml_mil_numel(out) == 0) return CML_OK;
-    void *scratch;
+    void *scratch = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scratch));
     if (cml_k_conv2d_scratch_size(&p) > node->scratch)
         return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
@@ -205,8 +205,8 @@ static bool convt_params(const conv_attr *a, const int64_t *xs, const int64_t *w
 }
 
 static cml_status convt_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x, *w;
-    conv_attr *a;
+    cml_mil_value *x = NULL, *w = NULL;
+    conv_attr *a = NULL;
     CML_TRY(conv_common(ctx, node, &x, &w, &a));
     int64_t cin = x->bound[1], cout = w->bound[1] * a->groups;
     if (w->bound[0] != cin || cin % a->groups)
@@ -246,7 +246,7 @@ static cml_status convt_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     conv_out_shape(a, &p, shape);
     CML_TRY(cml_mil_resize(ctx, out, x->rank, shape));
     if (cml_mil_numel(out) == 0) return CML_OK;
-    void *scratch;
+    void *scratch = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scratch));
     if (cml_k_conv_transpose2d_scratch_size(&p) > node->scratch)
         return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");

@@ -56,7 +56,7 @@ static cml_status binary_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     for (size_t i = 0; i < sizeof kBinOps / sizeof kBinOps[0]; i++)
         if (strcmp(kBinOps[i].type, node->def->type) == 0) desc = &kBinOps[i];
     if (!desc) return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "unknown binary op");
-    cml_mil_value *x, *y;
+    cml_mil_value *x = NULL, *y = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     CML_TRY(cml_mil_require(ctx, node, "y", &y));
     if (x->kind != CML_MIL_KIND_TENSOR || y->kind != CML_MIL_KIND_TENSOR)
@@ -111,7 +111,7 @@ static cml_status binary_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     cml_milop_bcast_strides(rank, shape, x->rank, x->shape, sx);
     cml_milop_bcast_strides(rank, shape, y->rank, y->shape, sy);
     int64_t n = cml_milop_prod(shape, 0, rank);
-    void *scratch;
+    void *scratch = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scratch));
 
     if (attr->is_float) {
@@ -187,7 +187,7 @@ static void select_row(void *vctx, int64_t n, const int64_t *offs, const int64_t
 }
 
 static cml_status select_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *c, *a, *b;
+    cml_mil_value *c = NULL, *a = NULL, *b = NULL;
     CML_TRY(cml_mil_require(ctx, node, "cond", &c));
     CML_TRY(cml_mil_require(ctx, node, "a", &a));
     CML_TRY(cml_mil_require(ctx, node, "b", &b));

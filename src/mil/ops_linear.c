@@ -11,7 +11,7 @@
 /* ---- linear(x, weight, bias) ------------------------------------------------ */
 
 static cml_status linear_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x, *w, *b;
+    cml_mil_value *x = NULL, *w = NULL, *b = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     CML_TRY(cml_mil_require(ctx, node, "weight", &w));
     bool fl = cml_milop_is_float(x->dtype);
@@ -129,7 +129,7 @@ static bool mm_shapes(const mm_attr *a, int32_t xr, const int64_t *xs_in, int32_
 }
 
 static cml_status matmul_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x, *y;
+    cml_mil_value *x = NULL, *y = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     CML_TRY(cml_mil_require(ctx, node, "y", &y));
     bool fl = cml_milop_is_float(x->dtype);
@@ -170,7 +170,7 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     bool fl = cml_milop_is_float(x->dtype);
     float *tmp = NULL;
     if (fl && tx) {
-        void *scr;
+        void *scr = NULL;
         CML_TRY(cml_milop_scratch(ctx, node, &scr));
         tmp = scr;
     }
@@ -301,7 +301,7 @@ static cml_status einsum_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
         b->rank != rank)
         return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
                             "einsum needs two fp16/fp32 tensors of rank %d", rank);
-    int64_t da[4], db[4], n, h;
+    int64_t da[4] = {0}, db[4] = {0}, n = 0, h = 0;
     if (!einsum_dims(a, b, true, da, db, &n, &h))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "einsum operand shapes are incompatible");
     int64_t shape[4] = {n, da[1], h, db[3]};
@@ -313,7 +313,7 @@ static cml_status einsum_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const cml_mil_param *p = cml_mil_param_find(node, "values");
     cml_mil_value *a = cml_mil_value_at(ctx, p->vids[0]), *b = cml_mil_value_at(ctx, p->vids[1]);
     cml_mil_value *out = cml_mil_out(ctx, node, 0);
-    int64_t da[4], db[4], n, h;
+    int64_t da[4] = {0}, db[4] = {0}, n = 0, h = 0;
     if (!einsum_dims(a, b, false, da, db, &n, &h))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "einsum operand shapes are incompatible");
     int64_t C = da[1], W = da[3], U = db[3];

@@ -34,7 +34,7 @@ typedef struct ln_attr {
 } ln_attr;
 
 static cml_status ln_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x, *g, *b;
+    cml_mil_value *x = NULL, *g = NULL, *b = NULL;
     CML_TRY(cml_milop_require_float(ctx, node, "x", &x));
     ln_attr *a = cml_mil_alloc(ctx, sizeof *a);
     if (!a) return CML_ERR_NOMEM;
@@ -87,7 +87,7 @@ static cml_status ln_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         cml_k_layer_norm_f32(x->data, out->data, outer, (size_t)inner, g, b, a->eps);
         return CML_OK;
     }
-    void *scr;
+    void *scr = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scr));
     float *t1 = scr, *t2 = t1 + n;
     int64_t xs[CML_MAX_DIMS], ps[CML_MAX_DIMS], pst[CML_MAX_DIMS], src[CML_MAX_DIMS];
@@ -114,7 +114,7 @@ const cml_mil_op_def cml_mil_op_layer_norm = {"layer_norm", ln_infer, ln_run, fa
 /* ---- batch_norm / instance_norm ---------------------------------------------- */
 
 static cml_status bn_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x, *v;
+    cml_mil_value *x = NULL, *v = NULL;
     bool inst = node->def->type[0] == 'i';
     CML_TRY(cml_milop_require_float(ctx, node, "x", &x));
     if (x->rank < (inst ? 3 : 2))
@@ -159,7 +159,7 @@ const cml_mil_op_def cml_mil_op_instance_norm = {"instance_norm", bn_infer, bn_r
 /* ---- l2_norm(x, epsilon): x / sqrt(sum(x^2) + eps) over the last 3 dims ---------- */
 
 static cml_status l2_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x;
+    cml_mil_value *x = NULL;
     CML_TRY(cml_milop_require_float(ctx, node, "x", &x));
     float *eps = cml_mil_alloc(ctx, sizeof *eps);
     if (!eps) return CML_ERR_NOMEM;
@@ -177,7 +177,7 @@ static cml_status l2_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     int32_t bd = x->rank > 3 ? x->rank - 3 : 0;
     int64_t outer = cml_milop_prod(x->shape, 0, bd), inner = cml_milop_prod(x->shape, bd, x->rank);
     if (outer * inner == 0) return CML_OK;
-    void *scr;
+    void *scr = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scr));
     float *ss = scr;
     const float *xd = x->data;
@@ -203,7 +203,7 @@ typedef struct lrn_attr {
 } lrn_attr;
 
 static cml_status lrn_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x;
+    cml_mil_value *x = NULL;
     CML_TRY(cml_milop_require_float(ctx, node, "x", &x));
     if (x->rank < 2)
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "x must have rank >= 2");

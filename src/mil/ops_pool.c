@@ -75,7 +75,7 @@ static cml_status read_n(cml_mil_ctx *ctx, const cml_mil_node *node, const char 
 }
 
 static cml_status pool_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x;
+    cml_mil_value *x = NULL;
     CML_TRY(cml_milop_require_float(ctx, node, "x", &x));
     if (x->rank == 5)
         return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "3-D pooling is not supported");
@@ -126,7 +126,7 @@ static cml_status pool_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     case POOL_MAX: cml_k_maxpool2d_f32(ctx->pool, &p, x->data, out->data); break;
     case POOL_AVG: cml_k_avgpool2d_f32(ctx->pool, &p, x->data, out->data); break;
     case POOL_L2: {
-        void *scratch;
+        void *scratch = NULL;
         CML_TRY(cml_milop_scratch(ctx, node, &scratch));
         size_t n = (size_t)cml_mil_numel(x);
         cml_k_unary_f32(CML_UN_SQUARE, x->data, scratch, n, 0, 0);

@@ -50,7 +50,7 @@ static cml_status reduce_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     for (size_t i = 0; i < sizeof kReduce / sizeof kReduce[0]; i++)
         if (strcmp(kReduce[i].type, node->def->type) == 0) d = &kReduce[i];
     if (!d) return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "unknown reduction");
-    cml_mil_value *x;
+    cml_mil_value *x = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     bool is_int = cml_milop_is_int(x->dtype) || x->dtype == CML_DTYPE_BOOL;
     if (!cml_milop_is_float(x->dtype) && !is_int)
@@ -140,7 +140,7 @@ static cml_status reduce_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         inner = (size_t)cml_milop_prod(x->shape, a->hi, r);
     } else {
         /* permute: kept dims first, reduced dims last */
-        void *scr;
+        void *scr = NULL;
         CML_TRY(cml_milop_scratch(ctx, node, &scr));
         int64_t xs[CML_MAX_DIMS], ps[CML_MAX_DIMS], ss[CML_MAX_DIMS], ds[CML_MAX_DIMS];
         int32_t k = 0;
@@ -198,7 +198,7 @@ static void arg_shape(const arg_attr *a, int32_t rank, const int64_t *in, int32_
 }
 
 static cml_status arg_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
-    cml_mil_value *x;
+    cml_mil_value *x = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     bool fl = cml_milop_is_float(x->dtype);
     if (!fl && !cml_milop_is_int(x->dtype))
@@ -240,7 +240,7 @@ static cml_status arg_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     if (on == 0) return CML_OK;
     if (x->shape[a->axis] == 0)
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "cannot take the arg of an empty axis");
-    void *scr;
+    void *scr = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scr));
     int64_t *idx = scr;
     const float *src = x->data;
