@@ -206,7 +206,13 @@ static void argmax_planes(void *ctx, size_t begin, size_t end) {
                         }
                     }
                 }
-                *o++ = best < 0 ? 0 : best;
+                if (best < 0) { /* no real input under the window: torch's start index */
+                    int64_t ih = oh * p->stride_h - p->pad_top, iw = ow * p->stride_w - p->pad_left;
+                    while (ih < 0) ih += p->dilation_h;
+                    while (iw < 0) iw += p->dilation_w;
+                    best = ih * p->w_in + iw;
+                }
+                *o++ = best;
             }
         }
     }
