@@ -174,7 +174,9 @@ static cml_status offset_field(const cml_fb *fb, const cml_fb_table *t, unsigned
     uint64_t tgt = (uint64_t)pos + off;
     if (off == 0 || off > 0x7fffffffu || tgt >= fb->size)
         return cml_fb_fail(err, CML_ERR_CORRUPT, t->path, t->type, field,
-                           "offset 0x%x at 0x%x is zero or points outside the flatbuffer (0x%x bytes)", off,
+                           "offset 0x%x at 0x%x is zero or points outside the flatbuffer "
+                           "(0x%x bytes)",
+                           off,
                            pos, fb->size);
     *target = (uint32_t)tgt;
     return CML_OK;
@@ -260,7 +262,9 @@ cml_status cml_fb_vec_table(cml_fb *fb, const cml_fb_vec *v, uint32_t i, const c
     uint64_t tgt = (uint64_t)slot + off;
     if (off == 0 || off > 0x7fffffffu || tgt >= fb->size)
         return cml_fb_fail(err, CML_ERR_CORRUPT, path, type, NULL,
-                           "offset 0x%x at 0x%x is zero or points outside the flatbuffer (0x%x bytes)", off,
+                           "offset 0x%x at 0x%x is zero or points outside the flatbuffer "
+                           "(0x%x bytes)",
+                           off,
                            slot, fb->size);
     return cml_fb_table_at(fb, tgt, type, path, out, err);
 }

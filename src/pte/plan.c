@@ -432,9 +432,13 @@ static cml_status check_lists(cml_pte_ctx *ctx, const cml_fb_path *plan_path,
                                    "items[%u] = %lld out of range (%u values)", j,
                                    (long long)item, plan->nvalues);
             cml_value_kind k = plan->values[item].kind;
-            bool ok = v->kind == CML_VALUE_INT_LIST      ? k == CML_VALUE_INT
-                      : v->kind == CML_VALUE_TENSOR_LIST ? k == CML_VALUE_TENSOR
-                                                         : k == CML_VALUE_TENSOR || k == CML_VALUE_NULL;
+            bool ok;
+            if (v->kind == CML_VALUE_INT_LIST)
+                ok = k == CML_VALUE_INT;
+            else if (v->kind == CML_VALUE_TENSOR_LIST)
+                ok = k == CML_VALUE_TENSOR;
+            else
+                ok = k == CML_VALUE_TENSOR || k == CML_VALUE_NULL;
             if (!ok)
                 return cml_fb_fail(ctx->err, CORRUPT, &path, kValueTypes[v->kind], "items",
                                    "items[%u] = value %lld is %s, expected %s", j,

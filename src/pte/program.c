@@ -74,8 +74,8 @@ static cml_status parse_header(const uint8_t *data, size_t size, cml_pte_program
             return cml_fail(err, CORRUPT,
                             "header: identifier %s is an incompatible ExecuTorch program version "
                             "(cml reads ET12)", id);
-        return cml_fail(err, CORRUPT, "header: identifier %s is not ET12 (not an ExecuTorch program)",
-                        id);
+        return cml_fail(err, CORRUPT,
+                        "header: identifier %s is not ET12 (not an ExecuTorch program)", id);
     }
     uint64_t program_size = size, base = 0, data_size = 0;
     uint32_t hlen = 0;

@@ -33,10 +33,10 @@ typedef enum { PB_TABLE, PB_VEC, PB_TVEC, PB_STR } pb_kind;
 typedef struct pb_node pb_node;
 
 typedef struct pb_field {
-    uint8_t size;        /* 0 = absent; 1/2/4/8 scalar bytes; 4 with ref = offset */
+    uint8_t size; /* 0 = absent; 1/2/4/8 scalar bytes; 4 with ref = offset */
     uint8_t bytes[8];
-    pb_node *ref;        /* sub-table / vector / string */
-    uint32_t pos;        /* absolute position after pb_finish */
+    pb_node *ref; /* sub-table / vector / string */
+    uint32_t pos; /* absolute position after pb_finish */
 } pb_field;
 
 struct pb_node {
@@ -50,8 +50,8 @@ struct pb_node {
     pb_node **items;
     /* layout results */
     bool emitted;
-    uint32_t pos;        /* table start / vector or string length prefix */
-    uint32_t vt_pos;     /* PB_TABLE */
+    uint32_t pos;    /* table start / vector or string length prefix */
+    uint32_t vt_pos; /* PB_TABLE */
 };
 
 typedef struct pb_segment {
@@ -60,7 +60,7 @@ typedef struct pb_segment {
 } pb_segment;
 
 typedef struct pb {
-    pb_node *nodes;      /* allocation list */
+    pb_node *nodes; /* allocation list */
     uint8_t *buf;
     size_t cap, len;
     bool failed;
@@ -144,27 +144,41 @@ static inline pb_node *pb_vec(pb *b, const void *data, uint32_t count, uint32_t 
     if (count) memcpy(n->data, data, (size_t)count * elem);
     return n;
 }
-static inline pb_node *pb_vec_i32(pb *b, uint32_t n, const int32_t *v) { return pb_vec(b, v, n, 4, 4); }
-static inline pb_node *pb_vec_i64(pb *b, uint32_t n, const int64_t *v) { return pb_vec(b, v, n, 8, 8); }
-static inline pb_node *pb_vec_u64(pb *b, uint32_t n, const uint64_t *v) { return pb_vec(b, v, n, 8, 8); }
-static inline pb_node *pb_vec_f64(pb *b, uint32_t n, const double *v) { return pb_vec(b, v, n, 8, 8); }
-static inline pb_node *pb_vec_u8(pb *b, uint32_t n, const uint8_t *v) { return pb_vec(b, v, n, 1, 1); }
+static inline pb_node *pb_vec_i32(pb *b, uint32_t n, const int32_t *v) {
+    return pb_vec(b, v, n, 4, 4);
+}
+static inline pb_node *pb_vec_i64(pb *b, uint32_t n, const int64_t *v) {
+    return pb_vec(b, v, n, 8, 8);
+}
+static inline pb_node *pb_vec_u64(pb *b, uint32_t n, const uint64_t *v) {
+    return pb_vec(b, v, n, 8, 8);
+}
+static inline pb_node *pb_vec_f64(pb *b, uint32_t n, const double *v) {
+    return pb_vec(b, v, n, 8, 8);
+}
+static inline pb_node *pb_vec_u8(pb *b, uint32_t n, const uint8_t *v) {
+    return pb_vec(b, v, n, 1, 1);
+}
 /* [u8] with 16-aligned element data (force_align: 16). */
-static inline pb_node *pb_vec_u8_16(pb *b, uint32_t n, const void *v) { return pb_vec(b, v, n, 1, 16); }
+static inline pb_node *pb_vec_u8_16(pb *b, uint32_t n, const void *v) {
+    return pb_vec(b, v, n, 1, 16);
+}
 
 /* Vector of tables. */
 static inline pb_node *pb_tvec(pb *b, uint32_t n, pb_node *const *items) {
     pb_node *v = pb_alloc(b, PB_TVEC);
     v->count = n;
     v->items = calloc(n ? n : 1, sizeof *v->items);
-    for (uint32_t i = 0; i < n; i++) v->items[i] = items[i];
+    for (uint32_t i = 0; i < n; i++)
+        v->items[i] = items[i];
     return v;
 }
 static inline pb_node *pb_tvec_of(pb *b, uint32_t n, ...) {
     pb_node *items[64];
     va_list ap;
     va_start(ap, n);
-    for (uint32_t i = 0; i < n && i < 64; i++) items[i] = va_arg(ap, pb_node *);
+    for (uint32_t i = 0; i < n && i < 64; i++)
+        items[i] = va_arg(ap, pb_node *);
     va_end(ap);
     return pb_tvec(b, n, items);
 }
@@ -187,7 +201,8 @@ static inline uint32_t pb_segment_add(pb *b, const void *data, uint64_t size) {
 static inline void pb_reserve(pb *b, size_t n) {
     if (b->len + n <= b->cap) return;
     size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n) cap *= 2;
+    while (cap < b->len + n)
+        cap *= 2;
     b->buf = realloc(b->buf, cap);
     memset(b->buf + b->cap, 0, cap - b->cap);
     b->cap = cap;
@@ -229,7 +244,8 @@ static uint32_t pb_emit(pb *b, pb_node *n) {
     }
     case PB_VEC: {
         size_t pos = pb_align(b->len, 4);
-        while ((pos + 4) % n->align) pos += 4;
+        while ((pos + 4) % n->align)
+            pos += 4;
         pb_put_u32(b, pos, n->count);
         pb_pad_to(b, pos + 4 + (size_t)n->count * n->elem);
         if (n->count) memcpy(b->buf + pos + 4, n->data, (size_t)n->count * n->elem);
@@ -241,7 +257,8 @@ static uint32_t pb_emit(pb *b, pb_node *n) {
         pb_put_u32(b, pos, n->count);
         pb_pad_to(b, pos + 4 + 4 * (size_t)n->count);
         n->pos = (uint32_t)pos;
-        for (uint32_t i = 0; i < n->count; i++) pb_patch(b, (uint32_t)(pos + 4 + 4 * i), n->items[i]);
+        for (uint32_t i = 0; i < n->count; i++)
+            pb_patch(b, (uint32_t)(pos + 4 + 4 * i), n->items[i]);
         return n->pos;
     }
     case PB_TABLE: {
@@ -269,7 +286,8 @@ static uint32_t pb_emit(pb *b, pb_node *n) {
         size_t vt = tpos - vt_size;
         uint16_t hdr[2] = {vt_size, (uint16_t)obj_size};
         pb_put(b, vt, hdr, 4);
-        for (int i = 0; i < nf; i++) pb_put(b, vt + 4 + 2 * (size_t)i, &offs[i], 2);
+        for (int i = 0; i < nf; i++)
+            pb_put(b, vt + 4 + 2 * (size_t)i, &offs[i], 2);
         int32_t soff = (int32_t)(tpos - vt);
         pb_put(b, tpos, &soff, 4);
         pb_pad_to(b, tpos + obj_size);
