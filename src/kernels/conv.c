@@ -78,50 +78,53 @@ typedef struct direct_job {
     float *y;
 } direct_job;
 
-static void direct_planes(void *ctx, size_t begin, size_t end) {
-    const direct_job *j = ctx;
-    const cml_conv2d_params *p = j->p;
+void cml_k_dw_plane_scalar(const cml_conv2d_params *p, const float *x, const float *w, float bias,
+                           float *y) {
     int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
     int64_t KH = p->k_h, KW = p->k_w;
     int64_t dh = dil_or_1(p->dilation_h), dw = dil_or_1(p->dilation_w);
     int64_t sw = p->stride_w;
+    int64_t lo_kw[64], hi_kw[64];
+    bool cache = KW <= 64;
+    if (cache)
+        for (int64_t kw = 0; kw < KW; kw++)
+            valid_range(kw * dw - p->pad_left, sw, W, WO, &lo_kw[kw], &hi_kw[kw]);
+    for (int64_t oh = 0; oh < HO; oh++) {
+        float *row = y + oh * WO;
+        for (int64_t ow = 0; ow < WO; ow++) row[ow] = bias;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            int64_t ih = oh * p->stride_h - p->pad_top + kh * dh;
+            if (ih < 0 || ih >= H) continue;
+            const float *in = x + ih * W;
+            for (int64_t kw = 0; kw < KW; kw++) {
+                float wv = w[kh * KW + kw];
+                int64_t off = kw * dw - p->pad_left, lo, hi;
+                if (cache) {
+                    lo = lo_kw[kw];
+                    hi = hi_kw[kw];
+                } else {
+                    valid_range(off, sw, W, WO, &lo, &hi);
+                }
+                if (sw == 1) {
+                    for (int64_t ow = lo; ow < hi; ow++) row[ow] += wv * in[ow + off];
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++) row[ow] += wv * in[ow * sw + off];
+                }
+            }
+        }
+    }
+}
+
+static void direct_planes(void *ctx, size_t begin, size_t end) {
+    const direct_job *j = ctx;
+    const cml_conv2d_params *p = j->p;
+    const cml_vec_kit *kit = cml_k_vec_kit();
     int64_t mult = p->c_out / p->groups;
     for (size_t pl = begin; pl < end; pl++) {
         int64_t b = (int64_t)pl / p->c_out, co = (int64_t)pl % p->c_out;
         int64_t ci = co / mult;
-        const float *x = j->x + (b * p->c_in + ci) * H * W;
-        const float *w = j->w + co * KH * KW;
-        float *y = j->y + (b * p->c_out + co) * HO * WO;
-        float bv = j->bias ? j->bias[co] : 0.0f;
-        int64_t lo_kw[64], hi_kw[64];
-        bool cache = KW <= 64;
-        if (cache)
-            for (int64_t kw = 0; kw < KW; kw++)
-                valid_range(kw * dw - p->pad_left, sw, W, WO, &lo_kw[kw], &hi_kw[kw]);
-        for (int64_t oh = 0; oh < HO; oh++) {
-            float *row = y + oh * WO;
-            for (int64_t ow = 0; ow < WO; ow++) row[ow] = bv;
-            for (int64_t kh = 0; kh < KH; kh++) {
-                int64_t ih = oh * p->stride_h - p->pad_top + kh * dh;
-                if (ih < 0 || ih >= H) continue;
-                const float *in = x + ih * W;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    float wv = w[kh * KW + kw];
-                    int64_t off = kw * dw - p->pad_left, lo, hi;
-                    if (cache) {
-                        lo = lo_kw[kw];
-                        hi = hi_kw[kw];
-                    } else {
-                        valid_range(off, sw, W, WO, &lo, &hi);
-                    }
-                    if (sw == 1) {
-                        for (int64_t ow = lo; ow < hi; ow++) row[ow] += wv * in[ow + off];
-                    } else {
-                        for (int64_t ow = lo; ow < hi; ow++) row[ow] += wv * in[ow * sw + off];
-                    }
-                }
-            }
-        }
+        kit->dw_plane(p, j->x + (b * p->c_in + ci) * p->h_in * p->w_in, j->w + co * p->k_h * p->k_w,
+                      j->bias ? j->bias[co] : 0.0f, j->y + (b * p->c_out + co) * p->h_out * p->w_out);
     }
 }
 

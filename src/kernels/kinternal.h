@@ -76,6 +76,10 @@ typedef struct cml_vec_kit {
     void (*f16_to_f32)(const uint16_t *src, float *dst, size_t n);
     void (*f32_to_f16)(const float *src, uint16_t *dst, size_t n);
     void (*round_f16)(float *x, size_t n);
+    /* One output plane of a conv with one input channel per group (depthwise):
+     * x is the input plane, w the k_h x k_w taps. */
+    void (*dw_plane)(const cml_conv2d_params *p, const float *x, const float *w, float bias,
+                     float *y);
     /* y[i] = (x[i] - m) * s + t */
     void (*scale_shift)(const float *x, float *y, size_t n, float m, float s, float t);
 } cml_vec_kit;
@@ -91,6 +95,8 @@ const cml_vec_kit *cml_k_vec_kit(void);
 float cml_k_unary_scalar(cml_unary_op op, float x, float alpha, float beta);
 float cml_k_binary_scalar(cml_binary_op op, float a, float b);
 void cml_k_softmax_scalar(const float *x, float *y, size_t axis, size_t inner, bool log);
+void cml_k_dw_plane_scalar(const cml_conv2d_params *p, const float *x, const float *w, float bias,
+                           float *y);
 void cml_k_layer_norm_row_scalar(const float *x, float *y, size_t n, const float *gamma,
                                  const float *beta, float eps);
 

@@ -72,6 +72,7 @@ const cml_vec_kit cml_vec_kit_scalar = {
     .f16_to_f32 = f16_to_f32_scalar,
     .f32_to_f16 = f32_to_f16_scalar,
     .round_f16 = round_f16_scalar,
+    .dw_plane = cml_k_dw_plane_scalar,
     .scale_shift = scale_shift_scalar,
 };
 

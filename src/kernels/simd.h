@@ -65,6 +65,11 @@ static CML_ALWAYS_INLINE vi vi_set1(int32_t x) { return _mm512_set1_epi32(x); }
 static CML_ALWAYS_INLINE vi vi_srai1(vi a) { return _mm512_srai_epi32(a, 1); }
 static CML_ALWAYS_INLINE vi vi_slli23(vi a) { return _mm512_slli_epi32(a, 23); }
 static CML_ALWAYS_INLINE vf vi_as_f(vi a) { return _mm512_castsi512_ps(a); }
+/* p[0], p[2], ..., p[2*VW-2] (reads 2*VW floats) */
+static CML_ALWAYS_INLINE vf v_load_even(const float *p) {
+    const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p + 16));
+}
 static CML_ALWAYS_INLINE float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
 static CML_ALWAYS_INLINE float v_hmax(vf a) { return _mm512_reduce_max_ps(a); }
 
@@ -122,6 +127,10 @@ static CML_ALWAYS_INLINE vi vi_set1(int32_t x) { return _mm256_set1_epi32(x); }
 static CML_ALWAYS_INLINE vi vi_srai1(vi a) { return _mm256_srai_epi32(a, 1); }
 static CML_ALWAYS_INLINE vi vi_slli23(vi a) { return _mm256_slli_epi32(a, 23); }
 static CML_ALWAYS_INLINE vf vi_as_f(vi a) { return _mm256_castsi256_ps(a); }
+static CML_ALWAYS_INLINE vf v_load_even(const float *p) {
+    __m256 s = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xd8));
+}
 static CML_ALWAYS_INLINE float v_hsum(vf v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -32,5 +32,6 @@ const cml_vec_kit cml_vec_kit_avx2 = {
     .f16_to_f32 = f16_to_f32_avx2,
     .f32_to_f16 = f32_to_f16_avx2,
     .round_f16 = round_f16_avx2,
+    .dw_plane = vec_dw_plane_avx2,
     .scale_shift = vec_scale_shift_avx2,
 };

@@ -45,5 +45,6 @@ const cml_vec_kit cml_vec_kit_avx512 = {
     .f16_to_f32 = f16_to_f32_avx512,
     .f32_to_f16 = f32_to_f16_avx512,
     .round_f16 = round_f16_avx512,
+    .dw_plane = vec_dw_plane_avx512,
     .scale_shift = vec_scale_shift_avx512,
 };

@@ -289,6 +289,85 @@ static void VSUF(vec_layer_norm_row)(const float *x, float *y, size_t n, const f
     }
 }
 
+/* ---- depthwise conv plane --------------------------------------------------------- */
+
+#define DW_MAX_TAPS 64
+
+static void VSUF(vec_dw_plane)(const cml_conv2d_params *p, const float *x, const float *w, float bias,
+                               float *y) {
+    const int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
+    const int64_t KH = p->k_h, KW = p->k_w, sw = p->stride_w;
+    const int64_t dh = p->dilation_h > 0 ? p->dilation_h : 1, dw = p->dilation_w > 0 ? p->dilation_w : 1;
+    if ((sw != 1 && sw != 2) || KH * KW > DW_MAX_TAPS || KW > DW_MAX_TAPS) {
+        cml_k_dw_plane_scalar(p, x, w, bias, y);
+        return;
+    }
+    const int64_t extra = sw == 2 ? 1 : 0; /* v_load_even reads one float past the last tap */
+    /* Outputs whose every tap lies inside the row: [vlo, vhi). */
+    int64_t vlo = p->pad_left > 0 ? (p->pad_left + sw - 1) / sw : 0;
+    int64_t off_max = (KW - 1) * dw - p->pad_left;
+    int64_t vhi = W - 1 - extra - off_max < 0 ? 0 : (W - 1 - extra - off_max) / sw + 1;
+    if (vhi > WO) vhi = WO;
+    if (vlo > vhi) vlo = vhi;
+    int64_t offs[DW_MAX_TAPS];
+    for (int64_t kw = 0; kw < KW; kw++) offs[kw] = kw * dw - p->pad_left;
+    const vf bv = v_set1(bias);
+    for (int64_t oh = 0; oh < HO; oh++) {
+        float *row = y + oh * WO;
+        const float *rows[DW_MAX_TAPS];
+        const float *wts[DW_MAX_TAPS];
+        int nr = 0;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            int64_t ih = oh * p->stride_h - p->pad_top + kh * dh;
+            if (ih < 0 || ih >= H) continue;
+            rows[nr] = x + ih * W;
+            wts[nr] = w + kh * KW;
+            nr++;
+        }
+        int64_t ow = 0;
+        /* left border and anything not covered by full vectors: scalar, same tap order */
+        for (; ow < vlo; ow++) {
+            float s = bias;
+            for (int r = 0; r < nr; r++)
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    int64_t iw = ow * sw + offs[kw];
+                    if (iw >= 0 && iw < W) s += wts[r][kw] * rows[r][iw];
+                }
+            row[ow] = s;
+        }
+        if (sw == 1) {
+            for (; ow + VW <= vhi; ow += VW) {
+                vf acc = bv;
+                for (int r = 0; r < nr; r++) {
+                    const float *in = rows[r] + ow;
+                    for (int64_t kw = 0; kw < KW; kw++)
+                        acc = v_fmadd(v_set1(wts[r][kw]), v_load(in + offs[kw]), acc);
+                }
+                v_store(row + ow, acc);
+            }
+        } else {
+            for (; ow + VW <= vhi; ow += VW) {
+                vf acc = bv;
+                for (int r = 0; r < nr; r++) {
+                    const float *in = rows[r] + 2 * ow;
+                    for (int64_t kw = 0; kw < KW; kw++)
+                        acc = v_fmadd(v_set1(wts[r][kw]), v_load_even(in + offs[kw]), acc);
+                }
+                v_store(row + ow, acc);
+            }
+        }
+        for (; ow < WO; ow++) {
+            float s = bias;
+            for (int r = 0; r < nr; r++)
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    int64_t iw = ow * sw + offs[kw];
+                    if (iw >= 0 && iw < W) s += wts[r][kw] * rows[r][iw];
+                }
+            row[ow] = s;
+        }
+    }
+}
+
 /* ---- misc ---------------------------------------------------------------------- */
 
 static void VSUF(vec_scale_shift)(const float *x, float *y, size_t n, float m, float s, float t) {

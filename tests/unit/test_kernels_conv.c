@@ -148,6 +148,7 @@ static bool random_conv(cml_conv2d_params *p, int kind) {
     p->c_out = cout_g * p->groups;
     p->h_in = tk_int(1, kind == 2 ? 20 : 12);
     p->w_in = tk_int(1, kind == 2 ? 40 : 12);
+    if (kind == 1 && tk_int(0, 1)) p->w_in = tk_int(16, 70); /* vector depthwise rows */
     if (tk_int(0, 5) == 0) p->h_in = 1; /* 1-D */
     p->k_h = p->h_in == 1 ? 1 : tk_int(1, 4);
     p->k_w = tk_int(1, 5);
@@ -185,6 +186,9 @@ static void test_conv2d(void) {
         {1, 48, 7, 7, 96, 7, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1},
         {2, 16, 9, 9, 24, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1, 1},
         {1, 8, 10, 10, 12, 10, 10, 3, 3, 1, 1, 2, 2, 2, 2, 4},
+        {1, 16, 56, 56, 16, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 16},
+        {1, 16, 56, 56, 16, 28, 28, 3, 3, 2, 2, 0, 0, 1, 1, 16},
+        {1, 8, 20, 57, 8, 20, 29, 5, 5, 1, 2, 2, 2, 1, 1, 8},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         cases++;
