@@ -29,9 +29,7 @@ static cml_method *open_method(const target *t, const fixture_case *c, const cha
     *prog = NULL;
     if (cml_program_open_file(t->path, NULL, prog, msg, msgsz) != CML_OK) return NULL;
     cml_method *m = NULL;
-    const char *name = method;
-    if (!strcmp(t->label, "standalone")) name = NULL;
-    if (cml_method_create(*prog, name, NULL, &m) != CML_OK) {
+    if (cml_method_create(*prog, method, NULL, &m) != CML_OK) {
         snprintf(msg, msgsz, "%s", cml_program_errmsg(*prog));
         return NULL;
     }
@@ -154,7 +152,8 @@ static int run_calls(const fixture_case *c, const target *t, const char *method)
 }
 
 static int run_target(const fixture_case *c, const target *t) {
-    const char *method = fx_str(c->json, "method");
+    /* a standalone package runs its default function unless a set names one */
+    const char *method = strcmp(t->label, "standalone") ? fx_str(c->json, "method") : NULL;
     char probe[1400], in0[1400];
     int ok = 1, ran = 0;
     snprintf(probe, sizeof probe, "%s/expected_0.call1.npy", c->dir);
@@ -178,7 +177,7 @@ static int run_target(const fixture_case *c, const target *t) {
     }
     const cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c->json, "methods")) {
-        if (!cJSON_IsString(m) || !strcmp(t->label, "standalone")) continue;
+        if (!cJSON_IsString(m)) continue;
         char suffix[300];
         snprintf(suffix, sizeof suffix, ".%s", m->valuestring);
         snprintf(probe, sizeof probe, "%s/expected_0%s.npy", c->dir, suffix);
@@ -191,19 +190,28 @@ static int run_target(const fixture_case *c, const target *t) {
 }
 
 /* The package of a case whose single Core ML model takes exactly the
- * method's inputs (so the fixture inputs feed it directly). */
+ * methods' inputs (so the fixture inputs feed it directly). */
 static int standalone_target(const fixture_case *c, target *t) {
     const cJSON *pte = cJSON_GetObjectItemCaseSensitive(c->json, "pte");
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(pte, "coreml_models");
-    const cJSON *methods = cJSON_GetObjectItemCaseSensitive(pte, "methods");
-    if (cJSON_GetArraySize(models) != 1 || cJSON_GetArraySize(methods) != 1) return 0;
-    const cJSON *model = cJSON_GetArrayItem(models, 0), *meth = cJSON_GetArrayItem(methods, 0);
-    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(meth, "kernel_calls")) != 0) return 0;
-    int nin = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meth, "inputs"));
-    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(model, "inputs")) != nin) return 0;
+    const cJSON *keys = cJSON_GetObjectItemCaseSensitive(pte, "named_data_keys");
+    if (cJSON_GetArraySize(models) != 1 || cJSON_GetArraySize(keys) > 1) return 0;
+    const cJSON *model = cJSON_GetArrayItem(models, 0), *meth;
+    cJSON_ArrayForEach(meth, cJSON_GetObjectItemCaseSensitive(pte, "methods")) {
+        if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(meth, "kernel_calls")) != 0 ||
+            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(meth, "delegates")) != 1)
+            return 0;
+        int nin = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meth, "inputs"));
+        const cJSON *io = cJSON_GetObjectItemCaseSensitive(model, "inputs");
+        if (!io) { /* multifunction: the function named like the method */
+            const cJSON *fns = cJSON_GetObjectItemCaseSensitive(model, "functions");
+            io = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(fns, meth->string),
+                                                  "inputs");
+        }
+        if (cJSON_GetArraySize(io) != nin) return 0;
+    }
     const char *root = fx_str(model, "root_name");
-    if (!root || cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(pte, "named_data_keys")))
-        return 0;
+    if (!root) return 0;
     char src[1400], dir[1024], errbuf[512];
     snprintf(src, sizeof src, "%s/model.pte", c->dir);
     snprintf(dir, sizeof dir, "%s/%s", g_tmp, c->name);
@@ -217,7 +225,9 @@ static int standalone_target(const fixture_case *c, target *t) {
         return 0;
     }
     t->label = "standalone";
-    snprintf(t->path, sizeof t->path, "%s/model_1/%s/model.mlpackage", dir, root);
+    const cJSON *key = cJSON_GetArrayItem(keys, 0);
+    snprintf(t->path, sizeof t->path, "%s/%s/%s/model.mlpackage", dir,
+             cJSON_IsString(key) ? key->valuestring : "model_1", root);
     return 1;
 }
 
