@@ -37,6 +37,8 @@ static const cml_op k_ops[] = {
     OP("aten::clone.out",                                 4, aten_clone_out),
     OP("aten::constant_pad_nd.out",                       5, aten_constant_pad_nd_out),
     OP("aten::convolution.out",                          11, aten_convolution_out),
+    OP("aten::copy.out",                                  5, aten_copy_out),
+    OP("aten::copy_",                                     4, aten_copy_),
     OP("aten::cos.out",                                   3, aten_cos_out),
     OP("aten::div.Scalar_mode_out",                       5, aten_div_scalar_mode_out),
     OP("aten::div.Scalar_out",                            4, aten_div_scalar_out),

@@ -1193,3 +1193,117 @@ CREATE_OP(aten_full_like_out, FULL_LIKE, 1)
 CREATE_OP(aten_zeros_out, ZEROS, 2)
 CREATE_OP(aten_ones_out, ONES, 3)
 CREATE_OP(aten_scalar_tensor_out, SCALAR_T, 4)
+
+/* ---- copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)
+ *      copy.out(Tensor self, Tensor src, bool non_blocking=False, *, Tensor(a!) out)
+ * src is broadcast to the destination's shape and converted to its dtype.
+ * copy_ writes self in place (mutable buffers); its return value is normally
+ * self again, and is filled too when it is a different tensor. */
+
+static const char COPY_[] = "aten::copy_";
+static const char COPY_OUT[] = "aten::copy.out";
+
+static cml_status copyx_read(cml_kernel_ctx *ctx, const char *op, uint32_t want, cml_evalue **args,
+                             uint32_t nargs, cml_tensor **self, cml_tensor **src, cml_tensor **dst) {
+    bool nb;
+    CML_TRY(nargs_is(ctx, op, nargs, want));
+    CML_TRY(cml_arg_tensor(ctx, op, args, 0, self));
+    CML_TRY(cml_arg_tensor(ctx, op, args, 1, src));
+    CML_TRY(cml_arg_bool(ctx, op, args, 2, &nb));
+    CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 1, dst));
+    return CML_OK;
+}
+
+static cml_status copyx_prepare(cml_kernel_ctx *ctx, const char *op, uint32_t want,
+                                cml_evalue **args, uint32_t nargs, size_t *scratch_bytes) {
+    cml_tensor *self, *src, *dst;
+    CML_TRY(copyx_read(ctx, op, want, args, nargs, &self, &src, &dst));
+    const cml_tensor *target = op == COPY_ ? self : dst;
+    if (!aten_is_known_dtype(src->dtype)) return aten_bad_dtype(ctx, op, "source", src->dtype);
+    CML_TRY(aten_check_contiguous(ctx, op, self, "self"));
+    CML_TRY(aten_check_contiguous(ctx, op, dst, "output"));
+    *scratch_bytes = 0;
+    if (src->dtype != target->dtype) {
+        uint8_t probe_in[16] = {0}, probe_out[16];
+        if (!cml_k_convert(src->dtype, probe_in, target->dtype, probe_out, 1))
+            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "conversion %s -> %s not supported",
+                             cml_dtype_name(src->dtype), cml_dtype_name(target->dtype));
+        *scratch_bytes = aten_align(aten_bound_numel(target) * cml_dtype_size(src->dtype));
+    }
+    if (dst != self && dst->dtype != target->dtype)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "result dtype %s differs from self %s",
+                         cml_dtype_name(dst->dtype), cml_dtype_name(target->dtype));
+    return CML_OK;
+}
+
+/* dst (shape `like`) = broadcast(src), converting dtype through scratch. */
+static cml_status copy_broadcast(cml_kernel_ctx *ctx, const char *op, const cml_tensor *src,
+                                 cml_tensor *dst, int32_t rank, const int64_t *sizes) {
+    if (src->rank > rank) {
+        char b1[160], b2[160];
+        return aten_fail(ctx, CML_ERR_SHAPE, op, "cannot broadcast %s to %s",
+                         cml_shape_str(src->rank, src->sizes, b1, sizeof b1),
+                         cml_shape_str(rank, sizes, b2, sizeof b2));
+    }
+    int32_t br;
+    int64_t bs[CML_MAX_DIMS];
+    CML_TRY(aten_broadcast_shape(ctx, op, src->rank, src->sizes, rank, sizes, &br, bs));
+    for (int32_t d = 0; d < rank; d++)
+        if (bs[d] != sizes[d]) {
+            char b1[160], b2[160];
+            return aten_fail(ctx, CML_ERR_SHAPE, op, "cannot broadcast %s to %s",
+                             cml_shape_str(src->rank, src->sizes, b1, sizeof b1),
+                             cml_shape_str(rank, sizes, b2, sizeof b2));
+        }
+    CML_TRY(aten_resize(ctx, op, dst, rank, sizes));
+    size_t n = (size_t)cml_tensor_numel(dst);
+    if (n == 0) return CML_OK;
+    int64_t st[CML_MAX_DIMS], bst[CML_MAX_DIMS], dstr[CML_MAX_DIMS];
+    cml_tensor_strides(src, st);
+    for (int32_t d = 0; d < rank; d++) {
+        int32_t sd = d - (rank - src->rank);
+        bst[d] = (sd < 0 || src->sizes[sd] == 1) ? 0 : st[sd];
+    }
+    aten_contig_strides(rank, sizes, dstr);
+    size_t es = cml_dtype_size(src->dtype);
+    if (src->dtype == dst->dtype) {
+        if (src->data == dst->data) return CML_OK;
+        copy_block(es, rank, sizes, src->data, bst, dst->data, dstr);
+        return CML_OK;
+    }
+    aten_scratch s = aten_scratch_of(ctx);
+    void *buf = aten_scratch_alloc(&s, n * es);
+    if (!buf) return aten_scratch_short(ctx, op);
+    copy_block(es, rank, sizes, src->data, bst, buf, dstr);
+    cml_k_convert(src->dtype, buf, dst->dtype, dst->data, n);
+    return CML_OK;
+}
+
+cml_status aten_copy__prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                              size_t *scratch_bytes) {
+    return copyx_prepare(ctx, COPY_, 4, args, nargs, scratch_bytes);
+}
+
+cml_status aten_copy__run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    cml_tensor *self, *src, *ret;
+    CML_TRY(copyx_read(ctx, COPY_, 4, args, nargs, &self, &src, &ret));
+    int64_t sizes[CML_MAX_DIMS];
+    memcpy(sizes, self->sizes, sizeof sizes);
+    CML_TRY(copy_broadcast(ctx, COPY_, src, self, self->rank, sizes));
+    if (ret != self) {
+        CML_TRY(aten_resize(ctx, COPY_, ret, self->rank, self->sizes));
+        copy_logical(self, ret->data);
+    }
+    return CML_OK;
+}
+
+cml_status aten_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                 size_t *scratch_bytes) {
+    return copyx_prepare(ctx, COPY_OUT, 5, args, nargs, scratch_bytes);
+}
+
+cml_status aten_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    cml_tensor *self, *src, *out;
+    CML_TRY(copyx_read(ctx, COPY_OUT, 5, args, nargs, &self, &src, &out));
+    return copy_broadcast(ctx, COPY_OUT, src, out, self->rank, self->sizes);
+}

@@ -1,0 +1,78 @@
+/* executorch_prim scalar ops and aten::sym_* : Python semantics for ints
+ * and doubles, results written into the out value, rejection. */
+#include "test_aten_util.h"
+
+static cml_evalue *run2(tenv *e, const char *op, cml_evalue *a, cml_evalue *b) {
+    cml_evalue *o = tv_int(e, 0);
+    cml_status st = CALL(e, op, a, b, o);
+    CHECK_MSG(st == CML_OK, "%s: %s", op, e->err.msg);
+    return o;
+}
+
+int main(void) {
+    tenv e;
+    tv_init(&e);
+    cml_evalue *o;
+    o = run2(&e, "executorch_prim::add.Scalar", tv_int(&e, 3), tv_int(&e, 4));
+    CHECK(o->kind == CML_VALUE_INT && o->u.i == 7);
+    o = run2(&e, "executorch_prim::add.Scalar", tv_int(&e, 3), tv_double(&e, 0.5));
+    CHECK(o->kind == CML_VALUE_DOUBLE && o->u.d == 3.5);
+    o = run2(&e, "executorch_prim::sub.Scalar", tv_int(&e, 3), tv_int(&e, 5));
+    CHECK(o->kind == CML_VALUE_INT && o->u.i == -2);
+    o = run2(&e, "executorch_prim::mul.Scalar", tv_int(&e, -3), tv_int(&e, 5));
+    CHECK(o->u.i == -15);
+    o = run2(&e, "executorch_prim::floordiv.Scalar", tv_int(&e, -7), tv_int(&e, 2));
+    CHECK(o->kind == CML_VALUE_INT && o->u.i == -4);
+    o = run2(&e, "executorch_prim::floordiv.Scalar", tv_int(&e, 7), tv_int(&e, 2));
+    CHECK(o->u.i == 3);
+    o = run2(&e, "executorch_prim::mod.Scalar", tv_int(&e, -7), tv_int(&e, 3));
+    CHECK(o->u.i == 2);
+    o = run2(&e, "executorch_prim::truediv.Scalar", tv_int(&e, 7), tv_int(&e, 2));
+    CHECK(o->kind == CML_VALUE_DOUBLE && o->u.d == 3.5);
+    o = run2(&e, "executorch_prim::gt.Scalar", tv_int(&e, 7), tv_int(&e, 2));
+    CHECK(o->kind == CML_VALUE_BOOL && o->u.b);
+    o = run2(&e, "executorch_prim::le.Scalar", tv_int(&e, 7), tv_double(&e, 2.0));
+    CHECK(o->kind == CML_VALUE_BOOL && !o->u.b);
+    o = run2(&e, "executorch_prim::eq.Scalar", tv_int(&e, 2), tv_double(&e, 2.0));
+    CHECK(o->u.b);
+    o = run2(&e, "executorch_prim::sym_max.Scalar", tv_int(&e, 2), tv_int(&e, 9));
+    CHECK(o->u.i == 9);
+    o = run2(&e, "executorch_prim::sym_min.Scalar", tv_int(&e, 2), tv_int(&e, 9));
+    CHECK(o->u.i == 2);
+    cml_evalue *o1 = tv_int(&e, 0);
+    CHECK(CALL(&e, "executorch_prim::neg.Scalar", tv_int(&e, 4), o1) == CML_OK && o1->u.i == -4);
+    CHECK(CALL(&e, "executorch_prim::ceil.Scalar", tv_double(&e, 2.1), o1) == CML_OK && o1->kind == CML_VALUE_INT &&
+          o1->u.i == 3);
+    CHECK(CALL(&e, "executorch_prim::trunc.Scalar", tv_double(&e, -2.7), o1) == CML_OK && o1->u.i == -2);
+    CHECK(CALL(&e, "executorch_prim::round.Scalar", tv_double(&e, 2.5), o1) == CML_OK && o1->u.i == 2);
+    CHECK(CALL(&e, "executorch_prim::sym_float.Scalar", tv_int(&e, 3), o1) == CML_OK &&
+          o1->kind == CML_VALUE_DOUBLE && o1->u.d == 3.0);
+    CHECK(CALL(&e, "executorch_prim::sym_not.Scalar", tv_bool(&e, false), o1) == CML_OK && o1->u.b);
+    cml_evalue *o2 = tv_int(&e, 0);
+    CHECK(CALL(&e, "executorch_prim::sym_ite.Scalar", tv_bool(&e, true), tv_int(&e, 5), tv_int(&e, 6), o2) == CML_OK &&
+          o2->u.i == 5);
+    /* errors */
+    cml_evalue *o3 = tv_int(&e, 0);
+    CHECK(CALL(&e, "executorch_prim::floordiv.Scalar", tv_int(&e, 1), tv_int(&e, 0), o3) == CML_ERR_INVALID_ARG);
+    CHECK(CALL(&e, "executorch_prim::mul.Scalar", tv_int(&e, INT64_MAX), tv_int(&e, 2), o3) == CML_ERR_INVALID_ARG);
+    cml_evalue *t = TS(&e, CML_DTYPE_FLOAT32, 2, 7, 3);
+    CHECK(PREP(&e, "executorch_prim::add.Scalar", t, tv_int(&e, 1), o3) == CML_ERR_INVALID_ARG);
+    CHECK(PREP(&e, "executorch_prim::add.Scalar", tv_int(&e, 1), tv_int(&e, 1), t) == CML_ERR_INVALID_ARG);
+    /* sym_size / sym_numel / sym_stride read the current shape */
+    cml_evalue *s = tv_int(&e, 0);
+    CHECK(CALL(&e, "aten::sym_size.int", t, tv_int(&e, -2), s) == CML_OK && s->u.i == 7);
+    T(t)->sizes[1] = 5;
+    CHECK(CALL(&e, "aten::sym_size.int", t, tv_int(&e, 1), s) == CML_OK && s->u.i == 5);
+    CHECK(CALL(&e, "aten::sym_numel", t, s) == CML_OK && s->u.i == 30);
+    CHECK(CALL(&e, "aten::sym_stride.int", t, tv_int(&e, 0), s) == CML_OK && s->u.i == 15);
+    CHECK(CALL(&e, "aten::sym_size.int", t, tv_int(&e, 3), s) == CML_ERR_INVALID_ARG);
+    /* an IntList item written by a sym op is seen by a later op */
+    cml_evalue *list = IL(&e, 0, 3);
+    cml_evalue *item = &e.v[list->u.int_list.items[0]];
+    CHECK(CALL(&e, "aten::sym_size.int", t, tv_int(&e, 0), item) == CML_OK);
+    cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *vo = tv_dyn_out(&e, CML_DTYPE_FLOAT32, 2, 6);
+    CHECK(CALL(&e, "aten::view_copy.out", x, list, vo, vo) == CML_OK);
+    CHECK(tv_shape_is(T(vo), 2, S(2, 3)));
+    tv_free(&e);
+    TEST_MAIN_END();
+}
