@@ -199,8 +199,12 @@ typedef struct cml_pte_program {
  * Verifies and decodes a .pte image of size bytes at data (which must be
  * 16-byte aligned and outlive the program).
  * @return CML_OK, or CML_ERR_CORRUPT / CML_ERR_UNSUPPORTED with err->msg
- *         naming the table and field ("ExecutionPlan[0].values[12].val:
- *         Tensor.sizes has 17 dims (max 16)").
+ *         naming the table path and field ("ExecutionPlan[0].values[12]
+ *         Tensor.sizes: 17 dims (max 16)"); CML_ERR_UNSUPPORTED for
+ *         schema-valid ScalarTypes cml has no dtype for (QINT8, FLOAT8...)
+ *         and for constants not aligned to their element size;
+ *         CML_ERR_INVALID_ARG for a NULL or unaligned data pointer.
+ *         *out is zeroed on failure (cml_pte_free on it is a no-op).
  */
 cml_status cml_pte_parse(const uint8_t *data, size_t size, const cml_allocator *allocator,
                          cml_pte_program *out, cml_error *err);
