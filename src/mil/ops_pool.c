@@ -5,6 +5,9 @@
  * Max pool ignores padded cells; avg pool counts them unless
  * exclude_padding_from_average; l2_pool = sqrt(sum of squares in the window)
  * (sum pooling of x^2 through the avg kernel with divisor 1).
+ * coremltools' ceil_mode rule only drops a trailing window when there is
+ * padding, so with stride > kernel a last window can lie wholly past the
+ * input: max pool then yields -inf there, avg / l2 pool 0.
  */
 #include <string.h>
 
