@@ -216,8 +216,8 @@ size_t cml_method_delegate_count(const cml_method *method);
 
 /**
  * Writes a one-line description of delegate `index` into buf (NUL-terminated,
- * truncated to size): backend id, then backend details such as the compute
- * units requested and the device actually used.
+ * truncated to size), starting with the backend id, then details such as the
+ * compute units requested and the device actually used.
  */
 cml_status cml_method_delegate_describe(const cml_method *method, size_t index, char *buf,
                                         size_t size);

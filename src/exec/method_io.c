@@ -167,11 +167,10 @@ cml_status cml_method_delegate_describe(const cml_method *m, size_t index, char 
      * backend interface simple. */
     FILE *f = fmemopen(buf, size, "w");
     if (!f) return CML_ERR_NOMEM;
-    fprintf(f, "%s", d->backend->id);
-    if (d->backend->describe) {
-        fputs(": ", f);
+    if (d->backend->describe)
         d->backend->describe(d->handle, f);
-    }
+    else
+        fputs(d->backend->id, f);
     fclose(f);
     buf[size - 1] = '\0';
     return CML_OK;

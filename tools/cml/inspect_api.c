@@ -56,6 +56,16 @@ static void add_api_io(cJSON *m, const cml_method *method) {
     for (size_t i = 0; i < cml_method_output_count(method); i++)
         if (cml_method_output_info(method, i, &info) == CML_OK)
             cJSON_AddItemToArray(out, io_json(i, &info));
+    /* How each delegate actually runs here (e.g. the CPU fallback for a
+     * model compiled for the GPU or Neural Engine). */
+    if (cml_method_delegate_count(method)) {
+        cJSON *dl = cJSON_AddArrayToObject(m, "delegates_loaded");
+        for (size_t i = 0; i < cml_method_delegate_count(method); i++) {
+            char line[512];
+            if (cml_method_delegate_describe(method, i, line, sizeof line) == CML_OK)
+                cJSON_AddItemToArray(dl, cJSON_CreateString(line));
+        }
+    }
 }
 
 cJSON *cli_inspect_methods(cml_program *program, const cml_pte_program *pte) {

@@ -46,6 +46,10 @@ static void print_methods(FILE *f, const cJSON *methods) {
             fprintf(f, "    does not load: %s\n", str(m, "load_error"));
         if (get(m, "inputs")) print_io(f, "inputs", get(m, "inputs"));
         if (get(m, "outputs")) print_io(f, "outputs", get(m, "outputs"));
+        const cJSON *dl = get(m, "delegates_loaded"), *d;
+        cJSON_ArrayForEach(d, dl) {
+            if (cJSON_IsString(d)) fprintf(f, "    delegate: %s\n", d->valuestring);
+        }
     }
 }
 
