@@ -305,7 +305,10 @@ static void test_shapes_and_rejections(void) {
     T(nc)->dim_order[3] = 1;
     cml_evalue *o4 = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 4, 5);
     CHECK(PREP(&e, "aten::relu.out", nc, o4, o4) == CML_ERR_UNSUPPORTED);
-    CHECK(PREP(&e, "aten::add.out", nc, nc, one, o4, o4) == CML_ERR_UNSUPPORTED);
+    CHECK(strstr(e.err.msg, "dim order") != NULL);
+    cml_evalue *w4 = TS(&e, CML_DTYPE_FLOAT32, 3, 3, 1, 1);
+    CHECK(PREP(&e, "aten::convolution.out", nc, w4, tv_null(&e), IL(&e, 1), IL(&e, 0), IL(&e, 1),
+               tv_bool(&e, false), IL(&e, 0), one, o4, o4) == CML_ERR_UNSUPPORTED);
     CHECK(strstr(e.err.msg, "dim order") != NULL);
     /* Float operands into an int output. */
     cml_evalue *oi = TS(&e, CML_DTYPE_INT64, 5);
@@ -370,7 +373,76 @@ static void test_where(void) {
     tv_free(&e);
 }
 
+/* Logical element of a tensor in any dim order. */
+static double lget(const cml_tensor *t, const int64_t *idx) {
+    int64_t st[CML_MAX_DIMS], off = 0;
+    cml_tensor_strides(t, st);
+    for (int32_t d = 0; d < t->rank; d++) off += idx[d] * st[d];
+    return tv_get(t, off);
+}
+
+static void set_channels_last(cml_evalue *v) {
+    cml_tensor *t = T(v);
+    t->dim_order[0] = 0;
+    t->dim_order[1] = 2;
+    t->dim_order[2] = 3;
+    t->dim_order[3] = 1;
+}
+
+/* Elementwise ops on channels-last tensors (as real exported graphs emit
+ * them): any operand/output dim order, with broadcasting. */
+static void test_dim_orders(void) {
+    for (int it = 0; it < 8; it++) {
+        tenv e;
+        tv_init(&e);
+        int64_t sz[4] = {2, 3, 4, 5};
+        cml_evalue *a = tv_tensor(&e, CML_DTYPE_FLOAT32, 4, sz);
+        cml_evalue *b = it % 2 ? TS(&e, CML_DTYPE_FLOAT32, 3, 1, 1) : tv_tensor(&e, CML_DTYPE_FLOAT32, 4, sz);
+        cml_evalue *o = tv_tensor(&e, CML_DTYPE_FLOAT32, 4, sz);
+        tv_fill_rand(a);
+        tv_fill_rand(b);
+        if (it & 2) set_channels_last(a);
+        if ((it & 1) == 0 && (it & 4)) set_channels_last(b);
+        if (it & 4) set_channels_last(o);
+        CHECK_MSG(CALL(&e, "aten::sub.out", a, b, tv_int(&e, 1), o, o) == CML_OK, "%s", e.err.msg);
+        cml_evalue *c = tv_tensor(&e, CML_DTYPE_BOOL, 4, sz), *w = tv_tensor(&e, CML_DTYPE_FLOAT32, 4, sz);
+        tv_fill_rand(c);
+        if (it & 1) set_channels_last(c);
+        if (it & 4) set_channels_last(w);
+        CHECK_MSG(CALL(&e, "aten::where.self_out", c, a, b, w, w) == CML_OK, "%s", e.err.msg);
+        bool ok = true, okw = true;
+        for (int64_t i = 0; i < 120; i++) {
+            int64_t idx[4], bidx[4];
+            tv_unravel(i, 4, sz, idx);
+            memcpy(bidx, idx, sizeof idx);
+            if (T(b)->rank == 3) {
+                bidx[0] = idx[1];
+                bidx[1] = bidx[2] = 0;
+            }
+            double want = lget(T(a), idx) - lget(T(b), bidx);
+            ok = ok && fabs(lget(T(o), idx) - want) < 1e-6;
+            double ww = lget(T(c), idx) != 0 ? lget(T(a), idx) : lget(T(b), bidx);
+            okw = okw && lget(T(w), idx) == ww;
+        }
+        CHECK_MSG(ok, "sub dim-order case %d", it);
+        CHECK_MSG(okw, "where dim-order case %d", it);
+        /* unary ops need matching dim orders */
+        cml_evalue *r = tv_tensor(&e, CML_DTYPE_FLOAT32, 4, sz);
+        if (it & 2) set_channels_last(r);
+        CHECK(CALL(&e, "aten::relu.out", a, r, r) == CML_OK);
+        bool okr = true;
+        for (int64_t i = 0; i < 120; i++) {
+            int64_t idx[4];
+            tv_unravel(i, 4, sz, idx);
+            okr = okr && lget(T(r), idx) == fmax(lget(T(a), idx), 0.0);
+        }
+        CHECK(okr);
+        tv_free(&e);
+    }
+}
+
 int main(void) {
+    test_dim_orders();
     test_binary_random();
     test_scalar_forms();
     test_shapes_and_rejections();

@@ -43,7 +43,7 @@ int main(void) {
         "aten::clone.out", "aten::embedding.out", "aten::_to_copy.out",
         "dim_order_ops::_to_dim_order_copy.out", "dim_order_ops::_clone_dim_order.out",
         "aten::t_copy.out", "aten::transpose_copy.int_out", "aten::select_copy.int_out",
-        "executorch_prim::et_view", "executorch_prim::add.Scalar", "aten::sym_size.int",
+        "executorch_prim::et_view.default", "executorch_prim::add.Scalar", "aten::sym_size.int",
         "aten::sym_numel",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)

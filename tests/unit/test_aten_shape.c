@@ -58,7 +58,7 @@ static void test_views(void) {
     CHECK(F(ov)[0] == 0.0f && F(ov)[1] == 1.0f && F(ov)[3] == 10.0f && F(ov)[6] == 100.0f);
     /* et_view shares memory */
     cml_evalue *ev = tv_tensor_cap(&e, CML_DTYPE_FLOAT32, 2, S(6, 4), 0, CML_SHAPE_DYNAMIC_BOUND);
-    CHECK(CALL(&e, "executorch_prim::et_view", x, IL(&e, 6, -1), ev) == CML_OK);
+    CHECK(CALL(&e, "executorch_prim::et_view.default", x, IL(&e, 6, -1), ev) == CML_OK);
     CHECK(T(ev)->data == T(x)->data && tv_shape_is(T(ev), 2, S(6, 4)));
     /* permute */
     cml_evalue *op = TS(&e, CML_DTYPE_FLOAT32, 4, 2, 3);

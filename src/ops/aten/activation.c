@@ -96,8 +96,11 @@ static cml_status un_prepare(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue 
                              uint32_t nargs, size_t *scratch_bytes) {
     un_args a;
     CML_TRY(un_read(ctx, sp, args, nargs, &a));
-    CML_TRY(aten_check_contiguous(ctx, sp->name, a.x, "input"));
-    CML_TRY(aten_check_contiguous(ctx, sp->name, a.out, "output"));
+    /* Elementwise over memory: any dim order, as long as both share it. */
+    if ((!cml_tensor_is_contiguous(a.x) || !cml_tensor_is_contiguous(a.out)) &&
+        !aten_same_dim_order(a.x, a.out))
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, sp->name,
+                         "input and output have different dim orders");
     if (un_int_domain(sp, &a)) {
         *scratch_bytes = aten_i64_need(a.x) + aten_i64_need(a.out);
         return CML_OK;

@@ -291,3 +291,36 @@ void aten_broadcast_strides(int32_t r, const int64_t *s, int32_t out_rank,
         st *= s[sd];
     }
 }
+
+void aten_tensor_bcast_strides(const cml_tensor *t, int32_t rank, const int64_t *sizes,
+                               int64_t *strides) {
+    int64_t st[CML_MAX_DIMS];
+    cml_tensor_strides(t, st);
+    for (int32_t d = 0; d < rank; d++) {
+        int32_t sd = d - (rank - t->rank);
+        strides[d] = (sd < 0 || t->sizes[sd] == 1) ? 0 : st[sd];
+    }
+    (void)sizes;
+}
+
+void aten_to_memory_order(const cml_tensor *out, int32_t rank, int64_t *sizes, int64_t **strides,
+                          int n) {
+    if (out->rank != rank || cml_tensor_is_contiguous(out)) return;
+    int64_t tmp[CML_MAX_DIMS];
+    for (int32_t d = 0; d < rank; d++) tmp[d] = sizes[out->dim_order[d]];
+    memcpy(sizes, tmp, sizeof(int64_t) * (size_t)rank);
+    for (int k = 0; k < n; k++) {
+        for (int32_t d = 0; d < rank; d++) tmp[d] = strides[k][out->dim_order[d]];
+        memcpy(strides[k], tmp, sizeof(int64_t) * (size_t)rank);
+    }
+}
+
+bool aten_same_dim_order(const cml_tensor *a, const cml_tensor *b) {
+    if (a->rank != b->rank) return false;
+    int64_t sa[CML_MAX_DIMS], sb[CML_MAX_DIMS];
+    cml_tensor_strides(a, sa);
+    cml_tensor_strides(b, sb);
+    for (int32_t d = 0; d < a->rank; d++)
+        if (a->sizes[d] != 1 && sa[d] != sb[d]) return false;
+    return true;
+}

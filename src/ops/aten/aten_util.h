@@ -143,6 +143,18 @@ cml_status aten_broadcast_shape(cml_kernel_ctx *ctx, const char *op, int32_t ra,
 void aten_broadcast_strides(int32_t r, const int64_t *s, int32_t out_rank,
                             const int64_t *out_sizes, int64_t *strides);
 
+/* Strides (elements) that read t, in any dim order, as the broadcast shape
+ * (rank, sizes): the tensor's own strides, 0 on broadcast dims. */
+void aten_tensor_bcast_strides(const cml_tensor *t, int32_t rank, const int64_t *sizes,
+                               int64_t *strides);
+/* Permutes sizes and each of the n stride arrays into out's memory order
+ * (outermost first), so that out is contiguous in the permuted space. No-op
+ * for a contiguous out. */
+void aten_to_memory_order(const cml_tensor *out, int32_t rank, int64_t *sizes, int64_t **strides,
+                          int n);
+/* True when two tensors of equal rank lay their elements out identically. */
+bool aten_same_dim_order(const cml_tensor *a, const cml_tensor *b);
+
 /* ---- the op functions, one pair per operator (registry.c) --------------------- */
 
 #define ATEN_OP_DECL(fn)                                                                         \

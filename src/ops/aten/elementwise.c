@@ -62,7 +62,7 @@ static cml_status check_operand_tensor(cml_kernel_ctx *ctx, const char *op, cons
     if (!o->t) return CML_OK;
     cml_dtype dt = o->t->dtype;
     if (!aten_is_float(dt) && !aten_is_int_or_bool(dt)) return aten_bad_dtype(ctx, op, what, dt);
-    return aten_check_contiguous(ctx, op, o->t, what);
+    return CML_OK; /* any dim order: operands are read through their strides */
 }
 
 typedef struct bin_args {
@@ -138,7 +138,6 @@ static cml_status bin_prepare(cml_kernel_ctx *ctx, const bin_spec *sp, cml_evalu
     CML_TRY(bin_read(ctx, sp, args, nargs, &a));
     CML_TRY(check_operand_tensor(ctx, sp->name, &a.x, "self"));
     CML_TRY(check_operand_tensor(ctx, sp->name, &a.y, "other"));
-    CML_TRY(aten_check_contiguous(ctx, sp->name, a.out, "output"));
     size_t es = a.domain == CML_DTYPE_FLOAT32 ? sizeof(float) : sizeof(int64_t);
     size_t need = 0;
     const operand *scaled = sp->has_alpha && !alpha_is_one(&a) ? (sp->rsub ? &a.x : &a.y) : NULL;
@@ -169,7 +168,7 @@ static cml_status load_operand(cml_kernel_ctx *ctx, const char *op, aten_scratch
         *ptr = scalar_slot;
         return CML_OK;
     }
-    aten_broadcast_strides(o->t->rank, o->t->sizes, rank, sizes, strides);
+    aten_tensor_bcast_strides(o->t, rank, sizes, strides);
     size_t n = (size_t)cml_tensor_numel(o->t);
     if (domain == CML_DTYPE_FLOAT32) {
         const float *p = aten_load_f32(s, o->t);
@@ -228,6 +227,9 @@ static cml_status bin_run(cml_kernel_ctx *ctx, const bin_spec *sp, cml_evalue **
         memcpy(xst, yst, sizeof tst);
         memcpy(yst, tst, sizeof tst);
     }
+
+    /* Iterate in the output's memory order (it may be channels-last). */
+    aten_to_memory_order(a.out, rank, sizes, (int64_t *[]){xst, yst}, 2);
 
     if (a.domain == CML_DTYPE_FLOAT32) {
         float *o = a.out->dtype == CML_DTYPE_FLOAT32 ? (float *)a.out->data
@@ -320,7 +322,6 @@ cml_status aten_where_self_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, u
     for (int k = 0; k < 4; k++) {
         if (!aten_is_float(ts[k]->dtype) && !aten_is_int_or_bool(ts[k]->dtype))
             return aten_bad_dtype(ctx, WHERE, names[k], ts[k]->dtype);
-        CML_TRY(aten_check_contiguous(ctx, WHERE, ts[k], names[k]));
     }
     if (aten_is_int_or_bool(out->dtype) && (aten_is_float(x->dtype) || aten_is_float(y->dtype)))
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, WHERE, "float operands with %s output",
@@ -356,9 +357,10 @@ cml_status aten_where_self_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint3
     if (!xp || !yp) return aten_scratch_short(ctx, WHERE);
     const uint8_t *cp = c->data;
     int64_t cs[CML_MAX_DIMS], xs[CML_MAX_DIMS], ys[CML_MAX_DIMS];
-    aten_broadcast_strides(c->rank, c->sizes, rank, sizes, cs);
-    aten_broadcast_strides(x->rank, x->sizes, rank, sizes, xs);
-    aten_broadcast_strides(y->rank, y->sizes, rank, sizes, ys);
+    aten_tensor_bcast_strides(c, rank, sizes, cs);
+    aten_tensor_bcast_strides(x, rank, sizes, xs);
+    aten_tensor_bcast_strides(y, rank, sizes, ys);
+    aten_to_memory_order(out, rank, sizes, (int64_t *[]){cs, xs, ys}, 3);
     size_t es = cml_dtype_size(out->dtype);
     uint8_t *op = out->data;
     /* Odometer over all but the innermost dim. */
@@ -387,3 +389,101 @@ cml_status aten_where_self_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint3
     }
     return CML_OK;
 }
+
+/* ---- logical_and/or/xor.out(Tensor self, Tensor other, *, Tensor(a!) out),
+ *      logical_not.out(Tensor self, *, Tensor(a!) out) --------------------------------
+ * Operands of any dtype are reduced to truth values (!= 0); the result is
+ * written as 0/1 in the output dtype (normally bool). */
+
+enum { LG_AND, LG_OR, LG_XOR, LG_NOT };
+
+static cml_status logic_read(cml_kernel_ctx *ctx, const char *op, int kind, cml_evalue **args,
+                             uint32_t nargs, cml_tensor **a, cml_tensor **b, cml_tensor **out) {
+    uint32_t want = kind == LG_NOT ? 3 : 4;
+    if (nargs != want)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", want, nargs);
+    CML_TRY(cml_arg_tensor(ctx, op, args, 0, a));
+    *b = NULL;
+    if (kind != LG_NOT) CML_TRY(cml_arg_tensor(ctx, op, args, 1, b));
+    CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, out));
+    return CML_OK;
+}
+
+static cml_status logic_prepare(cml_kernel_ctx *ctx, const char *op, int kind, cml_evalue **args,
+                                uint32_t nargs, size_t *scratch_bytes) {
+    cml_tensor *a, *b, *out;
+    CML_TRY(logic_read(ctx, op, kind, args, nargs, &a, &b, &out));
+    const cml_tensor *ts[3] = {a, b, out};
+    const char *names[3] = {"self", "other", "output"};
+    size_t need = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!ts[k]) continue;
+        if (!aten_is_float(ts[k]->dtype) && !aten_is_int_or_bool(ts[k]->dtype))
+            return aten_bad_dtype(ctx, op, names[k], ts[k]->dtype);
+        if (ts[k]->dtype != CML_DTYPE_BOOL) need += aten_align(aten_bound_numel(ts[k]));
+    }
+    if (kind == LG_NOT && !aten_same_dim_order(a, out))
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "input and output dim orders differ");
+    *scratch_bytes = need;
+    return CML_OK;
+}
+
+static cml_status logic_run(cml_kernel_ctx *ctx, const char *op, int kind, cml_evalue **args,
+                            uint32_t nargs) {
+    cml_tensor *a, *b, *out;
+    CML_TRY(logic_read(ctx, op, kind, args, nargs, &a, &b, &out));
+    int32_t rank = a->rank;
+    int64_t sizes[CML_MAX_DIMS];
+    if (b) CML_TRY(aten_broadcast_shape(ctx, op, a->rank, a->sizes, b->rank, b->sizes, &rank, sizes));
+    else memcpy(sizes, a->sizes, sizeof sizes);
+    CML_TRY(aten_resize(ctx, op, out, rank, sizes));
+    size_t n = (size_t)cml_tensor_numel(out);
+    if (n == 0) return CML_OK;
+    aten_scratch s = aten_scratch_of(ctx);
+    const uint8_t *pa = as_dtype(&s, a, CML_DTYPE_BOOL);
+    const uint8_t *pb = b ? as_dtype(&s, b, CML_DTYPE_BOOL) : NULL;
+    uint8_t *po = out->dtype == CML_DTYPE_BOOL ? out->data : aten_scratch_alloc(&s, n);
+    if (!pa || (b && !pb) || !po) return aten_scratch_short(ctx, op);
+    if (!b) { /* same layout (checked at prepare) */
+        for (size_t k = 0; k < n; k++) po[k] = !pa[k];
+    } else {
+        int64_t as[CML_MAX_DIMS], bs[CML_MAX_DIMS], idx[CML_MAX_DIMS] = {0};
+        aten_tensor_bcast_strides(a, rank, sizes, as);
+        aten_tensor_bcast_strides(b, rank, sizes, bs);
+        aten_to_memory_order(out, rank, sizes, (int64_t *[]){as, bs}, 2);
+        int64_t inner = rank ? sizes[rank - 1] : 1;
+        int64_t ai = rank ? as[rank - 1] : 0, bi = rank ? bs[rank - 1] : 0, ao = 0, bo = 0;
+        uint8_t *w = po;
+        for (size_t done = 0; done < n; done += (size_t)inner) {
+            for (int64_t k = 0; k < inner; k++) {
+                bool x = pa[ao + k * ai] != 0, y = pb[bo + k * bi] != 0;
+                *w++ = (uint8_t)(kind == LG_AND ? (x && y) : kind == LG_OR ? (x || y) : (x != y));
+            }
+            for (int32_t d = rank - 2; d >= 0; d--) {
+                idx[d]++;
+                ao += as[d];
+                bo += bs[d];
+                if (idx[d] < sizes[d]) break;
+                ao -= as[d] * sizes[d];
+                bo -= bs[d] * sizes[d];
+                idx[d] = 0;
+            }
+        }
+    }
+    if ((void *)po != out->data) cml_k_convert(CML_DTYPE_BOOL, po, out->dtype, out->data, n);
+    return CML_OK;
+}
+
+#define LOGIC_OP(fn, NAME, KIND)                                                                 \
+    cml_status fn##_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,              \
+                            size_t *scratch_bytes) {                                             \
+        return logic_prepare(ctx, NAME, KIND, args, nargs, scratch_bytes);                       \
+    }                                                                                            \
+    cml_status fn##_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {                \
+        return logic_run(ctx, NAME, KIND, args, nargs);                                          \
+    }
+
+LOGIC_OP(aten_logical_and_out, "aten::logical_and.out", LG_AND)
+LOGIC_OP(aten_logical_or_out,  "aten::logical_or.out",  LG_OR)
+LOGIC_OP(aten_logical_xor_out, "aten::logical_xor.out", LG_XOR)
+LOGIC_OP(aten_logical_not_out, "aten::logical_not.out", LG_NOT)

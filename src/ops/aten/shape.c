@@ -8,6 +8,7 @@
  * the dim-order copy ops, whose job is to produce another dim order.
  */
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "ops/aten/aten_ops.h"
@@ -159,7 +160,7 @@ cml_status aten_view_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32
 /* ---- executorch_prim::et_view.default(Tensor self, int[] size) -> Tensor ------------
  * A true view: out shares self's memory. */
 
-static const char ETVIEW[] = "executorch_prim::et_view";
+static const char ETVIEW[] = "executorch_prim::et_view.default";
 
 cml_status prim_et_view_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                 size_t *scratch_bytes) {
@@ -1306,4 +1307,69 @@ cml_status aten_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t na
     cml_tensor *self, *src, *out;
     CML_TRY(copyx_read(ctx, COPY_OUT, 5, args, nargs, &self, &src, &out));
     return copy_broadcast(ctx, COPY_OUT, src, out, self->rank, self->sizes);
+}
+
+/* ---- arange.out(Scalar end, *, Tensor(a!) out)
+ *      arange.start_out(Scalar start, Scalar end, Scalar step=1, *, Tensor(a!) out) ------- */
+
+static const char ARANGE[] = "aten::arange.out";
+static const char ARANGE_S[] = "aten::arange.start_out";
+
+static cml_status arange_common(cml_kernel_ctx *ctx, const char *op, bool with_start,
+                                cml_evalue **args, uint32_t nargs, size_t *scratch_bytes) {
+    CML_TRY(nargs_is(ctx, op, nargs, with_start ? 5 : 3));
+    double v[3] = {0.0, 0.0, 1.0};
+    int64_t iv[3] = {0, 0, 1};
+    bool isint[3] = {true, true, true};
+    uint32_t first = with_start ? 0 : 1;
+    for (uint32_t k = first; k < (with_start ? 3u : 2u); k++)
+        CML_TRY(aten_arg_scalar(ctx, op, args, k - first, &v[k], &iv[k], &isint[k]));
+    cml_tensor *out;
+    CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &out));
+    if (scratch_bytes) {
+        *scratch_bytes = 0;
+        if (!aten_is_float(out->dtype) && !aten_is_int(out->dtype))
+            return aten_bad_dtype(ctx, op, "output", out->dtype);
+        return aten_check_rank(ctx, op, out, "output", 1, 1);
+    }
+    double start = v[0], end = v[1], step = v[2];
+    if (step == 0.0 || isnan(step) || isnan(start) || isnan(end) ||
+        (step > 0 && end < start) || (step < 0 && end > start))
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "bad range start=%g end=%g step=%g", start,
+                         end, step);
+    int64_t n;
+    if (isint[0] && isint[1] && isint[2]) {
+        int64_t span = iv[1] - iv[0], st = iv[2];
+        n = st > 0 ? (span + st - 1) / st : (-span + -st - 1) / -st;
+    } else {
+        double c = ceil((end - start) / step);
+        if (!(c >= 0 && c < 9.0e15)) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "range too long");
+        n = (int64_t)c;
+    }
+    CML_TRY(aten_resize(ctx, op, out, 1, &n));
+    for (int64_t i = 0; i < n; i++) {
+        uint8_t *dst = (uint8_t *)out->data + (size_t)i * cml_dtype_size(out->dtype);
+        if (isint[0] && isint[1] && isint[2]) {
+            int64_t x = iv[0] + i * iv[2];
+            scalar_to(out->dtype, 0.0, x, true, dst);
+        } else {
+            scalar_to(out->dtype, start + (double)i * step, 0, false, dst);
+        }
+    }
+    return CML_OK;
+}
+
+cml_status aten_arange_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                   size_t *scratch_bytes) {
+    return arange_common(ctx, ARANGE, false, args, nargs, scratch_bytes);
+}
+cml_status aten_arange_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    return arange_common(ctx, ARANGE, false, args, nargs, NULL);
+}
+cml_status aten_arange_start_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                         size_t *scratch_bytes) {
+    return arange_common(ctx, ARANGE_S, true, args, nargs, scratch_bytes);
+}
+cml_status aten_arange_start_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    return arange_common(ctx, ARANGE_S, true, args, nargs, NULL);
 }
