@@ -4,7 +4,11 @@
  * within the case tolerance. Cases with expect_error must fail with that
  * text on stderr. Quantized cases are checked by the quantization suite.
  *
- * Usage: test_fixtures_cli [portable|delegated|all] [CASE...] */
+ * The "standalone" scope extracts the single Core ML package of every fully
+ * delegated case (`cml extract`) and runs the .mlpackage directory itself
+ * with the same inputs: the package must reproduce the program's outputs.
+ *
+ * Usage: test_fixtures_cli [portable|delegated|standalone|all] [CASE...] */
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -15,6 +19,7 @@
 #include "npy.h"
 
 static char g_tmp[512];
+static char g_model[1400]; /* the model path passed to `cml run` */
 
 static int run_cmd(const char *cmd, char *out, size_t outsz) {
     FILE *p = popen(cmd, "r");
@@ -81,8 +86,8 @@ static int run_set(const fixture_case *c, const char *method, const char *suffix
     static char cmd[16384], out[65536];
     char out_dir[1024];
     snprintf(out_dir, sizeof out_dir, "%s/%s%s", g_tmp, c->name, suffix);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s' run '%s/model.pte' --output-dir '%s'", out_dir,
-             CML_CLI_PATH, c->dir, out_dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s' run '%s' --output-dir '%s'", out_dir,
+             CML_CLI_PATH, g_model, out_dir);
     if (method) {
         size_t used = strlen(cmd);
         snprintf(cmd + used, sizeof cmd - used, " --method '%s'", method);
@@ -111,8 +116,8 @@ static int run_calls(const fixture_case *c, const char *method) {
     static char cmd[16384], out[65536];
     char out_dir[1024];
     snprintf(out_dir, sizeof out_dir, "%s/%s.calls", g_tmp, c->name);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s' run '%s/model.pte' --output-dir '%s'", out_dir,
-             CML_CLI_PATH, c->dir, out_dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s' run '%s' --output-dir '%s'", out_dir,
+             CML_CLI_PATH, g_model, out_dir);
     if (method) {
         size_t used = strlen(cmd);
         snprintf(cmd + used, sizeof cmd - used, " --method '%s'", method);
@@ -182,6 +187,55 @@ static int run_case(const fixture_case *c) {
     return ok && ran;
 }
 
+/* For the standalone scope: extracts the case's Core ML payloads and points
+ * g_model at the package when there is exactly one and the program is that
+ * delegate alone (no portable ops around it, weights inside, no
+ * multifunction). Returns 0 when the case does not qualify. */
+static int use_extracted_package(const fixture_case *c) {
+    if (!fx_bool(c->json, "delegated") || fx_str(c->json, "expect_error")) return 0;
+    static char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "'%s' inspect --json '%s/model.pte' 2>/dev/null", CML_CLI_PATH, c->dir);
+    if (run_cmd(cmd, out, sizeof out) != 0) return 0;
+    /* Fully delegated: one method, one delegate call, no kernel calls. */
+    cJSON *doc = cJSON_Parse(out);
+    const cJSON *plans = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "pte"), "plans");
+    const cJSON *ins = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(plans, 0), "instructions");
+    const cJSON *kc = cJSON_GetObjectItemCaseSensitive(ins, "kernel_calls");
+    const cJSON *dc = cJSON_GetObjectItemCaseSensitive(ins, "delegate_calls");
+    int whole = cJSON_GetArraySize(plans) == 1 && cJSON_IsNumber(kc) && kc->valueint == 0 &&
+                cJSON_IsNumber(dc) && dc->valueint == 1;
+    cJSON_Delete(doc);
+    if (!whole) return 0;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/%s.extract", g_tmp, c->name);
+    snprintf(cmd, sizeof cmd,
+             "'%s' extract '%s/model.pte' -o '%s' >/dev/null && find '%s' -name model.mlpackage -type d",
+             CML_CLI_PATH, c->dir, dir, dir);
+    if (run_cmd(cmd, out, sizeof out) != 0) return 0;
+    char *nl = strchr(out, '\n');
+    if (!nl || strchr(nl + 1, '\n')) return 0; /* not exactly one package */
+    *nl = 0;
+    snprintf(g_model, sizeof g_model, "%.1300s", out);
+    /* The package must take exactly the program's inputs (with
+     * take_over_constant_data=False it also takes the weights). */
+    snprintf(cmd, sizeof cmd, "'%s' inspect --json '%s' 2>/dev/null", CML_CLI_PATH, g_model);
+    if (run_cmd(cmd, out, sizeof out) != 0) return 0;
+    doc = cJSON_Parse(out);
+    const cJSON *m0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "methods"), 0);
+    int package_inputs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m0, "inputs"));
+    cJSON_Delete(doc);
+    int program_inputs = 0;
+    for (;; program_inputs++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/input_%d.npy", c->dir, program_inputs);
+        if (!fx_exists(path)) {
+            snprintf(path, sizeof path, "%s/input_%d.call1.npy", c->dir, program_inputs);
+            if (!fx_exists(path)) break;
+        }
+    }
+    return package_inputs == program_inputs;
+}
+
 int main(int argc, char **argv) {
     const char *scope = argc > 1 ? argv[1] : "portable";
     snprintf(g_tmp, sizeof g_tmp, "/tmp/cml-fixtures-%d", (int)getpid());
@@ -194,6 +248,8 @@ int main(int argc, char **argv) {
         int delegated = fx_bool(c->json, "delegated");
         if (strcmp(scope, "portable") == 0 && delegated) continue;
         if (strcmp(scope, "delegated") == 0 && !delegated) continue;
+        snprintf(g_model, sizeof g_model, "%s/model.pte", c->dir);
+        if (strcmp(scope, "standalone") == 0 && !use_extracted_package(c)) continue;
         if (argc > 2) {
             int wanted = 0;
             for (int a = 2; a < argc; a++) wanted |= strcmp(argv[a], c->name) == 0;
