@@ -65,6 +65,23 @@ static CML_ALWAYS_INLINE vi vi_set1(int32_t x) { return _mm512_set1_epi32(x); }
 static CML_ALWAYS_INLINE vi vi_srai1(vi a) { return _mm512_srai_epi32(a, 1); }
 static CML_ALWAYS_INLINE vi vi_slli23(vi a) { return _mm512_slli_epi32(a, 23); }
 static CML_ALWAYS_INLINE vf vi_as_f(vi a) { return _mm512_castsi512_ps(a); }
+static CML_ALWAYS_INLINE __mmask16 v_range_mask_(int64_t lo, int64_t hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+/* Lanes l in [lo, hi) get p[l], the others 0; only those lanes are read. */
+static CML_ALWAYS_INLINE vf v_load_range(const float *p, int64_t lo, int64_t hi) {
+    return _mm512_maskz_loadu_ps(v_range_mask_(lo, hi), p);
+}
+/* Lanes l in [lo, hi) get p[2l], the others 0; only those elements are read. */
+static CML_ALWAYS_INLINE vf v_load_even_range(const float *p, int64_t lo, int64_t hi) {
+    const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    __m512 a = _mm512_maskz_loadu_ps(v_range_mask_(2 * lo, 2 * hi - 1), p);
+    __m512 b = _mm512_maskz_loadu_ps(v_range_mask_(2 * lo - 16, 2 * hi - 1 - 16), p + 16);
+    return _mm512_permutex2var_ps(a, idx, b);
+}
 /* p[0], p[2], ..., p[2*VW-2] (reads 2*VW floats) */
 static CML_ALWAYS_INLINE vf v_load_even(const float *p) {
     const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -127,6 +144,23 @@ static CML_ALWAYS_INLINE vi vi_set1(int32_t x) { return _mm256_set1_epi32(x); }
 static CML_ALWAYS_INLINE vi vi_srai1(vi a) { return _mm256_srai_epi32(a, 1); }
 static CML_ALWAYS_INLINE vi vi_slli23(vi a) { return _mm256_slli_epi32(a, 23); }
 static CML_ALWAYS_INLINE vf vi_as_f(vi a) { return _mm256_castsi256_ps(a); }
+static CML_ALWAYS_INLINE __m256i v_range_mask_(int64_t lo, int64_t hi) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int32_t l = lo < -1 ? -1 : (lo > 8 ? 8 : (int32_t)lo);
+    int32_t h = hi < 0 ? 0 : (hi > 8 ? 8 : (int32_t)hi);
+    __m256i ge = _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(l - 1));
+    __m256i lt = _mm256_cmpgt_epi32(_mm256_set1_epi32(h), idx);
+    return _mm256_and_si256(ge, lt);
+}
+static CML_ALWAYS_INLINE vf v_load_range(const float *p, int64_t lo, int64_t hi) {
+    return _mm256_maskload_ps(p, v_range_mask_(lo, hi));
+}
+static CML_ALWAYS_INLINE vf v_load_even_range(const float *p, int64_t lo, int64_t hi) {
+    __m256 a = _mm256_maskload_ps(p, v_range_mask_(2 * lo, 2 * hi - 1));
+    __m256 b = _mm256_maskload_ps(p + 8, v_range_mask_(2 * lo - 8, 2 * hi - 1 - 8));
+    __m256 s = _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xd8));
+}
 static CML_ALWAYS_INLINE vf v_load_even(const float *p) {
     __m256 s = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xd8));

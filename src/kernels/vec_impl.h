@@ -289,9 +289,205 @@ static void VSUF(vec_layer_norm_row)(const float *x, float *y, size_t n, const f
     }
 }
 
-/* ---- depthwise conv plane --------------------------------------------------------- */
+/* ---- depthwise conv plane ---------------------------------------------------------
+ * Input rows are copied once into zero-padded stack rows (a small cache keyed
+ * by row index), so that every output block reads full vectors; NB blocks of
+ * VW outputs are computed together, each with two partial sums, to hide the
+ * FMA latency. Planes whose padded rows do not fit fall back to masked loads. */
 
 #define DW_MAX_TAPS 64
+#define DW_SLOTS 8
+#define DW_MAXW 1024
+
+static CML_ALWAYS_INLINE void dw_blocks(const int NB, const int64_t sw, const float *const *rows,
+                                        const float *const *wts, int nr, const int64_t *offs,
+                                        int64_t KW, int64_t ow, int64_t WO, vf bv, float *row) {
+    vf acc[4][2];
+    for (int b = 0; b < NB; b++) {
+        acc[b][0] = bv;
+        acc[b][1] = v_zero();
+    }
+    for (int r = 0; r < nr; r++) {
+        const int h = r & 1;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            vf wv = v_set1(wts[r][kw]);
+            const float *base = rows[r] + ow * sw + offs[kw];
+            for (int b = 0; b < NB; b++) {
+                vf v = sw == 1 ? v_load(base + b * VW) : v_load_even(base + 2 * b * VW);
+                acc[b][h] = v_fmadd(wv, v, acc[b][h]);
+            }
+        }
+    }
+    for (int b = 0; b < NB; b++) {
+        vf r = v_add(acc[b][0], acc[b][1]);
+        int64_t o = ow + (int64_t)b * VW;
+        if (o + VW <= WO)
+            v_store(row + o, r);
+        else if (o < WO)
+            v_store_n(row + o, r, (size_t)(WO - o));
+    }
+}
+
+#if defined(__AVX512F__)
+/* Elements k .. k+15 of the concatenation a:b (k a constant after inlining). */
+static CML_ALWAYS_INLINE __m512 z_shift(__m512 a, __m512 b, const int k) {
+    __m512i ai = _mm512_castps_si512(a), bi = _mm512_castps_si512(b);
+    switch (k) {
+    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(bi, ai, 1));
+    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(bi, ai, 2));
+    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(bi, ai, 3));
+    case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(bi, ai, 4));
+    default: return a;
+    }
+}
+
+/* dw_blocks for KWC (3 or 5) consecutive taps (dilation 1): aligned loads of
+ * the padded rows, the shifted taps built with VALIGND instead of unaligned
+ * (cache-line splitting) loads; stride 2 splits even/odd columns first. */
+static CML_ALWAYS_INLINE void dw_blocks_z(const int NB, const int KWC, const int64_t sw,
+                                          const float *const *rows, const float *const *wts,
+                                          int nr, int64_t ow, int64_t WO, vf bv, float *row) {
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    __m512 acc[4][2];
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; b++) {
+        acc[b][0] = bv;
+        acc[b][1] = _mm512_setzero_ps();
+    }
+    for (int r = 0; r < nr; r++) {
+        const int h = r & 1;
+        const float *base = rows[r] + ow * sw; /* 64-byte aligned */
+        __m512 wv[5];
+#pragma GCC unroll 5
+        for (int kw = 0; kw < KWC; kw++) wv[kw] = _mm512_set1_ps(wts[r][kw]);
+        if (sw == 1) {
+            __m512 v[5];
+#pragma GCC unroll 5
+            for (int b = 0; b <= NB; b++) v[b] = _mm512_load_ps(base + 16 * b);
+#pragma GCC unroll 4
+            for (int b = 0; b < NB; b++)
+#pragma GCC unroll 5
+                for (int kw = 0; kw < KWC; kw++)
+                    acc[b][h] = _mm512_fmadd_ps(wv[kw], z_shift(v[b], v[b + 1], kw), acc[b][h]);
+        } else {
+            __m512 e[5], o[5];
+#pragma GCC unroll 5
+            for (int b = 0; b <= NB; b++) {
+                __m512 lo = _mm512_load_ps(base + 32 * b), hi = _mm512_load_ps(base + 32 * b + 16);
+                e[b] = _mm512_permutex2var_ps(lo, evens, hi);
+                o[b] = _mm512_permutex2var_ps(lo, odds, hi);
+            }
+#pragma GCC unroll 4
+            for (int b = 0; b < NB; b++)
+#pragma GCC unroll 5
+                for (int kw = 0; kw < KWC; kw++) {
+                    __m512 t = (kw & 1) ? z_shift(o[b], o[b + 1], kw >> 1) : z_shift(e[b], e[b + 1], kw >> 1);
+                    acc[b][h] = _mm512_fmadd_ps(wv[kw], t, acc[b][h]);
+                }
+        }
+    }
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; b++) {
+        __m512 r = _mm512_add_ps(acc[b][0], acc[b][1]);
+        int64_t o = ow + (int64_t)b * 16;
+        if (o + 16 <= WO)
+            _mm512_storeu_ps(row + o, r);
+        else if (o < WO)
+            v_store_n(row + o, r, (size_t)(WO - o));
+    }
+}
+
+static CML_ALWAYS_INLINE void dw_row_z(const int KWC, const int64_t sw, const float *const *rows,
+                                       const float *const *wts, int nr, int64_t WO, vf bv, float *row) {
+    int64_t ow = 0;
+    for (; ow + 64 <= WO; ow += 64) dw_blocks_z(4, KWC, sw, rows, wts, nr, ow, WO, bv, row);
+    int64_t left = (WO - ow + 15) / 16;
+    if (left == 1) dw_blocks_z(1, KWC, sw, rows, wts, nr, ow, WO, bv, row);
+    else if (left == 2) dw_blocks_z(2, KWC, sw, rows, wts, nr, ow, WO, bv, row);
+    else if (left == 3) dw_blocks_z(3, KWC, sw, rows, wts, nr, ow, WO, bv, row);
+    else if (left == 4) dw_blocks_z(4, KWC, sw, rows, wts, nr, ow, WO, bv, row);
+}
+#endif
+
+static CML_ALWAYS_INLINE void dw_row_padded(const int64_t sw, const float *const *rows,
+                                            const float *const *wts, int nr, const int64_t *offs,
+                                            int64_t KW, int64_t WO, vf bv, float *row) {
+    int64_t ow = 0;
+    for (; ow + 4 * VW <= WO; ow += 4 * VW) dw_blocks(4, sw, rows, wts, nr, offs, KW, ow, WO, bv, row);
+    int64_t left = (WO - ow + VW - 1) / VW;
+    if (left == 1) dw_blocks(1, sw, rows, wts, nr, offs, KW, ow, WO, bv, row);
+    else if (left == 2) dw_blocks(2, sw, rows, wts, nr, offs, KW, ow, WO, bv, row);
+    else if (left == 3) dw_blocks(3, sw, rows, wts, nr, offs, KW, ow, WO, bv, row);
+    else if (left == 4) dw_blocks(4, sw, rows, wts, nr, offs, KW, ow, WO, bv, row);
+}
+
+/* Returns false when the plane does not fit the padded-row scheme. */
+static bool dw_plane_padded(const cml_conv2d_params *p, const float *x, const float *w, float bias,
+                            float *y) {
+    const int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
+    const int64_t KH = p->k_h, KW = p->k_w, sw = p->stride_w, sh = p->stride_h;
+    const int64_t dh = p->dilation_h > 0 ? p->dilation_h : 1, dw = p->dilation_w > 0 ? p->dilation_w : 1;
+    const int64_t pl = p->pad_left;
+    int64_t span = (KH - 1) * dh + 1, nslots = 1;
+    while (nslots < span) nslots *= 2; /* rows in use at once map to distinct slots */
+    if (nslots > DW_SLOTS || pl < 0 || pl > DW_MAXW) return false;
+    /* Element range read, relative to input column 0: [-pl, right). */
+    int64_t blocks = (WO + VW - 1) / VW;
+    /* + one more vector (per stride) for the aligned VALIGND path */
+    int64_t right = (blocks + 1) * VW * sw + (KW - 1) * dw - pl;
+    if (right < W) right = W;
+    int64_t len = pl + right;
+    if (len > DW_MAXW) return false;
+    float buf[DW_SLOTS][DW_MAXW] CML_ALIGNED(64);
+    int64_t tag[DW_SLOTS];
+    for (int i = 0; i < DW_SLOTS; i++) tag[i] = -1;
+    int64_t offs[DW_MAX_TAPS];
+    for (int64_t kw = 0; kw < KW; kw++) offs[kw] = kw * dw;
+    const vf bv = v_set1(bias);
+    for (int64_t oh = 0; oh < HO; oh++) {
+        const float *rows[DW_MAX_TAPS];
+        const float *wts[DW_MAX_TAPS];
+        int nr = 0;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            int64_t ih = oh * sh - p->pad_top + kh * dh;
+            if (ih < 0 || ih >= H) continue;
+            int64_t slot = ih & (nslots - 1);
+            float *b = buf[slot];
+            if (tag[slot] != ih) {
+                for (int64_t i = 0; i < pl; i++) b[i] = 0.0f;
+                memcpy(b + pl, x + ih * W, (size_t)W * sizeof(float));
+                for (int64_t i = pl + W; i < len; i++) b[i] = 0.0f;
+                tag[slot] = ih;
+            }
+            rows[nr] = b; /* element 0 is input column -pl */
+            wts[nr] = w + kh * KW;
+            nr++;
+        }
+        float *row = y + oh * WO;
+        if (nr == 0) {
+            for (int64_t ow = 0; ow < WO; ow++) row[ow] = bias;
+            continue;
+        }
+#if defined(__AVX512F__)
+        if (dw == 1 && KW == 3) {
+            if (sw == 1) dw_row_z(3, 1, rows, wts, nr, WO, bv, row);
+            else dw_row_z(3, 2, rows, wts, nr, WO, bv, row);
+            continue;
+        }
+        if (dw == 1 && KW == 5) {
+            if (sw == 1) dw_row_z(5, 1, rows, wts, nr, WO, bv, row);
+            else dw_row_z(5, 2, rows, wts, nr, WO, bv, row);
+            continue;
+        }
+#endif
+        if (sw == 1)
+            dw_row_padded(1, rows, wts, nr, offs, KW, WO, bv, row);
+        else
+            dw_row_padded(2, rows, wts, nr, offs, KW, WO, bv, row);
+    }
+    return true;
+}
 
 static void VSUF(vec_dw_plane)(const cml_conv2d_params *p, const float *x, const float *w, float bias,
                                float *y) {
@@ -302,6 +498,7 @@ static void VSUF(vec_dw_plane)(const cml_conv2d_params *p, const float *x, const
         cml_k_dw_plane_scalar(p, x, w, bias, y);
         return;
     }
+    if (dw_plane_padded(p, x, w, bias, y)) return;
     const int64_t extra = sw == 2 ? 1 : 0; /* v_load_even reads one float past the last tap */
     /* Outputs whose every tap lies inside the row: [vlo, vhi). */
     int64_t vlo = p->pad_left > 0 ? (p->pad_left + sw - 1) / sw : 0;
@@ -325,45 +522,69 @@ static void VSUF(vec_dw_plane)(const cml_conv2d_params *p, const float *x, const
             nr++;
         }
         int64_t ow = 0;
-        /* left border and anything not covered by full vectors: scalar, same tap order */
-        for (; ow < vlo; ow++) {
-            float s = bias;
-            for (int r = 0; r < nr; r++)
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    int64_t iw = ow * sw + offs[kw];
-                    if (iw >= 0 && iw < W) s += wts[r][kw] * rows[r][iw];
-                }
-            row[ow] = s;
-        }
-        if (sw == 1) {
-            for (; ow + VW <= vhi; ow += VW) {
+        for (; ow < WO; ow += VW) {
+            if (ow >= vlo && ow + VW <= vhi) { /* every tap inside the row */
                 vf acc = bv;
-                for (int r = 0; r < nr; r++) {
-                    const float *in = rows[r] + ow;
-                    for (int64_t kw = 0; kw < KW; kw++)
-                        acc = v_fmadd(v_set1(wts[r][kw]), v_load(in + offs[kw]), acc);
+                if (nr == 3 && KW == 3) {
+                    const float *i0 = rows[0] + ow * sw, *i1 = rows[1] + ow * sw, *i2 = rows[2] + ow * sw;
+                    if (sw == 1) {
+                        for (int64_t kw = 0; kw < 3; kw++) {
+                            acc = v_fmadd(v_set1(wts[0][kw]), v_load(i0 + offs[kw]), acc);
+                            acc = v_fmadd(v_set1(wts[1][kw]), v_load(i1 + offs[kw]), acc);
+                            acc = v_fmadd(v_set1(wts[2][kw]), v_load(i2 + offs[kw]), acc);
+                        }
+                    } else {
+                        for (int64_t kw = 0; kw < 3; kw++) {
+                            acc = v_fmadd(v_set1(wts[0][kw]), v_load_even(i0 + offs[kw]), acc);
+                            acc = v_fmadd(v_set1(wts[1][kw]), v_load_even(i1 + offs[kw]), acc);
+                            acc = v_fmadd(v_set1(wts[2][kw]), v_load_even(i2 + offs[kw]), acc);
+                        }
+                    }
+                    v_store(row + ow, acc);
+                    continue;
+                }
+                if (sw == 1) {
+                    for (int r = 0; r < nr; r++) {
+                        const float *in = rows[r] + ow;
+                        for (int64_t kw = 0; kw < KW; kw++)
+                            acc = v_fmadd(v_set1(wts[r][kw]), v_load(in + offs[kw]), acc);
+                    }
+                } else {
+                    for (int r = 0; r < nr; r++) {
+                        const float *in = rows[r] + 2 * ow;
+                        for (int64_t kw = 0; kw < KW; kw++)
+                            acc = v_fmadd(v_set1(wts[r][kw]), v_load_even(in + offs[kw]), acc);
+                    }
                 }
                 v_store(row + ow, acc);
+                continue;
             }
-        } else {
-            for (; ow + VW <= vhi; ow += VW) {
-                vf acc = bv;
+            /* Border block: lane l of tap kw reads element (ow + l) * sw + off, valid
+             * for lanes [lo, hi); the address is formed from integers because the
+             * block may start before the row (those lanes are never read). */
+            vf acc = bv;
+            for (int64_t kw = 0; kw < KW; kw++) {
+                int64_t e0 = ow * sw + offs[kw]; /* element of lane 0 */
+                int64_t lo, hi;
+                if (sw == 1) {
+                    lo = e0 < 0 ? -e0 : 0;
+                    hi = W - e0;
+                } else {
+                    lo = e0 < 0 ? (1 - e0) >> 1 : 0;
+                    hi = W - e0 <= 0 ? 0 : (W - e0 + 1) >> 1;
+                }
+                if (hi > VW) hi = VW;
+                if (hi <= lo) continue;
                 for (int r = 0; r < nr; r++) {
-                    const float *in = rows[r] + 2 * ow;
-                    for (int64_t kw = 0; kw < KW; kw++)
-                        acc = v_fmadd(v_set1(wts[r][kw]), v_load_even(in + offs[kw]), acc);
+                    const float *base = (const float *)(uintptr_t)((uintptr_t)rows[r] + (uintptr_t)(e0 * (int64_t)sizeof(float)));
+                    vf v = sw == 1 ? v_load_range(base, lo, hi) : v_load_even_range(base, lo, hi);
+                    acc = v_fmadd(v_set1(wts[r][kw]), v, acc);
                 }
-                v_store(row + ow, acc);
             }
-        }
-        for (; ow < WO; ow++) {
-            float s = bias;
-            for (int r = 0; r < nr; r++)
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    int64_t iw = ow * sw + offs[kw];
-                    if (iw >= 0 && iw < W) s += wts[r][kw] * rows[r][iw];
-                }
-            row[ow] = s;
+            if (ow + VW <= WO)
+                v_store(row + ow, acc);
+            else
+                v_store_n(row + ow, acc, (size_t)(WO - ow));
         }
     }
 }
