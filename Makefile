@@ -37,5 +37,8 @@ fixtures:
 fixtures-large:
 	bash tools/fixtures/make_fixtures.sh --large
 
+bench: build
+	CML=./$(BUILD)/cml bash bench/run_benchmarks.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
