@@ -271,8 +271,10 @@ def fmt(v, nd=2):
 def markdown(results) -> str:
     out = []
     s = results["settings"]
+    la = lambda k: "/".join(f"{x:.1f}" for x in results.get(k, ())) or "?"
     out.append(f"warmup {s['warmup']}, iterations {s['iterations']}, threads {', '.join(map(str, s['threads']))}; "
-               "latency in ms, RSS in MB.\n")
+               f"latency in ms, RSS in MB; load average (1/5/15 min) {la('loadavg_start')} at start, "
+               f"{la('loadavg_end')} at end.\n")
     out.append("| model | runtime | threads | load ms | median ms | p90 ms | min ms | peak RSS MB | pre-load RSS MB | peak − pre-load MB | max abs err |")
     out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results["latency"]:
@@ -314,7 +316,8 @@ def run_suite(a) -> int:
     threads = [int(t) for t in a.threads.split(",")]
     results = {"settings": {"warmup": a.warmup, "iterations": a.iterations, "threads": threads},
                "machine": machine(), "versions": versions(cml),
-               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "latency": [], "quantized": []}
+               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "loadavg_start": os.getloadavg(),
+               "latency": [], "quantized": []}
     missing = []
     for label, cml_cases, xnn_dir, onnx_dir in model_rows():
         ref_in = cml_cases[0][1] / "input_0.npy"
@@ -354,6 +357,7 @@ def run_suite(a) -> int:
 
     results["missing"] = missing
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    results["loadavg_end"] = os.getloadavg()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
