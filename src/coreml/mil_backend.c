@@ -29,6 +29,8 @@ typedef struct io_binding {
     cml_mil_vid vid;
     cml_dtype desc_dtype;             /* description dtype (what callers see) */
     const pb_array_type *array;       /* the description's array type, or NULL */
+    bool state;                       /* names a state (take_over_mutable_buffer=False
+                                         with coremltools turning the buffer into a state) */
 } io_binding;
 
 typedef struct coreml_handle {
@@ -217,9 +219,10 @@ static cml_status bind_io(coreml_handle *h, const cml_mlmodel_io *iface,
         io_binding *b = &h->in[i];
         b->name = in_names[i];
         b->vid = cml_mil_find_input(g, b->name);
-        if (b->vid == CML_MIL_NONE || g->values[b->vid].kind != CML_MIL_KIND_TENSOR)
-            return cml_fail(err, CML_ERR_CORRUPT, "input '%s' is not a tensor input of function '%s'",
+        if (b->vid == CML_MIL_NONE)
+            return cml_fail(err, CML_ERR_CORRUPT, "input '%s' is not an input of function '%s'",
                             b->name, h->function);
+        b->state = g->values[b->vid].kind == CML_MIL_KIND_STATE;
         const cml_mil_value *v = &g->values[b->vid];
         const cml_pb_feature *f = cml_mlmodel_find_feature(iface->inputs, iface->ninputs, b->name);
         b->array = feature_array(f);
@@ -232,6 +235,11 @@ static cml_status bind_io(coreml_handle *h, const cml_mlmodel_io *iface,
         b->vid = CML_MIL_NONE;
         for (uint32_t k = 0; k < g->main.noutputs; k++)
             if (strcmp(g->values[g->main.outputs[k]].name, b->name) == 0) b->vid = g->main.outputs[k];
+        if (b->vid == CML_MIL_NONE) { /* a state handed back as a buffer output */
+            b->vid = cml_mil_find_input(g, b->name);
+            b->state = b->vid != CML_MIL_NONE && g->values[b->vid].kind == CML_MIL_KIND_STATE;
+            if (!b->state) b->vid = CML_MIL_NONE;
+        }
         if (b->vid == CML_MIL_NONE)
             return cml_fail(err, CML_ERR_CORRUPT, "output '%s' is not an output of function '%s'",
                             b->name, h->function);
@@ -405,9 +413,17 @@ static cml_status set_input(coreml_handle *h, const io_binding *b, uint32_t i, c
         rank = 1;
         shape = &one;
     }
-    CML_TRY(check_shape(b, v, rank, shape, err));
-    cml_mil_ctx ctx = {.g = &h->g, .err = err};
-    CML_TRY(cml_mil_resize(&ctx, v, rank, shape));
+    if (b->state) { /* the buffer's current contents become the state */
+        int64_t n = 1;
+        for (int32_t d = 0; d < rank; d++) n *= shape[d];
+        if (n != cml_mil_numel(v))
+            return cml_fail(err, CML_ERR_SHAPE, "input %u ('%s'): %lld elements for a state of %lld",
+                            i, b->name, (long long)n, (long long)cml_mil_numel(v));
+    } else {
+        CML_TRY(check_shape(b, v, rank, shape, err));
+        cml_mil_ctx ctx = {.g = &h->g, .err = err};
+        CML_TRY(cml_mil_resize(&ctx, v, rank, shape));
+    }
     size_t n = (size_t)cml_mil_numel(v);
     if (n && !cml_k_convert(t->dtype, t->data, v->dtype, v->data, n))
         return cml_fail(err, CML_ERR_UNSUPPORTED, "input %u ('%s'): cannot convert %s to %s", i,

@@ -261,22 +261,26 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
         return st;
     }
     v->is_const = true;
-    void *data = own_alloc(c, 1, v->capacity);
-    if (!data) return CML_ERR_NOMEM;
-    v->data = data;
     uint64_t n = mv.numel;
-    if (n == 0) return CML_OK;
     size_t esize = cml_dtype_size(v->dtype);
-    if (mv.storage == CML_MLVALUE_PACKED) {
-        if (mv.dtype == CML_MIL_INT4) cml_subbyte_unpack_i4(mv.data, n, data);
-        else cml_subbyte_unpack_u8(mv.data, n, mv.bits, data);
-        return CML_OK;
-    }
     bool same_layout =
         (mv.storage == CML_MLVALUE_RAW || mv.storage == CML_MLVALUE_F32 ||
          mv.storage == CML_MLVALUE_I64) &&
         mv.dtype != CML_MIL_FLOAT16 && mv.dtype != CML_MIL_BFLOAT16 &&
         mv.dtype != CML_MIL_FLOAT64 && mv.nbytes == n * esize;
+    if (same_layout && mv.from_blob && n && ((uintptr_t)mv.data % 64) == 0) {
+        v->data = (void *)mv.data; /* used in place: the package outlives the graph */
+        return CML_OK;
+    }
+    void *data = own_alloc(c, 1, v->capacity);
+    if (!data) return CML_ERR_NOMEM;
+    v->data = data;
+    if (n == 0) return CML_OK;
+    if (mv.storage == CML_MLVALUE_PACKED) {
+        if (mv.dtype == CML_MIL_INT4) cml_subbyte_unpack_i4(mv.data, n, data);
+        else cml_subbyte_unpack_u8(mv.data, n, mv.bits, data);
+        return CML_OK;
+    }
     if (same_layout) {
         memcpy(data, mv.data, n * esize);
     } else if (v->dtype == CML_DTYPE_FLOAT32) {
