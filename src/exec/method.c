@@ -56,13 +56,28 @@ static cml_status init_values(cml_method *m) {
     m->narenas = plan->nbuffer_sizes > 0 ? plan->nbuffer_sizes - 1 : 0;
     m->arenas = cml_calloc(m->allocator, m->narenas ? m->narenas : 1, sizeof *m->arenas);
     if (!m->arenas) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+    /* Each arena is allocated to the extent its tensors actually use: the
+     * declared size is only an upper bound the reader checked them against,
+     * and a damaged file must not make us reserve memory nothing uses. */
+    size_t *extent = cml_calloc(m->allocator, m->narenas ? m->narenas : 1, sizeof *extent);
+    if (!extent) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < plan->nvalues; i++) {
+        const cml_pte_value *v = &plan->values[i];
+        if (v->kind != CML_VALUE_TENSOR || !v->u.tensor->planned) continue;
+        const cml_pte_tensor *t = v->u.tensor;
+        size_t end = (size_t)t->memory_offset + t->nbytes;
+        if (end > extent[t->memory_id - 1]) extent[t->memory_id - 1] = end;
+    }
     for (uint32_t i = 0; i < m->narenas; i++) {
-        size_t size = (size_t)plan->buffer_sizes[i + 1];
+        size_t size = extent[i];
         m->arenas[i] = cml_calloc(m->allocator, 1, size ? size : 1);
-        if (!m->arenas[i])
+        if (!m->arenas[i]) {
+            cml_free(m->allocator, extent);
             return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory for planned arena %u (%zu bytes)",
                             i, size);
+        }
     }
+    cml_free(m->allocator, extent);
 
     for (uint32_t i = 0; i < plan->nvalues; i++) {
         const cml_pte_value *src = &plan->values[i];
