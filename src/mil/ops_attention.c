@@ -58,7 +58,8 @@ static cml_status sdpa_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     CML_TRY(cml_milop_require_float(ctx, node, "key", &k));
     CML_TRY(cml_milop_require_float(ctx, node, "value", &v));
     cml_mil_value *m = cml_mil_in(ctx, node, "attn_mask");
-    if (m && m->dtype != CML_DTYPE_BOOL && !cml_milop_is_float(m->dtype))
+    if (m && (m->kind != CML_MIL_KIND_TENSOR ||
+              (m->dtype != CML_DTYPE_BOOL && !cml_milop_is_float(m->dtype))))
         return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "attn_mask must be bool or float");
     CML_TRY(sdpa_check(ctx, node, q, k, v, m, true));
     int32_t r = q->rank;

@@ -26,7 +26,8 @@ static cml_status linear_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
                             "x's last dim %lld does not match weight [%lld, %lld]",
                             (long long)din, (long long)w->bound[0], (long long)w->bound[1]);
     b = cml_mil_in(ctx, node, "bias");
-    if (b && (cml_mil_bound_numel(b) != dout || cml_milop_is_float(b->dtype) != fl))
+    if (b && (b->kind != CML_MIL_KIND_TENSOR || cml_mil_bound_numel(b) != dout ||
+              cml_milop_is_float(b->dtype) != fl))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "bias must have %lld elements of x's type",
                             (long long)dout);
     int64_t shape[CML_MAX_DIMS];

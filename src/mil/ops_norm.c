@@ -82,6 +82,9 @@ static cml_status ln_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         if (a->is_axis[i]) inner *= x->shape[i];
     int64_t n = cml_mil_numel(x);
     if (n == 0) return CML_OK;
+    cml_mil_value *gv = cml_mil_in(ctx, node, "gamma"), *bv = cml_mil_in(ctx, node, "beta");
+    if ((gv && cml_mil_numel(gv) != inner) || (bv && cml_mil_numel(bv) != inner))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "gamma/beta do not match the normalized size");
     size_t outer = (size_t)(n / inner);
     if (a->trailing) {
         cml_k_layer_norm_f32(x->data, out->data, outer, (size_t)inner, g, b, a->eps);
@@ -144,6 +147,13 @@ static cml_status bn_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     size_t n = (size_t)x->shape[0], c = (size_t)x->shape[1];
     size_t sp = (size_t)cml_milop_prod(x->shape, 2, x->rank);
     if (n * c * sp == 0) return CML_OK;
+    static const char *const names[] = {"gamma", "beta", "mean", "variance"};
+    for (int i = 0; i < 4; i++) {
+        cml_mil_value *pv = cml_mil_in(ctx, node, names[i]);
+        if (pv && cml_mil_numel(pv) != (int64_t)c)
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "'%s' does not match %zu channels",
+                                names[i], c);
+    }
     const float *g = opt_data(ctx, node, "gamma"), *b = opt_data(ctx, node, "beta");
     if (inst)
         cml_k_group_norm_f32(x->data, out->data, n, c, sp, c, g, b, eps);

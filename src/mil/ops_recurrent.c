@@ -93,7 +93,7 @@ static cml_status rnn_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     a->H = whh->bound[1];
     a->I = x->bound[2];
     a->ndir = 1;
-    if (whh->bound[0] != a->G * a->H)
+    if (a->H < 1 || whh->bound[0] != a->G * a->H)
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "weight_hh must be [%lld*H, H]",
                             (long long)a->G);
     const char *dir = NULL;

@@ -455,8 +455,8 @@ static cml_status stack_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     bool dyn = false;
     for (uint32_t i = 0; i < p->count; i++) {
         const cml_mil_value *v = cml_mil_value_at(ctx, p->vids[i]);
-        if (v->rank != v0->rank || esz(v) != esz(v0) ||
-            memcmp(v->bound, v0->bound, sizeof(int64_t) * (size_t)v0->rank) != 0)
+        if (v->kind != CML_MIL_KIND_TENSOR || esz(v) == 0 || v->rank != v0->rank ||
+            esz(v) != esz(v0) || memcmp(v->bound, v0->bound, sizeof(int64_t) * (size_t)v0->rank) != 0)
             return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "values must have equal shapes");
         dyn = dyn || v->dynamic;
     }

@@ -21,7 +21,8 @@ static cml_status fill_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     cml_mil_value *val = cml_mil_in(ctx, node, "value");
     cml_dtype dt = val ? val->dtype : CML_DTYPE_FLOAT32;
     bool fp16 = val ? val->fp16 : false;
-    if (val && cml_mil_bound_numel(val) != 1)
+    if (val && (val->kind != CML_MIL_KIND_TENSOR || cml_mil_bound_numel(val) != 1 ||
+                cml_dtype_size(dt) == 0 || cml_dtype_size(dt) > 8))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "'value' must be a scalar");
     if (like) {
         cml_mil_value *ref = NULL;
