@@ -26,8 +26,14 @@ static bool conv_is_pointwise(const cml_conv2d_params *p) {
            p->pad_left == 0 && p->h_out == p->h_in && p->w_out == p->w_in;
 }
 
+#define CONV_MAX_KW 64
+
+/* im2col is materialized only when the kernel is wider than the on-the-fly
+ * packer supports; otherwise the gemm packs its B panels straight from x. */
+static bool conv_needs_im2col(const cml_conv2d_params *p) { return p->k_w > CONV_MAX_KW; }
+
 size_t cml_k_conv2d_scratch_size(const cml_conv2d_params *p) {
-    if (p->groups <= 0 || conv_is_direct(p) || conv_is_pointwise(p)) return 0;
+    if (p->groups <= 0 || conv_is_direct(p) || conv_is_pointwise(p) || !conv_needs_im2col(p)) return 0;
     int64_t k = p->c_in / p->groups * p->k_h * p->k_w;
     return (size_t)(k * p->h_out * p->w_out) * sizeof(float);
 }
@@ -128,6 +134,65 @@ static void direct_planes(void *ctx, size_t begin, size_t end) {
     }
 }
 
+/* ---- implicit im2col: gemm B panels packed from the input ------------------------ */
+
+typedef struct conv_pack_ctx {
+    const cml_conv2d_params *p;
+    const float *x; /* group input [cin_g, H, W] */
+    int64_t lo[CONV_MAX_KW], hi[CONV_MAX_KW]; /* valid output columns per kw */
+} conv_pack_ctx;
+
+/* Row k of op(B) is (ci, kh, kw); column j is output position (oh, ow). */
+static void conv_bpack(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, float *Bp, size_t NR) {
+    const conv_pack_ctx *c = ctx;
+    const cml_conv2d_params *p = c->p;
+    const int64_t H = p->h_in, W = p->w_in, WO = p->w_out, KW = p->k_w, kk = p->k_h * p->k_w;
+    const int64_t sh = p->stride_h, sw = p->stride_w;
+    const int64_t dh = dil_or_1(p->dilation_h), dw = dil_or_1(p->dilation_w);
+    int64_t ci = (int64_t)k0 / kk, rem = (int64_t)k0 % kk;
+    int64_t kh = rem / KW, kw = rem % KW;
+    const int64_t oh0 = (int64_t)j0 / WO, ow0 = (int64_t)j0 % WO;
+    for (size_t k = 0; k < kc; k++) {
+        float *dst = Bp + k * NR;
+        const float *xc = c->x + ci * H * W;
+        const int64_t off = kw * dw - p->pad_left, lo = c->lo[kw], hi = c->hi[kw];
+        int64_t oh = oh0, ow = ow0;
+        size_t j = 0;
+        while (j < nr) {
+            int64_t seg = (int64_t)(nr - j) < WO - ow ? (int64_t)(nr - j) : WO - ow;
+            int64_t ih = oh * sh - p->pad_top + kh * dh;
+            float *d = dst + j; /* d[t - ow] for output column t in [ow, ow + seg) */
+            if (ih < 0 || ih >= H) {
+                for (int64_t t = 0; t < seg; t++) d[t] = 0.0f;
+            } else {
+                const float *src = xc + ih * W;
+                /* zeros on [ow, a), input on [a, b), zeros on [b, ow + seg) */
+                int64_t a = ow > lo ? ow : lo;
+                if (a > ow + seg) a = ow + seg;
+                int64_t b = ow + seg < hi ? ow + seg : hi;
+                if (b < a) b = a;
+                for (int64_t t = ow; t < a; t++) d[t - ow] = 0.0f;
+                if (sw == 1)
+                    for (int64_t t = a; t < b; t++) d[t - ow] = src[t + off];
+                else
+                    for (int64_t t = a; t < b; t++) d[t - ow] = src[t * sw + off];
+                for (int64_t t = b; t < ow + seg; t++) d[t - ow] = 0.0f;
+            }
+            j += (size_t)seg;
+            ow = 0;
+            oh++;
+        }
+        for (size_t t = nr; t < NR; t++) dst[t] = 0.0f;
+        if (++kw == KW) {
+            kw = 0;
+            if (++kh == p->k_h) {
+                kh = 0;
+                ci++;
+            }
+        }
+    }
+}
+
 /* ---- conv2d --------------------------------------------------------------------- */
 
 static void fill_bias_rows(float *y, const float *bias, int64_t rows, int64_t n) {
@@ -158,6 +223,18 @@ void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const fl
             const float *xg = x + (b * p->c_in + g * cin_g) * HWi;
             const float *wg = w + g * cout_g * K;
             float *yg = y + (b * p->c_out + g * cout_g) * HWo;
+            if (!pointwise && !conv_needs_im2col(p)) {
+                conv_pack_ctx pc;
+                pc.p = p;
+                pc.x = xg;
+                for (int64_t kw = 0; kw < p->k_w; kw++)
+                    valid_range(kw * dil_or_1(p->dilation_w) - p->pad_left, p->stride_w, p->w_in,
+                                p->w_out, &pc.lo[kw], &pc.hi[kw]);
+                if (bias) fill_bias_rows(yg, bias + g * cout_g, cout_g, HWo);
+                cml_k_gemm_f32_bpack(pool, (size_t)cout_g, (size_t)HWo, (size_t)K, wg, (size_t)K,
+                                     conv_bpack, &pc, NULL, yg, (size_t)HWo, bias != NULL);
+                continue;
+            }
             const float *B = xg;
             if (!pointwise) {
                 im2col_job j = {.p = p, .x = xg, .col = col};

@@ -84,6 +84,8 @@ typedef struct gemm_job {
     const float *B;
     size_t ldb;
     bool trans_b;
+    cml_gemm_bpack_fn bpack; /* when set, packs op(B) panels instead of B */
+    void *bpack_ctx;
     const float *bias;
     float *C;
     size_t ldc;
@@ -105,7 +107,9 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
             size_t mend = cml_k_min(m1, mc + MC);
             for (size_t jr = n0; jr < n1; jr += NR) {
                 size_t nr = cml_k_min(NR, n1 - jr);
-                if (g->trans_b)
+                if (g->bpack)
+                    g->bpack(g->bpack_ctx, pc, kc, jr, nr, Bp, NR);
+                else if (g->trans_b)
                     kit->pack_t(kc, nr, g->B + jr * g->ldb + pc, g->ldb, Bp);
                 else
                     kit->pack_n(kc, nr, g->B + pc * g->ldb + jr, g->ldb, Bp);
@@ -148,31 +152,17 @@ static void gemm_small_task(void *ctx, size_t begin, size_t end) {
 
 static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
 
-void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
-                    size_t lda, const float *B, size_t ldb, bool trans_b, const float *bias,
-                    float *C, size_t ldc, bool accumulate) {
-    if (M == 0 || N == 0) return;
-    if (K == 0) {
-        for (size_t i = 0; i < M; i++) {
-            float *c = C + i * ldc;
-            for (size_t j = 0; j < N; j++) {
-                float v = bias ? bias[j] : 0.0f;
-                c[j] = accumulate ? c[j] + v : v;
-            }
-        }
-        return;
-    }
-    const cml_gemm_kit *kit = cml_k_gemm_kit();
-    gemm_job g = {
-        .kit = kit, .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
-        .trans_b = trans_b, .bias = bias, .C = C, .ldc = ldc, .accumulate = accumulate,
-    };
+static void gemm_run(cml_threadpool *pool, gemm_job *gp) {
+    gemm_job g = *gp;
+    const cml_gemm_kit *kit = g.kit;
+    size_t M = g.M, N = g.N, K = g.K;
+    bool trans_b = g.trans_b;
     size_t threads = (size_t)cml_threadpool_size(pool);
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (flops < (double)GEMM_PARALLEL_MIN_FLOPS) threads = 1;
 
-    bool small = trans_b ? (kit->small_t && M <= kit->small_t_max_m)
-                         : (kit->small_n && M <= 4);
+    bool small = !g.bpack && (trans_b ? (kit->small_t && M <= kit->small_t_max_m)
+                                      : (kit->small_n && M <= 4));
     if (small) {
         size_t align = kit->small_col_align;
         size_t units = div_up(N, align);
@@ -197,4 +187,44 @@ void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K, const fl
     g.col_chunks = div_up(N, g.cols_per_chunk);
     row_chunks = div_up(M, g.rows_per_chunk);
     cml_parallel_for(pool, g.col_chunks * row_chunks, 1, gemm_task, &g);
+}
+
+static void gemm_k0(size_t M, size_t N, const float *bias, float *C, size_t ldc, bool accumulate) {
+    for (size_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        for (size_t j = 0; j < N; j++) {
+            float v = bias ? bias[j] : 0.0f;
+            c[j] = accumulate ? c[j] + v : v;
+        }
+    }
+}
+
+void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                    size_t lda, const float *B, size_t ldb, bool trans_b, const float *bias,
+                    float *C, size_t ldc, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        gemm_k0(M, N, bias, C, ldc, accumulate);
+        return;
+    }
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+        .trans_b = trans_b, .bias = bias, .C = C, .ldc = ldc, .accumulate = accumulate,
+    };
+    gemm_run(pool, &g);
+}
+
+void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                          size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *bias,
+                          float *C, size_t ldc, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        gemm_k0(M, N, bias, C, ldc, accumulate);
+        return;
+    }
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .bpack = bpack,
+        .bpack_ctx = bpack_ctx, .bias = bias, .C = C, .ldc = ldc, .accumulate = accumulate,
+    };
+    gemm_run(pool, &g);
 }

@@ -54,6 +54,15 @@ typedef struct cml_gemm_kit {
     size_t small_col_align;    /* column split granularity for small_* */
 } cml_gemm_kit;
 
+/* Packs rows [k0, k0+kc) x columns [j0, j0+nr) of a virtual op(B) into
+ * Bp[kc][NR], zeroing columns nr..NR-1 (e.g. im2col on the fly). */
+typedef void (*cml_gemm_bpack_fn)(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, float *Bp,
+                                  size_t NR);
+/* cml_k_gemm_f32 with op(B) produced panel by panel by bpack. */
+void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                          size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *bias,
+                          float *C, size_t ldc, bool accumulate);
+
 extern const cml_gemm_kit cml_gemm_kit_scalar;
 extern const cml_gemm_kit cml_gemm_kit_avx2;
 extern const cml_gemm_kit cml_gemm_kit_avx512;

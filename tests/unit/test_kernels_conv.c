@@ -159,6 +159,12 @@ static bool random_conv(cml_conv2d_params *p, int kind) {
     p->pad_top = tk_int(0, p->k_h - 1 + (p->dilation_h - 1));
     p->pad_left = tk_int(0, p->k_w - 1);
     int64_t pb = tk_int(0, p->k_h - 1), pr = tk_int(0, p->k_w);
+    if (tk_int(0, 7) == 0) { /* padding wider than the kernel */
+        p->pad_top = tk_int(0, 6);
+        p->pad_left = tk_int(0, 9);
+        pb = tk_int(0, 5);
+        pr = tk_int(0, 9);
+    }
     if (kind == 3) { /* pointwise */
         p->k_h = p->k_w = 1;
         p->stride_h = p->stride_w = 1;
@@ -189,6 +195,8 @@ static void test_conv2d(void) {
         {1, 16, 56, 56, 16, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 16},
         {1, 16, 56, 56, 16, 28, 28, 3, 3, 2, 2, 0, 0, 1, 1, 16},
         {1, 8, 20, 57, 8, 20, 29, 5, 5, 1, 2, 2, 2, 1, 1, 8},
+        {1, 2, 1, 80, 3, 1, 18, 1, 65, 1, 1, 0, 1, 1, 1, 1}, /* wider than the on-the-fly packer */
+        {2, 4, 3, 70, 6, 3, 4, 3, 66, 1, 2, 1, 2, 1, 1, 2},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         cases++;
