@@ -47,7 +47,7 @@ typedef struct ucase {
 } ucase;
 
 static void run_unary(const ucase *c, cml_dtype dt, int64_t n, double scale) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = tv_tensor(&e, dt, 2, S(1, n));
     cml_evalue *o = tv_dyn_out(&e, dt, 2, n + 5);
@@ -138,7 +138,7 @@ static void test_unary_all(void) {
 }
 
 static void test_unary_misc(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     /* int paths */
     cml_evalue *xi = TS(&e, CML_DTYPE_INT64, 5), *oi = TS(&e, CML_DTYPE_INT64, 5);

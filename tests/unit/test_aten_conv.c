@@ -74,7 +74,7 @@ static void ref_conv(const cgeo *g, const cml_tensor *x, const cml_tensor *w, co
 }
 
 static void run_conv(const cgeo *g, cml_dtype dt, int bias_kind) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     int32_t rank = g->nd + 2;
     int64_t xs[4] = {g->n, g->cin, g->in[0], g->in[1]};
@@ -160,7 +160,7 @@ static void test_conv_random(void) {
 }
 
 static void test_conv_args(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 1, 4, 5, 5), *w = TS(&e, CML_DTYPE_FLOAT32, 6, 2, 3, 3),
                *o = TS(&e, CML_DTYPE_FLOAT32, 1, 6, 3, 3);
@@ -201,6 +201,11 @@ static void test_conv_args(void) {
 
 int main(void) {
     test_conv_random();
+    /* again on a thread pool */
+    CHECK(cml_threadpool_create(4, NULL, &tv_pool) == CML_OK);
+    test_conv_random();
     test_conv_args();
+    cml_threadpool_destroy(tv_pool);
+    tv_pool = NULL;
     TEST_MAIN_END();
 }

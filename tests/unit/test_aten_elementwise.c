@@ -77,7 +77,7 @@ typedef struct bcase {
 
 static void run_binary_case(const bcase *c, cml_dtype da, cml_dtype db, cml_dtype dout, int iters) {
     for (int it = 0; it < iters; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int32_t orank, ra, rb;
         int64_t osz[CML_MAX_DIMS], sa[CML_MAX_DIMS], sb[CML_MAX_DIMS];
@@ -191,7 +191,7 @@ static void test_binary_random(void) {
 }
 
 static void test_scalar_forms(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *o = TS(&e, CML_DTYPE_FLOAT32, 2, 3);
     for (int i = 0; i < 6; i++) F(x)[i] = (float)i - 2.5f;
@@ -268,7 +268,7 @@ static void test_scalar_forms(void) {
 }
 
 static void test_shapes_and_rejections(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     /* Dynamic output shrinks and grows within its bound. */
     cml_evalue *a = tv_tensor_cap(&e, CML_DTYPE_FLOAT32, 2, S(4, 5), 20, CML_SHAPE_DYNAMIC_BOUND);
@@ -326,7 +326,7 @@ static void test_shapes_and_rejections(void) {
 
 static void test_where(void) {
     for (int it = 0; it < 30; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int32_t orank, ra, rb;
         int64_t osz[CML_MAX_DIMS], sa[CML_MAX_DIMS], sb[CML_MAX_DIMS];
@@ -355,7 +355,7 @@ static void test_where(void) {
         tv_free(&e);
     }
     /* Mixed dtypes: int self, float other, float out. */
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *c = TS(&e, CML_DTYPE_BOOL, 3), *x = TS(&e, CML_DTYPE_INT64, 3),
                *y = TS(&e, CML_DTYPE_FLOAT32, 1), *o = TS(&e, CML_DTYPE_FLOAT32, 3);
@@ -393,7 +393,7 @@ static void set_channels_last(cml_evalue *v) {
  * them): any operand/output dim order, with broadcasting. */
 static void test_dim_orders(void) {
     for (int it = 0; it < 8; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int64_t sz[4] = {2, 3, 4, 5};
         cml_evalue *a = tv_tensor(&e, CML_DTYPE_FLOAT32, 4, sz);
@@ -441,7 +441,37 @@ static void test_dim_orders(void) {
     }
 }
 
+static void test_logical(void) {
+    static tenv e; /* static: large, keep it off the stack */
+    tv_init(&e);
+    cml_evalue *a = TS(&e, CML_DTYPE_BOOL, 2, 3), *b = TS(&e, CML_DTYPE_FLOAT32, 3), *o = TS(&e, CML_DTYPE_BOOL, 2, 3);
+    uint8_t *pa = T(a)->data, *po = T(o)->data;
+    uint8_t av[6] = {0, 1, 1, 0, 0, 1};
+    memcpy(pa, av, 6);
+    F(b)[0] = 0.0f;
+    F(b)[1] = 2.5f;
+    F(b)[2] = -1.0f;
+    const char *names[3] = {"aten::logical_and.out", "aten::logical_or.out", "aten::logical_xor.out"};
+    for (int k = 0; k < 3; k++) {
+        CHECK(CALL(&e, names[k], a, b, o, o) == CML_OK);
+        bool ok = true;
+        for (int i = 0; i < 6; i++) {
+            bool x = av[i], y = F(b)[i % 3] != 0;
+            bool want = k == 0 ? (x && y) : k == 1 ? (x || y) : (x != y);
+            ok = ok && po[i] == want;
+        }
+        CHECK_MSG(ok, "%s", names[k]);
+    }
+    cml_evalue *of = TS(&e, CML_DTYPE_FLOAT32, 2, 3);
+    CHECK(CALL(&e, "aten::logical_not.out", a, of, of) == CML_OK);
+    CHECK(F(of)[0] == 1.0f && F(of)[1] == 0.0f);
+    cml_evalue *bad = TS(&e, CML_DTYPE_FLOAT32, 4);
+    CHECK(CALL(&e, "aten::logical_and.out", a, bad, o, o) == CML_ERR_SHAPE);
+    tv_free(&e);
+}
+
 int main(void) {
+    test_logical();
     test_dim_orders();
     test_binary_random();
     test_scalar_forms();

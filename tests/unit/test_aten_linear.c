@@ -18,7 +18,7 @@ static void ref_mm(const cml_tensor *a, const cml_tensor *b, int64_t B, int64_t 
 
 static void test_addmm(void) {
     for (int it = 0; it < 40; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int64_t M = tv_randint(1, 17), K = tv_randint(1, 40), N = tv_randint(1, 19);
         cml_dtype dt = it % 4 == 3 ? CML_DTYPE_FLOAT16 : CML_DTYPE_FLOAT32;
@@ -50,7 +50,7 @@ static void test_addmm(void) {
         tv_free(&e);
     }
     /* beta = 0 ignores NaN in self */
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *bias = TS(&e, CML_DTYPE_FLOAT32, 2), *a = TS(&e, CML_DTYPE_FLOAT32, 1, 3),
                *b = TS(&e, CML_DTYPE_FLOAT32, 3, 2), *o = TS(&e, CML_DTYPE_FLOAT32, 1, 2);
@@ -77,7 +77,7 @@ static void test_addmm(void) {
 
 static void test_mm_bmm(void) {
     for (int it = 0; it < 30; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         bool batched = it % 2;
         int64_t B = batched ? tv_randint(1, 4) : 1;
@@ -107,7 +107,7 @@ static void test_mm_bmm(void) {
         free(ref);
         tv_free(&e);
     }
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *a = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 4), *b = TS(&e, CML_DTYPE_FLOAT32, 3, 4, 5),
                *o = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 5);
@@ -118,7 +118,7 @@ static void test_mm_bmm(void) {
 
 static void test_linear(void) {
     for (int it = 0; it < 30; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int32_t rank = (int32_t)tv_randint(1, 4);
         int64_t xs[4];
@@ -151,7 +151,7 @@ static void test_linear(void) {
         free(ref);
         tv_free(&e);
     }
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *w = TS(&e, CML_DTYPE_FLOAT32, 4, 5),
                *o = TS(&e, CML_DTYPE_FLOAT32, 2, 4);
@@ -161,7 +161,12 @@ static void test_linear(void) {
 
 int main(void) {
     test_addmm();
+    /* again on a thread pool */
+    CHECK(cml_threadpool_create(4, NULL, &tv_pool) == CML_OK);
+    test_addmm();
     test_mm_bmm();
     test_linear();
+    cml_threadpool_destroy(tv_pool);
+    tv_pool = NULL;
     TEST_MAIN_END();
 }

@@ -4,7 +4,7 @@
 
 static void test_batch_norm(void) {
     for (int it = 0; it < 30; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int32_t rank = (int32_t)tv_randint(2, 5);
         int64_t sz[5];
@@ -48,7 +48,7 @@ static void test_batch_norm(void) {
         free(ref);
         tv_free(&e);
     }
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 4), *o = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 4);
     cml_evalue *m = TS(&e, CML_DTYPE_FLOAT32, 4), *v = TS(&e, CML_DTYPE_FLOAT32, 4);
@@ -62,7 +62,7 @@ static void test_batch_norm(void) {
 
 static void test_layer_norm(void) {
     for (int it = 0; it < 30; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int32_t rank = (int32_t)tv_randint(1, 4);
         int64_t sz[4];
@@ -116,7 +116,7 @@ static void test_layer_norm(void) {
         free(rr);
         tv_free(&e);
     }
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *o = TS(&e, CML_DTYPE_FLOAT32, 2, 3);
     cml_evalue *om = TS(&e, CML_DTYPE_FLOAT32, 2, 1), *orr = TS(&e, CML_DTYPE_FLOAT32, 2, 1);
@@ -130,7 +130,7 @@ static void test_layer_norm(void) {
 
 static void test_group_norm(void) {
     for (int it = 0; it < 20; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int64_t n = tv_randint(1, 3), G = tv_randint(1, 4), cg = tv_randint(1, 3), c = G * cg;
         int64_t h = tv_randint(1, 5), w_ = tv_randint(1, 5), sp = h * w_;
@@ -169,7 +169,7 @@ static void test_group_norm(void) {
 
 static void test_softmax(void) {
     for (int it = 0; it < 40; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int32_t rank = (int32_t)tv_randint(1, 4);
         int64_t sz[4];
@@ -204,7 +204,7 @@ static void test_softmax(void) {
         free(ref);
         tv_free(&e);
     }
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *o = TS(&e, CML_DTYPE_FLOAT32, 2, 3);
     CHECK(PREP(&e, "aten::_softmax.out", x, tv_int(&e, 2), tv_bool(&e, false), o, o) == CML_ERR_INVALID_ARG);

@@ -12,7 +12,7 @@ static int64_t pool_out(int64_t in, int64_t k, int64_t p, int64_t s, int64_t d, 
 
 static void test_avg(void) {
     for (int it = 0; it < 80; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int64_t n = tv_randint(1, 2), c = tv_randint(1, 3), H = tv_randint(1, 9), W = tv_randint(1, 9);
         int64_t kh = tv_randint(1, 4), kw = tv_randint(1, 4);
@@ -75,7 +75,7 @@ static void test_avg(void) {
 
 static void test_max(void) {
     for (int it = 0; it < 80; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int64_t n = tv_randint(1, 2), c = tv_randint(1, 3), H = tv_randint(1, 10), W = tv_randint(1, 10);
         int64_t kh = tv_randint(1, 3), kw = tv_randint(1, 3), dh = tv_randint(1, 2), dw = tv_randint(1, 2);
@@ -132,7 +132,7 @@ static void test_max(void) {
         free(refi);
         tv_free(&e);
     }
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 1, 1, 4, 4), *o = TS(&e, CML_DTYPE_FLOAT32, 1, 1, 2, 2);
     cml_evalue *ix32 = TS(&e, CML_DTYPE_INT32, 1, 1, 2, 2);
@@ -148,7 +148,7 @@ static void test_max(void) {
 
 static void test_adaptive(void) {
     for (int it = 0; it < 40; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int64_t n = tv_randint(1, 2), c = tv_randint(1, 3), H = tv_randint(1, 12), W = tv_randint(1, 12);
         int64_t oh_ = tv_randint(1, 7), ow_ = tv_randint(1, 7);
@@ -176,7 +176,12 @@ static void test_adaptive(void) {
 
 int main(void) {
     test_avg();
+    /* again on a thread pool */
+    CHECK(cml_threadpool_create(4, NULL, &tv_pool) == CML_OK);
+    test_avg();
     test_max();
     test_adaptive();
+    cml_threadpool_destroy(tv_pool);
+    tv_pool = NULL;
     TEST_MAIN_END();
 }

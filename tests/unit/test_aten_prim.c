@@ -10,7 +10,7 @@ static cml_evalue *run2(tenv *e, const char *op, cml_evalue *a, cml_evalue *b) {
 }
 
 int main(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *o;
     o = run2(&e, "executorch_prim::add.Scalar", tv_int(&e, 3), tv_int(&e, 4));

@@ -5,7 +5,7 @@
 enum { RS_SUM, RS_MEAN, RS_MAX, RS_MIN };
 
 static void run_reduce(int kind, int it) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     int32_t rank = (int32_t)tv_randint(1, 5);
     int64_t sz[5];
@@ -83,7 +83,7 @@ static void run_reduce(int kind, int it) {
 
 static void test_arg(void) {
     for (int it = 0; it < 30; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int32_t rank = (int32_t)tv_randint(1, 4);
         int64_t sz[4];
@@ -126,7 +126,7 @@ static void test_arg(void) {
 }
 
 static void test_reduce_args(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *o = TS(&e, CML_DTYPE_FLOAT32, 2);
     CHECK(PREP(&e, "aten::mean.out", x, IL(&e, 2), tv_bool(&e, false), tv_null(&e), o, o) == CML_ERR_INVALID_ARG);

@@ -32,7 +32,7 @@ static double at(const cml_tensor *t, const int64_t *idx) {
 }
 
 static void test_views(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 4);
     iota(x);
@@ -95,7 +95,7 @@ static void test_views(void) {
 }
 
 static void test_expand_repeat(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT16, 3, 1);
     iota(x);
@@ -122,7 +122,7 @@ static void test_expand_repeat(void) {
 
 static void test_cat_stack(void) {
     for (int it = 0; it < 20; it++) {
-        tenv e;
+        static tenv e; /* static: large, keep it off the stack */
         tv_init(&e);
         int32_t rank = (int32_t)tv_randint(1, 4);
         int32_t dim = (int32_t)tv_randint(0, rank - 1);
@@ -181,7 +181,7 @@ static void test_cat_stack(void) {
         CHECK(ok);
         tv_free(&e);
     }
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *a = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *b = TS(&e, CML_DTYPE_FLOAT32, 3, 3),
                *o = TS(&e, CML_DTYPE_FLOAT32, 2, 6);
@@ -192,7 +192,7 @@ static void test_cat_stack(void) {
 }
 
 static void test_slice_select_split(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_INT64, 3, 10);
     iota(x);
@@ -243,7 +243,7 @@ static void test_slice_select_split(void) {
 }
 
 static void test_squeeze_unsqueeze(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 1, 3, 1, 2);
     iota(x);
@@ -270,7 +270,7 @@ static void test_squeeze_unsqueeze(void) {
 }
 
 static void test_copies(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 4, 5);
     tv_fill_rand(x);
@@ -339,7 +339,7 @@ static void test_copies(void) {
 }
 
 static void test_pad_and_fill(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3);
     iota(x);
@@ -378,7 +378,7 @@ static void test_pad_and_fill(void) {
 }
 
 static void test_embedding(void) {
-    tenv e;
+    static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
     cml_evalue *w = TS(&e, CML_DTYPE_FLOAT32, 10, 4);
     iota(w);
@@ -417,7 +417,28 @@ static void test_embedding(void) {
     tv_free(&e);
 }
 
+static void test_arange(void) {
+    static tenv e; /* static: large, keep it off the stack */
+    tv_init(&e);
+    cml_evalue *o = tv_dyn_out(&e, CML_DTYPE_INT64, 1, 16);
+    int64_t *p = T(o)->data;
+    CHECK(CALL(&e, "aten::arange.start_out", tv_int(&e, 2), tv_int(&e, 9), tv_int(&e, 3), o, o) == CML_OK);
+    CHECK(T(o)->sizes[0] == 3 && p[0] == 2 && p[1] == 5 && p[2] == 8);
+    CHECK(CALL(&e, "aten::arange.start_out", tv_int(&e, 5), tv_int(&e, -2), tv_int(&e, -2), o, o) == CML_OK);
+    CHECK(T(o)->sizes[0] == 4 && p[3] == -1);
+    CHECK(CALL(&e, "aten::arange.out", tv_int(&e, 7), o, o) == CML_OK);
+    CHECK(T(o)->sizes[0] == 7 && p[6] == 6);
+    cml_evalue *f = tv_dyn_out(&e, CML_DTYPE_FLOAT32, 1, 16);
+    CHECK(CALL(&e, "aten::arange.start_out", tv_double(&e, 0.0), tv_double(&e, 1.0), tv_double(&e, 0.25), f, f) ==
+          CML_OK);
+    CHECK(T(f)->sizes[0] == 4 && F(f)[3] == 0.75f);
+    CHECK(CALL(&e, "aten::arange.start_out", tv_int(&e, 0), tv_int(&e, 5), tv_int(&e, 0), o, o) == CML_ERR_INVALID_ARG);
+    CHECK(CALL(&e, "aten::arange.out", tv_int(&e, 17), o, o) == CML_ERR_SHAPE); /* over the bound */
+    tv_free(&e);
+}
+
 int main(void) {
+    test_arange();
     test_views();
     test_expand_repeat();
     test_cat_stack();
