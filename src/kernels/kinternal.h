@@ -13,10 +13,12 @@
 #if defined(__GNUC__)
 #define CML_ALWAYS_INLINE inline __attribute__((always_inline))
 #define CML_ALIGNED(n) __attribute__((aligned(n)))
+#define CML_NOINLINE __attribute__((noinline))
 #define CML_RESTRICT __restrict__
 #else
 #define CML_ALWAYS_INLINE inline
 #define CML_ALIGNED(n)
+#define CML_NOINLINE
 #define CML_RESTRICT
 #endif
 

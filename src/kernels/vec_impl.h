@@ -423,7 +423,7 @@ static CML_ALWAYS_INLINE void dw_row_padded(const int64_t sw, const float *const
 }
 
 /* Returns false when the plane does not fit the padded-row scheme. */
-static bool dw_plane_padded(const cml_conv2d_params *p, const float *x, const float *w, float bias,
+static CML_NOINLINE bool dw_plane_padded(const cml_conv2d_params *p, const float *x, const float *w, float bias,
                             float *y) {
     const int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
     const int64_t KH = p->k_h, KW = p->k_w, sw = p->stride_w, sh = p->stride_h;
@@ -489,6 +489,87 @@ static bool dw_plane_padded(const cml_conv2d_params *p, const float *x, const fl
     return true;
 }
 
+/* Small planes: the zero-padded plane is flattened and convolved as one 1-D
+ * signal: grid output q = oh * Wq + ow reads xp[q + tap offset], and the
+ * grid's junk columns (ow >= WO) are dropped when the outputs are copied out.
+ * Stride 2 (both dims) first splits the padded plane into its four polyphase
+ * planes (even/odd rows x even/odd columns), which turns it into a sum of
+ * stride-1 convolutions over half-size planes. */
+#define DW_FLAT_MAX 4096
+#ifndef DW_FLAT_MAX_WO
+#define DW_FLAT_MAX_WO 64
+#endif
+
+static CML_NOINLINE bool dw_plane_flat(const cml_conv2d_params *p, const float *x, const float *w, float bias,
+                          float *y) {
+    const int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
+    const int64_t KH = p->k_h, KW = p->k_w, s = p->stride_w;
+    const int64_t dh = p->dilation_h > 0 ? p->dilation_h : 1, dw = p->dilation_w > 0 ? p->dilation_w : 1;
+    const int64_t pt = p->pad_top, pl = p->pad_left;
+    if (p->stride_h != s || (s != 1 && s != 2) || pt < 0 || pl < 0 || KH * KW > DW_MAX_TAPS) return false;
+    int64_t pb = (HO - 1) * s + (KH - 1) * dh + 1 - H - pt, pr = (WO - 1) * s + (KW - 1) * dw + 1 - W - pl;
+    if (pb < 0) pb = 0;
+    if (pr < 0) pr = 0;
+    const int64_t Hp = pt + H + pb, Wp = pl + W + pr;
+    const int64_t Hq = (Hp + s - 1) / s, Wq = (Wp + s - 1) / s; /* (polyphase) plane size */
+    const int64_t ps = Hq * Wq, planes_len = ps * s * s;
+    const int64_t nq = HO * Wq;
+    const int64_t nq_r = (nq + 4 * VW - 1) / (4 * VW) * (4 * VW);
+    int64_t offs[DW_MAX_TAPS];
+    float wv[DW_MAX_TAPS];
+    int64_t nt = 0, max_off = 0;
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            int64_t r = kh * dh, c = kw * dw;
+            offs[nt] = s == 1 ? r * Wq + c : ((r & 1) * 2 + (c & 1)) * ps + (r >> 1) * Wq + (c >> 1);
+            if (offs[nt] > max_off) max_off = offs[nt];
+            wv[nt] = w[kh * KW + kw];
+            nt++;
+        }
+    int64_t xlen = nq_r + max_off;
+    if (xlen < planes_len) xlen = planes_len;
+    if (xlen > DW_FLAT_MAX || nq_r > DW_FLAT_MAX) return false;
+    float xp[DW_FLAT_MAX] CML_ALIGNED(64);
+    float grid[DW_FLAT_MAX] CML_ALIGNED(64);
+    memset(xp, 0, (size_t)xlen * sizeof(float));
+    if (s == 1) {
+        for (int64_t ih = 0; ih < H; ih++)
+            memcpy(xp + (pt + ih) * Wq + pl, x + ih * W, (size_t)W * sizeof(float));
+    } else {
+        for (int64_t ih = 0; ih < H; ih++) {
+            int64_t r = ih + pt;
+            float *pe = xp + ((r & 1) * 2) * ps + (r >> 1) * Wq; /* even padded columns */
+            float *po = pe + ps;                                 /* odd padded columns */
+            const float *src = x + ih * W;
+            /* padded column c = iw + pl goes to (c & 1 ? po : pe)[c >> 1] */
+            int64_t e0 = pl & 1; /* first iw landing on an even column */
+            float *de = pe + ((e0 + pl) >> 1);
+            for (int64_t iw = e0, k = 0; iw < W; iw += 2, k++) de[k] = src[iw];
+            float *dodd = po + ((1 - e0 + pl) >> 1);
+            for (int64_t iw = 1 - e0, k = 0; iw < W; iw += 2, k++) dodd[k] = src[iw];
+        }
+    }
+    const vf bv = v_set1(bias);
+    for (int64_t q = 0; q < nq; q += 4 * VW) {
+        vf a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+        const float *base = xp + q;
+        for (int64_t t = 0; t < nt; t++) {
+            vf wt = v_set1(wv[t]);
+            const float *b = base + offs[t];
+            a0 = v_fmadd(wt, v_load(b), a0);
+            a1 = v_fmadd(wt, v_load(b + VW), a1);
+            a2 = v_fmadd(wt, v_load(b + 2 * VW), a2);
+            a3 = v_fmadd(wt, v_load(b + 3 * VW), a3);
+        }
+        v_store(grid + q, a0);
+        v_store(grid + q + VW, a1);
+        v_store(grid + q + 2 * VW, a2);
+        v_store(grid + q + 3 * VW, a3);
+    }
+    for (int64_t oh = 0; oh < HO; oh++) memcpy(y + oh * WO, grid + oh * Wq, (size_t)WO * sizeof(float));
+    return true;
+}
+
 static void VSUF(vec_dw_plane)(const cml_conv2d_params *p, const float *x, const float *w, float bias,
                                float *y) {
     const int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
@@ -498,6 +579,7 @@ static void VSUF(vec_dw_plane)(const cml_conv2d_params *p, const float *x, const
         cml_k_dw_plane_scalar(p, x, w, bias, y);
         return;
     }
+    if (WO <= DW_FLAT_MAX_WO && dw_plane_flat(p, x, w, bias, y)) return;
     if (dw_plane_padded(p, x, w, bias, y)) return;
     const int64_t extra = sw == 2 ? 1 : 0; /* v_load_even reads one float past the last tap */
     /* Outputs whose every tap lies inside the row: [vlo, vhi). */
