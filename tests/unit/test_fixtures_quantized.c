@@ -4,7 +4,7 @@
  * within the case tolerance (numpy allclose semantics). Prints the max abs
  * error per output. The cases named by issue 5 must all be present.
  *
- * Known upstream conversion bugs (kKnown) are reported as XFAIL and do not
+ * Known upstream conversion bugs (case.json "upstream_issue") are reported as XFAIL and do not
  * fail the suite; they must still load and run. If one starts to match, it
  * is reported as XPASS so that the entry can be removed.
  *
@@ -28,21 +28,11 @@ static const char *const kRequired[] = {
     "mobilenet_v2_palettize_uint4",
 };
 
-/* Cases whose Core ML program differs from the PyTorch graph that produced
- * the expected outputs, so that executing the MIL faithfully cannot match. */
-static const struct { const char *name, *reason; } kKnown[] = {
-    {"cnn_pt2e_int8_static",
-     "coremltools 9.0 pass int_op_canonicalization rewrites dequantize(s1, zp 0) -> reshape -> "
-     "quantize(s2, zp 128) into a bare reshape of the uint8 tensor quantized with (s1, 0), which "
-     "the following dequantize then reads with (s2, 128): the flattened activations are not "
-     "requantized. Re-inserting that requantization reproduces the expected outputs (max err "
-     "~1e-3); cml runs the MIL as written, as Core ML would."},
-};
-
-static const char *known_failure(const char *name) {
-    for (size_t i = 0; i < sizeof kKnown / sizeof kKnown[0]; i++)
-        if (strcmp(kKnown[i].name, name) == 0) return kKnown[i].reason;
-    return NULL;
+/* A case whose Core ML program, as upstream wrote it, cannot reproduce the
+ * PyTorch outputs carries the converter bug in case.json ("upstream_issue");
+ * cml runs the MIL as written, as Core ML would. */
+static const char *known_failure(const fixture_case *c) {
+    return fx_str(c->json, "upstream_issue");
 }
 
 static int run_cmd(const char *cmd, char *out, size_t outsz) {
@@ -161,7 +151,7 @@ int main(int argc, char **argv) {
         considered++;
         g_run_failed = 0;
         int ok = run_case(c);
-        const char *known = known_failure(c->name);
+        const char *known = known_failure(c);
         if (known) {
             printf("%s %s (known upstream conversion bug: %s)\n", ok ? "XPASS" : "XFAIL", c->name,
                    known);
