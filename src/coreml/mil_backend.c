@@ -412,6 +412,8 @@ static cml_status set_input(coreml_handle *h, const io_binding *b, uint32_t i, c
     if (rank == 0 && v->rank == 1) { /* rank-0 tensors are presented as [1] */
         rank = 1;
         shape = &one;
+    } else if (v->rank == 0 && rank == 1 && t->sizes[0] == 1) { /* and [1] feeds a scalar */
+        rank = 0;
     }
     if (b->state) { /* the buffer's current contents become the state */
         int64_t n = 1;

@@ -94,6 +94,14 @@ static void test_enumerated(void) {
                                            "enumerated shapes [1, 5, 10], [4, 6, 10]"),
               "%s", cml_method_errmsg(m));
     cml_method_destroy(m);
+    /* the runtime override of the compute units shows in the description */
+    cml_method_params params = {sizeof params, 1, CML_COMPUTE_CPU_ONLY};
+    m = NULL;
+    CHECK(cml_method_create(p, NULL, &params, &m) == CML_OK);
+    char line[512] = "";
+    CHECK(m && cml_method_delegate_describe(m, 0, line, sizeof line) == CML_OK);
+    CHECK_MSG(strstr(line, "compute_units=cpu_only; running on CPU"), "%s", line);
+    cml_method_destroy(m);
     cml_program_close(p);
 }
 
