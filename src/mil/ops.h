@@ -64,6 +64,12 @@ cml_status cml_milop_scratch(cml_mil_ctx *ctx, const cml_mil_node *node, void **
 cml_status cml_milop_read_ints(cml_mil_ctx *ctx, const cml_mil_node *node, const char *pname,
                                const cml_mil_value *v, int64_t *out, uint32_t max,
                                uint32_t *count);
+/* Compile-time upper bounds of the elements of a small runtime integer
+ * vector (reshape.shape, fill.shape, ...): exact for consts, and followed
+ * through shape(x) (x's bound), gather, concat, cast, add/mul/maximum of
+ * non-negative bounds. A constant -1 stays -1. False when unknown. */
+bool cml_milop_int_bounds(cml_mil_ctx *ctx, const cml_mil_value *v, int64_t *out, uint32_t max,
+                          uint32_t *count);
 /* Whether the value's data is available at compile time. */
 static inline bool cml_milop_known(const cml_mil_value *v) { return v && v->is_const && v->data; }
 

@@ -274,3 +274,101 @@ void cml_milop_walk(int32_t rank, const int64_t *shape, int nops, const int64_t 
         if (d < 0) return;
     }
 }
+
+/* ---- compile-time upper bounds of small integer vectors ------------------------ */
+
+static const cml_mil_node *find_producer(cml_mil_ctx *ctx, const cml_mil_value *v) {
+    const cml_mil_graph *g = ctx->g;
+    if (!g || !g->values || v < g->values || v >= g->values + g->nvalues) return NULL;
+    cml_mil_vid vid = (cml_mil_vid)(v - g->values);
+    for (uint32_t i = 0; i < g->main.nnodes; i++) {
+        const cml_mil_node *n = &g->main.nodes[i];
+        for (uint32_t k = 0; k < n->noutputs; k++)
+            if (n->outputs[k] == vid) return n->def ? n : NULL;
+    }
+    return NULL;
+}
+
+static bool int_vector(const cml_mil_value *v) {
+    return v && v->kind == CML_MIL_KIND_TENSOR && v->rank <= 1 && cml_milop_is_int(v->dtype);
+}
+
+static bool bounds_rec(cml_mil_ctx *ctx, const cml_mil_value *v, int64_t *out, uint32_t max,
+                       uint32_t *count, int depth) {
+    if (depth > 24 || !int_vector(v)) return false;
+    int64_t n = cml_mil_bound_numel(v);
+    if (n < 0 || n > (int64_t)max) return false;
+    if (cml_milop_known(v)) {
+        for (int64_t i = 0; i < n; i++) out[i] = cml_milop_get_int(v->data, v->dtype, i);
+        *count = (uint32_t)n;
+        return true;
+    }
+    const cml_mil_node *p = find_producer(ctx, v);
+    if (!p) return false;
+    const char *t = p->def->type;
+    const cml_mil_value *x = cml_mil_in(ctx, p, "x");
+    if (strcmp(t, "shape") == 0) {
+        if (!x || x->rank > (int32_t)max) return false;
+        for (int32_t i = 0; i < x->rank; i++) out[i] = x->bound[i];
+        *count = (uint32_t)x->rank;
+        return true;
+    }
+    if (strcmp(t, "cast") == 0 || strcmp(t, "identity") == 0 || strcmp(t, "reshape") == 0 ||
+        strcmp(t, "squeeze") == 0 || strcmp(t, "expand_dims") == 0)
+        return bounds_rec(ctx, x, out, max, count, depth + 1);
+    if (strcmp(t, "gather") == 0) {
+        int64_t xb[CML_MAX_DIMS], axis = 0;
+        uint32_t xn = 0;
+        const cml_mil_value *ix = cml_mil_in(ctx, p, "indices");
+        const cml_mil_value *av = cml_mil_in(ctx, p, "axis");
+        if (av && cml_milop_known(av)) axis = cml_milop_get_int(av->data, av->dtype, 0);
+        if (axis != 0 && axis != -1) return false;
+        if (!bounds_rec(ctx, x, xb, CML_MAX_DIMS, &xn, depth + 1) || !cml_milop_known(ix) ||
+            !int_vector(ix) || cml_mil_numel(ix) > (int64_t)max)
+            return false;
+        int64_t ni = cml_mil_numel(ix);
+        for (int64_t i = 0; i < ni; i++) {
+            int64_t k = cml_milop_get_int(ix->data, ix->dtype, i);
+            if (k < 0) k += xn;
+            if (k < 0 || k >= (int64_t)xn) return false;
+            out[i] = xb[k];
+        }
+        *count = (uint32_t)ni;
+        return true;
+    }
+    if (strcmp(t, "concat") == 0) {
+        const cml_mil_param *vals = cml_mil_param_find(p, "values");
+        uint32_t k = 0;
+        for (uint32_t i = 0; vals && i < vals->count; i++) {
+            uint32_t c = 0;
+            if (!bounds_rec(ctx, cml_mil_value_at(ctx, vals->vids[i]), out + k, max - k, &c,
+                            depth + 1))
+                return false;
+            k += c;
+        }
+        *count = k;
+        return vals != NULL;
+    }
+    if (strcmp(t, "mul") == 0 || strcmp(t, "add") == 0 || strcmp(t, "maximum") == 0) {
+        int64_t a[CML_MAX_DIMS], b[CML_MAX_DIMS];
+        uint32_t na = 0, nb = 0;
+        if (!bounds_rec(ctx, x, a, CML_MAX_DIMS, &na, depth + 1) ||
+            !bounds_rec(ctx, cml_mil_in(ctx, p, "y"), b, CML_MAX_DIMS, &nb, depth + 1))
+            return false;
+        uint32_t nn = na > nb ? na : nb;
+        if ((na != nn && na != 1) || (nb != nn && nb != 1) || nn > max) return false;
+        for (uint32_t i = 0; i < nn; i++) {
+            int64_t u = a[na == 1 ? 0 : i], w = b[nb == 1 ? 0 : i];
+            if (u < 0 || w < 0 || u > ((int64_t)1 << 31) || w > ((int64_t)1 << 31)) return false;
+            out[i] = t[0] == 'm' && t[1] == 'u' ? u * w : t[0] == 'a' ? u + w : (u > w ? u : w);
+        }
+        *count = nn;
+        return true;
+    }
+    return false;
+}
+
+bool cml_milop_int_bounds(cml_mil_ctx *ctx, const cml_mil_value *v, int64_t *out, uint32_t max,
+                          uint32_t *count) {
+    return bounds_rec(ctx, v, out, max, count, 0);
+}

@@ -83,12 +83,24 @@ static cml_status reshape_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     node->attr = a;
     int64_t shape[CML_MAX_DIMS];
     if (!cml_milop_known(s)) {
-        /* Shape known only at run time: the element count is bounded by x's;
-         * the dims are not, so the bound is [numel, 1, ...] (capacity only). */
+        /* Shape known only at run time. Per-dim upper bounds come from the
+         * shape's producers when they can be followed (shape/gather/concat
+         * of x's bounds and consts); -1 and unknowns are bounded by x's
+         * element count. Without them the bound is [numel, 1, ...]. */
         a->runtime = true;
-        for (int32_t i = 0; i < a->k; i++) shape[i] = 1;
-        if (a->k > 0) shape[0] = cml_mil_bound_numel(x);
-        else if (cml_mil_bound_numel(x) != 1)
+        int64_t nb = cml_mil_bound_numel(x), ub[CML_MAX_DIMS];
+        uint32_t nub = 0;
+        bool have = cml_milop_int_bounds(ctx, s, ub, CML_MAX_DIMS, &nub) && nub == (uint32_t)a->k;
+        for (int32_t i = 0; i < a->k; i++) {
+            int64_t d = have ? ub[i] : -2;
+            if (have && d == 0) {
+                int32_t j = a->right_align ? x->rank - (a->k - i) : (a->k == x->rank ? i : -1);
+                d = j >= 0 ? x->bound[j] : 1;
+            }
+            if (d < 0 || d > nb) d = nb; /* -1 (inferred) or unknown */
+            shape[i] = have ? d : (i == 0 ? nb : 1);
+        }
+        if (a->k == 0 && nb != 1)
             return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "cannot reshape to a scalar");
         return cml_milop_out_like(ctx, node, 0, x, a->k, shape, a->k > 0);
     }

@@ -31,15 +31,20 @@ static cml_status fill_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     }
     cml_mil_value *s = NULL;
     CML_TRY(cml_mil_require(ctx, node, "shape", &s));
-    if (!cml_milop_known(s))
-        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
-                            "'shape' must be a constant (no bound for a runtime shape)");
     int64_t shape[CML_MAX_DIMS];
-    uint32_t n;
-    CML_TRY(cml_milop_read_ints(ctx, node, "shape", s, shape, CML_MAX_DIMS, &n));
+    uint32_t n = 0;
+    bool runtime = !cml_milop_known(s);
+    if (runtime) {
+        /* a runtime shape needs compile-time bounds (shape(x), gather, concat, ...) */
+        if (!cml_milop_int_bounds(ctx, s, shape, CML_MAX_DIMS, &n))
+            return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
+                                "'shape' is computed at run time and has no known bound");
+    } else {
+        CML_TRY(cml_milop_read_ints(ctx, node, "shape", s, shape, CML_MAX_DIMS, &n));
+    }
     for (uint32_t i = 0; i < n; i++)
         if (shape[i] < 0) return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "negative dimension");
-    return cml_mil_set_output(ctx, node, 0, dt, fp16, (int32_t)n, shape, false);
+    return cml_mil_set_output(ctx, node, 0, dt, fp16, (int32_t)n, shape, runtime);
 }
 
 static cml_status fill_run(cml_mil_ctx *ctx, const cml_mil_node *node) {

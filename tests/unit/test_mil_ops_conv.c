@@ -80,8 +80,13 @@ static void run_conv_case(const conv_cfg *c, bool with_bias) {
                         double got = tg_of(&t, 0)[((n * c->cout + oc) * OH + oh) * OW + ow];
                         if (fabs(got - acc) > 1e-4 * (1 + fabs(acc))) bad++;
                     }
-        CHECK_MSG(bad == 0, "conv %dD %s groups=%lld: %d mismatches", sd, c->pad_type,
-                  (long long)c->groups, bad);
+        CHECK_MSG(bad == 0,
+                  "conv %dD %s n=%lld cin=%lld cout=%lld groups=%lld D=%lldx%lld K=%lldx%lld "
+                  "s=%lldx%lld d=%lldx%lld: %d mismatches",
+                  sd, c->pad_type, (long long)c->n, (long long)c->cin, (long long)c->cout,
+                  (long long)c->groups, (long long)c->D[0], (long long)c->D[1], (long long)c->K[0],
+                  (long long)c->K[1], (long long)c->s[0], (long long)c->s[1], (long long)c->d[0],
+                  (long long)c->d[1], bad);
     }
     tg_free(&t);
     free(x), free(w), free(b);

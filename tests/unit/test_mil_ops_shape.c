@@ -76,6 +76,79 @@ static void test_reshape(void) {
     free(x);
 }
 
+/* A producer node in the main block of t's graph (for reshape's runtime-shape
+ * bounds): one output, params given as (name, vid) pairs. */
+typedef struct extra_node {
+    cml_mil_param params[4];
+    cml_mil_vid pv[4][4];
+    cml_mil_vid out;
+} extra_node;
+
+static void add_node(tg *t, cml_mil_node *n, extra_node *e, const char *type, int np,
+                     const char *const *names, const cml_mil_vid *vids, const int *counts) {
+    memset(n, 0, sizeof *n);
+    n->type = type;
+    n->name = type;
+    n->def = cml_mil_op_find(type);
+    n->params = e->params;
+    n->nparams = (uint32_t)np;
+    for (int i = 0, k = 0; i < np; i++) {
+        e->params[i].name = names[i];
+        e->params[i].vids = e->pv[i];
+        e->params[i].count = (uint32_t)counts[i];
+        for (int j = 0; j < counts[i]; j++) e->pv[i][j] = vids[k++];
+    }
+    e->out = t->g.nvalues++;
+    t->g.values[e->out].name = type;
+    n->outputs = &e->out;
+    n->noutputs = 1;
+}
+
+static cml_status infer_alloc(tg *t, cml_mil_node *n) {
+    CML_TRY(n->def->infer(&t->ctx, n));
+    cml_mil_value *v = tg_v(t, n->outputs[0]);
+    v->data = tg_keep(t, calloc(1, v->capacity ? v->capacity : 1));
+    return CML_OK;
+}
+
+static void test_reshape_runtime_bounds(void) {
+    /* x [B <= 4 (dynamic), 6, 2]; reshape(x, concat(gather(shape(x), [0]), [12])) */
+    tg t;
+    tg_init(&t, "reshape", 17);
+    int64_t xs[3] = {4, 6, 2};
+    float *x = iota(48);
+    cml_mil_vid vx = tg_f32(&t, "x", 3, xs, x, false);
+    tg_v(&t, vx)->dynamic = true;
+    cml_mil_vid vidx = tg_i32s(&t, "idx", 1, (int32_t[]){0}), vax = tg_scalar_i(&t, "axis", 0);
+    cml_mil_vid v12 = tg_i32s(&t, "twelve", 1, (int32_t[]){12});
+    static cml_mil_node nodes[3];
+    static extra_node ex[3];
+    add_node(&t, &nodes[0], &ex[0], "shape", 1, (const char *[]){"x"}, &vx, (int[]){1});
+    add_node(&t, &nodes[1], &ex[1], "gather", 3, (const char *[]){"x", "indices", "axis"},
+             (cml_mil_vid[]){ex[0].out, vidx, vax}, (int[]){1, 1, 1});
+    add_node(&t, &nodes[2], &ex[2], "concat", 2, (const char *[]){"values", "axis"},
+             (cml_mil_vid[]){ex[1].out, v12, vax}, (int[]){2, 1});
+    t.g.main.nodes = nodes;
+    t.g.main.nnodes = 3;
+    for (int i = 0; i < 3; i++) CHECK_MSG(infer_alloc(&t, &nodes[i]) == CML_OK, "%s", t.err.msg);
+    tg_param(&t, "x", vx);
+    tg_param(&t, "shape", ex[2].out);
+    tg_out(&t, 1);
+    CHECK_MSG(tg_infer(&t) == CML_OK, "%s", t.err.msg);
+    int64_t bound[2] = {4, 12};
+    CHECK(tg_o(&t, 0)->rank == 2 && memcmp(tg_o(&t, 0)->bound, bound, sizeof bound) == 0);
+    CHECK(tg_o(&t, 0)->dynamic);
+    /* run with B = 3 */
+    int64_t s3[3] = {3, 6, 2}, want[2] = {3, 12};
+    tg_reshape(&t, vx, 3, s3);
+    for (int i = 0; i < 3; i++) CHECK(nodes[i].def->run(&t.ctx, &nodes[i]) == CML_OK);
+    CHECK(tg_run(&t) == CML_OK);
+    CHECK(tg_shape_is(tg_o(&t, 0), 2, want));
+    CHECK(tg_of(&t, 0)[35] == 35);
+    tg_free(&t);
+    free(x);
+}
+
 static void test_transpose_reverse(void) {
     for (int trial = 0; trial < 12; trial++) {
         int32_t r = tg_randi(1, 5);
@@ -527,6 +600,7 @@ static void test_tile_pad_band(void) {
 
 int main(void) {
     test_reshape();
+    test_reshape_runtime_bounds();
     test_transpose_reverse();
     test_views();
     test_pixel();
