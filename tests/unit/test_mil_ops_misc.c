@@ -348,7 +348,82 @@ static void test_quant(void) {
     tg_free(&t);
 }
 
+/* ---- crop, sliding_windows, reverse_sequence, space_to_batch / batch_to_space ---------- */
+
+static void test_movement(void) {
+    float x[40];
+    for (int i = 0; i < 40; i++) x[i] = (float)i;
+    tg t;
+    /* crop [1, 1, 4, 5] by height (1, 2), width (0, 3) -> [1, 1, 1, 2] */
+    int64_t cs[4] = {1, 1, 4, 5};
+    tg_init(&t, "crop", 15);
+    tg_param(&t, "x", tg_f32(&t, "x", 4, cs, x, false));
+    tg_param(&t, "crop_height", tg_i32s(&t, "ch", 2, (int32_t[]){1, 2}));
+    tg_param(&t, "crop_width", tg_i32s(&t, "cw", 2, (int32_t[]){0, 3}));
+    CHECK(go(&t, 1) == CML_OK);
+    CHECK(tg_shape_is(tg_o(&t, 0), 4, (int64_t[]){1, 1, 1, 2}));
+    CHECK(tg_of(&t, 0)[0] == 5 && tg_of(&t, 0)[1] == 6);
+    tg_free(&t);
+    /* sliding_windows [2, 5], axis 1, size 3, stride 2 -> [2, 2, 3] */
+    int64_t ss[2] = {2, 5};
+    tg_init(&t, "sliding_windows", 15);
+    tg_param(&t, "x", tg_f32(&t, "x", 2, ss, x, false));
+    tg_param(&t, "axis", tg_scalar_i(&t, "a", -1));
+    tg_param(&t, "size", tg_scalar_i(&t, "s", 3));
+    tg_param(&t, "stride", tg_scalar_i(&t, "st", 2));
+    CHECK(go(&t, 1) == CML_OK);
+    CHECK(tg_shape_is(tg_o(&t, 0), 3, (int64_t[]){2, 2, 3}));
+    float wsw[12] = {0, 1, 2, 2, 3, 4, 5, 6, 7, 7, 8, 9};
+    for (int i = 0; i < 12; i++) CHECK(tg_of(&t, 0)[i] == wsw[i]);
+    tg_free(&t);
+    /* reverse_sequence [4, 3], seq axis 0, batch axis 1, lengths [1, 2, 4] */
+    int64_t rs[2] = {4, 3}, l3 = 3;
+    int32_t lens[3] = {1, 2, 4};
+    tg_init(&t, "reverse_sequence", 15);
+    tg_param(&t, "x", tg_f32(&t, "x", 2, rs, x, false));
+    tg_param(&t, "lengths", tg_value(&t, "l", CML_DTYPE_INT32, false, 1, &l3, lens, false));
+    tg_param(&t, "seq_axis", tg_scalar_i(&t, "sa", 0));
+    tg_param(&t, "batch_axis", tg_scalar_i(&t, "ba", 1));
+    CHECK(go(&t, 1) == CML_OK);
+    float wrs[12] = {0, 4, 11, 3, 1, 8, 6, 7, 5, 9, 10, 2};
+    for (int i = 0; i < 12; i++) CHECK_MSG(tg_of(&t, 0)[i] == wrs[i], "reverse_sequence[%d] = %g", i, tg_of(&t, 0)[i]);
+    tg_free(&t);
+    /* space_to_batch [2, 1, 3, 4], block (2, 2), paddings ((1, 0), (0, 0)) -> [8, 1, 2, 2] */
+    int64_t bs[4] = {2, 1, 3, 4};
+    tg_init(&t, "space_to_batch", 15);
+    tg_param(&t, "x", tg_f32(&t, "x", 4, bs, x, false));
+    tg_param(&t, "block_shape", tg_i32s(&t, "b", 2, (int32_t[]){2, 2}));
+    int64_t p22[2] = {2, 2};
+    tg_param(&t, "paddings", tg_value(&t, "p", CML_DTYPE_INT32, false, 2, p22, (int32_t[]){1, 0, 0, 0}, true));
+    CHECK(go(&t, 1) == CML_OK);
+    CHECK(tg_shape_is(tg_o(&t, 0), 4, (int64_t[]){8, 1, 2, 2}));
+    int bad = 0;
+    for (int64_t ob = 0; ob < 8; ob++)
+        for (int64_t h = 0; h < 2; h++)
+            for (int64_t w = 0; w < 2; w++) {
+                int64_t b = ob % 2, blk = ob / 2, ih = blk / 2, iw = blk % 2;
+                int64_t sh = h * 2 + ih - 1, sw = w * 2 + iw;
+                float want = sh >= 0 ? x[(b * 3 + sh) * 4 + sw] : 0;
+                if (tg_of(&t, 0)[(ob * 2 + h) * 2 + w] != want) bad++;
+            }
+    CHECK(bad == 0);
+    float sb[32];
+    memcpy(sb, tg_of(&t, 0), sizeof sb);
+    tg_free(&t);
+    /* batch_to_space with the same crops undoes it */
+    int64_t bb[4] = {8, 1, 2, 2};
+    tg_init(&t, "batch_to_space", 15);
+    tg_param(&t, "x", tg_f32(&t, "x", 4, bb, sb, false));
+    tg_param(&t, "block_shape", tg_i32s(&t, "b", 2, (int32_t[]){2, 2}));
+    tg_param(&t, "crops", tg_value(&t, "c", CML_DTYPE_INT32, false, 2, p22, (int32_t[]){1, 0, 0, 0}, true));
+    CHECK(go(&t, 1) == CML_OK);
+    CHECK(tg_shape_is(tg_o(&t, 0), 4, bs));
+    CHECK(memcmp(tg_of(&t, 0), x, sizeof(float) * 24) == 0);
+    tg_free(&t);
+}
+
 int main(void) {
+    test_movement();
     test_resize_grid_examples();
     test_upsample();
     test_lstm();
