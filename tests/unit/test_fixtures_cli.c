@@ -20,6 +20,10 @@
 
 static char g_tmp[512];
 static char g_model[1400]; /* the model path passed to `cml run` */
+/* Standalone packages have named inputs: they are then passed as NAME=FILE
+ * in reverse order, so binding by name is exercised too. */
+static char g_input_names[16][128];
+static int g_ninput_names;
 
 static int run_cmd(const char *cmd, char *out, size_t outsz) {
     FILE *p = popen(cmd, "r");
@@ -40,8 +44,17 @@ static int add_inputs(char *cmd, size_t size, const char *dir, const char *suffi
         char path[1400];
         snprintf(path, sizeof path, "%s/input_%d%s.npy", dir, n, suffix);
         if (!fx_exists(path)) break;
+    }
+    int by_name = g_ninput_names == n;
+    for (int k = 0; k < n; k++) {
+        int i = by_name ? n - 1 - k : k;
+        char path[1400];
+        snprintf(path, sizeof path, "%s/input_%d%s.npy", dir, i, suffix);
         size_t used = strlen(cmd);
-        snprintf(cmd + used, size - used, " --input '%s'", path);
+        if (by_name)
+            snprintf(cmd + used, size - used, " --input '%s=%s'", g_input_names[i], path);
+        else
+            snprintf(cmd + used, size - used, " --input '%s'", path);
     }
     return n;
 }
@@ -222,7 +235,14 @@ static int use_extracted_package(const fixture_case *c) {
     if (run_cmd(cmd, out, sizeof out) != 0) return 0;
     doc = cJSON_Parse(out);
     const cJSON *m0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "methods"), 0);
-    int package_inputs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m0, "inputs"));
+    const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(m0, "inputs"), *in;
+    int package_inputs = cJSON_GetArraySize(inputs);
+    g_ninput_names = 0;
+    cJSON_ArrayForEach(in, inputs) {
+        const char *name = fx_str(in, "name");
+        if (g_ninput_names < 16 && name)
+            snprintf(g_input_names[g_ninput_names++], sizeof g_input_names[0], "%s", name);
+    }
     cJSON_Delete(doc);
     int program_inputs = 0;
     for (;; program_inputs++) {
@@ -249,6 +269,7 @@ int main(int argc, char **argv) {
         if (strcmp(scope, "portable") == 0 && delegated) continue;
         if (strcmp(scope, "delegated") == 0 && !delegated) continue;
         snprintf(g_model, sizeof g_model, "%s/model.pte", c->dir);
+        g_ninput_names = 0;
         if (strcmp(scope, "standalone") == 0 && !use_extracted_package(c)) continue;
         if (argc > 2) {
             int wanted = 0;

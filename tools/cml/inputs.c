@@ -1,6 +1,7 @@
 /* Binding a method's inputs from .npy files or from seeded random values. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "npy.h"
@@ -56,13 +57,51 @@ int cli_check_input_count(const char *cmd, const cml_method *method, size_t npat
     return CLI_ERR_USAGE;
 }
 
+/* The input named by the "NAME=" prefix of arg, or -1 when arg has no such
+ * prefix (then it is a plain path, bound by position). */
+static long named_input(const cml_method *method, const char *arg) {
+    const char *eq = strchr(arg, '=');
+    if (!eq) return -1;
+    for (size_t i = 0; i < cml_method_input_count(method); i++) {
+        cml_io_info info;
+        if (cml_method_input_info(method, i, &info) != CML_OK || !info.name || !info.name[0])
+            continue;
+        if (strlen(info.name) == (size_t)(eq - arg) && strncmp(info.name, arg, (size_t)(eq - arg)) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* Orders the --input arguments: "NAME=FILE.npy" goes to the input of that
+ * name (standalone .mlpackage inputs are named); plain paths fill the
+ * remaining inputs in order. */
+static int order_inputs(const char *cmd, const cml_method *method, const char *const *paths,
+                        size_t npaths, const char **ordered) {
+    for (size_t k = 0; k < npaths; k++) {
+        long i = named_input(method, paths[k]);
+        if (i < 0) continue;
+        if (ordered[i]) return cli_usage_error(cmd, "input '%.*s' is given twice",
+                                               (int)(strchr(paths[k], '=') - paths[k]), paths[k]);
+        ordered[i] = strchr(paths[k], '=') + 1;
+    }
+    size_t next = 0;
+    for (size_t k = 0; k < npaths; k++) {
+        if (named_input(method, paths[k]) >= 0) continue;
+        while (next < npaths && ordered[next]) next++;
+        if (next < npaths) ordered[next++] = paths[k];
+    }
+    return CLI_OK;
+}
+
 int cli_set_inputs(const char *cmd, cml_method *method, const char *const *paths, size_t npaths,
                    uint64_t *rng) {
     int rc = cli_check_input_count(cmd, method, npaths, 0);
     if (rc != CLI_OK) return rc;
-    for (size_t i = 0; i < cml_method_input_count(method); i++) {
-        rc = npaths ? set_from_file(cmd, method, i, paths[i]) : set_random(cmd, method, i, rng);
-        if (rc != CLI_OK) return rc;
-    }
-    return CLI_OK;
+    const char **ordered = calloc(npaths ? npaths : 1, sizeof *ordered);
+    if (!ordered) return cli_error(cmd, "out of memory");
+    rc = order_inputs(cmd, method, paths, npaths, ordered);
+    for (size_t i = 0; rc == CLI_OK && i < cml_method_input_count(method); i++)
+        rc = npaths ? set_from_file(cmd, method, i, ordered[i]) : set_random(cmd, method, i, rng);
+    free(ordered);
+    return rc;
 }
