@@ -2,13 +2,19 @@
  * `build/cml run` (one process per input set, with --call groups for
  * multi-call cases) and each output_<i>.npy must match expected_<i>.npy
  * within the case tolerance. Cases with expect_error must fail with that
- * text on stderr. Quantized cases are checked by the quantization suite.
+ * text on stderr.
+ *
+ * The "quantized" scope covers the cases with a non-null "quantization"
+ * (issue 5); the others leave them out. A case whose case.json records an
+ * "upstream_issue" (a converter bug that makes the file compute something
+ * else than PyTorch did) must still run, and its mismatch is reported as
+ * XFAIL (XPASS if it ever matches).
  *
  * The "standalone" scope extracts the single Core ML package of every fully
  * delegated case (`cml extract`) and runs the .mlpackage directory itself
  * with the same inputs: the package must reproduce the program's outputs.
  *
- * Usage: test_fixtures_cli [portable|delegated|standalone|all] [CASE...] */
+ * Usage: test_fixtures_cli [portable|delegated|standalone|quantized|all] [CASE...] */
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -19,6 +25,7 @@
 #include "npy.h"
 
 static char g_tmp[512];
+static int g_run_failed; /* a `cml run` of the current case failed to complete */
 static char g_model[1400]; /* the model path passed to `cml run` */
 /* Standalone packages have named inputs: they are then passed as NAME=FILE
  * in reverse order, so binding by name is exercised too. */
@@ -119,6 +126,7 @@ static int run_set(const fixture_case *c, const char *method, const char *suffix
     }
     if (rc != 0) {
         printf("  %s%s: cml run failed (%d):\n%s\n", c->name, suffix, rc, out);
+        g_run_failed = 1;
         return 0;
     }
     return compare_outputs(c, out_dir, suffix);
@@ -148,6 +156,7 @@ static int run_calls(const fixture_case *c, const char *method) {
     int rc = run_cmd(cmd, out, sizeof out);
     if (rc != 0) {
         printf("  %s: cml run (calls) failed (%d):\n%s\n", c->name, rc, out);
+        g_run_failed = 1;
         return 0;
     }
     int ok = 1;
@@ -264,7 +273,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
         const fixture_case *c = &cases[i];
         if (!c->json || !fx_runnable(c)) continue;
-        if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c->json, "quantization"))) continue;
+        int quantized = !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c->json, "quantization"));
+        if (quantized != (strcmp(scope, "quantized") == 0) && strcmp(scope, "all") != 0) continue;
         int delegated = fx_bool(c->json, "delegated");
         if (strcmp(scope, "portable") == 0 && delegated) continue;
         if (strcmp(scope, "delegated") == 0 && !delegated) continue;
@@ -277,7 +287,15 @@ int main(int argc, char **argv) {
             if (!wanted) continue;
         }
         considered++;
+        g_run_failed = 0;
         int ok = run_case(c);
+        const char *upstream_issue = fx_str(c->json, "upstream_issue");
+        if (upstream_issue) {
+            printf("%s %s (known upstream conversion bug: %s)\n", ok ? "XPASS" : "XFAIL", c->name,
+                   upstream_issue);
+            CHECK_MSG(!g_run_failed, "fixture %s must still run", c->name);
+            continue;
+        }
         printf("%s %s\n", ok ? "PASS" : "FAIL", c->name);
         CHECK_MSG(ok, "fixture %s", c->name);
     }
