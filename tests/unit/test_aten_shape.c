@@ -437,7 +437,67 @@ static void test_arange(void) {
     tv_free(&e);
 }
 
+/* Optional tensor list: NULL entries become -1 (None). */
+static cml_evalue *opt_list(tenv *e, uint32_t n, cml_evalue **items) {
+    cml_evalue *v = tv_tensor_list(e, n, items);
+    v->kind = CML_VALUE_OPT_TENSOR_LIST;
+    int32_t *it = (int32_t *)v->u.tensor_list.items;
+    for (uint32_t k = 0; k < n; k++)
+        if (!items[k]) it[k] = -1;
+    return v;
+}
+
+static void test_index(void) {
+    static tenv e; /* static: large, keep it off the stack */
+    tv_init(&e);
+    cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 4, 3, 5);
+    iota(x);
+    cml_evalue *i = TS(&e, CML_DTYPE_INT64, 3), *j = TS(&e, CML_DTYPE_INT32, 3);
+    int64_t *pi = T(i)->data;
+    int32_t *pj = T(j)->data;
+    pi[0] = 2;
+    pi[1] = 0;
+    pi[2] = -1;
+    pj[0] = 1;
+    pj[1] = 1;
+    pj[2] = 4;
+    /* x[:, i] (None first, adjacent) */
+    cml_evalue *o1 = TS(&e, CML_DTYPE_FLOAT32, 4, 3, 5);
+    CHECK(CALL(&e, "aten::index.Tensor_out", x, opt_list(&e, 2, ARGS(NULL, i)), o1, o1) == CML_OK);
+    bool ok = true;
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 3; b++)
+            for (int c = 0; c < 5; c++) {
+                int64_t src = pi[b] < 0 ? pi[b] + 3 : pi[b];
+                ok = ok && F(o1)[(a * 3 + b) * 5 + c] == (float)((a * 3 + src) * 5 + c);
+            }
+    CHECK(ok);
+    /* x[i, :, j] (non-adjacent: the broadcast dim goes first) */
+    cml_evalue *o2 = TS(&e, CML_DTYPE_FLOAT32, 3, 3);
+    CHECK(CALL(&e, "aten::index.Tensor_out", x, opt_list(&e, 3, ARGS(i, NULL, j)), o2, o2) == CML_OK);
+    ok = true;
+    for (int k = 0; k < 3; k++)
+        for (int b = 0; b < 3; b++) {
+            int64_t a = pi[k] < 0 ? pi[k] + 4 : pi[k];
+            ok = ok && F(o2)[k * 3 + b] == (float)((a * 3 + b) * 5 + pj[k]);
+        }
+    CHECK(ok);
+    /* out of range fails cleanly */
+    pj[2] = 5;
+    CHECK(CALL(&e, "aten::index.Tensor_out", x, opt_list(&e, 3, ARGS(i, NULL, j)), o2, o2) == CML_ERR_INVALID_ARG);
+    /* bool masks are rejected at prepare */
+    cml_evalue *m = TS(&e, CML_DTYPE_BOOL, 4);
+    CHECK(PREP(&e, "aten::index.Tensor_out", x, opt_list(&e, 1, ARGS(m)), o2, o2) == CML_ERR_UNSUPPORTED);
+    /* index_select along the last dim */
+    pj[2] = 0;
+    cml_evalue *o3 = TS(&e, CML_DTYPE_FLOAT32, 4, 3, 3);
+    CHECK(CALL(&e, "aten::index_select.out", x, tv_int(&e, -1), j, o3, o3) == CML_OK);
+    CHECK(F(o3)[0] == 1.0f && F(o3)[2] == 0.0f && F(o3)[3] == 6.0f);
+    tv_free(&e);
+}
+
 int main(void) {
+    test_index();
     test_arange();
     test_views();
     test_expand_repeat();

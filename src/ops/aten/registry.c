@@ -65,6 +65,8 @@ static const cml_op k_ops[] = {
     OP("aten::hardsigmoid.out",                           3, aten_hardsigmoid_out),
     OP("aten::hardswish.out",                             3, aten_hardswish_out),
     OP("aten::hardtanh.out",                              5, aten_hardtanh_out),
+    OP("aten::index.Tensor_out",                          4, aten_index_tensor_out),
+    OP("aten::index_select.out",                          5, aten_index_select_out),
     OP("aten::le.Scalar_out",                             4, aten_le_scalar_out),
     OP("aten::le.Tensor_out",                             4, aten_le_tensor_out),
     OP("aten::leaky_relu.out",                            4, aten_leaky_relu_out),
