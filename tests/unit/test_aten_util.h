@@ -26,6 +26,9 @@ typedef struct tenv {
     cml_error err;
 } tenv;
 
+/* Thread pool handed to ops (NULL = inline); tests may set it. */
+static cml_threadpool *tv_pool = NULL;
+
 static uint64_t tv_rng_state = 0x9e3779b97f4a7c15ull;
 static inline uint32_t tv_rand(void) {
     tv_rng_state ^= tv_rng_state << 13;
@@ -188,7 +191,7 @@ static inline cml_status tv_call(tenv *e, const char *name, cml_evalue **args, u
         return CML_ERR_INVALID_ARG;
     }
     cml_error_clear(&e->err);
-    cml_kernel_ctx ctx = {&e->err, NULL, e->v, e->n, NULL, 0};
+    cml_kernel_ctx ctx = {&e->err, tv_pool, e->v, e->n, NULL, 0};
     size_t need = 0;
     cml_status st = op->prepare(&ctx, args, nargs, &need);
     if (st != CML_OK) return st;
