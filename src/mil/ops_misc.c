@@ -4,6 +4,7 @@
  * offset is the major part of the output batch index,
  * b' = (i_h * block_w + i_w) * N + b).
  */
+#include <math.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -274,3 +275,123 @@ static cml_status s2b_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
 
 const cml_mil_op_def cml_mil_op_space_to_batch = {"space_to_batch", s2b_infer, s2b_run, false};
 const cml_mil_op_def cml_mil_op_batch_to_space = {"batch_to_space", s2b_infer, s2b_run, false};
+
+/* ---- non_maximum_suppression(boxes [n, B, 4], scores [n, B, K], iou_threshold,
+ *      score_threshold, max_boxes, per_class_suppression = False) ---------------------
+ * Boxes are (x_center, y_center, width, height). Each box ranks by its best
+ * class score (ties: lower index first); boxes scoring <= score_threshold
+ * are dropped; greedily keeps a box unless it overlaps a kept one (of the
+ * same best class when per_class_suppression) with IoU > iou_threshold.
+ * Outputs: boxes [n, M, 4], scores [n, M, K], indices [n, M] (int32) and
+ * counts [n] (int32); unused slots are 0 (indices -1). */
+
+typedef struct nms_attr {
+    float iou, score;
+    int64_t max_boxes;
+    bool per_class;
+} nms_attr;
+
+static cml_status nms_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
+    cml_mil_value *b = NULL, *s = NULL;
+    CML_TRY(cml_milop_require_float(ctx, node, "boxes", &b));
+    CML_TRY(cml_milop_require_float(ctx, node, "scores", &s));
+    if (b->rank != 3 || s->rank != 3 || b->bound[2] != 4 || s->bound[0] != b->bound[0] ||
+        s->bound[1] != b->bound[1])
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "boxes [n, B, 4] and scores [n, B, K] expected");
+    if (node->noutputs != 4) return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "expects 4 outputs");
+    nms_attr *a = cml_mil_alloc(ctx, sizeof *a);
+    if (!a) return CML_ERR_NOMEM;
+    double iou, sc;
+    CML_TRY(cml_mil_const_float(ctx, node, "iou_threshold", false, 0, &iou));
+    CML_TRY(cml_mil_const_float(ctx, node, "score_threshold", false, 0, &sc));
+    CML_TRY(cml_mil_const_int(ctx, node, "max_boxes", false, 0, &a->max_boxes));
+    CML_TRY(cml_mil_const_bool(ctx, node, "per_class_suppression", true, false, &a->per_class));
+    if (a->max_boxes < 0) return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "negative max_boxes");
+    a->iou = (float)iou, a->score = (float)sc;
+    node->attr = a;
+    int64_t n = b->bound[0], B = b->bound[1], M = a->max_boxes, K = s->bound[2];
+    node->scratch = (size_t)B * (sizeof(double) + 2 * sizeof(int64_t) + sizeof(int64_t));
+    int64_t s0[3] = {n, M, 4}, s1[3] = {n, M, K}, s2[2] = {n, M};
+    CML_TRY(cml_milop_out_like(ctx, node, 0, b, 3, s0, false));
+    CML_TRY(cml_milop_out_like(ctx, node, 1, s, 3, s1, false));
+    CML_TRY(cml_mil_set_output(ctx, node, 2, CML_DTYPE_INT32, false, 2, s2, b->dynamic));
+    return cml_mil_set_output(ctx, node, 3, CML_DTYPE_INT32, false, 1, &n, b->dynamic);
+}
+
+static float nms_iou(const float *a, const float *b) {
+    float ax0 = a[0] - a[2] / 2, ax1 = a[0] + a[2] / 2, ay0 = a[1] - a[3] / 2, ay1 = a[1] + a[3] / 2;
+    float bx0 = b[0] - b[2] / 2, bx1 = b[0] + b[2] / 2, by0 = b[1] - b[3] / 2, by1 = b[1] + b[3] / 2;
+    float iw = fminf(ax1, bx1) - fmaxf(ax0, bx0), ih = fminf(ay1, by1) - fmaxf(ay0, by0);
+    if (iw <= 0 || ih <= 0) return 0;
+    float inter = iw * ih, uni = a[2] * a[3] + b[2] * b[3] - inter;
+    return uni > 0 ? inter / uni : 0;
+}
+
+static cml_status nms_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
+    const nms_attr *a = node->attr;
+    cml_mil_value *bx = cml_mil_in(ctx, node, "boxes"), *sc = cml_mil_in(ctx, node, "scores");
+    int64_t n = bx->shape[0], B = bx->shape[1], K = sc->shape[2], M = a->max_boxes;
+    if (sc->shape[0] != n || sc->shape[1] != B || bx->shape[2] != 4)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "boxes and scores do not match");
+    int64_t s0[3] = {n, M, 4}, s1[3] = {n, M, K}, s2[2] = {n, M};
+    cml_mil_value *ob = cml_mil_out(ctx, node, 0), *os = cml_mil_out(ctx, node, 1);
+    cml_mil_value *oi = cml_mil_out(ctx, node, 2), *oc = cml_mil_out(ctx, node, 3);
+    CML_TRY(cml_mil_resize(ctx, ob, 3, s0));
+    CML_TRY(cml_mil_resize(ctx, os, 3, s1));
+    CML_TRY(cml_mil_resize(ctx, oi, 2, s2));
+    CML_TRY(cml_mil_resize(ctx, oc, 1, &n));
+    void *scr = NULL;
+    CML_TRY(cml_milop_scratch(ctx, node, &scr));
+    double *best = scr;
+    int64_t *order = (int64_t *)(best + B), *tmp = order + B, *cls = tmp + B;
+    const float *bd = bx->data, *sd = sc->data;
+    float *obd = ob->data, *osd = os->data;
+    int32_t *oid = oi->data, *ocd = oc->data;
+    memset(obd, 0, sizeof(float) * (size_t)(n * M * 4));
+    memset(osd, 0, sizeof(float) * (size_t)(n * M * K));
+    for (int64_t i = 0; i < n * M; i++) oid[i] = -1;
+    for (int64_t b = 0; b < n; b++) {
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < B; i++) {
+            const float *row = sd + (b * B + i) * K;
+            int64_t c = 0;
+            for (int64_t k = 1; k < K; k++)
+                if (row[k] > row[c]) c = k;
+            best[i] = K ? row[c] : -INFINITY;
+            cls[i] = c;
+            if (best[i] > a->score) order[cnt++] = i;
+        }
+        /* stable merge sort of the candidates by best score, descending */
+        for (int64_t w = 1; w < cnt; w *= 2) {
+            for (int64_t lo = 0; lo < cnt; lo += 2 * w) {
+                int64_t mid = lo + w < cnt ? lo + w : cnt, hi = lo + 2 * w < cnt ? lo + 2 * w : cnt;
+                int64_t i = lo, j = mid, k = lo;
+                while (i < mid && j < hi) tmp[k++] = best[order[j]] > best[order[i]] ? order[j++] : order[i++];
+                while (i < mid) tmp[k++] = order[i++];
+                while (j < hi) tmp[k++] = order[j++];
+            }
+            memcpy(order, tmp, sizeof(int64_t) * (size_t)cnt);
+        }
+        int64_t kept = 0;
+        for (int64_t q = 0; q < cnt && kept < M; q++) {
+            int64_t i = order[q];
+            const float *box = bd + (b * B + i) * 4;
+            bool keep = true;
+            for (int64_t k = 0; k < kept && keep; k++) {
+                int64_t j = oid[b * M + k];
+                if (a->per_class && cls[j] != cls[i]) continue;
+                if (nms_iou(box, bd + (b * B + j) * 4) > a->iou) keep = false;
+            }
+            if (!keep) continue;
+            oid[b * M + kept] = (int32_t)i;
+            memcpy(obd + (b * M + kept) * 4, box, sizeof(float) * 4);
+            memcpy(osd + (b * M + kept) * K, sd + (b * B + i) * K, sizeof(float) * (size_t)K);
+            kept++;
+        }
+        ocd[b] = (int32_t)kept;
+    }
+    return CML_OK;
+}
+
+const cml_mil_op_def cml_mil_op_non_maximum_suppression = {"non_maximum_suppression", nms_infer,
+                                                           nms_run, false};

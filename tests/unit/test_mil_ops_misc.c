@@ -422,8 +422,87 @@ static void test_movement(void) {
     tg_free(&t);
 }
 
+static void test_nms(void) {
+    /* 4 boxes (x, y, w, h); box 1 overlaps box 0 heavily, box 3 is another class */
+    float boxes[16] = {0, 0, 2, 2, 0.1f, 0, 2, 2, 5, 5, 1, 1, 0.05f, 0.05f, 2, 2};
+    float scores[8] = {0.9f, 0.1f, 0.8f, 0.0f, 0.7f, 0.2f, 0.1f, 0.85f}; /* K = 2 */
+    int64_t bs[3] = {1, 4, 4}, ss[3] = {1, 4, 2};
+    for (int per_class = 0; per_class < 2; per_class++) {
+        tg t;
+        tg_init(&t, "non_maximum_suppression", 15);
+        tg_param(&t, "boxes", tg_f32(&t, "b", 3, bs, boxes, false));
+        tg_param(&t, "scores", tg_f32(&t, "s", 3, ss, scores, false));
+        tg_param(&t, "iou_threshold", tg_scalar_f(&t, "iou", 0.5f));
+        tg_param(&t, "score_threshold", tg_scalar_f(&t, "st", 0.15f));
+        tg_param(&t, "max_boxes", tg_scalar_i(&t, "m", 3));
+        tg_param(&t, "per_class_suppression", tg_scalar_b(&t, "pc", per_class));
+        CHECK_MSG(go(&t, 4) == CML_OK, "%s", t.err.msg);
+        const int32_t *idx = tg_o(&t, 2)->data, *cnt = tg_o(&t, 3)->data;
+        /* ranking by best score: 0 (0.9), 3 (0.85), 1 (0.8), 2 (0.7) */
+        if (per_class) {
+            /* 3 is class 1 and survives next to 0; 1 overlaps 0 (same class) */
+            CHECK(cnt[0] == 3 && idx[0] == 0 && idx[1] == 3 && idx[2] == 2);
+        } else {
+            CHECK(cnt[0] == 2 && idx[0] == 0 && idx[1] == 2 && idx[2] == -1);
+        }
+        CHECK(tg_of(&t, 0)[4 + 0] == boxes[(per_class ? 3 : 2) * 4]);
+        CHECK(tg_of(&t, 1)[2] == scores[(per_class ? 3 : 2) * 2]);
+        tg_free(&t);
+    }
+}
+
+static void test_random(void) {
+    const char *ops[3] = {"random_uniform", "random_normal", "random_bernoulli"};
+    for (int k = 0; k < 3; k++) {
+        for (int seeded = 0; seeded < 2; seeded++) {
+            tg t;
+            tg_init(&t, ops[k], 15);
+            tg_param(&t, "shape", tg_i32s(&t, "s", 2, (int32_t[]){100, 100}));
+            if (k == 0) {
+                tg_param(&t, "low", tg_scalar_f(&t, "lo", -2));
+                tg_param(&t, "high", tg_scalar_f(&t, "hi", 4));
+            } else if (k == 1) {
+                tg_param(&t, "mean", tg_scalar_f(&t, "m", 1));
+                tg_param(&t, "stddev", tg_scalar_f(&t, "sd", 2));
+            } else {
+                tg_param(&t, "prob", tg_scalar_f(&t, "p", 0.25f));
+            }
+            if (seeded) tg_param(&t, "seed", tg_scalar_i(&t, "seed", 42));
+            CHECK(t.node.def && t.node.def->no_fold);
+            CHECK(go(&t, 1) == CML_OK);
+            double sum = 0, sq = 0, mn = INFINITY, mx = -INFINITY;
+            float first = tg_of(&t, 0)[0];
+            for (int i = 0; i < 10000; i++) {
+                double v = tg_of(&t, 0)[i];
+                sum += v, sq += v * v, mn = fmin(mn, v), mx = fmax(mx, v);
+            }
+            double mean = sum / 10000, var = sq / 10000 - mean * mean;
+            if (k == 0) CHECK(mn >= -2 && mx < 4 && fabs(mean - 1) < 0.1 && fabs(var - 3) < 0.2);
+            if (k == 1) CHECK(fabs(mean - 1) < 0.1 && fabs(var - 4) < 0.3);
+            if (k == 2) CHECK(fabs(mean - 0.25) < 0.02 && (mn == 0 && mx == 1));
+            /* a seeded op repeats its draw on the next run; an unseeded one moves on */
+            CHECK(tg_run(&t) == CML_OK);
+            if (seeded) CHECK(tg_of(&t, 0)[0] == first);
+            tg_free(&t);
+        }
+    }
+    /* categorical: a near one-hot distribution always picks its class */
+    float logits[6] = {-50, 10, -50, 10, -50, -50};
+    int64_t ls[2] = {2, 3};
+    tg t;
+    tg_init(&t, "random_categorical", 15);
+    tg_param(&t, "x", tg_f32(&t, "x", 2, ls, logits, false));
+    tg_param(&t, "size", tg_scalar_i(&t, "n", 5));
+    CHECK(go(&t, 1) == CML_OK);
+    CHECK(tg_shape_is(tg_o(&t, 0), 2, (int64_t[]){2, 5}));
+    for (int i = 0; i < 10; i++) CHECK(tg_of(&t, 0)[i] == (i < 5 ? 1 : 0));
+    tg_free(&t);
+}
+
 int main(void) {
     test_movement();
+    test_nms();
+    test_random();
     test_resize_grid_examples();
     test_upsample();
     test_lstm();
