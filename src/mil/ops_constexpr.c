@@ -32,6 +32,8 @@
 
 #include "core/fp16.h"
 #include "coreml/value.h"
+#include "kernels/kernels.h"
+#include "mil/constexpr_decode.h"
 #include "mil/ops.h"
 
 /* ------------------------------------------------------------- helpers */
@@ -64,6 +66,14 @@ static void next_index(int32_t rank, const int64_t *shape, int64_t *idx) {
     for (int32_t d = rank - 1; d >= 0; d--) {
         if (++idx[d] < shape[d]) return;
         idx[d] = 0;
+    }
+}
+
+/* Multi-index of flat element i of shape. */
+static void unravel(int32_t rank, const int64_t *shape, int64_t i, int64_t *idx) {
+    for (int32_t d = rank - 1; d >= 0; d--) {
+        idx[d] = shape[d] ? i % shape[d] : 0;
+        i = shape[d] ? i / shape[d] : 0;
     }
 }
 
@@ -198,18 +208,24 @@ static cml_status bss_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     return out_like(ctx, node, 0, cml_mil_in(ctx, node, "scale"), data->rank, data->shape);
 }
 
+/* Elements [start, start + count) of the dequantized output (folding and
+ * the compressed-weight ops both come through here). */
+static void bss_range(const bss_attr *a, const cml_mil_value *data, const cml_mil_value *scale,
+                      const cml_mil_value *offset, int64_t start, int64_t count, float *o) {
+    int64_t idx[CML_MAX_DIMS] = {0};
+    unravel(a->rank, data->shape, start, idx);
+    for (int64_t i = 0; i < count; i++, next_index(a->rank, data->shape, idx)) {
+        float x = (float)cml_milop_get_num(data->data, data->dtype, start + i);
+        if (a->round16) x = cml_round_fp16(x);
+        o[i] = bss_value(a, scale, offset, idx, x);
+    }
+}
+
 static cml_status bss_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const bss_attr *a = node->attr;
     const cml_mil_value *data = cml_mil_in(ctx, node, "data"), *scale = cml_mil_in(ctx, node, "scale"),
                         *offset = cml_mil_in(ctx, node, "offset");
-    cml_mil_value *out = cml_mil_out(ctx, node, 0);
-    float *o = out->data;
-    int64_t n = cml_mil_numel(data), idx[CML_MAX_DIMS] = {0};
-    for (int64_t i = 0; i < n; i++, next_index(a->rank, data->shape, idx)) {
-        float x = (float)cml_milop_get_num(data->data, data->dtype, i);
-        if (a->round16) x = cml_round_fp16(x);
-        o[i] = bss_value(a, scale, offset, idx, x);
-    }
+    bss_range(a, data, scale, offset, 0, cml_mil_numel(data), cml_mil_out(ctx, node, 0)->data);
     return CML_OK;
 }
 
@@ -260,20 +276,25 @@ static cml_status affine_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     return out_like(ctx, node, 0, scale, q->rank, q->shape);
 }
 
+/* Elements [start, start + count) of scale * (q - zero_point). */
+static void affine_range(const affine_attr *a, const cml_mil_value *q, const cml_mil_value *zp,
+                         const cml_mil_value *scale, int64_t start, int64_t count, float *o) {
+    const float *sc = scale->data;
+    for (int64_t k = start; k < start + count; k++) {
+        int64_t c = (k / a->inner) % a->len;
+        float s = sc[a->per_axis_scale ? c : 0];
+        float z = (float)cml_milop_get_num(zp->data, zp->dtype, a->per_axis_zp ? c : 0);
+        *o++ = s * ((float)cml_milop_get_int(q->data, q->dtype, k) - z);
+    }
+}
+
 static cml_status affine_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const affine_attr *a = node->attr;
     const cml_mil_value *q = cml_mil_in(ctx, node, "quantized_data"),
                         *zp = cml_mil_in(ctx, node, "zero_point"),
                         *scale = cml_mil_in(ctx, node, "scale");
-    float *o = cml_mil_out(ctx, node, 0)->data;
-    const float *sc = scale->data;
-    for (int64_t i = 0, k = 0; i < a->outer; i++)
-        for (int64_t c = 0; c < a->len; c++) {
-            float s = sc[a->per_axis_scale ? c : 0];
-            float z = (float)cml_milop_get_num(zp->data, zp->dtype, a->per_axis_zp ? c : 0);
-            for (int64_t j = 0; j < a->inner; j++, k++)
-                o[k] = s * ((float)cml_milop_get_int(q->data, q->dtype, k) - z);
-        }
+    affine_range(a, q, zp, scale, 0, a->outer * a->len * a->inner,
+                 cml_mil_out(ctx, node, 0)->data);
     return CML_OK;
 }
 
@@ -604,6 +625,64 @@ static cml_status sbss_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         o[k++] = bss_value(a, scale, offset, idx, x);
     }
     return CML_OK;
+}
+
+/* ------------------------------------------- range decoding (constexpr_decode.h) */
+
+/* iOS18 lut_to_dense, output elements [start, start + count) of a float LUT,
+ * computed in output space (the inverse of lut_expand's mapping). */
+static void lut18_range(const lut_attr *a, const uint8_t *ind, const cml_mil_value *lut,
+                        const int64_t *oshape, int64_t start, int64_t count, float *o) {
+    const float *table = lut->data;
+    int64_t entries = a->palettes * a->vsize, idx[CML_MAX_DIMS] = {0};
+    unravel(a->rank, oshape, start, idx);
+    for (int64_t i = 0; i < count; i++, next_index(a->rank, oshape, idx)) {
+        int64_t t = 0, flat = 0, v = 0;
+        for (int32_t d = 0; d < a->rank; d++) {
+            int64_t id = idx[d];
+            if (d == a->vaxis) {
+                v = id % a->vsize;
+                id /= a->vsize;
+            }
+            t = t * lut->shape[d] + id / a->block[d];
+            flat = flat * a->ishape[d] + id;
+        }
+        o[i] = table[t * entries + (int64_t)ind[flat] * a->vsize + v];
+    }
+}
+
+bool cml_constexpr_decodable(cml_mil_ctx *ctx, const cml_mil_node *node) {
+    if (!node->attr || node->noutputs != 1) return false;
+    const cml_mil_value *out = cml_mil_out(ctx, node, 0);
+    if (out->kind != CML_MIL_KIND_TENSOR || out->dtype != CML_DTYPE_FLOAT32) return false;
+    return strcmp(node->type, "constexpr_blockwise_shift_scale") == 0 ||
+           strcmp(node->type, "constexpr_affine_dequantize") == 0 ||
+           strcmp(node->type, "constexpr_lut_to_dense") == 0;
+}
+
+void cml_constexpr_decode_range(cml_mil_ctx *ctx, const cml_mil_node *node, int64_t start,
+                                int64_t count, float *dst) {
+    const cml_mil_value *out = cml_mil_out(ctx, node, 0);
+    if (strcmp(node->type, "constexpr_blockwise_shift_scale") == 0) {
+        bss_range(node->attr, cml_mil_in(ctx, node, "data"), cml_mil_in(ctx, node, "scale"),
+                  cml_mil_in(ctx, node, "offset"), start, count, dst);
+    } else if (strcmp(node->type, "constexpr_affine_dequantize") == 0) {
+        affine_range(node->attr, cml_mil_in(ctx, node, "quantized_data"),
+                     cml_mil_in(ctx, node, "zero_point"), cml_mil_in(ctx, node, "scale"), start,
+                     count, dst);
+    } else {
+        const lut_attr *a = node->attr;
+        const cml_mil_value *ind = cml_mil_in(ctx, node, "indices"),
+                            *lut = cml_mil_in(ctx, node, "lut");
+        if (a->ios16) {
+            const float *table = lut->data;
+            for (int64_t i = 0; i < count; i++)
+                dst[i] = table[cml_subbyte_get(ind->data, (uint64_t)(start + i), a->bits)];
+        } else {
+            lut18_range(a, ind->data, lut, out->shape, start, count, dst);
+        }
+    }
+    if (out->fp16) cml_k_round_fp16(dst, (size_t)count);
 }
 
 /* --------------------------------------------------------------- registry */
