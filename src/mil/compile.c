@@ -18,6 +18,7 @@
 #include "core/checked.h"
 #include "coreml/value.h"
 #include "kernels/kernels.h"
+#include "mil/compressed.h"
 #include "mil/graph.h"
 
 typedef CoreML__Specification__MILSpec__Operation pb_op;
@@ -261,6 +262,7 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
         return st;
     }
     v->is_const = true;
+    c->g->const_file_bytes += mv.nbytes;
     uint64_t n = mv.numel;
     size_t esize = cml_dtype_size(v->dtype);
     bool same_layout =
@@ -565,6 +567,7 @@ static cml_status infer_node(compiler *c, cml_mil_node *node, const char *loc, u
                             node->name, node->type, i);
     }
     if (foldable(g, node)) return fold(c, node);
+    if (cml_mil_compressed_deferred(node)) return CML_OK; /* decoded by its consumer at run */
     for (uint32_t i = 0; i < node->noutputs; i++) g->values[node->outputs[i]].needs_buffer = true;
     return CML_OK;
 }
@@ -682,7 +685,9 @@ static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Fun
         }
         return cml_fail(c->err, CML_ERR_UNSUPPORTED, "%s", c->unsupported);
     }
+    CML_TRY(cml_mil_compressed_mark(g, c->err)); /* compressed.h: before folding */
     CML_TRY(infer_block(c, &g->main, "main block"));
+    cml_mil_compressed_release(g);
     for (uint32_t i = 0; i < g->main.noutputs; i++) {
         const cml_mil_value *v = &g->values[g->main.outputs[i]];
         if (v->kind != CML_MIL_KIND_TENSOR)

@@ -113,6 +113,7 @@ typedef struct cml_mil_graph {
     size_t arena_size;
     void *scratch;                 /* max node scratch */
     size_t scratch_size;
+    size_t const_file_bytes;       /* constant tensor bytes as stored in the model (compressed.h) */
     /* Everything else the graph owns (names, attrs, const buffers) is freed
      * through this list. */
     void **owned;
