@@ -20,6 +20,7 @@
 #include "coreml/mil_backend.h"
 #include "coreml/payload.h"
 #include "kernels/kernels.h"
+#include "mil/compressed.h"
 #include "mil/graph.h"
 
 typedef CoreML__Specification__ArrayFeatureType pb_array_type;
@@ -499,6 +500,7 @@ static void backend_describe(void *handle, FILE *out) {
         fprintf(out, " requested; running on CPU (no GPU/Neural Engine backend here)");
     else
         fprintf(out, "; running on CPU");
+    cml_mil_describe_weights(&h->g, out); /* mil/compressed.h */
 }
 
 static bool backend_available(void) { return true; }
