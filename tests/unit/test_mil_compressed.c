@@ -1,0 +1,281 @@
+/* Compressed-weight linear (issue 5, mil/compressed.h): for each supported
+ * compression form, linear_compressed (the weight decoded tile by tile from
+ * the constexpr's compressed data at run) must equal, bit for bit, the
+ * reference path: the constexpr op materialized as folding does it (run,
+ * then fp16 rounding of the output), then the ordinary linear op.
+ *
+ * Bit-exactness holds because the decoded tile rows are the folded values
+ * (same range decoder, same rounding) and each output element is one K-long
+ * dot product computed by the same cml_k_gemm_f32; the gemm's accumulation
+ * order over K does not depend on how many columns (N) a call covers. Sizes
+ * are chosen so that the weight spans several tiles, with a partial last
+ * tile, and runs are made with and without a thread pool.
+ *
+ * Also checked: the compressed op's output value never needs the weight's
+ * data (it is NULL during the run), and a non-float constexpr output is
+ * reported as not decodable. */
+#include "core/fp16.h"
+#include "coreml/value.h"
+#include "mil/compressed.h"
+#include "mil/constexpr_decode.h"
+#include "mil/graph.h"
+#include "test_mil_ops_util.h"
+
+typedef struct form {
+    const char *what;
+    int64_t n, k;
+} form;
+
+/* A second node (linear) in t's graph. */
+typedef struct lnode {
+    cml_mil_node node;
+    cml_mil_param params[3];
+    cml_mil_vid vids[3];
+    cml_mil_vid out;
+} lnode;
+
+static void lnode_init(tg *t, lnode *l, cml_mil_vid x, cml_mil_vid w, cml_mil_vid b) {
+    memset(l, 0, sizeof *l);
+    const char *names[3] = {"x", "weight", "bias"};
+    cml_mil_vid v[3] = {x, w, b};
+    for (int i = 0; i < 3; i++) {
+        l->vids[i] = v[i];
+        l->params[i].name = names[i];
+        l->params[i].vids = &l->vids[i];
+        l->params[i].count = 1;
+    }
+    l->node.type = "linear";
+    l->node.name = "lin";
+    l->node.def = cml_mil_op_find("linear");
+    l->node.params = l->params;
+    l->node.nparams = b == CML_MIL_NONE ? 2 : 3;
+    l->out = t->g.nvalues++;
+    t->g.values[l->out].name = "y";
+    l->node.outputs = &l->out;
+    l->node.noutputs = 1;
+}
+
+/* infer + run the node in t's graph; output data and scratch from tg_keep. */
+static cml_status lnode_go(tg *t, lnode *l, cml_threadpool *pool) {
+    cml_mil_ctx ctx = {.g = &t->g, .err = &t->err, .compiling = true};
+    cml_status st = l->node.def->infer(&ctx, &l->node);
+    if (st != CML_OK) return st;
+    cml_mil_value *o = &t->g.values[l->out];
+    if (!o->data) o->data = tg_keep(t, calloc(1, o->capacity));
+    ctx.scratch = tg_keep(t, calloc(1, l->node.scratch ? l->node.scratch : 1));
+    ctx.scratch_size = l->node.scratch;
+    ctx.compiling = false;
+    ctx.pool = pool;
+    st = l->node.def->run(&ctx, &l->node);
+    if (st == CML_OK) cml_mil_round_value(o);
+    return st;
+}
+
+/* t holds one constexpr node (params bound, 1 output declared). Checks the
+ * compressed linear against materialize-then-linear for x [2, 3, K]. */
+static void check_form(tg *t, const form *f, bool fp16_x, cml_threadpool *pool) {
+    int64_t n = f->n, k = f->k;
+    /* reference: fold the constexpr (run + fp16 rounding, as compile.c does) */
+    cml_status st = tg_infer(t);
+    if (st == CML_OK) st = tg_run(t);
+    CHECK_MSG(st == CML_OK, "%s: constexpr: %s", f->what, t->err.msg);
+    if (st != CML_OK) return;
+    cml_mil_value *wv = tg_o(t, 0);
+    cml_mil_round_value(wv);
+    CHECK_MSG(wv->rank == 2 && wv->shape[0] == n && wv->shape[1] == k, "%s: weight shape",
+              f->what);
+    CHECK_MSG(cml_constexpr_decodable(&t->ctx, &t->node), "%s: not decodable", f->what);
+    /* the decoder alone, on an odd range, equals the folded values */
+    {
+        int64_t start = k + 3, count = n * k - start - 1;
+        float *d = tg_keep(t, calloc((size_t)count, sizeof(float)));
+        cml_constexpr_decode_range(&t->ctx, &t->node, start, count, d);
+        CHECK_MSG(memcmp(d, (const float *)wv->data + start, (size_t)count * sizeof(float)) == 0,
+                  "%s: decode_range differs from folding", f->what);
+    }
+    int64_t xs[3] = {2, 3, k};
+    float *xd = tg_rand_buf(2 * 3 * k), *bd = tg_rand_buf(n);
+    tg_keep(t, xd);
+    tg_keep(t, bd);
+    if (fp16_x)
+        for (int64_t i = 0; i < 2 * 3 * k; i++) xd[i] = cml_round_fp16(xd[i]);
+    cml_mil_vid x = tg_value(t, "x", CML_DTYPE_FLOAT32, fp16_x, 3, xs, xd, false);
+    int64_t nn = n;
+    cml_mil_vid b = tg_value(t, "b", CML_DTYPE_FLOAT32, wv->fp16, 1, &nn, bd, true);
+    cml_mil_vid wc = tg_value(t, "wc", CML_DTYPE_FLOAT32, wv->fp16, 2, wv->shape, wv->data, true);
+    lnode ref, cmp;
+    lnode_init(t, &ref, x, wc, b);
+    st = lnode_go(t, &ref, pool);
+    CHECK_MSG(st == CML_OK, "%s: reference linear: %s", f->what, t->err.msg);
+    /* compressed: the constexpr deferred, its output without data */
+    lnode_init(t, &cmp, x, t->outs[0], b);
+    cml_mil_compressed_attr attr = {.src = &t->node};
+    cmp.node.def = &cml_mil_op_linear_compressed;
+    cmp.node.attr = &attr;
+    t->node.def = &cml_mil_op_constexpr_deferred;
+    void *saved = wv->data;
+    wv->data = NULL;
+    wv->is_const = false;
+    st = lnode_go(t, &cmp, pool);
+    wv->data = saved;
+    CHECK_MSG(st == CML_OK, "%s: compressed linear: %s", f->what, t->err.msg);
+    CHECK_MSG(cmp.node.def == &cml_mil_op_linear_compressed, "%s: fell back to linear", f->what);
+    if (st != CML_OK) return;
+    CHECK_MSG(attr.tile >= 1 && attr.tile <= n, "%s: tile %lld", f->what, (long long)attr.tile);
+    const float *yr = t->g.values[ref.out].data, *yc = t->g.values[cmp.out].data;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < 6 * n; i++)
+        if (memcmp(&yr[i], &yc[i], sizeof(float)) != 0) {
+            if (bad < 3)
+                fprintf(stderr, "  %s: y[%lld] = %.9g, reference %.9g\n", f->what, (long long)i,
+                        yc[i], yr[i]);
+            bad++;
+        }
+    CHECK_MSG(bad == 0, "%s (tile %lld of %lld rows, pool %s): %lld elements differ", f->what,
+              (long long)attr.tile, (long long)n, pool ? "yes" : "no", (long long)bad);
+}
+
+static cml_mil_vid f32v(tg *t, const char *name, int32_t r, const int64_t *s, bool fp16) {
+    int64_t cnt = 1;
+    for (int32_t i = 0; i < r; i++) cnt *= s[i];
+    float *d = tg_keep(t, tg_rand_buf(cnt));
+    for (int64_t i = 0; i < cnt; i++) d[i] = fp16 ? cml_round_fp16(d[i] * 0.05f) : d[i] * 0.05f;
+    return tg_value(t, name, CML_DTYPE_FLOAT32, fp16, r, s, d, true);
+}
+
+static cml_mil_vid bytesv(tg *t, const char *name, cml_dtype dt, int32_t r, const int64_t *s,
+                          int lo, int hi) {
+    int64_t cnt = 1;
+    for (int32_t i = 0; i < r; i++) cnt *= s[i];
+    uint8_t *d = tg_keep(t, calloc((size_t)cnt, 1));
+    for (int64_t i = 0; i < cnt; i++) {
+        int x = tg_randi(lo, hi);
+        d[i] = dt == CML_DTYPE_INT8 ? (uint8_t)(int8_t)x : (uint8_t)x;
+    }
+    return tg_value(t, name, dt, false, r, s, d, true);
+}
+
+/* constexpr_blockwise_shift_scale: int4 per-group-32 (torchao), with and
+ * without offset, fp16 and fp32 scales; uint4 with uint8 offset. */
+static void test_bss(cml_threadpool *pool) {
+    for (int v = 0; v < 4; v++) {
+        form f = {"bss", v < 2 ? 200 : 37, v < 2 ? 512 : 64};
+        const char *names[4] = {"bss int4 g32 fp16 scale", "bss int4 g32 int8 offset fp32 scale",
+                                "bss uint4 g16 uint8 offset fp16", "bss int8 per-row fp16"};
+        f.what = names[v];
+        tg t;
+        tg_init(&t, "constexpr_blockwise_shift_scale", 18);
+        int64_t ds[2] = {f.n, f.k};
+        int64_t g = v == 2 ? 16 : v == 3 ? f.k : 32, ss[2] = {f.n, f.k / g};
+        bool fp16 = v != 1;
+        cml_dtype dt = v == 2 ? CML_DTYPE_UINT8 : CML_DTYPE_INT8;
+        int lo = v == 2 ? 0 : v == 3 ? -128 : -8, hi = v == 2 ? 15 : v == 3 ? 127 : 7;
+        tg_param(&t, "data", bytesv(&t, "d", dt, 2, ds, lo, hi));
+        tg_param(&t, "scale", f32v(&t, "s", 2, ss, fp16));
+        if (v == 1) tg_param(&t, "offset", bytesv(&t, "o", CML_DTYPE_INT8, 2, ss, -3, 3));
+        if (v == 2) tg_param(&t, "offset", bytesv(&t, "o", CML_DTYPE_UINT8, 2, ss, 6, 9));
+        tg_out(&t, 1);
+        check_form(&t, &f, fp16, pool);
+        tg_free(&t);
+    }
+}
+
+/* constexpr_affine_dequantize (iOS16): int8 / uint8 per output channel. */
+static void test_affine(cml_threadpool *pool) {
+    for (int v = 0; v < 2; v++) {
+        form f = {v ? "affine uint8 per-axis fp32" : "affine int8 per-axis fp16", 130, 300};
+        tg t;
+        tg_init(&t, "constexpr_affine_dequantize", 16);
+        int64_t ds[2] = {f.n, f.k}, ns = f.n;
+        cml_dtype dt = v ? CML_DTYPE_UINT8 : CML_DTYPE_INT8;
+        tg_param(&t, "quantized_data", bytesv(&t, "q", dt, 2, ds, v ? 0 : -128, v ? 255 : 127));
+        tg_param(&t, "zero_point", bytesv(&t, "zp", dt, 1, &ns, v ? 120 : -4, v ? 135 : 4));
+        tg_param(&t, "scale", f32v(&t, "s", 1, &ns, v == 0));
+        tg_param(&t, "axis", tg_scalar_i(&t, "axis", 0));
+        tg_out(&t, 1);
+        check_form(&t, &f, v == 0, pool);
+        tg_free(&t);
+    }
+}
+
+/* constexpr_lut_to_dense: iOS16 packed uint3 / uint4 indices with a 1-D LUT;
+ * iOS18 per-block scalar LUTs and a vector LUT along K. */
+static void test_lut(cml_threadpool *pool) {
+    for (unsigned bits = 3; bits <= 4; bits++) {
+        form f = {bits == 3 ? "lut iOS16 uint3" : "lut iOS16 uint4", 96, 400};
+        int64_t n = f.n * f.k, entries = (int64_t)1 << bits;
+        uint8_t *idx = calloc((size_t)n, 1), *packed = calloc((size_t)n, 1);
+        for (int64_t i = 0; i < n; i++) idx[i] = (uint8_t)tg_randi(0, (int)entries - 1);
+        cml_subbyte_pack(idx, (uint64_t)n, bits, packed);
+        int64_t nbytes = (int64_t)cml_subbyte_nbytes((uint64_t)n, bits);
+        int32_t shp[2] = {(int32_t)f.n, (int32_t)f.k};
+        tg t;
+        tg_init(&t, "constexpr_lut_to_dense", 16);
+        tg_param(&t, "indices", tg_value(&t, "i", CML_DTYPE_UINT8, false, 1, &nbytes, packed, true));
+        tg_param(&t, "lut", f32v(&t, "lut", 1, &entries, bits == 4));
+        tg_param(&t, "shape",
+                 tg_value(&t, "shape", CML_DTYPE_UINT32, false, 1, (int64_t[]){2}, shp, true));
+        tg_out(&t, 1);
+        check_form(&t, &f, bits == 4, pool);
+        tg_free(&t);
+        free(idx);
+        free(packed);
+    }
+    for (int v = 0; v < 3; v++) {
+        /* v0: per 8-row block scalar LUT (uint4); v1: vector LUT (size 2) along
+         * K, per 16 rows; v2: vector LUT (size 4) along N */
+        const char *names[3] = {"lut iOS18 uint4 per 8 rows", "lut iOS18 vector 2 along K",
+                                "lut iOS18 vector 4 along N"};
+        form f = {names[v], 64, 160};
+        int64_t is[2] = {f.n, f.k};
+        int64_t ls[4] = {f.n / 8, 1, 16, 1};
+        int vaxis = -1;
+        if (v == 1) {
+            is[1] = f.k / 2;
+            ls[0] = f.n / 16, ls[2] = 8, ls[3] = 2;
+            vaxis = 1;
+        } else if (v == 2) {
+            is[0] = f.n / 4;
+            ls[0] = 2, ls[1] = 2, ls[2] = 4, ls[3] = 4;
+            vaxis = 0;
+        }
+        tg t;
+        tg_init(&t, "constexpr_lut_to_dense", 18);
+        tg_param(&t, "indices", bytesv(&t, "i", CML_DTYPE_UINT8, 2, is, 0, (int)ls[2] - 1));
+        tg_param(&t, "lut", f32v(&t, "lut", 4, ls, v != 1));
+        if (vaxis >= 0) tg_param(&t, "vector_axis", tg_scalar_i(&t, "va", vaxis));
+        tg_out(&t, 1);
+        check_form(&t, &f, v != 1, pool);
+        tg_free(&t);
+    }
+    /* an int8 LUT's output is not a float weight: not decodable */
+    {
+        int8_t lut[4] = {-7, 3, 100, -128};
+        uint8_t packed[2] = {0x1b, 0x02};
+        int64_t four = 4, two = 2;
+        int32_t shp = 5;
+        tg t;
+        tg_init(&t, "constexpr_lut_to_dense", 16);
+        tg_param(&t, "indices", tg_value(&t, "i", CML_DTYPE_UINT8, false, 1, &two, packed, true));
+        tg_param(&t, "lut", tg_value(&t, "lut", CML_DTYPE_INT8, false, 1, &four, lut, true));
+        tg_param(&t, "shape",
+                 tg_value(&t, "shape", CML_DTYPE_UINT32, false, 1, (int64_t[]){1}, &shp, true));
+        tg_out(&t, 1);
+        CHECK(tg_infer(&t) == CML_OK);
+        CHECK(!cml_constexpr_decodable(&t.ctx, &t.node));
+        tg_free(&t);
+    }
+}
+
+int main(void) {
+    cml_threadpool *pool = NULL;
+    CHECK(cml_threadpool_create(3, NULL, &pool) == CML_OK);
+    for (int p = 0; p < 2; p++) {
+        cml_threadpool *use = p ? pool : NULL;
+        test_bss(use);
+        test_affine(use);
+        test_lut(use);
+    }
+    cml_threadpool_destroy(pool);
+    TEST_MAIN_END();
+}
