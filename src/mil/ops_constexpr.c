@@ -212,6 +212,34 @@ static cml_status bss_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
  * the compressed-weight ops both come through here). */
 static void bss_range(const bss_attr *a, const cml_mil_value *data, const cml_mil_value *scale,
                       const cml_mil_value *offset, int64_t start, int64_t count, float *o) {
+    /* Fast path: 2-D integer data and offset (weights [N, K]). (q - offset)
+     * is an integer of magnitude <= 510, exact in fp16, so the generic
+     * path's fp16 roundings of it are identities; same float operations. */
+    if (a->rank == 2 && is_small_int(data->dtype) && (!offset || is_small_int(offset->dtype)) &&
+        data->shape[1] > 0) {
+        int64_t k = data->shape[1], s1 = scale->shape[1];
+        const float *sc = scale->data;
+        bool d8 = data->dtype == CML_DTYPE_INT8, o8 = offset && offset->dtype == CML_DTYPE_INT8;
+        for (int64_t i = start; i < start + count;) {
+            int64_t r = i / k, c = i % k, b = (r / a->block[0]) * s1 + c / a->block[1];
+            int64_t end = (c / a->block[1] + 1) * a->block[1] + r * k; /* end of this block in the row */
+            if (end > start + count) end = start + count;
+            float sv = sc[b];
+            float ov = !offset ? 0.0f
+                       : o8 ? (float)((const int8_t *)offset->data)[b]
+                            : (float)((const uint8_t *)offset->data)[b];
+            if (d8) {
+                const int8_t *q = (const int8_t *)data->data;
+                if (offset) for (; i < end; i++) *o++ = sv * ((float)q[i] - ov);
+                else for (; i < end; i++) *o++ = sv * (float)q[i];
+            } else {
+                const uint8_t *q = (const uint8_t *)data->data;
+                if (offset) for (; i < end; i++) *o++ = sv * ((float)q[i] - ov);
+                else for (; i < end; i++) *o++ = sv * (float)q[i];
+            }
+        }
+        return;
+    }
     int64_t idx[CML_MAX_DIMS] = {0};
     unravel(a->rank, data->shape, start, idx);
     for (int64_t i = 0; i < count; i++, next_index(a->rank, data->shape, idx)) {
@@ -280,6 +308,19 @@ static cml_status affine_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
 static void affine_range(const affine_attr *a, const cml_mil_value *q, const cml_mil_value *zp,
                          const cml_mil_value *scale, int64_t start, int64_t count, float *o) {
     const float *sc = scale->data;
+    if (a->inner > 1) { /* runs of `inner` elements share c: same operations, hoisted */
+        for (int64_t k = start; k < start + count;) {
+            int64_t c = (k / a->inner) % a->len, end = (k / a->inner + 1) * a->inner;
+            if (end > start + count) end = start + count;
+            float s = sc[a->per_axis_scale ? c : 0];
+            float z = (float)cml_milop_get_num(zp->data, zp->dtype, a->per_axis_zp ? c : 0);
+            if (q->dtype == CML_DTYPE_INT8)
+                for (const int8_t *qd = q->data; k < end; k++) *o++ = s * ((float)qd[k] - z);
+            else
+                for (const uint8_t *qd = q->data; k < end; k++) *o++ = s * ((float)qd[k] - z);
+        }
+        return;
+    }
     for (int64_t k = start; k < start + count; k++) {
         int64_t c = (k / a->inner) % a->len;
         float s = sc[a->per_axis_scale ? c : 0];
@@ -635,6 +676,17 @@ static void lut18_range(const lut_attr *a, const uint8_t *ind, const cml_mil_val
                         const int64_t *oshape, int64_t start, int64_t count, float *o) {
     const float *table = lut->data;
     int64_t entries = a->palettes * a->vsize, idx[CML_MAX_DIMS] = {0};
+    if (a->rank == 2 && a->vsize == 1 && oshape[1] > 0) { /* scalar LUTs over [N, K] */
+        int64_t k = oshape[1];
+        for (int64_t i = start; i < start + count;) {
+            int64_t r = i / k, c = i % k;
+            int64_t end = (c / a->block[1] + 1) * a->block[1] + r * k;
+            if (end > start + count) end = start + count;
+            const float *t = table + ((r / a->block[0]) * lut->shape[1] + c / a->block[1]) * entries;
+            for (; i < end; i++) *o++ = t[ind[i]];
+        }
+        return;
+    }
     unravel(a->rank, oshape, start, idx);
     for (int64_t i = 0; i < count; i++, next_index(a->rank, oshape, idx)) {
         int64_t t = 0, flat = 0, v = 0;
