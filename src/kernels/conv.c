@@ -1,5 +1,6 @@
 /* conv2d (im2col + gemm, pointwise as a plain gemm, direct depthwise) and
  * conv_transpose2d (gemm + col2im). NCHW. */
+#include <math.h>
 #include <string.h>
 
 #include "kernels/kinternal.h"
@@ -82,6 +83,8 @@ typedef struct direct_job {
     const cml_conv2d_params *p;
     const float *x, *w, *bias;
     float *y;
+    bool clamp;
+    float lo, hi;
 } direct_job;
 
 void cml_k_dw_plane_scalar(const cml_conv2d_params *p, const float *x, const float *w, float bias,
@@ -129,8 +132,10 @@ static void direct_planes(void *ctx, size_t begin, size_t end) {
     for (size_t pl = begin; pl < end; pl++) {
         int64_t b = (int64_t)pl / p->c_out, co = (int64_t)pl % p->c_out;
         int64_t ci = co / mult;
+        float *yp = j->y + (b * p->c_out + co) * p->h_out * p->w_out;
         kit->dw_plane(p, j->x + (b * p->c_in + ci) * p->h_in * p->w_in, j->w + co * p->k_h * p->k_w,
-                      j->bias ? j->bias[co] : 0.0f, j->y + (b * p->c_out + co) * p->h_out * p->w_out);
+                      j->bias ? j->bias[co] : 0.0f, yp);
+        if (j->clamp) cml_k_unary_f32(CML_UN_CLAMP, yp, yp, (size_t)(p->h_out * p->w_out), j->lo, j->hi);
     }
 }
 
@@ -195,20 +200,15 @@ static void conv_bpack(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, fl
 
 /* ---- conv2d --------------------------------------------------------------------- */
 
-static void fill_bias_rows(float *y, const float *bias, int64_t rows, int64_t n) {
-    for (int64_t r = 0; r < rows; r++) {
-        float b = bias[r];
-        float *row = y + r * n;
-        for (int64_t i = 0; i < n; i++) row[i] = b;
-    }
-}
-
-void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
-                      const float *w, const float *bias, float *y, void *scratch) {
+void cml_k_conv2d_act_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                          const float *w, const float *bias, float *y, void *scratch, float act_min,
+                          float act_max) {
     if (p->n <= 0 || p->c_out <= 0 || p->h_out <= 0 || p->w_out <= 0 || p->groups <= 0) return;
+    bool clamp = act_min > -INFINITY || act_max < INFINITY;
     int64_t HWo = p->h_out * p->w_out, HWi = p->h_in * p->w_in;
     if (conv_is_direct(p)) {
-        direct_job j = {.p = p, .x = x, .w = w, .bias = bias, .y = y};
+        direct_job j = {.p = p, .x = x, .w = w, .bias = bias, .y = y, .clamp = clamp,
+                        .lo = act_min, .hi = act_max};
         size_t planes = (size_t)(p->n * p->c_out);
         size_t work = (size_t)(HWo * p->k_h * p->k_w);
         cml_parallel_for(pool, planes, cml_k_max(1, 32768 / cml_k_max(work, 1)), direct_planes, &j);
@@ -223,6 +223,7 @@ void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const fl
             const float *xg = x + (b * p->c_in + g * cin_g) * HWi;
             const float *wg = w + g * cout_g * K;
             float *yg = y + (b * p->c_out + g * cout_g) * HWo;
+            const float *rbias = bias ? bias + g * cout_g : NULL;
             if (!pointwise && !conv_needs_im2col(p)) {
                 conv_pack_ctx pc;
                 pc.p = p;
@@ -230,9 +231,8 @@ void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const fl
                 for (int64_t kw = 0; kw < p->k_w; kw++)
                     valid_range(kw * dil_or_1(p->dilation_w) - p->pad_left, p->stride_w, p->w_in,
                                 p->w_out, &pc.lo[kw], &pc.hi[kw]);
-                if (bias) fill_bias_rows(yg, bias + g * cout_g, cout_g, HWo);
                 cml_k_gemm_f32_bpack(pool, (size_t)cout_g, (size_t)HWo, (size_t)K, wg, (size_t)K,
-                                     conv_bpack, &pc, NULL, yg, (size_t)HWo, bias != NULL);
+                                     conv_bpack, &pc, rbias, yg, (size_t)HWo, clamp, act_min, act_max);
                 continue;
             }
             const float *B = xg;
@@ -242,11 +242,15 @@ void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const fl
                 cml_parallel_for(pool, (size_t)K, grain, im2col_rows, &j);
                 B = col;
             }
-            if (bias) fill_bias_rows(yg, bias + g * cout_g, cout_g, HWo);
-            cml_k_gemm_f32(pool, (size_t)cout_g, (size_t)HWo, (size_t)K, wg, (size_t)K, B,
-                           (size_t)HWo, false, NULL, yg, (size_t)HWo, bias != NULL);
+            cml_k_gemm_f32_rbias(pool, (size_t)cout_g, (size_t)HWo, (size_t)K, wg, (size_t)K, B,
+                                 (size_t)HWo, rbias, yg, (size_t)HWo, clamp, act_min, act_max);
         }
     }
+}
+
+void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                      const float *w, const float *bias, float *y, void *scratch) {
+    cml_k_conv2d_act_f32(pool, p, x, w, bias, y, scratch, -INFINITY, INFINITY);
 }
 
 /* ---- conv_transpose2d -------------------------------------------------------------- */

@@ -11,29 +11,25 @@
 
 static CML_ALWAYS_INLINE void ukr_scalar_body(const int MR, size_t kc, const float *A,
                                               size_t lda, const float *Bp, float *C,
-                                              size_t ldc, size_t nr, const float *bias,
-                                              int load_c) {
+                                              size_t ldc, size_t nr, const cml_gemm_epi *e) {
     float acc[S_MR][S_NR];
-    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
-        #pragma GCC unroll 16
         for (int j = 0; j < S_NR; j++) acc[i][j] = 0.0f;
     for (size_t k = 0; k < kc; k++) {
         const float *b = Bp + k * S_NR;
-        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float a = A[(size_t)i * lda + k];
-            #pragma GCC unroll 16
             for (int j = 0; j < S_NR; j++) acc[i][j] += a * b[j];
         }
     }
-    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         float *c = C + (size_t)i * ldc;
         for (size_t j = 0; j < nr; j++) {
             float v = acc[i][j];
-            if (bias) v += bias[j];
-            if (load_c) v += c[j];
+            if (e->bias) v += e->bias[j];
+            if (e->rbias) v += e->rbias[i];
+            if (e->load_c) v += c[j];
+            if (e->clamp) v = v > e->hi ? e->hi : v, v = v < e->lo ? e->lo : v;
             c[j] = v;
         }
     }
@@ -41,9 +37,8 @@ static CML_ALWAYS_INLINE void ukr_scalar_body(const int MR, size_t kc, const flo
 
 #define S_UKR(mr)                                                                          \
     static void ukr_scalar_##mr(size_t kc, const float *A, size_t lda, const float *Bp,    \
-                                float *C, size_t ldc, size_t nr, const float *bias,         \
-                                int load_c) {                                              \
-        ukr_scalar_body(mr, kc, A, lda, Bp, C, ldc, nr, bias, load_c);                     \
+                                float *C, size_t ldc, size_t nr, const cml_gemm_epi *e) {   \
+        ukr_scalar_body(mr, kc, A, lda, Bp, C, ldc, nr, e);                                \
     }
 S_UKR(1)
 S_UKR(2)
@@ -86,6 +81,9 @@ typedef struct gemm_job {
     bool trans_b;
     cml_gemm_bpack_fn bpack; /* when set, packs op(B) panels instead of B */
     void *bpack_ctx;
+    const float *rbias; /* per-row bias */
+    bool clamp;
+    float lo, hi;
     const float *bias;
     float *C;
     size_t ldc;
@@ -113,12 +111,18 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     kit->pack_t(kc, nr, g->B + jr * g->ldb + pc, g->ldb, Bp);
                 else
                     kit->pack_n(kc, nr, g->B + pc * g->ldb + jr, g->ldb, Bp);
-                const float *bias = first && g->bias ? g->bias + jr : NULL;
-                int load_c = first ? (int)g->accumulate : 1;
+                cml_gemm_epi e = {
+                    .bias = first && g->bias ? g->bias + jr : NULL,
+                    .load_c = first ? (int)g->accumulate : 1,
+                    .clamp = pc + kc == K && g->clamp,
+                    .lo = g->lo,
+                    .hi = g->hi,
+                };
                 for (size_t ir = mc; ir < mend; ir += MR) {
                     size_t mr = cml_k_min(MR, mend - ir);
+                    e.rbias = first && g->rbias ? g->rbias + ir : NULL;
                     kit->ukr[mr](kc, g->A + ir * g->lda + pc, g->lda, Bp, g->C + ir * g->ldc + jr,
-                                 g->ldc, nr, bias, load_c);
+                                 g->ldc, nr, &e);
                 }
             }
         }
@@ -161,7 +165,7 @@ static void gemm_run(cml_threadpool *pool, gemm_job *gp) {
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (flops < (double)GEMM_PARALLEL_MIN_FLOPS) threads = 1;
 
-    bool small = !g.bpack && (trans_b ? (kit->small_t && M <= kit->small_t_max_m)
+    bool small = !g.bpack && !g.rbias && !g.clamp && (trans_b ? (kit->small_t && M <= kit->small_t_max_m)
                                       : (kit->small_n && M <= 4));
     if (small) {
         size_t align = kit->small_col_align;
@@ -187,6 +191,15 @@ static void gemm_run(cml_threadpool *pool, gemm_job *gp) {
     g.col_chunks = div_up(N, g.cols_per_chunk);
     row_chunks = div_up(M, g.rows_per_chunk);
     cml_parallel_for(pool, g.col_chunks * row_chunks, 1, gemm_task, &g);
+}
+
+/* K == 0 with a row bias / clamp: C = clamp(rbias[i]). */
+static void gemm_rows_k0(const gemm_job *g) {
+    for (size_t i = 0; i < g->M; i++) {
+        float v = g->rbias ? g->rbias[i] : 0.0f;
+        if (g->clamp) v = v > g->hi ? g->hi : v, v = v < g->lo ? g->lo : v;
+        for (size_t j = 0; j < g->N; j++) g->C[i * g->ldc + j] = v;
+    }
 }
 
 static void gemm_k0(size_t M, size_t N, const float *bias, float *C, size_t ldc, bool accumulate) {
@@ -215,16 +228,32 @@ void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K, const fl
 }
 
 void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
-                          size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *bias,
-                          float *C, size_t ldc, bool accumulate) {
+                          size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
+                          float *C, size_t ldc, bool clamp, float lo, float hi) {
     if (M == 0 || N == 0) return;
-    if (K == 0) {
-        gemm_k0(M, N, bias, C, ldc, accumulate);
-        return;
-    }
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .bpack = bpack,
-        .bpack_ctx = bpack_ctx, .bias = bias, .C = C, .ldc = ldc, .accumulate = accumulate,
+        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C,
+        .ldc = ldc,
     };
+    if (K == 0) {
+        gemm_rows_k0(&g);
+        return;
+    }
+    gemm_run(pool, &g);
+}
+
+void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                          size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
+                          size_t ldc, bool clamp, float lo, float hi) {
+    if (M == 0 || N == 0) return;
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C, .ldc = ldc,
+    };
+    if (K == 0) {
+        gemm_rows_k0(&g);
+        return;
+    }
     gemm_run(pool, &g);
 }

@@ -16,11 +16,23 @@ static CML_ALWAYS_INLINE __m256i tail_mask8(size_t n) {
     return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n));
 }
 
+static CML_ALWAYS_INLINE __m256 y_epi(__m256 v, __m256 bias, const cml_gemm_epi *e, int i,
+                                      __m256i m, int full, const float *c, __m256 lo, __m256 hi) {
+    if (e->bias) v = _mm256_add_ps(v, bias);
+    if (e->rbias) v = _mm256_add_ps(v, _mm256_set1_ps(e->rbias[i]));
+    if (e->load_c) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, m));
+    if (e->clamp) {
+        v = _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
+        v = _mm256_blendv_ps(v, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
+    }
+    return v;
+}
+
 static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, size_t lda,
                                        const float *Bp, float *C, size_t ldc, size_t nr,
-                                       const float *bias, int load_c) {
+                                       const cml_gemm_epi *e) {
     __m256 c0[Y_MR], c1[Y_MR];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         c0[i] = _mm256_setzero_ps();
         c1[i] = _mm256_setzero_ps();
@@ -30,7 +42,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
         __m256 b0 = _mm256_load_ps(Bp);
         __m256 b1 = _mm256_load_ps(Bp + 8);
         Bp += Y_NR;
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m256 ai = _mm256_broadcast_ss(a + (size_t)i * lda);
             c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
@@ -38,53 +50,34 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
         }
         a++;
     }
+    __m256i m0 = tail_mask8(nr), m1 = tail_mask8(nr > 8 ? nr - 8 : 0);
+    __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
+    if (e->bias) {
+        bias0 = _mm256_maskload_ps(e->bias, m0);
+        bias1 = _mm256_maskload_ps(e->bias + 8, m1);
+    }
+    __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
     if (nr == Y_NR) {
-        __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
-        if (bias) {
-            bias0 = _mm256_loadu_ps(bias);
-            bias1 = _mm256_loadu_ps(bias + 8);
-        }
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
-            __m256 v0 = c0[i], v1 = c1[i];
-            if (bias) {
-                v0 = _mm256_add_ps(v0, bias0);
-                v1 = _mm256_add_ps(v1, bias1);
-            }
-            if (load_c) {
-                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));
-                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));
-            }
-            _mm256_storeu_ps(c, v0);
-            _mm256_storeu_ps(c + 8, v1);
+            _mm256_storeu_ps(c, y_epi(c0[i], bias0, e, i, m0, 1, c, lo, hi));
+            _mm256_storeu_ps(c + 8, y_epi(c1[i], bias1, e, i, m1, 1, c + 8, lo, hi));
         }
     } else {
-        __m256i m0 = tail_mask8(nr), m1 = tail_mask8(nr > 8 ? nr - 8 : 0);
-        __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
-        if (bias) {
-            bias0 = _mm256_maskload_ps(bias, m0);
-            bias1 = _mm256_maskload_ps(bias + 8, m1);
-        }
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
-            __m256 v0 = _mm256_add_ps(c0[i], bias0), v1 = _mm256_add_ps(c1[i], bias1);
-            if (load_c) {
-                v0 = _mm256_add_ps(v0, _mm256_maskload_ps(c, m0));
-                v1 = _mm256_add_ps(v1, _mm256_maskload_ps(c + 8, m1));
-            }
-            _mm256_maskstore_ps(c, m0, v0);
-            _mm256_maskstore_ps(c + 8, m1, v1);
+            _mm256_maskstore_ps(c, m0, y_epi(c0[i], bias0, e, i, m0, 0, c, lo, hi));
+            _mm256_maskstore_ps(c + 8, m1, y_epi(c1[i], bias1, e, i, m1, 0, c + 8, lo, hi));
         }
     }
 }
 
 #define Y_UKR(mr)                                                                        \
     static void ukr_y_##mr(size_t kc, const float *A, size_t lda, const float *Bp,       \
-                           float *C, size_t ldc, size_t nr, const float *bias,           \
-                           int load_c) {                                                 \
-        ukr_body(mr, kc, A, lda, Bp, C, ldc, nr, bias, load_c);                          \
+                           float *C, size_t ldc, size_t nr, const cml_gemm_epi *e) {     \
+        ukr_body(mr, kc, A, lda, Bp, C, ldc, nr, e);                                     \
     }
 Y_UKR(1)
 Y_UKR(2)

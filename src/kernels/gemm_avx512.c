@@ -14,11 +14,23 @@ static CML_ALWAYS_INLINE __mmask16 tail_mask16(size_t n) {
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
 }
 
+static CML_ALWAYS_INLINE __m512 z_epi(__m512 v, __m512 bias, const cml_gemm_epi *e, int i,
+                                      __mmask16 m, const float *c, __m512 lo, __m512 hi) {
+    if (e->bias) v = _mm512_add_ps(v, bias);
+    if (e->rbias) v = _mm512_add_ps(v, _mm512_set1_ps(e->rbias[i]));
+    if (e->load_c) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+    if (e->clamp) {
+        v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ), v, hi);
+        v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), v, lo);
+    }
+    return v;
+}
+
 static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, size_t lda,
                                        const float *Bp, float *C, size_t ldc, size_t nr,
-                                       const float *bias, int load_c) {
+                                       const cml_gemm_epi *e) {
     __m512 c0[Z_MR], c1[Z_MR];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         c0[i] = _mm512_setzero_ps();
         c1[i] = _mm512_setzero_ps();
@@ -28,7 +40,7 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
         __m512 b0 = _mm512_load_ps(Bp);
         __m512 b1 = _mm512_load_ps(Bp + 16);
         Bp += Z_NR;
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m512 ai = _mm512_set1_ps(a[(size_t)i * lda]);
             c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
@@ -36,53 +48,34 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
         }
         a++;
     }
+    __mmask16 m0 = tail_mask16(nr), m1 = nr > 16 ? tail_mask16(nr - 16) : 0;
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
+    if (e->bias) {
+        bias0 = _mm512_maskz_loadu_ps(m0, e->bias);
+        bias1 = _mm512_maskz_loadu_ps(m1, e->bias + 16);
+    }
+    __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
     if (nr == Z_NR) {
-        __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
-        if (bias) {
-            bias0 = _mm512_loadu_ps(bias);
-            bias1 = _mm512_loadu_ps(bias + 16);
-        }
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
-            __m512 v0 = c0[i], v1 = c1[i];
-            if (bias) {
-                v0 = _mm512_add_ps(v0, bias0);
-                v1 = _mm512_add_ps(v1, bias1);
-            }
-            if (load_c) {
-                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
-                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
-            }
-            _mm512_storeu_ps(c, v0);
-            _mm512_storeu_ps(c + 16, v1);
+            _mm512_storeu_ps(c, z_epi(c0[i], bias0, e, i, 0xffff, c, lo, hi));
+            _mm512_storeu_ps(c + 16, z_epi(c1[i], bias1, e, i, 0xffff, c + 16, lo, hi));
         }
     } else {
-        __mmask16 m0 = tail_mask16(nr), m1 = nr > 16 ? tail_mask16(nr - 16) : 0;
-        __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
-        if (bias) {
-            bias0 = _mm512_maskz_loadu_ps(m0, bias);
-            bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-        }
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
-            __m512 v0 = _mm512_add_ps(c0[i], bias0), v1 = _mm512_add_ps(c1[i], bias1);
-            if (load_c) {
-                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c + 16));
-            }
-            _mm512_mask_storeu_ps(c, m0, v0);
-            _mm512_mask_storeu_ps(c + 16, m1, v1);
+            _mm512_mask_storeu_ps(c, m0, z_epi(c0[i], bias0, e, i, m0, c, lo, hi));
+            _mm512_mask_storeu_ps(c + 16, m1, z_epi(c1[i], bias1, e, i, m1, c + 16, lo, hi));
         }
     }
 }
 
 #define Z_UKR(mr)                                                                        \
     static void ukr_z_##mr(size_t kc, const float *A, size_t lda, const float *Bp,       \
-                           float *C, size_t ldc, size_t nr, const float *bias,           \
-                           int load_c) {                                                 \
-        ukr_body(mr, kc, A, lda, Bp, C, ldc, nr, bias, load_c);                          \
+                           float *C, size_t ldc, size_t nr, const cml_gemm_epi *e) {     \
+        ukr_body(mr, kc, A, lda, Bp, C, ldc, nr, e);                                     \
     }
 Z_UKR(1)
 Z_UKR(2)

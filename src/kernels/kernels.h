@@ -108,6 +108,13 @@ size_t cml_k_conv2d_scratch_size(const cml_conv2d_params *p);
 void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
                       const float *w, const float *bias, float *y, void *scratch);
 
+/* Extension: conv2d followed by y = min(max(y, act_min), act_max) in the
+ * same pass (relu: 0, INFINITY; relu6 / hardtanh: 0, 6); NaN passes as in
+ * CML_UN_CLAMP. cml_k_conv2d_f32 is this with -INFINITY, INFINITY. */
+void cml_k_conv2d_act_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                          const float *w, const float *bias, float *y, void *scratch,
+                          float act_min, float act_max);
+
 /* Transposed conv, weight [c_in, c_out/groups, k_h, k_w]; h_out/w_out given
  * (pads are the cropped amounts at the top/left). */
 size_t cml_k_conv_transpose2d_scratch_size(const cml_conv2d_params *p);

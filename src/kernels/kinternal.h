@@ -31,11 +31,20 @@
 #define CML_GEMM_MAX_NR 32
 #define CML_GEMM_MAX_KC 512
 
-/* C[0:mr, 0:nr] (=|+=) A[0:mr, 0:kc] * Bp[0:kc, 0:NR] (+ bias[0:nr]).
- * mr is fixed per function (ukr[mr]); nr <= NR columns are stored.
- * load_c: add the existing C. */
+/* What a register tile does on its way to C: C = acc (+ bias[j]) (+ rbias[i])
+ * (+ C if load_c), then clamped to [lo, hi] when clamp (NaN passes). */
+typedef struct cml_gemm_epi {
+    const float *bias;  /* per column, at the tile's first column, or NULL */
+    const float *rbias; /* per row, at the tile's first row, or NULL */
+    int load_c;
+    int clamp;
+    float lo, hi;
+} cml_gemm_epi;
+
+/* C[0:mr, 0:nr] = epilogue(A[0:mr, 0:kc] * Bp[0:kc, 0:NR]).
+ * mr is fixed per function (ukr[mr]); nr <= NR columns are stored. */
 typedef void (*cml_gemm_ukr_fn)(size_t kc, const float *A, size_t lda, const float *Bp,
-                                float *C, size_t ldc, size_t nr, const float *bias, int load_c);
+                                float *C, size_t ldc, size_t nr, const cml_gemm_epi *e);
 /* Packs rows [0,kc) x columns [0,nr) of op(B) into Bp[kc][NR], zeroing
  * columns nr..NR-1. B points at op(B)[0][0] of the panel: B[k*ldb + j] when
  * not transposed, B[j*ldb + k] when transposed. */
@@ -60,10 +69,15 @@ typedef struct cml_gemm_kit {
  * Bp[kc][NR], zeroing columns nr..NR-1 (e.g. im2col on the fly). */
 typedef void (*cml_gemm_bpack_fn)(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, float *Bp,
                                   size_t NR);
-/* cml_k_gemm_f32 with op(B) produced panel by panel by bpack. */
+/* cml_k_gemm_f32 with op(B) produced panel by panel by bpack, a per-row
+ * bias (rbias[M], may be NULL) and an optional clamp of the result. */
 void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
-                          size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *bias,
-                          float *C, size_t ldc, bool accumulate);
+                          size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
+                          float *C, size_t ldc, bool clamp, float lo, float hi);
+/* Plain op(B) with a per-row bias and an optional clamp (no column bias). */
+void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                          size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
+                          size_t ldc, bool clamp, float lo, float hi);
 
 extern const cml_gemm_kit cml_gemm_kit_scalar;
 extern const cml_gemm_kit cml_gemm_kit_avx2;

@@ -87,6 +87,10 @@ static int check_conv(const cml_conv2d_params *p, bool transposed) {
     tk_fill(w, nw, -1.0f, 1.0f);
     tk_fill(bias, (size_t)p->c_out, -1.0f, 1.0f);
     bool use_bias = tk_int(0, 2) != 0;
+    /* fused activation (conv2d only): none, relu, relu6, hardtanh(-0.5, 0.5) */
+    static const float acts[4][2] = {{-INFINITY, INFINITY}, {0.0f, INFINITY}, {0.0f, 6.0f}, {-0.5f, 0.5f}};
+    int act = transposed ? 0 : (int)tk_int(0, 3);
+    float act_lo = acts[act][0], act_hi = acts[act][1];
     if (transposed)
         ref_conv_t(p, x, w, use_bias ? bias : NULL, ref, absref);
     else
@@ -103,11 +107,14 @@ static int check_conv(const cml_conv2d_params *p, bool transposed) {
             y[ny] = 4321.0f;
             if (transposed)
                 cml_k_conv_transpose2d_f32(g_pools[pi], p, x, w, use_bias ? bias : NULL, y, scratch);
-            else
+            else if (act == 0)
                 cml_k_conv2d_f32(g_pools[pi], p, x, w, use_bias ? bias : NULL, y, scratch);
+            else
+                cml_k_conv2d_act_f32(g_pools[pi], p, x, w, use_bias ? bias : NULL, y, scratch, act_lo, act_hi);
             if (y[ny] != 4321.0f) failures++;
             for (size_t i = 0; i < ny; i++) {
-                if (!(fabs(y[i] - ref[i]) <= gamma * absref[i] + 1e-6)) {
+                double want = fmin(fmax(ref[i], act_lo), act_hi);
+                if (!(fabs(y[i] - want) <= gamma * absref[i] + 1e-6)) {
                     if (failures < 5)
                         fprintf(stderr,
                                 "%s lvl %d pool %d: n%lld c%lld->%lld g%lld %lldx%lld -> %lldx%lld k%lldx%lld "
@@ -117,7 +124,7 @@ static int check_conv(const cml_conv2d_params *p, bool transposed) {
                                 (long long)p->h_out, (long long)p->w_out, (long long)p->k_h, (long long)p->k_w,
                                 (long long)p->stride_h, (long long)p->stride_w, (long long)p->pad_top,
                                 (long long)p->pad_left, (long long)p->dilation_h, (long long)p->dilation_w, i,
-                                y[i], ref[i]);
+                                y[i], want);
                     failures++;
                     break;
                 }
