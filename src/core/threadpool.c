@@ -29,8 +29,8 @@
 #endif
 
 #define CML_POOL_MAX_THREADS 256
-#define CML_POOL_SPIN_WORKER 4000
-#define CML_POOL_SPIN_CALLER 20000
+#define CML_POOL_SPIN_WORKER 2000
+#define CML_POOL_SPIN_CALLER 4000
 
 struct cml_threadpool {
     const cml_allocator *allocator;

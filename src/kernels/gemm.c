@@ -69,7 +69,7 @@ const cml_gemm_kit cml_gemm_kit_scalar = {
 
 #define GEMM_PACK_FLOATS (256 * 32) /* kc * nr of every kit fits */
 #define GEMM_MC_TARGET 384          /* rows of A swept per packed B panel */
-#define GEMM_PARALLEL_MIN_FLOPS (1u << 17)
+#define GEMM_PARALLEL_MIN_FLOPS (1u << 19)
 
 typedef struct gemm_job {
     const cml_gemm_kit *kit;
