@@ -51,7 +51,9 @@ void cml_k_binary_i64(cml_binary_op op, int32_t rank, const int64_t *out_sizes,
                       const int64_t *a, const int64_t *a_strides,
                       const int64_t *b, const int64_t *b_strides, int64_t *out);
 
-/* Extension: the int32 variant (same semantics as cml_k_binary_i64). */
+/* Extension: the int32 variant (same semantics as cml_k_binary_i64). Both
+ * wrap on overflow; integer DIV / FLOOR_DIV / MOD by zero give 0 (no trap),
+ * FLOOR_DIV / MOD follow Python (the remainder takes the divisor's sign). */
 void cml_k_binary_i32(cml_binary_op op, int32_t rank, const int64_t *out_sizes,
                       const int32_t *a, const int64_t *a_strides,
                       const int32_t *b, const int64_t *b_strides, int32_t *out);
