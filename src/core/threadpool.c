@@ -207,7 +207,7 @@ void cml_parallel_for(cml_threadpool *pool, size_t n, size_t grain, cml_parallel
     size_t chunk = (n + max_chunks - 1) / max_chunks;
     if (chunk < grain) chunk = grain;
     size_t nchunks = (n + chunk - 1) / chunk;
-    if (nchunks > 0xffffffffu) { /* cannot happen with max_chunks above, but stay safe */
+    if (nchunks <= 1 || nchunks > 0xffffffffu) { /* nothing to share (or cannot happen) */
         pthread_mutex_unlock(&pool->submit_mu);
         fn(ctx, 0, n);
         return;
