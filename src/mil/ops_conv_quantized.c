@@ -1,0 +1,220 @@
+/*
+ * conv_quantized (iOS15): conv whose const weight is quantized.
+ *
+ *   quantization_type "linear": W = Wq * quant_scale + quant_bias, where
+ *     quant_scale / quant_bias are scalars or one value per output channel
+ *     ([C_out], or any shape with C_out elements);
+ *   quantization_type "lut": W = quant_scale[Wq], quant_scale being the
+ *     2^nbits-entry lookup table (as the NeuralNetwork spec's
+ *     lookupTableQuantization); quant_bias is accepted and ignored.
+ * nbits (default 8) must be in [1, 8] and every Wq < 2^nbits. Wq is uint8
+ * (int8 accepted), one element per weight. The weight is dequantized ONCE
+ * at load into a graph-owned fp32 buffer; run() is the kernel layer's
+ * cml_k_conv2d_f32 on it. 1-D ([N, C, W]) and 2-D inputs; 3-D is rejected.
+ * Padding and the other conv parameters follow `conv` (ops_conv.c).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "mil/ops.h"
+
+typedef struct cq_attr {
+    int32_t sdims;
+    cml_milop_pad_type pad_type;
+    int64_t strides[2], dilations[2], pad[4];
+    int64_t groups;
+    int64_t wshape[4];
+    float *w;      /* dequantized weight [C_out, C_in/groups, k...] */
+} cq_attr;
+
+static cml_status read_spatial(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
+                               int32_t n, int64_t def, int64_t *out) {
+    int64_t v[8];
+    uint32_t count = 0;
+    bool present = false;
+    CML_TRY(cml_mil_const_ints(ctx, node, name, v, 8, &count, &present));
+    for (int32_t i = 0; i < n; i++) out[i] = def;
+    if (!present) return CML_OK;
+    if (count != (uint32_t)n)
+        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "'%s' must have %d entries, has %u",
+                            name, n, count);
+    for (int32_t i = 0; i < n; i++) out[i] = v[i];
+    return CML_OK;
+}
+
+static bool cq_params(const cq_attr *a, const int64_t *xs, cml_conv2d_params *p) {
+    memset(p, 0, sizeof *p);
+    p->n = xs[0];
+    p->c_in = xs[1];
+    p->c_out = a->wshape[0];
+    p->groups = a->groups;
+    int64_t D[2] = {1, 1}, K[2] = {1, 1}, s[2] = {1, 1}, d[2] = {1, 1}, o[2] = {1, 1},
+            pb[2] = {0, 0};
+    int off = a->sdims == 1 ? 1 : 0;
+    for (int32_t i = 0; i < a->sdims; i++) {
+        int64_t after;
+        D[i + off] = xs[2 + i];
+        K[i + off] = a->wshape[2 + i];
+        s[i + off] = a->strides[i];
+        d[i + off] = a->dilations[i];
+        if (!cml_milop_window(a->pad_type, xs[2 + i], a->wshape[2 + i], a->strides[i],
+                              a->dilations[i], a->pad[2 * i], a->pad[2 * i + 1], false,
+                              &o[i + off], &pb[i + off], &after))
+            return false;
+    }
+    p->h_in = D[0], p->w_in = D[1], p->k_h = K[0], p->k_w = K[1];
+    p->stride_h = s[0], p->stride_w = s[1], p->dilation_h = d[0], p->dilation_w = d[1];
+    p->h_out = o[0], p->w_out = o[1], p->pad_top = pb[0], p->pad_left = pb[1];
+    return true;
+}
+
+static void cq_out_shape(const cq_attr *a, const cml_conv2d_params *p, int64_t *shape) {
+    shape[0] = p->n;
+    shape[1] = p->c_out;
+    if (a->sdims == 1) {
+        shape[2] = p->w_out;
+    } else {
+        shape[2] = p->h_out;
+        shape[3] = p->w_out;
+    }
+}
+
+/* Reads a const float tensor (scale / bias / lut); fails unless const. */
+static cml_status const_floats(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
+                               cml_mil_value **out) {
+    cml_mil_value *v = NULL;
+    CML_TRY(cml_mil_require(ctx, node, name, &v));
+    if (v->kind != CML_MIL_KIND_TENSOR ||
+        !(cml_milop_is_float(v->dtype) || cml_milop_is_int(v->dtype)))
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "'%s' must be a float tensor", name);
+    if (!cml_milop_known(v))
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "'%s' must be a constant", name);
+    *out = v;
+    return CML_OK;
+}
+
+static cml_status cq_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
+    cml_mil_value *x = NULL, *w = NULL, *qs = NULL, *qb = NULL;
+    CML_TRY(cml_milop_require_float(ctx, node, "x", &x));
+    CML_TRY(cml_mil_require(ctx, node, "weight", &w));
+    if (x->rank == 5)
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "3-D convolution is not supported");
+    if (x->rank != 3 && x->rank != 4)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "x must have rank 3 or 4, has %d", x->rank);
+    if (w->kind != CML_MIL_KIND_TENSOR ||
+        (w->dtype != CML_DTYPE_UINT8 && w->dtype != CML_DTYPE_INT8))
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "'weight' must be uint8, got %s",
+                            w->kind == CML_MIL_KIND_TENSOR ? cml_dtype_name(w->dtype) : "a non-tensor");
+    if (!cml_milop_known(w))
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "'weight' must be a constant");
+    if (w->rank != x->rank)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "weight must have rank %d, has %d", x->rank,
+                            w->rank);
+    cq_attr *a = cml_mil_alloc(ctx, sizeof *a);
+    if (!a) return CML_ERR_NOMEM;
+    memset(a, 0, sizeof *a);
+    int32_t S = x->rank - 2;
+    a->sdims = S;
+    memcpy(a->wshape, w->bound, sizeof(int64_t) * (size_t)w->rank);
+    CML_TRY(cml_milop_pad_type_parse(ctx, node, false, &a->pad_type));
+    CML_TRY(read_spatial(ctx, node, "strides", S, 1, a->strides));
+    CML_TRY(read_spatial(ctx, node, "dilations", S, 1, a->dilations));
+    CML_TRY(read_spatial(ctx, node, "pad", 2 * S, 0, a->pad));
+    CML_TRY(cml_mil_const_int(ctx, node, "groups", true, 1, &a->groups));
+    for (int32_t i = 0; i < S; i++)
+        if (a->strides[i] < 1 || a->dilations[i] < 1 || a->pad[2 * i] < 0 || a->pad[2 * i + 1] < 0)
+            return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG,
+                                "strides and dilations must be >= 1 and pads >= 0");
+    if (a->groups < 1) return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "groups must be >= 1");
+    if (a->pad_type != CML_MILOP_PAD_CUSTOM) memset(a->pad, 0, sizeof a->pad);
+    int64_t cin = x->bound[1], cout = w->bound[0];
+    if (cin % a->groups || cout % a->groups || w->bound[1] * a->groups != cin)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                            "x has %lld channels; weight [%lld, %lld, ...] with groups %lld",
+                            (long long)cin, (long long)cout, (long long)w->bound[1],
+                            (long long)a->groups);
+    cml_mil_value *bias = NULL;
+    CML_TRY(cml_milop_opt_vector(ctx, node, "bias", cout, &bias));
+
+    /* quantization parameters */
+    const char *qt = NULL;
+    int64_t nbits = 8;
+    CML_TRY(cml_mil_const_string(ctx, node, "quantization_type", NULL, &qt));
+    if (!qt)
+        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "missing parameter 'quantization_type'");
+    bool lut = strcmp(qt, "lut") == 0;
+    if (!lut && strcmp(qt, "linear") != 0)
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
+                            "quantization_type '%s' (linear or lut)", qt);
+    CML_TRY(cml_mil_const_int(ctx, node, "nbits", true, 8, &nbits));
+    if (nbits < 1 || nbits > 8)
+        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "nbits %lld is not in [1, 8]",
+                            (long long)nbits);
+    CML_TRY(const_floats(ctx, node, "quant_scale", &qs));
+    if (!lut || cml_mil_in(ctx, node, "quant_bias")) CML_TRY(const_floats(ctx, node, "quant_bias", &qb));
+    int64_t ns = cml_mil_numel(qs), nb = qb ? cml_mil_numel(qb) : 0;
+    int64_t levels = (int64_t)1 << nbits;
+    if (lut && ns != levels)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                            "lut 'quant_scale' has %lld entries, expected 2^nbits = %lld",
+                            (long long)ns, (long long)levels);
+    if (!lut && ((ns != 1 && ns != cout) || (nb != 1 && nb != cout)))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                            "'quant_scale' / 'quant_bias' must have 1 or C_out = %lld elements",
+                            (long long)cout);
+
+    /* dequantize once */
+    int64_t n = cml_mil_bound_numel(w), per = cout > 0 ? n / cout : 0;
+    a->w = cml_mil_alloc(ctx, sizeof(float) * (size_t)(n > 0 ? n : 1));
+    if (!a->w) return CML_ERR_NOMEM;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t q = cml_milop_get_int(w->data, w->dtype, i);
+        if (w->dtype == CML_DTYPE_INT8 && lut) q &= 0xFF;
+        if (lut && (q < 0 || q >= levels))
+            return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG,
+                                "weight index %lld is outside the %lld-entry table", (long long)q,
+                                (long long)levels);
+        if (!lut && w->dtype == CML_DTYPE_UINT8 && q >= levels)
+            return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG,
+                                "weight value %lld does not fit in nbits = %lld", (long long)q,
+                                (long long)nbits);
+        if (lut) {
+            a->w[i] = (float)cml_milop_get_num(qs->data, qs->dtype, q);
+        } else {
+            int64_t oc = per > 0 ? i / per : 0;
+            double sc = cml_milop_get_num(qs->data, qs->dtype, ns == 1 ? 0 : oc);
+            double bi = cml_milop_get_num(qb->data, qb->dtype, nb == 1 ? 0 : oc);
+            a->w[i] = (float)((double)q * sc + bi);
+        }
+    }
+    node->attr = a;
+    cml_conv2d_params p;
+    if (!cq_params(a, x->bound, &p))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the kernel is larger than the padded input");
+    node->scratch = cml_k_conv2d_scratch_size(&p);
+    int64_t shape[4];
+    cq_out_shape(a, &p, shape);
+    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
+}
+
+static cml_status cq_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
+    const cq_attr *a = node->attr;
+    cml_mil_value *x = cml_mil_in(ctx, node, "x"), *b = cml_mil_in(ctx, node, "bias");
+    cml_mil_value *out = cml_mil_out(ctx, node, 0);
+    cml_conv2d_params p;
+    if (x->shape[1] != a->wshape[1] * a->groups || !cq_params(a, x->shape, &p))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "input shape does not fit the kernel");
+    int64_t shape[4];
+    cq_out_shape(a, &p, shape);
+    CML_TRY(cml_mil_resize(ctx, out, x->rank, shape));
+    if (cml_mil_numel(out) == 0) return CML_OK;
+    void *scratch = NULL;
+    CML_TRY(cml_milop_scratch(ctx, node, &scratch));
+    if (cml_k_conv2d_scratch_size(&p) > node->scratch)
+        return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
+    cml_k_conv2d_f32(ctx->pool, &p, x->data, a->w, b ? b->data : NULL, out->data, scratch);
+    return CML_OK;
+}
+
+const cml_mil_op_def cml_mil_op_conv_quantized = {"conv_quantized", cq_infer, cq_run, false};
