@@ -19,6 +19,7 @@
 #include "coreml/value.h"
 #include "kernels/kernels.h"
 #include "mil/compressed.h"
+#include "mil/fuse.h"
 #include "mil/graph.h"
 
 typedef CoreML__Specification__MILSpec__Operation pb_op;
@@ -688,6 +689,7 @@ static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Fun
     CML_TRY(cml_mil_compressed_mark(g, c->err)); /* compressed.h: before folding */
     CML_TRY(infer_block(c, &g->main, "main block"));
     cml_mil_compressed_release(g);
+    cml_mil_fuse_activations(g);
     for (uint32_t i = 0; i < g->main.noutputs; i++) {
         const cml_mil_value *v = &g->values[g->main.outputs[i]];
         if (v->kind != CML_MIL_KIND_TENSOR)

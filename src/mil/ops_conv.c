@@ -8,6 +8,7 @@
  * rest after; same_lower = the extra one before. Padding is recomputed at
  * run time from the current spatial size (dynamic shapes).
  */
+#include <math.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -20,6 +21,7 @@ typedef struct conv_attr {
     int64_t groups;
     bool has_output_shape;      /* conv_transpose */
     int64_t output_shape[4];    /* spatial dims at [2..] */
+    float act_min, act_max;     /* clamp fused in by fuse.c (conv only) */
 } conv_attr;
 
 static cml_status read_spatial(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
@@ -53,6 +55,8 @@ static cml_status conv_common(cml_mil_ctx *ctx, cml_mil_node *node, cml_mil_valu
     conv_attr *a = cml_mil_alloc(ctx, sizeof *a);
     if (!a) return CML_ERR_NOMEM;
     memset(a, 0, sizeof *a);
+    a->act_min = -INFINITY;
+    a->act_max = INFINITY;
     int32_t S = x->rank - 2;
     a->sdims = S;
     CML_TRY(cml_milop_pad_type_parse(ctx, node, false, &a->pad_type));
@@ -153,11 +157,20 @@ static cml_status conv_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     CML_TRY(cml_milop_scratch(ctx, node, &scratch));
     if (cml_k_conv2d_scratch_size(&p) > node->scratch)
         return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
-    cml_k_conv2d_f32(ctx->pool, &p, x->data, w->data, b ? b->data : NULL, out->data, scratch);
+    cml_k_conv2d_act_f32(ctx->pool, &p, x->data, w->data, b ? b->data : NULL, out->data, scratch,
+                         a->act_min, a->act_max);
     return CML_OK;
 }
 
 const cml_mil_op_def cml_mil_op_conv = {"conv", conv_infer, conv_run, false};
+
+bool cml_mil_conv_fuse_clamp(cml_mil_node *node, float lo, float hi) {
+    if (node->def != &cml_mil_op_conv || !node->attr) return false;
+    conv_attr *a = node->attr;
+    a->act_min = lo > a->act_min ? lo : a->act_min;
+    a->act_max = hi < a->act_max ? hi : a->act_max;
+    return true;
+}
 
 /* ---- conv_transpose ---------------------------------------------------------------
  * weight [C_in, C_out/groups, *K]. Output size: output_shape when given,

@@ -1,0 +1,13 @@
+/* Operator fusion over a compiled graph (fuse.c). */
+#ifndef CML_MIL_FUSE_H
+#define CML_MIL_FUSE_H
+
+#include "mil/mil.h"
+
+/* Folds relu / relu6 / clip into the conv that feeds them, when the conv's
+ * result has no other reader: the conv then writes the activation's output
+ * with the clamp applied in its gemm epilogue, and the activation node is
+ * skipped at run (marked folded). Runs after infer, before planning. */
+void cml_mil_fuse_activations(cml_mil_graph *g);
+
+#endif
