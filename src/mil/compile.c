@@ -275,15 +275,31 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
         v->data = (void *)mv.data; /* used in place: the package outlives the graph */
         return CML_OK;
     }
+    if (mv.storage == CML_MLVALUE_PACKED && n) {
+        /* Kept packed (int4, uint1..uint6): in place in the mapped file, or a
+         * copy of the immediate bytes. unpack_for_consumers() unpacks it
+         * later unless only constexpr ops read it. */
+        size_t pbytes = cml_subbyte_nbytes(n, mv.bits);
+        if (mv.bits < 1 || mv.bits > 7 || pbytes == SIZE_MAX || mv.nbytes < pbytes || !mv.data)
+            return cml_fail(c->err, CML_ERR_CORRUPT, "%s: %zu bytes hold fewer than %llu %u-bit "
+                            "elements", what, mv.nbytes, (unsigned long long)n, mv.bits);
+        v->packed_bits = (uint8_t)mv.bits;
+        v->packed_signed = mv.dtype == CML_MIL_INT4;
+        v->capacity = pbytes;
+        if (mv.from_blob) {
+            v->data = (void *)mv.data; /* the package outlives the graph */
+            return CML_OK;
+        }
+        void *packed = own_alloc(c, 1, pbytes);
+        if (!packed) return CML_ERR_NOMEM;
+        memcpy(packed, mv.data, pbytes);
+        v->data = packed;
+        return CML_OK;
+    }
     void *data = own_alloc(c, 1, v->capacity);
     if (!data) return CML_ERR_NOMEM;
     v->data = data;
     if (n == 0) return CML_OK;
-    if (mv.storage == CML_MLVALUE_PACKED) {
-        if (mv.dtype == CML_MIL_INT4) cml_subbyte_unpack_i4(mv.data, n, data);
-        else cml_subbyte_unpack_u8(mv.data, n, mv.bits, data);
-        return CML_OK;
-    }
     if (same_layout) {
         memcpy(data, mv.data, n * esize);
     } else if (v->dtype == CML_DTYPE_FLOAT32) {
@@ -294,6 +310,72 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
     }
     /* fp64 / bf16 narrowed to fp32 here; fp16 values are exact already. */
     return CML_OK;
+}
+
+/* Packed sub-byte constants (mil.h packed_bits) stay packed only where
+ * every reader is one of these constexpr parameters (ops_constexpr.c reads
+ * them packed); any other reader, or a block output, gets them unpacked to
+ * one byte per element (INT8 sign-extended for int4, UINT8 otherwise). */
+static bool packed_reader(const cml_mil_node *node, const char *param) {
+    static const char *const kReaders[][2] = {
+        {"constexpr_blockwise_shift_scale", "data"},
+        {"constexpr_blockwise_shift_scale", "offset"},
+        {"constexpr_affine_dequantize", "quantized_data"},
+        {"constexpr_affine_dequantize", "zero_point"},
+        {"constexpr_lut_to_dense", "indices"},
+        {"constexpr_lut_to_sparse", "indices_nonzero_data"},
+        {"constexpr_sparse_blockwise_shift_scale", "nonzero_data"},
+        {"constexpr_sparse_blockwise_shift_scale", "offset"},
+    };
+    /* iOS16 lut_to_dense reads its `indices` as bytes of packed indices */
+    if (strcmp(node->type, "constexpr_lut_to_dense") == 0 && cml_mil_param_find(node, "shape"))
+        return false;
+    for (size_t i = 0; i < sizeof kReaders / sizeof kReaders[0]; i++)
+        if (strcmp(node->type, kReaders[i][0]) == 0 && strcmp(param, kReaders[i][1]) == 0)
+            return true;
+    return false;
+}
+
+static void mark_unpack(const cml_mil_graph *g, const cml_mil_block *blk, uint8_t *unpack) {
+    for (uint32_t i = 0; i < blk->nnodes; i++) {
+        const cml_mil_node *node = &blk->nodes[i];
+        for (uint32_t p = 0; p < node->nparams; p++)
+            for (uint32_t k = 0; k < node->params[p].count; k++) {
+                cml_mil_vid v = node->params[p].vids[k];
+                if (v < g->nvalues && g->values[v].packed_bits &&
+                    !packed_reader(node, node->params[p].name))
+                    unpack[v] = 1;
+            }
+        for (uint32_t b = 0; b < node->nblocks; b++) mark_unpack(g, &node->blocks[b], unpack);
+    }
+    for (uint32_t i = 0; i < blk->noutputs; i++)
+        if (blk->outputs[i] < g->nvalues) unpack[blk->outputs[i]] = 1;
+}
+
+static cml_status unpack_for_consumers(compiler *c) {
+    cml_mil_graph *g = c->g;
+    uint8_t *unpack = cml_calloc(g->allocator, g->nvalues ? g->nvalues : 1, 1);
+    if (!unpack) return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
+    mark_unpack(g, &g->main, unpack);
+    cml_status st = CML_OK;
+    for (uint32_t i = 0; i < g->nvalues && st == CML_OK; i++) {
+        cml_mil_value *v = &g->values[i];
+        if (!v->packed_bits || !unpack[i]) continue;
+        uint64_t n = (uint64_t)cml_mil_numel(v);
+        void *data = own_alloc(c, 1, (size_t)n);
+        if (!data) {
+            st = CML_ERR_NOMEM;
+            break;
+        }
+        if (v->packed_signed) cml_subbyte_unpack_i4(v->data, n, data);
+        else cml_subbyte_unpack_u8(v->data, n, v->packed_bits, data);
+        v->data = data;
+        v->capacity = (size_t)n;
+        v->packed_bits = 0;
+        v->packed_signed = false;
+    }
+    cml_free(g->allocator, unpack);
+    return st;
 }
 
 /* -------------------------------------------------------------- build */
@@ -686,6 +768,7 @@ static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Fun
         }
         return cml_fail(c->err, CML_ERR_UNSUPPORTED, "%s", c->unsupported);
     }
+    CML_TRY(unpack_for_consumers(c));
     CML_TRY(cml_mil_compressed_mark(g, c->err)); /* compressed.h: before folding */
     CML_TRY(infer_block(c, &g->main, "main block"));
     cml_mil_compressed_release(g);

@@ -11,6 +11,8 @@
  * elements [start, start + count) of the row-major output into dst, rounded
  * to fp16 when the output is declared fp16 (as the folder does), i.e. exactly
  * the values folding would have stored. No allocation; safe to call at run.
+ * Sub-byte data and indices are read packed (mil.h packed_bits), straight
+ * from the mapped weight file: only the bytes holding [start, start + count).
  */
 #ifndef CML_MIL_CONSTEXPR_DECODE_H
 #define CML_MIL_CONSTEXPR_DECODE_H

@@ -63,6 +63,12 @@ typedef struct cml_mil_value {
     int32_t last_use;              /* last node index reading it (in the outermost block) */
     bool needs_buffer;             /* gets arena space */
     size_t arena_offset;
+    /* Sub-byte constants kept packed (compile.c): when packed_bits (1..7) is
+     * set, data holds LSB-first packed elements of that width (capacity =
+     * the packed bytes; dtype INT8 when packed_signed, i.e. int4, else
+     * UINT8) and only constexpr_* parameters read it (ops_constexpr.c). */
+    uint8_t packed_bits;
+    bool packed_signed;
 } cml_mil_value;
 
 /* One named operation parameter; variadic parameters (concat's `values`)

@@ -13,12 +13,19 @@
  *
  * Every parameter is a compile-time constant (iOS16/17: attributes, which
  * compile.c binds as parameters; iOS18: inputs, possibly other constexpr
- * outputs). Sub-byte iOS18 values (int4, uint1..uint6) arrive unpacked, one
- * byte per element (INT8 sign-extended / UINT8); the iOS16 packed forms are
- * unpacked here. infer() validates everything (shapes that tile, packed
- * sizes, LUT index ranges, mask popcounts) so that a malformed model fails at
- * load with CML_ERR_CORRUPT naming the op; run() only decompresses and is
- * executed once, by constant folding.
+ * outputs). Sub-byte iOS18 values (int4, uint1..uint6) arrive PACKED
+ * (mil.h packed_bits: compile.c keeps them LSB-first packed, in place in the
+ * mapped weight file, when only these parameters read them: bss data/offset,
+ * affine quantized_data/zero_point, lut indices, lut_to_sparse
+ * indices_nonzero_data, sparse bss nonzero_data/offset) and are read packed
+ * here (packed_at / packed_run; storage dtype INT8 for int4, sign-extended,
+ * UINT8 otherwise); other sub-byte parameters (masks) arrive unpacked, one
+ * byte per element. The iOS16 packed forms are unpacked here. infer()
+ * validates everything (shapes that tile, packed sizes, LUT index ranges,
+ * mask popcounts) so that a malformed model fails at load with
+ * CML_ERR_CORRUPT naming the op; run() only decompresses and is executed
+ * once, by constant folding (or, through cml_constexpr_decode_range, by the
+ * compressed linear at run).
  *
  * Output dtype = the scale / LUT / data dtype (fp16 -> FLOAT32 storage with
  * the fp16 flag; the folder rounds it). Arithmetic follows the coremltools
@@ -81,6 +88,71 @@ static void unravel(int32_t rank, const int64_t *shape, int64_t i, int64_t *idx)
 static inline void copy_elem(void *dst, int64_t di, const void *src, int64_t si, size_t esize) {
     if (esize == 4) ((float *)dst)[di] = ((const float *)src)[si];
     else ((uint8_t *)dst)[di] = ((const uint8_t *)src)[si];
+}
+
+/* ------------------------------------------------- packed parameters */
+
+/* Element i of a packed sub-byte value (int4 sign-extended). */
+static inline int32_t packed_at(const cml_mil_value *v, int64_t i) {
+    uint32_t u = cml_subbyte_get(v->data, (uint64_t)i, v->packed_bits);
+    if (!v->packed_signed) return (int32_t)u;
+    uint32_t sign = 1u << (v->packed_bits - 1);
+    return (int32_t)(u ^ sign) - (int32_t)sign;
+}
+
+/* Element i of a numeric constexpr parameter, packed or not. */
+static inline double num_at(const cml_mil_value *v, int64_t i) {
+    return v->packed_bits ? (double)packed_at(v, i) : cml_milop_get_num(v->data, v->dtype, i);
+}
+
+/* LUT index i (UINT8 storage, packed or one byte each). */
+static inline uint32_t index_at(const uint8_t *ind, unsigned bits, int64_t i) {
+    return bits ? cml_subbyte_get(ind, (uint64_t)i, bits) : ind[i];
+}
+
+#define RUN_CHUNK 256
+
+/* Elements [start, start + n) (n <= RUN_CHUNK) of a packed parameter v as
+ * int8 (every packed value fits: int4 -8..7, uint1..uint6 0..63): 4-bit two
+ * per byte; other widths a group at a time (G = 8 / gcd(bits, 8) elements
+ * in B = bits * G / 8 <= 3 whole bytes: 1-bit 8 in 1, 2-bit 4 in 1, 3-bit 8
+ * in 3, 6-bit 4 in 3), the unaligned head and tail one by one; int4 then
+ * sign-extended. Reads only the bytes holding elements of the range. */
+static void packed_run(const cml_mil_value *v, int64_t start, int64_t n, int8_t *dst) {
+    const uint8_t *p = v->data;
+    unsigned bits = v->packed_bits;
+    int64_t i = start, end = start + n;
+    int8_t *d = dst;
+    if (bits == 4) {
+        if ((i & 1) && i < end) *d++ = (int8_t)(p[i >> 1] >> 4), i++;
+        int64_t pairs = (end - i) / 2;
+        const uint8_t *b = p + (i >> 1);
+        for (int64_t k = 0; k < pairs; k++) {
+            d[2 * k] = (int8_t)(b[k] & 15u);
+            d[2 * k + 1] = (int8_t)(b[k] >> 4);
+        }
+        d += 2 * pairs;
+        i += 2 * pairs;
+    } else {
+        unsigned g = bits == 3 ? 8 : bits == 6 ? 4 : 8 / bits;
+        unsigned gb = bits * g / 8;
+        uint32_t mask = (1u << bits) - 1u;
+        if (bits * g == 8 * gb) {
+            for (; i < end && i % (int64_t)g; i++)
+                *d++ = (int8_t)cml_subbyte_get(p, (uint64_t)i, bits);
+            for (const uint8_t *b = p + (i / (int64_t)g) * gb; i + (int64_t)g <= end;
+                 i += g, b += gb) {
+                uint32_t w = b[0];
+                if (gb == 3) w |= (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
+                for (unsigned j = 0; j < g; j++) *d++ = (int8_t)((w >> (j * bits)) & mask);
+            }
+        }
+    }
+    for (; i < end; i++) *d++ = (int8_t)cml_subbyte_get(p, (uint64_t)i, bits);
+    if (v->packed_signed) {
+        int sign = 1 << (bits - 1);
+        for (int64_t j = 0; j < n; j++) dst[j] = (int8_t)((dst[j] ^ sign) - sign);
+    }
 }
 
 static int64_t popcount_bytes(const uint8_t *m, int64_t n) {
@@ -192,7 +264,7 @@ static inline float bss_value(const bss_attr *a, const cml_mil_value *scale,
     for (int32_t d = 0; d < a->rank; d++) b = b * scale->shape[d] + idx[d] / a->block[d];
     float s = ((const float *)scale->data)[b];
     if (offset) {
-        x -= (float)cml_milop_get_num(offset->data, offset->dtype, b);
+        x -= (float)num_at(offset, b);
         if (a->round16) x = cml_round_fp16(x);
     }
     return s * x;
@@ -226,9 +298,19 @@ static void bss_range(const bss_attr *a, const cml_mil_value *data, const cml_mi
             if (end > start + count) end = start + count;
             float sv = sc[b];
             float ov = !offset ? 0.0f
+                       : offset->packed_bits ? (float)packed_at(offset, b)
                        : o8 ? (float)((const int8_t *)offset->data)[b]
                             : (float)((const uint8_t *)offset->data)[b];
-            if (d8) {
+            if (data->packed_bits) { /* int4 / uintN unpacked a chunk at a time */
+                int8_t q[RUN_CHUNK];
+                while (i < end) {
+                    int64_t m = end - i < RUN_CHUNK ? end - i : RUN_CHUNK;
+                    packed_run(data, i, m, q);
+                    if (offset) for (int64_t j = 0; j < m; j++) *o++ = sv * ((float)q[j] - ov);
+                    else for (int64_t j = 0; j < m; j++) *o++ = sv * (float)q[j];
+                    i += m;
+                }
+            } else if (d8) {
                 const int8_t *q = (const int8_t *)data->data;
                 if (offset) for (; i < end; i++) *o++ = sv * ((float)q[i] - ov);
                 else for (; i < end; i++) *o++ = sv * (float)q[i];
@@ -243,7 +325,7 @@ static void bss_range(const bss_attr *a, const cml_mil_value *data, const cml_mi
     int64_t idx[CML_MAX_DIMS] = {0};
     unravel(a->rank, data->shape, start, idx);
     for (int64_t i = 0; i < count; i++, next_index(a->rank, data->shape, idx)) {
-        float x = (float)cml_milop_get_num(data->data, data->dtype, start + i);
+        float x = (float)num_at(data, start + i);
         if (a->round16) x = cml_round_fp16(x);
         o[i] = bss_value(a, scale, offset, idx, x);
     }
@@ -313,8 +395,16 @@ static void affine_range(const affine_attr *a, const cml_mil_value *q, const cml
             int64_t c = (k / a->inner) % a->len, end = (k / a->inner + 1) * a->inner;
             if (end > start + count) end = start + count;
             float s = sc[a->per_axis_scale ? c : 0];
-            float z = (float)cml_milop_get_num(zp->data, zp->dtype, a->per_axis_zp ? c : 0);
-            if (q->dtype == CML_DTYPE_INT8)
+            float z = (float)num_at(zp, a->per_axis_zp ? c : 0);
+            if (q->packed_bits) {
+                int8_t qv[RUN_CHUNK];
+                while (k < end) {
+                    int64_t m = end - k < RUN_CHUNK ? end - k : RUN_CHUNK;
+                    packed_run(q, k, m, qv);
+                    for (int64_t j = 0; j < m; j++) *o++ = s * ((float)qv[j] - z);
+                    k += m;
+                }
+            } else if (q->dtype == CML_DTYPE_INT8)
                 for (const int8_t *qd = q->data; k < end; k++) *o++ = s * ((float)qd[k] - z);
             else
                 for (const uint8_t *qd = q->data; k < end; k++) *o++ = s * ((float)qd[k] - z);
@@ -324,8 +414,10 @@ static void affine_range(const affine_attr *a, const cml_mil_value *q, const cml
     for (int64_t k = start; k < start + count; k++) {
         int64_t c = (k / a->inner) % a->len;
         float s = sc[a->per_axis_scale ? c : 0];
-        float z = (float)cml_milop_get_num(zp->data, zp->dtype, a->per_axis_zp ? c : 0);
-        *o++ = s * ((float)cml_milop_get_int(q->data, q->dtype, k) - z);
+        float z = (float)num_at(zp, a->per_axis_zp ? c : 0);
+        float qv = q->packed_bits ? (float)packed_at(q, k)
+                                  : (float)cml_milop_get_int(q->data, q->dtype, k);
+        *o++ = s * (qv - z);
     }
 }
 
@@ -422,17 +514,22 @@ static cml_status check_indices(cml_mil_ctx *ctx, const cml_mil_node *node, cons
                             cml_dtype_name(ind->dtype));
     const uint8_t *p = ind->data;
     int64_t n = cml_mil_numel(ind);
-    for (int64_t i = 0; i < n; i++)
-        if (p[i] >= palettes)
+    if (ind->packed_bits && ((int64_t)1 << ind->packed_bits) <= palettes) return CML_OK;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t x = index_at(p, ind->packed_bits, i);
+        if (x >= (uint64_t)palettes)
             return cml_mil_fail(ctx, node, CML_ERR_CORRUPT,
                                 "'%s' element %lld is %u, out of range for a LUT of %lld entries",
-                                pname, (long long)i, p[i], (long long)palettes);
+                                pname, (long long)i, x, (long long)palettes);
+    }
     return CML_OK;
 }
 
-/* Expands dense indices (one byte each, over a->ishape) through the LUT into
- * dst (dense output layout, a->ostride). */
-static void lut_expand(const lut_attr *a, const uint8_t *ind, const cml_mil_value *lut, void *dst) {
+/* Expands dense indices (over a->ishape; `bits`-bit packed, or one byte each
+ * when bits is 0) through the LUT into dst (dense output layout,
+ * a->ostride). */
+static void lut_expand(const lut_attr *a, const uint8_t *ind, unsigned bits,
+                       const cml_mil_value *lut, void *dst) {
     size_t esize = cml_dtype_size(lut->dtype);
     int64_t n = cml_milop_prod(a->ishape, 0, a->rank), idx[CML_MAX_DIMS] = {0};
     int64_t table = a->palettes * a->vsize;
@@ -442,7 +539,7 @@ static void lut_expand(const lut_attr *a, const uint8_t *ind, const cml_mil_valu
             t = t * lut->shape[d] + idx[d] / a->block[d];
             o += (d == a->vaxis ? idx[d] * a->vsize : idx[d]) * a->ostride[d];
         }
-        int64_t src = t * table + (int64_t)ind[i] * a->vsize;
+        int64_t src = t * table + (int64_t)index_at(ind, bits, i) * a->vsize;
         if (a->vsize == 1) {
             copy_elem(dst, o, lut->data, src, esize);
         } else {
@@ -504,7 +601,7 @@ static cml_status lut_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
                       esize);
         return CML_OK;
     }
-    lut_expand(a, ind->data, lut, out->data);
+    lut_expand(a, ind->data, ind->packed_bits, lut, out->data);
     return CML_OK;
 }
 
@@ -610,8 +707,8 @@ static cml_status lut_sparse_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     uint8_t *dense = dense_ind + ((n + 7) & ~(int64_t)7);
     const uint8_t *m = mask->data;
     for (int64_t i = 0, k = 0; i < n; i++)
-        dense_ind[i] = m[i] ? ((const uint8_t *)ind->data)[k++] : 0;
-    lut_expand(a, dense_ind, lut, dense);
+        dense_ind[i] = m[i] ? (uint8_t)index_at(ind->data, ind->packed_bits, k++) : 0;
+    lut_expand(a, dense_ind, 0, lut, dense);
     /* the output mask: the index mask repeated along vector_axis */
     uint8_t *om = omask->data;
     int64_t idx[CML_MAX_DIMS] = {0};
@@ -661,7 +758,7 @@ static cml_status sbss_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     memcpy(omask->data, m, (size_t)n);
     for (int64_t i = 0, k = 0; i < n; i++, next_index(a->rank, mask->shape, idx)) {
         if (!m[i]) continue;
-        float x = (float)cml_milop_get_num(nz->data, nz->dtype, k);
+        float x = (float)num_at(nz, k);
         if (a->round16) x = cml_round_fp16(x);
         o[k++] = bss_value(a, scale, offset, idx, x);
     }
@@ -672,9 +769,11 @@ static cml_status sbss_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
 
 /* iOS18 lut_to_dense, output elements [start, start + count) of a float LUT,
  * computed in output space (the inverse of lut_expand's mapping). */
-static void lut18_range(const lut_attr *a, const uint8_t *ind, const cml_mil_value *lut,
+static void lut18_range(const lut_attr *a, const cml_mil_value *indv, const cml_mil_value *lut,
                         const int64_t *oshape, int64_t start, int64_t count, float *o) {
     const float *table = lut->data;
+    const uint8_t *ind = indv->data;
+    unsigned bits = indv->packed_bits;
     int64_t entries = a->palettes * a->vsize, idx[CML_MAX_DIMS] = {0};
     if (a->rank == 2 && a->vsize == 1 && oshape[1] > 0) { /* scalar LUTs over [N, K] */
         int64_t k = oshape[1];
@@ -683,7 +782,17 @@ static void lut18_range(const lut_attr *a, const uint8_t *ind, const cml_mil_val
             int64_t end = (c / a->block[1] + 1) * a->block[1] + r * k;
             if (end > start + count) end = start + count;
             const float *t = table + ((r / a->block[0]) * lut->shape[1] + c / a->block[1]) * entries;
-            for (; i < end; i++) *o++ = t[ind[i]];
+            if (bits) { /* packed indices, a chunk at a time */
+                int8_t q[RUN_CHUNK];
+                while (i < end) {
+                    int64_t m = end - i < RUN_CHUNK ? end - i : RUN_CHUNK;
+                    packed_run(indv, i, m, q);
+                    for (int64_t j = 0; j < m; j++) *o++ = t[(uint8_t)q[j]];
+                    i += m;
+                }
+            } else {
+                for (; i < end; i++) *o++ = t[ind[i]];
+            }
         }
         return;
     }
@@ -699,7 +808,7 @@ static void lut18_range(const lut_attr *a, const uint8_t *ind, const cml_mil_val
             t = t * lut->shape[d] + id / a->block[d];
             flat = flat * a->ishape[d] + id;
         }
-        o[i] = table[t * entries + (int64_t)ind[flat] * a->vsize + v];
+        o[i] = table[t * entries + (int64_t)index_at(ind, bits, flat) * a->vsize + v];
     }
 }
 
@@ -731,7 +840,7 @@ void cml_constexpr_decode_range(cml_mil_ctx *ctx, const cml_mil_node *node, int6
             for (int64_t i = 0; i < count; i++)
                 dst[i] = table[cml_subbyte_get(ind->data, (uint64_t)(start + i), a->bits)];
         } else {
-            lut18_range(a, ind->data, lut, out->shape, start, count, dst);
+            lut18_range(a, ind, lut, out->shape, start, count, dst);
         }
     }
     if (out->fp16) cml_k_round_fp16(dst, (size_t)count);

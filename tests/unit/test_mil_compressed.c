@@ -267,6 +267,94 @@ static void test_lut(cml_threadpool *pool) {
     }
 }
 
+
+/* Re-stores const value vid (one element per byte) packed, as compile.c keeps
+ * int4 / uintN constants: LSB-first, exactly cml_subbyte_nbytes bytes. */
+static void pack_value(tg *t, cml_mil_vid vid, unsigned bits) {
+    cml_mil_value *v = &t->g.values[vid];
+    int64_t n = cml_mil_numel(v);
+    size_t nb = cml_subbyte_nbytes((uint64_t)n, bits);
+    uint8_t *p = tg_keep(t, malloc(nb ? nb : 1));
+    cml_subbyte_pack(v->data, (uint64_t)n, bits, p);
+    v->data = p;
+    v->capacity = nb;
+    v->packed_bits = (uint8_t)bits;
+    v->packed_signed = v->dtype == CML_DTYPE_INT8;
+}
+
+/* Packed sub-byte data read by the compressed linear's row decoder: odd K so
+ * that rows (and tiles) start in the middle of a byte; the folded weights
+ * equal those from unpacked data, and the compressed linear equals
+ * materialize-then-linear (check_form). */
+static void test_packed(cml_threadpool *pool) {
+    static const struct { const char *what; const char *op; unsigned bits; bool sgn; int64_t n, k, g; } kForms[] = {
+        {"packed bss int4 g9 int4 offset", "constexpr_blockwise_shift_scale", 4, true, 37, 63, 9},
+        {"packed bss uint4 g15", "constexpr_blockwise_shift_scale", 4, false, 300, 45, 15},
+        {"packed bss uint3 g7 uint3 offset", "constexpr_blockwise_shift_scale", 3, false, 21, 49, 7},
+        {"packed affine int4 per-row", "constexpr_affine_dequantize", 4, true, 30, 41, 0},
+        {"packed lut uint1 per 2 rows", "constexpr_lut_to_dense", 1, false, 40, 37, 2},
+        {"packed lut uint2 per row", "constexpr_lut_to_dense", 2, false, 33, 35, 1},
+        {"packed lut uint3 per row", "constexpr_lut_to_dense", 3, false, 700, 61, 1},
+        {"packed lut uint4 per tensor", "constexpr_lut_to_dense", 4, false, 50, 67, 50},
+        {"packed lut uint6 per tensor", "constexpr_lut_to_dense", 6, false, 20, 33, 20},
+    };
+    for (size_t i = 0; i < sizeof kForms / sizeof kForms[0]; i++) {
+        float *folded[2] = {NULL, NULL};
+        int64_t nk = kForms[i].n * kForms[i].k;
+        for (int packed = 0; packed < 2; packed++) {
+            form f = {kForms[i].what, kForms[i].n, kForms[i].k};
+            unsigned bits = kForms[i].bits;
+            int lo = kForms[i].sgn ? -(1 << (bits - 1)) : 0;
+            int hi = kForms[i].sgn ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+            cml_dtype dt = kForms[i].sgn ? CML_DTYPE_INT8 : CML_DTYPE_UINT8;
+            int64_t ds[2] = {f.n, f.k};
+            tg_rng_state = 777u + (unsigned)i;
+            tg t;
+            tg_init(&t, kForms[i].op, 18);
+            if (strcmp(kForms[i].op, "constexpr_lut_to_dense") == 0) {
+                int64_t ls[4] = {f.n / kForms[i].g, 1, (int64_t)1 << bits, 1};
+                cml_mil_vid ind = bytesv(&t, "i", CML_DTYPE_UINT8, 2, ds, lo, hi);
+                if (packed) pack_value(&t, ind, bits);
+                tg_param(&t, "indices", ind);
+                tg_param(&t, "lut", f32v(&t, "lut", 4, ls, true));
+            } else if (strcmp(kForms[i].op, "constexpr_affine_dequantize") == 0) {
+                int64_t ns = f.n;
+                cml_mil_vid q = bytesv(&t, "q", dt, 2, ds, lo, hi);
+                cml_mil_vid zp = bytesv(&t, "zp", dt, 1, &ns, lo, hi);
+                if (packed) pack_value(&t, q, bits), pack_value(&t, zp, bits);
+                tg_param(&t, "quantized_data", q);
+                tg_param(&t, "zero_point", zp);
+                tg_param(&t, "scale", f32v(&t, "s", 1, &ns, true));
+                tg_param(&t, "axis", tg_scalar_i(&t, "axis", 0));
+            } else {
+                int64_t ss[2] = {f.n, f.k / kForms[i].g};
+                cml_mil_vid d = bytesv(&t, "d", dt, 2, ds, lo, hi);
+                if (packed) pack_value(&t, d, bits);
+                tg_param(&t, "data", d);
+                tg_param(&t, "scale", f32v(&t, "s", 2, ss, true));
+                if (bits != 4 || kForms[i].sgn) {
+                    cml_mil_vid o = bytesv(&t, "o", dt, 2, ss, lo, hi);
+                    if (packed) pack_value(&t, o, bits);
+                    tg_param(&t, "offset", o);
+                }
+            }
+            tg_out(&t, 1);
+            check_form(&t, &f, true, pool);
+            if (tg_o(&t, 0)->data && cml_mil_numel(tg_o(&t, 0)) == nk) {
+                folded[packed] = malloc((size_t)nk * sizeof(float));
+                if (folded[packed])
+                    memcpy(folded[packed], tg_o(&t, 0)->data, (size_t)nk * sizeof(float));
+            }
+            tg_free(&t);
+        }
+        CHECK_MSG(folded[0] && folded[1] &&
+                      memcmp(folded[0], folded[1], (size_t)nk * sizeof(float)) == 0,
+                  "%s: folded weights differ from the unpacked data's", kForms[i].what);
+        free(folded[0]);
+        free(folded[1]);
+    }
+}
+
 int main(void) {
     cml_threadpool *pool = NULL;
     CHECK(cml_threadpool_create(3, NULL, &pool) == CML_OK);
@@ -275,6 +363,7 @@ int main(void) {
         test_bss(use);
         test_affine(use);
         test_lut(use);
+        test_packed(use);
     }
     cml_threadpool_destroy(pool);
     TEST_MAIN_END();

@@ -4,6 +4,7 @@
  * rejected at load with CML_ERR_CORRUPT naming the op. */
 #include "core/fp16.h"
 #include "coreml/value.h"
+#include "mil/constexpr_decode.h"
 #include "test_mil_ops_util.h"
 
 #define I8 CML_DTYPE_INT8
@@ -585,6 +586,195 @@ static void test_quantize(void) {
     }
 }
 
+
+/* ------------------------------------------------- packed sub-byte params */
+
+/* Re-stores const value vid (INT8 / UINT8, one element per byte) as compile.c
+ * keeps int4 / uintN constants: LSB-first packed into exactly
+ * cml_subbyte_nbytes bytes (so a sanitizer catches any over-read). */
+static void pack_value(tg *t, cml_mil_vid vid, unsigned bits) {
+    cml_mil_value *v = &t->g.values[vid];
+    int64_t n = 1;
+    for (int32_t d = 0; d < v->rank; d++) n *= v->shape[d];
+    size_t nb = cml_subbyte_nbytes((uint64_t)n, bits);
+    uint8_t *p = tg_keep(t, malloc(nb ? nb : 1));
+    cml_subbyte_pack(v->data, (uint64_t)n, bits, p);
+    v->data = p;
+    v->capacity = nb;
+    v->packed_bits = (uint8_t)bits;
+    v->packed_signed = v->dtype == I8;
+}
+
+typedef struct pk_case {
+    const char *op;
+    unsigned bits;
+    bool sgn;   /* int4 */
+    int form;   /* op-specific layout */
+} pk_case;
+
+static int pk_rand(unsigned bits, bool sgn) {
+    return sgn ? tg_randi(-(1 << (bits - 1)), (1 << (bits - 1)) - 1) : tg_randi(0, (1 << bits) - 1);
+}
+
+/* Builds case c; packed: the sub-byte parameters packed. The random data
+ * is drawn from `seed` so both builds see the same values. */
+static void pk_build(tg *t, const pk_case *c, bool packed, unsigned seed) {
+    tg_rng_state = seed;
+    int64_t s2[2] = {3, 7}, n = 21; /* odd counts: 3-/6-bit elements straddle bytes */
+    uint8_t q[64], mask[64];
+    float f[512];
+    for (int i = 0; i < 512; i++) f[i] = cml_round_fp16(tg_randf());
+    for (int i = 0; i < 64; i++) q[i] = (uint8_t)pk_rand(c->bits, c->sgn);
+    if (c->form == 9) /* extremes: all-ones / sign bits in every position */
+        for (int i = 0; i < 64; i++) q[i] = (uint8_t)(i % 2 ? (c->sgn ? -1 : (1 << c->bits) - 1)
+                                                          : (c->sgn ? -(1 << (c->bits - 1)) : 0));
+    cml_dtype qd = c->sgn ? I8 : U8;
+    tg_init(t, c->op, 18);
+    if (strcmp(c->op, "constexpr_blockwise_shift_scale") == 0) {
+        /* form 0: [3, 7] per-row scale (blocks of 7); 1: [5, 6] blocks of 2,
+         * with offset; 2: rank 3 (generic path) with offset */
+        int64_t ds[3] = {3, 7, 1}, ss[3] = {3, 1, 1};
+        int32_t r = 2;
+        if (c->form == 1) ds[0] = 5, ds[1] = 6, ss[0] = 5, ss[1] = 3;
+        if (c->form == 2) ds[0] = 2, ds[1] = 3, ds[2] = 5, ss[0] = 2, ss[1] = 1, ss[2] = 5, r = 3;
+        cml_mil_vid d = tg_value(t, "d", qd, false, r, ds, q, true);
+        if (packed) pack_value(t, d, c->bits);
+        tg_param(t, "data", d);
+        tg_param(t, "scale", v_f(t, "s", r, ss, f, c->form != 1));
+        if (c->form != 0) {
+            cml_mil_vid o = tg_value(t, "o", qd, false, r, ss, q + 33, true);
+            if (packed) pack_value(t, o, c->bits);
+            tg_param(t, "offset", o);
+        }
+        tg_out(t, 1);
+    } else if (strcmp(c->op, "constexpr_affine_dequantize") == 0) {
+        /* form 0: axis 0 (runs of 7), 1: axis 1 (per element) */
+        int64_t len = s2[c->form % 2];
+        cml_mil_vid d = tg_value(t, "q", qd, false, 2, s2, q, true);
+        cml_mil_vid z = tg_value(t, "zp", qd, false, 1, &len, q + 40, true);
+        if (packed) pack_value(t, d, c->bits), pack_value(t, z, c->bits);
+        tg_param(t, "quantized_data", d);
+        tg_param(t, "zero_point", z);
+        tg_param(t, "scale", v_f(t, "s", 1, &len, f, true));
+        tg_param(t, "axis", tg_scalar_i(t, "axis", c->form % 2));
+        tg_out(t, 1);
+    } else if (strcmp(c->op, "constexpr_lut_to_dense") == 0) {
+        /* form 0: one scalar LUT per row (fast path); 1: vector LUT along
+         * axis 1 (generic path); 9: per-tensor LUT, extreme indices */
+        int64_t ls[4] = {3, 1, (int64_t)1 << c->bits, 1};
+        if (c->form == 1) ls[0] = 1, ls[3] = 2;
+        if (c->form == 9) ls[0] = 1;
+        cml_mil_vid i = tg_value(t, "i", U8, false, 2, s2, q, true);
+        if (packed) pack_value(t, i, c->bits);
+        tg_param(t, "indices", i);
+        tg_param(t, "lut", v_f(t, "lut", 4, ls, f, false));
+        if (c->form == 1) tg_param(t, "vector_axis", tg_scalar_i(t, "va", 1));
+        tg_out(t, 1);
+    } else if (strcmp(c->op, "constexpr_lut_to_sparse") == 0) {
+        int64_t ls[4] = {1, 1, (int64_t)1 << c->bits, 1}, k = 0;
+        for (int j = 0; j < n; j++) k += mask[j] = (uint8_t)tg_randi(0, 1);
+        cml_mil_vid i = tg_value(t, "nz", U8, false, 1, &k, q, true);
+        if (packed) pack_value(t, i, c->bits);
+        tg_param(t, "indices_mask", v_u8(t, "m", 2, s2, mask));
+        tg_param(t, "indices_nonzero_data", i);
+        tg_param(t, "lut", v_f(t, "lut", 4, ls, f, false));
+        tg_out(t, 2);
+    } else { /* constexpr_sparse_blockwise_shift_scale */
+        int64_t ss[2] = {3, 1}, k = 0;
+        for (int j = 0; j < n; j++) k += mask[j] = (uint8_t)tg_randi(0, 1);
+        cml_mil_vid d = tg_value(t, "nz", qd, false, 1, &k, q, true);
+        cml_mil_vid o = tg_value(t, "o", qd, false, 2, ss, q + 30, true);
+        if (packed) pack_value(t, d, c->bits), pack_value(t, o, c->bits);
+        tg_param(t, "data_mask", v_u8(t, "m", 2, s2, mask));
+        tg_param(t, "nonzero_data", d);
+        tg_param(t, "scale", v_f(t, "s", 2, ss, f, true));
+        tg_param(t, "offset", o);
+        tg_out(t, 2);
+    }
+}
+
+/* Packed parameters give the same bits as unpacked ones: folding (run) and
+ * the range decoder (every [start, start + count) window, odd starts and
+ * ends included) that the compressed linear uses. */
+static void test_packed(void) {
+    static const unsigned kBits[] = {1, 2, 3, 4, 6};
+    pk_case cases[96];
+    int nc = 0;
+    for (size_t b = 0; b < sizeof kBits / sizeof kBits[0]; b++) {
+        unsigned bits = kBits[b];
+        for (int form = 0; form < 3; form++)
+            cases[nc++] = (pk_case){"constexpr_blockwise_shift_scale", bits, false, form};
+        for (int form = 0; form < 2; form++)
+            cases[nc++] = (pk_case){"constexpr_affine_dequantize", bits, false, form};
+        for (int form = 0; form < 2; form++)
+            cases[nc++] = (pk_case){"constexpr_lut_to_dense", bits, false, form};
+        cases[nc++] = (pk_case){"constexpr_lut_to_dense", bits, false, 9};
+        cases[nc++] = (pk_case){"constexpr_lut_to_sparse", bits, false, 0};
+        cases[nc++] = (pk_case){"constexpr_sparse_blockwise_shift_scale", bits, false, 0};
+    }
+    for (int form = 0; form < 3; form++) /* int4: sign extension */
+        cases[nc++] = (pk_case){"constexpr_blockwise_shift_scale", 4, true, form};
+    cases[nc++] = (pk_case){"constexpr_blockwise_shift_scale", 4, true, 9};
+    cases[nc++] = (pk_case){"constexpr_blockwise_shift_scale", 3, false, 9};
+    cases[nc++] = (pk_case){"constexpr_blockwise_shift_scale", 6, false, 9};
+    for (int form = 0; form < 2; form++)
+        cases[nc++] = (pk_case){"constexpr_affine_dequantize", 4, true, form};
+    cases[nc++] = (pk_case){"constexpr_sparse_blockwise_shift_scale", 4, true, 0};
+    for (int i = 0; i < nc; i++) {
+        const pk_case *c = &cases[i];
+        unsigned seed = 1000u + (unsigned)i;
+        tg ref, pk;
+        pk_build(&ref, c, false, seed);
+        pk_build(&pk, c, true, seed);
+        cml_status s1 = go(&ref, true), s2 = go(&pk, true);
+        CHECK_MSG(s1 == CML_OK && s2 == CML_OK, "packed %s %u-bit form %d", c->op, c->bits, c->form);
+        if (s1 != CML_OK || s2 != CML_OK) {
+            tg_free(&ref);
+            tg_free(&pk);
+            continue;
+        }
+        for (uint32_t o = 0; o < ref.node.noutputs; o++) {
+            const cml_mil_value *a = tg_o(&ref, o), *b = tg_o(&pk, o);
+            size_t nb = (size_t)cml_mil_numel(a) * cml_dtype_size(a->dtype);
+            CHECK_MSG(cml_mil_numel(a) == cml_mil_numel(b) && memcmp(a->data, b->data, nb) == 0,
+                      "packed %s %s%u form %d output %u differs", c->op, c->sgn ? "int" : "uint",
+                      c->bits, c->form, o);
+        }
+        if (cml_constexpr_decodable(&pk.ctx, &pk.node)) {
+            int64_t n = cml_mil_numel(tg_o(&pk, 0));
+            float x[128], y[128];
+            int bad = 0;
+            for (int64_t st = 0; st < n; st++)
+                for (int64_t cnt = 1; st + cnt <= n; cnt += 1 + cnt / 3) {
+                    cml_constexpr_decode_range(&ref.ctx, &ref.node, st, cnt, x);
+                    cml_constexpr_decode_range(&pk.ctx, &pk.node, st, cnt, y);
+                    bad += memcmp(x, y, (size_t)cnt * sizeof(float)) != 0;
+                }
+            CHECK_MSG(bad == 0, "packed %s %u-bit form %d: %d range windows differ", c->op, c->bits,
+                      c->form, bad);
+        }
+        tg_free(&ref);
+        tg_free(&pk);
+    }
+    /* malformed packed indices: a uint2 index out of a 3-entry LUT range */
+    {
+        int64_t is[2] = {3, 7}, ls[4] = {1, 1, 3, 1};
+        uint8_t idx[21] = {0};
+        idx[20] = 3; /* the last element, in the last byte */
+        float lut[3] = {1, 2, 3};
+        tg t;
+        tg_init(&t, "constexpr_lut_to_dense", 18);
+        cml_mil_vid i = v_u8(&t, "i", 2, is, idx);
+        pack_value(&t, i, 2);
+        tg_param(&t, "indices", i);
+        tg_param(&t, "lut", v_f(&t, "lut", 4, ls, lut, false));
+        tg_out(&t, 1);
+        expect_corrupt(&t, "packed index out of range");
+        CHECK(strstr(t.err.msg, "element 20 is 3") != NULL);
+        tg_free(&t);
+    }
+}
+
 int main(void) {
     test_affine();
     test_blockwise();
@@ -595,5 +785,6 @@ int main(void) {
     test_sparse_bss();
     test_cast();
     test_quantize();
+    test_packed();
     TEST_MAIN_END();
 }
