@@ -125,8 +125,8 @@ static cml_status un_run(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **ar
         const int64_t *x = aten_load_i64(&s, a.x);
         int64_t *y = aten_out_i64(&s, a.out);
         if (!x || !y) return aten_scratch_short(ctx, op);
-        int64_t lo = a.has_min ? (int64_t)ceil(a.alpha) : INT64_MIN;
-        int64_t hi = a.has_max ? (int64_t)floor(a.beta) : INT64_MAX;
+        int64_t lo = a.has_min ? aten_double_to_i64(ceil(a.alpha)) : INT64_MIN;
+        int64_t hi = a.has_max ? aten_double_to_i64(floor(a.beta)) : INT64_MAX;
         for (size_t k = 0; k < n; k++) {
             int64_t v = x[k];
             switch (a.op) {

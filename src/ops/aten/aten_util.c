@@ -192,16 +192,26 @@ int64_t aten_prod(const int64_t *sizes, int32_t lo, int32_t hi) {
 
 cml_status aten_resize(cml_kernel_ctx *ctx, const char *op, cml_tensor *out, int32_t rank,
                        const int64_t *sizes) {
+    /* Even an empty shape must keep its strides representable ([0, 2^62, 8]
+     * would overflow them), so the product of the non-zero dims must fit. */
+    int64_t p = 1;
+    for (int32_t d = 0; d < rank; d++) {
+        if (sizes[d] < 0 || __builtin_mul_overflow(p, sizes[d] ? sizes[d] : 1, &p)) {
+            char b[160];
+            return aten_fail(ctx, CML_ERR_SHAPE, op, "output shape %s is out of range",
+                             cml_shape_str(rank, sizes, b, sizeof b));
+        }
+    }
     cml_status st = cml_tensor_resize(out, rank, sizes, ctx->err);
     if (st != CML_OK) cml_error_prefix(ctx->err, "%s: output: ", op);
     return st;
 }
 
 void aten_contig_strides(int32_t rank, const int64_t *sizes, int64_t *strides) {
-    int64_t s = 1;
+    uint64_t s = 1; /* wraps instead of overflowing; only empty views get there */
     for (int32_t d = rank - 1; d >= 0; d--) {
-        strides[d] = s;
-        s *= sizes[d];
+        strides[d] = (int64_t)s;
+        s *= (uint64_t)sizes[d];
     }
 }
 

@@ -85,6 +85,17 @@ cml_status aten_check_rank(cml_kernel_ctx *ctx, const char *op, const cml_tensor
 cml_status aten_norm_dim(cml_kernel_ctx *ctx, const char *op, int64_t dim, int32_t rank,
                          int32_t *out);
 
+/* Saturating double -> int64 (NaN -> 0): no undefined conversions. */
+static inline int64_t aten_double_to_i64(double v) {
+    if (v != v) return 0;
+    if (v >= 9.2233720368547758e18) return INT64_MAX;
+    if (v <= -9.2233720368547758e18) return INT64_MIN;
+    return (int64_t)v;
+}
+/* Geometry parameters (stride, padding, dilation, kernel) from the program
+ * are bounded so that size arithmetic cannot overflow. */
+#define ATEN_MAX_GEOM ((int64_t)1 << 24)
+
 /* ---- sizes ---------------------------------------------------------------- */
 
 /* Upper bound on the element count a tensor can hold (its capacity, or the

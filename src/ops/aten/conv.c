@@ -38,7 +38,9 @@ static cml_status conv_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nar
     CML_TRY(aten_arg_int_tuple(ctx, CONV, args, 5, nd, 1, a->dil));
     CML_TRY(aten_arg_int_tuple(ctx, CONV, args, 7, nd, 0, a->opad));
     for (uint32_t d = 0; d < nd; d++) {
-        if (a->stride[d] < 1 || a->dil[d] < 1 || a->pad[d] < 0 || a->opad[d] < 0)
+        if (a->stride[d] < 1 || a->dil[d] < 1 || a->pad[d] < 0 || a->opad[d] < 0 ||
+            a->stride[d] > ATEN_MAX_GEOM || a->dil[d] > ATEN_MAX_GEOM ||
+            a->pad[d] > ATEN_MAX_GEOM || a->opad[d] > ATEN_MAX_GEOM)
             return aten_fail(ctx, CML_ERR_INVALID_ARG, CONV,
                              "bad stride %lld / padding %lld / dilation %lld / output_padding %lld",
                              (long long)a->stride[d], (long long)a->pad[d], (long long)a->dil[d],
@@ -77,12 +79,16 @@ static cml_status conv_params(cml_kernel_ctx *ctx, const conv_args *a, cml_conv2
     p->dilation_w = a->dil[a->nd - 1];
     p->groups = a->groups;
     int64_t g = a->groups;
-    if (p->c_in % g != 0)
+    if (p->k_h > ATEN_MAX_GEOM || p->k_w > ATEN_MAX_GEOM || p->h_in > ((int64_t)1 << 40) ||
+        p->w_in > ((int64_t)1 << 40))
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, CONV, "kernel or input size out of range");
+    if (g > p->c_in || p->c_in % g != 0)
         return aten_fail(ctx, CML_ERR_SHAPE, CONV, "%lld input channels not divisible by groups %lld",
                          (long long)p->c_in, (long long)g);
     if (!a->transposed) {
         p->c_out = w->sizes[0];
-        if (w->sizes[1] * g != p->c_in || p->c_out % g != 0)
+        int64_t wcin;
+        if (__builtin_mul_overflow(w->sizes[1], g, &wcin) || wcin != p->c_in || p->c_out % g != 0)
             return aten_fail(ctx, CML_ERR_SHAPE, CONV,
                              "weight [%lld, %lld, ...] does not fit %lld input channels with %lld groups",
                              (long long)w->sizes[0], (long long)w->sizes[1], (long long)p->c_in,
@@ -97,12 +103,14 @@ static cml_status conv_params(cml_kernel_ctx *ctx, const conv_args *a, cml_conv2
             return aten_fail(ctx, CML_ERR_SHAPE, CONV,
                              "transposed weight has %lld input channels, input has %lld",
                              (long long)w->sizes[0], (long long)p->c_in);
-        p->c_out = w->sizes[1] * g;
+        if (__builtin_mul_overflow(w->sizes[1], g, &p->c_out))
+            return aten_fail(ctx, CML_ERR_SHAPE, CONV, "output channel count overflows");
         int64_t oph = two ? a->opad[0] : 0, opw = a->opad[a->nd - 1];
         p->h_out = (p->h_in - 1) * p->stride_h - 2 * p->pad_top + p->dilation_h * (p->k_h - 1) + oph + 1;
         p->w_out = (p->w_in - 1) * p->stride_w - 2 * p->pad_left + p->dilation_w * (p->k_w - 1) + opw + 1;
     }
-    if (p->h_out <= 0 || p->w_out <= 0 || p->k_h <= 0 || p->k_w <= 0) {
+    if (p->h_out <= 0 || p->w_out <= 0 || p->k_h <= 0 || p->k_w <= 0 || p->k_h > ATEN_MAX_GEOM ||
+        p->k_w > ATEN_MAX_GEOM) {
         char b[160];
         return aten_fail(ctx, CML_ERR_SHAPE, CONV, "input %s gives an empty output",
                          cml_shape_str(x->rank, x->sizes, b, sizeof b));

@@ -162,7 +162,7 @@ static cml_status load_operand(cml_kernel_ctx *ctx, const char *op, aten_scratch
             double v = o->is_int ? (double)o->i : o->d;
             *(float *)scalar_slot = (float)(scale ? v * alpha_d : v);
         } else {
-            *(int64_t *)scalar_slot = scale ? o->i * alpha_i : o->i;
+            *(int64_t *)scalar_slot = scale ? (int64_t)((uint64_t)o->i * (uint64_t)alpha_i) : o->i;
         }
         for (int32_t d = 0; d < rank; d++) strides[d] = 0;
         *ptr = scalar_slot;

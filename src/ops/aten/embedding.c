@@ -23,6 +23,9 @@ static cml_status emb_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t narg
     CML_TRY(cml_arg_bool(ctx, EMB, args, 3, &b));
     CML_TRY(cml_arg_bool(ctx, EMB, args, 4, &b));
     CML_TRY(cml_arg_tensor(ctx, EMB, args, 5, out));
+    CML_TRY(aten_check_rank(ctx, EMB, *w, "weight", 2, 2));
+    if ((*idx)->rank + 1 > CML_MAX_DIMS)
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, EMB, "indices rank %d too large", (*idx)->rank);
     return CML_OK;
 }
 

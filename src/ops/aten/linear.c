@@ -40,7 +40,9 @@ static cml_status addmm_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t na
     CML_TRY(cml_arg_double(ctx, ADDMM, args, 3, &a->beta));
     CML_TRY(cml_arg_double(ctx, ADDMM, args, 4, &a->alpha));
     CML_TRY(cml_arg_tensor(ctx, ADDMM, args, 5, &a->out));
-    return CML_OK;
+    CML_TRY(aten_check_rank(ctx, ADDMM, a->self, "self", 0, 2));
+    CML_TRY(aten_check_rank(ctx, ADDMM, a->m1, "mat1", 2, 2));
+    return aten_check_rank(ctx, ADDMM, a->m2, "mat2", 2, 2);
 }
 
 cml_status aten_addmm_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
@@ -125,6 +127,8 @@ static cml_status mm_common(cml_kernel_ctx *ctx, const char *op, bool batched, c
     CML_TRY(cml_arg_tensor(ctx, op, args, 1, &b));
     CML_TRY(cml_arg_tensor(ctx, op, args, 2, &out));
     int32_t r = batched ? 3 : 2;
+    CML_TRY(aten_check_rank(ctx, op, a, "self", r, r));
+    CML_TRY(aten_check_rank(ctx, op, b, "mat2", r, r));
     if (scratch_bytes) {
         CML_TRY(check_mat(ctx, op, a, "self", r, r));
         CML_TRY(check_mat(ctx, op, b, "mat2", r, r));
@@ -190,6 +194,9 @@ static cml_status linear_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t n
     CML_TRY(cml_arg_tensor(ctx, LINEAR, args, 1, w));
     CML_TRY(aten_arg_opt_tensor(ctx, LINEAR, args, 2, bias));
     CML_TRY(cml_arg_tensor(ctx, LINEAR, args, 3, out));
+    CML_TRY(aten_check_rank(ctx, LINEAR, *x, "input", 1, CML_MAX_DIMS));
+    CML_TRY(aten_check_rank(ctx, LINEAR, *w, "weight", 2, 2));
+    if (*bias) CML_TRY(aten_check_rank(ctx, LINEAR, *bias, "bias", 0, 1));
     return CML_OK;
 }
 

@@ -69,7 +69,7 @@ static cml_status bn_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
     CML_TRY(cml_arg_tensor(ctx, BN, args, 7, &a->out0));
     CML_TRY(cml_arg_tensor(ctx, BN, args, 8, &a->out1));
     CML_TRY(cml_arg_tensor(ctx, BN, args, 9, &a->out2));
-    return CML_OK;
+    return aten_check_rank(ctx, BN, a->x, "input", 2, CML_MAX_DIMS);
 }
 
 cml_status aten_native_batch_norm_legit_no_training_out_prepare(cml_kernel_ctx *ctx,
@@ -243,7 +243,7 @@ static cml_status gn_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
     CML_TRY(cml_arg_tensor(ctx, GN, args, 8, &a->out0));
     CML_TRY(cml_arg_tensor(ctx, GN, args, 9, &a->out1));
     CML_TRY(cml_arg_tensor(ctx, GN, args, 10, &a->out2));
-    return CML_OK;
+    return aten_check_rank(ctx, GN, a->x, "input", 2, CML_MAX_DIMS);
 }
 
 cml_status aten_native_group_norm_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,

@@ -35,7 +35,9 @@ typedef struct pool_args {
 
 static cml_status pool_check_geometry(cml_kernel_ctx *ctx, const char *op, const pool_args *a) {
     for (int d = 0; d < 2; d++) {
-        if (a->k[d] < 1 || a->stride[d] < 1 || a->pad[d] < 0 || a->dil[d] < 1)
+        if (a->k[d] < 1 || a->stride[d] < 1 || a->pad[d] < 0 || a->dil[d] < 1 ||
+            a->k[d] > ATEN_MAX_GEOM || a->stride[d] > ATEN_MAX_GEOM || a->pad[d] > ATEN_MAX_GEOM ||
+            a->dil[d] > ATEN_MAX_GEOM)
             return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                              "bad kernel %lld / stride %lld / padding %lld / dilation %lld",
                              (long long)a->k[d], (long long)a->stride[d], (long long)a->pad[d],
@@ -53,6 +55,7 @@ static cml_status pool_check_geometry(cml_kernel_ctx *ctx, const char *op, const
 static cml_status pool_params(cml_kernel_ctx *ctx, const char *op, const pool_args *a,
                               cml_pool2d_params *p, int64_t *osz) {
     const cml_tensor *x = a->x;
+    CML_TRY(aten_check_rank(ctx, op, x, "input", 3, 4));
     bool batched = x->rank == 4;
     memset(p, 0, sizeof *p);
     p->n = batched ? x->sizes[0] : 1;
@@ -272,6 +275,7 @@ cml_status aten_adaptive_avg_pool2d_out_run(cml_kernel_ctx *ctx, cml_evalue **ar
     CML_TRY(adapt_read(ctx, args, nargs, &xt, osize, &out));
     cml_pool2d_params p;
     memset(&p, 0, sizeof p);
+    CML_TRY(aten_check_rank(ctx, ADAPT, xt, "input", 3, 4));
     bool batched = xt->rank == 4;
     p.n = batched ? xt->sizes[0] : 1;
     p.c = xt->sizes[xt->rank - 3];

@@ -33,8 +33,8 @@ static cml_status read_dims(cml_kernel_ctx *ctx, const char *op, cml_evalue **ar
 /* Copies an N-d block (rank 0 allowed, empty skipped). */
 static void copy_block(size_t es, int32_t rank, const int64_t *sizes, const void *src,
                        const int64_t *sst, void *dst, const int64_t *dst_st) {
-    int64_t n = aten_prod(sizes, 0, rank);
-    if (n == 0) return;
+    for (int32_t d = 0; d < rank; d++)
+        if (sizes[d] == 0) return; /* empty (checked before any product) */
     if (rank == 0) {
         memcpy(dst, src, es);
         return;
@@ -72,6 +72,10 @@ static cml_status prep_copy(cml_kernel_ctx *ctx, const char *op, const cml_tenso
 
 /* Writes one value of dtype dt from a scalar. */
 static bool scalar_to(cml_dtype dt, double d, int64_t i, bool is_int, void *dst) {
+    if (!is_int && aten_is_int(dt)) { /* truncate like a C cast, but saturating */
+        i = aten_double_to_i64(d);
+        is_int = true;
+    }
     if (is_int) return cml_k_convert(CML_DTYPE_INT64, &i, dt, dst, 1);
     return cml_k_convert(CML_DTYPE_FLOAT64, &d, dt, dst, 1);
 }
@@ -273,6 +277,7 @@ cml_status aten_t_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t 
     (void)nargs;
     CML_TRY(cml_arg_tensor(ctx, TCOPY, args, 0, &self));
     CML_TRY(cml_arg_tensor(ctx, TCOPY, args, 1, &out));
+    CML_TRY(aten_check_rank(ctx, TCOPY, self, "input", 0, 2));
     int32_t perm[2] = {1, 0};
     if (self->rank < 2) perm[0] = 0;
     return permute_into(ctx, TCOPY, self, out, perm);
@@ -424,7 +429,8 @@ cml_status aten_repeat_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t 
         int32_t sd = d - lead;
         int64_t s = sd >= 0 ? self->sizes[sd] : 1;
         if (r[d] < 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, REPEAT, "negative repeat");
-        osz[d] = s * r[d];
+        if (__builtin_mul_overflow(s, r[d], &osz[d]))
+            return aten_fail(ctx, CML_ERR_SHAPE, REPEAT, "repeated size overflows");
         vsz[2 * d] = r[d];
         vst[2 * d] = 0;
         vsz[2 * d + 1] = s;
@@ -593,6 +599,7 @@ cml_status aten_slice_copy_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args
     CML_TRY(cml_arg_int(ctx, SLICE, args, 4, &step));
     CML_TRY(cml_arg_tensor(ctx, SLICE, args, 5, &out));
     if (step < 1) return aten_fail(ctx, CML_ERR_INVALID_ARG, SLICE, "step %lld must be positive", (long long)step);
+    if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, SLICE, "cannot slice a scalar");
     int32_t dim;
     CML_TRY(aten_norm_dim(ctx, SLICE, dim64, self->rank, &dim));
     int64_t size = self->sizes[dim];
@@ -602,13 +609,13 @@ cml_status aten_slice_copy_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args
     if (end < 0) end = end < -size ? 0 : end + size;
     if (start > size) start = size;
     if (end > size) end = size;
-    int64_t len = end > start ? (end - start + step - 1) / step : 0;
+    int64_t len = end > start ? (end - start - 1) / step + 1 : 0;
     int64_t st[CML_MAX_DIMS], sz[CML_MAX_DIMS], dst[CML_MAX_DIMS];
     cml_tensor_strides(self, st);
     memcpy(sz, self->sizes, sizeof sz);
     sz[dim] = len;
     int64_t off = start * st[dim];
-    st[dim] *= step;
+    if (len > 1) st[dim] *= step; /* (len - 1) * step < size: no overflow */
     CML_TRY(aten_resize(ctx, SLICE, out, self->rank, sz));
     aten_contig_strides(self->rank, sz, dst);
     copy_block(cml_dtype_size(self->dtype), self->rank, sz, len ? elem_ptr(self, off) : self->data,
@@ -637,6 +644,8 @@ cml_status aten_select_copy_int_out_prepare(cml_kernel_ctx *ctx, cml_evalue **ar
 /* Copies self[..., index, ...] (along dim) into out, resized. */
 static cml_status select_into(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
                               int32_t dim, int64_t index, cml_tensor *out) {
+    if (self->rank == 0 || dim >= self->rank)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "cannot select from a scalar");
     int64_t size = self->sizes[dim];
     if (index < -size || index >= size)
         return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %lld out of range for size %lld",
@@ -698,6 +707,7 @@ cml_status aten_unbind_copy_int_out_run(cml_kernel_ctx *ctx, cml_evalue **args, 
     CML_TRY(cml_arg_tensor(ctx, UNBIND, args, 0, &self));
     CML_TRY(cml_arg_int(ctx, UNBIND, args, 1, &dim64));
     CML_TRY(aten_arg_tensor_list(ctx, UNBIND, args, 2, outs, MAX_LIST, &n));
+    if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, UNBIND, "cannot unbind a scalar");
     CML_TRY(aten_norm_dim(ctx, UNBIND, dim64, self->rank, &dim));
     if ((int64_t)n != self->sizes[dim])
         return aten_fail(ctx, CML_ERR_SHAPE, UNBIND, "%u outputs for a dim of size %lld", n,
@@ -768,13 +778,16 @@ cml_status aten_split_with_sizes_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **
     CML_TRY(cml_arg_int_list(ctx, SPLITW, args, 1, lens, MAX_LIST, &nl));
     CML_TRY(cml_arg_int(ctx, SPLITW, args, 2, &dim64));
     CML_TRY(aten_arg_tensor_list(ctx, SPLITW, args, 3, outs, MAX_LIST, &n));
+    if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, SPLITW, "cannot split a scalar");
     CML_TRY(aten_norm_dim(ctx, SPLITW, dim64, self->rank, &dim));
     if (nl != n)
         return aten_fail(ctx, CML_ERR_INVALID_ARG, SPLITW, "%u split sizes for %u outputs", nl, n);
     int64_t total = 0;
     for (uint32_t k = 0; k < n; k++) {
-        if (lens[k] < 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, SPLITW, "negative split size");
-        total += lens[k];
+        if (lens[k] < 0 || lens[k] > self->sizes[dim])
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, SPLITW, "bad split size %lld",
+                             (long long)lens[k]);
+        total += lens[k]; /* n <= MAX_LIST sizes each <= the dim: no overflow */
     }
     if (total != self->sizes[dim])
         return aten_fail(ctx, CML_ERR_SHAPE, SPLITW, "split sizes sum to %lld, dim %d has %lld",
@@ -798,16 +811,17 @@ cml_status aten_split_copy_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args
     CML_TRY(cml_arg_int(ctx, SPLIT, args, 1, &split));
     CML_TRY(cml_arg_int(ctx, SPLIT, args, 2, &dim64));
     CML_TRY(aten_arg_tensor_list(ctx, SPLIT, args, 3, outs, MAX_LIST, &n));
+    if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, SPLIT, "cannot split a scalar");
     CML_TRY(aten_norm_dim(ctx, SPLIT, dim64, self->rank, &dim));
     int64_t size = self->sizes[dim];
     if (split < 0 || (split == 0 && size != 0))
         return aten_fail(ctx, CML_ERR_INVALID_ARG, SPLIT, "bad split_size %lld", (long long)split);
-    int64_t chunks = split ? (size + split - 1) / split : 1;
+    int64_t chunks = split ? (split >= size ? 1 : (size - 1) / split + 1) : 1;
     if (chunks == 0) chunks = 1;
     if (chunks != (int64_t)n)
         return aten_fail(ctx, CML_ERR_SHAPE, SPLIT, "%lld chunks for %u outputs", (long long)chunks, n);
     for (uint32_t k = 0; k < n; k++) {
-        int64_t left = size - (int64_t)k * split;
+        int64_t left = size - (int64_t)k * split; /* k < chunks: k * split < size */
         lens[k] = left < split ? (left > 0 ? left : 0) : split;
     }
     return split_into(ctx, SPLIT, self, dim, lens, n, outs);
@@ -1097,6 +1111,10 @@ cml_status aten_constant_pad_nd_out_run(cml_kernel_ctx *ctx, cml_evalue **args, 
             l = pad[2 * from_last];
             r = pad[2 * from_last + 1];
         }
+        if (l < -((int64_t)1 << 48) || l > ((int64_t)1 << 48) || r < -((int64_t)1 << 48) ||
+            r > ((int64_t)1 << 48))
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, PAD, "padding %lld/%lld out of range",
+                             (long long)l, (long long)r);
         osz[dd] = self->sizes[dd] + l + r;
         if (osz[dd] < 0)
             return aten_fail(ctx, CML_ERR_SHAPE, PAD, "padding makes dim %d negative", dd);
@@ -1108,7 +1126,7 @@ cml_status aten_constant_pad_nd_out_run(cml_kernel_ctx *ctx, cml_evalue **args, 
             len = 0;
         }
         csz[dd] = len;
-        src_off += s0 * sst[dd];
+        if (!empty) src_off += s0 * sst[dd]; /* s0 < size here */
     }
     CML_TRY(aten_resize(ctx, PAD, out, rank, osz));
     CML_TRY(fill_tensor(ctx, PAD, out, d, iv, is_int));
@@ -1339,8 +1357,14 @@ static cml_status arange_common(cml_kernel_ctx *ctx, const char *op, bool with_s
                          end, step);
     int64_t n;
     if (isint[0] && isint[1] && isint[2]) {
-        int64_t span = iv[1] - iv[0], st = iv[2];
-        n = st > 0 ? (span + st - 1) / st : (-span + -st - 1) / -st;
+        int64_t span, st = iv[2];
+        if (__builtin_sub_overflow(iv[1], iv[0], &span) || st == INT64_MIN)
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "range too long");
+        uint64_t mag = st > 0 ? (uint64_t)span : (uint64_t)0 - (uint64_t)span;
+        uint64_t ust = st > 0 ? (uint64_t)st : (uint64_t)0 - (uint64_t)st;
+        uint64_t un = mag == 0 ? 0 : (mag - 1) / ust + 1;
+        if (un > (uint64_t)INT64_MAX) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "range too long");
+        n = (int64_t)un;
     } else {
         double c = ceil((end - start) / step);
         if (!(c >= 0 && c < 9.0e15)) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "range too long");
