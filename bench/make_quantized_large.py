@@ -15,7 +15,7 @@ bigger networks, so that weight memory dominates the process:
 
 Only model.pte is written (no expected outputs): these are for `cml bench`.
 
-Usage: /work/fxenv/bin/python bench/make_quantized_large.py [NAME...]
+Usage: .venv-fixtures/bin/python bench/make_quantized_large.py [NAME...]
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@
 #
 # Environment:
 #   BENCH_PYTHON      use this interpreter as is (no venv; it must already have
-#                     the packages), e.g. BENCH_PYTHON=/work/fxenv/bin/python
+#                     the packages), e.g. BENCH_PYTHON=.venv-fixtures/bin/python
 #   PYTHON            interpreter used to create the venv (default: first 3.10-3.12)
 #   BENCH_VENV        venv location (default <repo>/.venv-bench)
 #   CML               cml binary (default <repo>/build/cml)

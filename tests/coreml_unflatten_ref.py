@@ -4,7 +4,7 @@ made by upstream's own code: executorch's extract_coreml_models() (which
 unflattens with the executorchcoreml pybind module), so that cml's
 extraction can be compared with it byte for byte.
 
-    /work/fxenv/bin/python tests/coreml_unflatten_ref.py OUT_DIR [FIXTURES_DIR]
+    .venv-fixtures/bin/python tests/coreml_unflatten_ref.py OUT_DIR [FIXTURES_DIR]
     CML_COREML_REF_DIR=OUT_DIR build/test_coreml_fixtures
 
 writes OUT_DIR/<case>/model_<n>/<root>/... (or OUT_DIR/<case>/<named data
