@@ -158,6 +158,10 @@ static const templ k_templates[] = {
     {"aten::clamp.out", "T:i64:2x3 N I:3 O:i64:2 R"},
     {"aten::hardtanh.out", "T:f16:2x3 I:0 I:6 O:f16:2 R"},
     {"aten::gelu.out", "T:f32:2x3 S:tanh O:f32:2 R"},
+    {"aten::masked_fill.Scalar_out", "T:f32:2x3 T:b8:3 D:0.5 O:f32:2 R"},
+    {"aten::upsample_nearest2d.vec_out", "T:f32:1x2x3x4 L:5,7 N O:f32:4 R"},
+    {"aten::upsample_nearest2d.out", "T:u8:1x2x3x4 L:6,8 D:2.0 N O:u8:4 R"},
+    {"aten::_local_scalar_dense", "T:i64:1 I:0"},
 };
 
 static cml_dtype parse_dtype(const char **p) {

@@ -496,7 +496,50 @@ static void test_index(void) {
     tv_free(&e);
 }
 
+static void test_misc_new(void) {
+    static tenv e; /* static: large, keep it off the stack */
+    tv_init(&e);
+    /* masked_fill with a broadcast mask and an int value into float */
+    cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *m = TS(&e, CML_DTYPE_BOOL, 3), *o = TS(&e, CML_DTYPE_FLOAT32, 2, 3);
+    iota(x);
+    ((uint8_t *)T(m)->data)[1] = 1;
+    CHECK(CALL(&e, "aten::masked_fill.Scalar_out", x, m, tv_int(&e, -7), o, o) == CML_OK);
+    CHECK(F(o)[0] == 0.0f && F(o)[1] == -7.0f && F(o)[4] == -7.0f && F(o)[5] == 5.0f);
+    /* bitwise_not: bool and int */
+    cml_evalue *mo = TS(&e, CML_DTYPE_BOOL, 3);
+    CHECK(CALL(&e, "aten::bitwise_not.out", m, mo, mo) == CML_OK);
+    CHECK(((uint8_t *)T(mo)->data)[0] == 1 && ((uint8_t *)T(mo)->data)[1] == 0);
+    cml_evalue *xi = TS(&e, CML_DTYPE_INT32, 2), *oi = TS(&e, CML_DTYPE_INT32, 2);
+    ((int32_t *)T(xi)->data)[0] = 5;
+    CHECK(CALL(&e, "aten::bitwise_not.out", xi, oi, oi) == CML_OK);
+    CHECK(((int32_t *)T(oi)->data)[0] == -6 && ((int32_t *)T(oi)->data)[1] == -1);
+    CHECK(PREP(&e, "aten::bitwise_not.out", x, o, o) == CML_ERR_UNSUPPORTED);
+    /* item() */
+    cml_evalue *one = TS(&e, CML_DTYPE_FLOAT16, 1), *r = tv_int(&e, 0);
+    ((uint16_t *)T(one)->data)[0] = cml_fp32_to_fp16(2.5f);
+    CHECK(CALL(&e, "aten::_local_scalar_dense", one, r) == CML_OK);
+    CHECK(r->kind == CML_VALUE_DOUBLE && r->u.d == 2.5);
+    cml_evalue *li = TS(&e, CML_DTYPE_INT64, 1, 1);
+    ((int64_t *)T(li)->data)[0] = 42;
+    CHECK(CALL(&e, "aten::_local_scalar_dense", li, r) == CML_OK);
+    CHECK(r->kind == CML_VALUE_INT && r->u.i == 42);
+    CHECK(CALL(&e, "aten::_local_scalar_dense", x, r) == CML_ERR_SHAPE);
+    /* upsample nearest: size [3, 5] from [2, 2] (in/out scale), and scale factor 2 */
+    cml_evalue *u = TS(&e, CML_DTYPE_INT64, 1, 1, 2, 2), *uo = tv_dyn_out(&e, CML_DTYPE_INT64, 4, 64);
+    iota(u);
+    CHECK(CALL(&e, "aten::upsample_nearest2d.vec_out", u, IL(&e, 3, 5), tv_null(&e), uo, uo) == CML_OK);
+    CHECK(tv_shape_is(T(uo), 4, S(1, 1, 3, 5)));
+    int64_t *pu = T(uo)->data;
+    /* rows: floor(oh * 2/3) = 0,0,1; cols: floor(ow * 2/5) = 0,0,0,1,1 */
+    int64_t want[15] = {0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 2, 2, 2, 3, 3};
+    CHECK(memcmp(pu, want, sizeof want) == 0);
+    CHECK(CALL(&e, "aten::upsample_nearest2d.out", u, IL(&e, 4, 4), tv_null(&e), tv_null(&e), uo, uo) == CML_OK);
+    CHECK(tv_shape_is(T(uo), 4, S(1, 1, 4, 4)) && pu[5] == 0 && pu[15] == 3);
+    tv_free(&e);
+}
+
 int main(void) {
+    test_misc_new();
     test_index();
     test_arange();
     test_views();

@@ -487,3 +487,134 @@ LOGIC_OP(aten_logical_and_out, "aten::logical_and.out", LG_AND)
 LOGIC_OP(aten_logical_or_out,  "aten::logical_or.out",  LG_OR)
 LOGIC_OP(aten_logical_xor_out, "aten::logical_xor.out", LG_XOR)
 LOGIC_OP(aten_logical_not_out, "aten::logical_not.out", LG_NOT)
+
+/* ---- masked_fill.Scalar_out(Tensor self, Tensor mask, Scalar value, *, Tensor(a!) out) ---- */
+
+static const char MFILL[] = "aten::masked_fill.Scalar_out";
+
+static cml_status mfill_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **x,
+                             cml_tensor **mask, double *d, int64_t *iv, bool *is_int,
+                             cml_tensor **out) {
+    if (nargs != 5) return aten_fail(ctx, CML_ERR_INVALID_ARG, MFILL, "expected 5 args, got %u", nargs);
+    CML_TRY(cml_arg_tensor(ctx, MFILL, args, 0, x));
+    CML_TRY(cml_arg_tensor(ctx, MFILL, args, 1, mask));
+    CML_TRY(aten_arg_scalar(ctx, MFILL, args, 2, d, iv, is_int));
+    CML_TRY(cml_arg_tensor(ctx, MFILL, args, 3, out));
+    return CML_OK;
+}
+
+cml_status aten_masked_fill_scalar_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                               size_t *scratch_bytes) {
+    cml_tensor *x, *mask, *out;
+    double d;
+    int64_t iv;
+    bool is_int;
+    CML_TRY(mfill_read(ctx, args, nargs, &x, &mask, &d, &iv, &is_int, &out));
+    if (mask->dtype != CML_DTYPE_BOOL && mask->dtype != CML_DTYPE_UINT8)
+        return aten_bad_dtype(ctx, MFILL, "mask", mask->dtype);
+    if (!aten_is_float(x->dtype) && !aten_is_int_or_bool(x->dtype)) return aten_bad_dtype(ctx, MFILL, "input", x->dtype);
+    if (!aten_is_float(out->dtype) && !aten_is_int_or_bool(out->dtype))
+        return aten_bad_dtype(ctx, MFILL, "output", out->dtype);
+    *scratch_bytes = x->dtype == out->dtype ? 0 : aten_align(aten_bound_numel(x) * cml_dtype_size(out->dtype));
+    return CML_OK;
+}
+
+cml_status aten_masked_fill_scalar_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    cml_tensor *x, *mask, *out;
+    double d;
+    int64_t iv;
+    bool is_int;
+    CML_TRY(mfill_read(ctx, args, nargs, &x, &mask, &d, &iv, &is_int, &out));
+    int32_t rank;
+    int64_t sizes[CML_MAX_DIMS];
+    CML_TRY(aten_broadcast_shape(ctx, MFILL, x->rank, x->sizes, mask->rank, mask->sizes, &rank, sizes));
+    CML_TRY(aten_resize(ctx, MFILL, out, rank, sizes));
+    size_t n = (size_t)cml_tensor_numel(out);
+    if (n == 0) return CML_OK;
+    uint8_t val[16];
+    bool ok = (is_int || aten_is_float(out->dtype))
+                  ? (is_int ? cml_k_convert(CML_DTYPE_INT64, &iv, out->dtype, val, 1)
+                            : cml_k_convert(CML_DTYPE_FLOAT64, &d, out->dtype, val, 1))
+                  : false;
+    if (!ok) { /* a float value into an integer output: saturating truncation */
+        int64_t t = aten_double_to_i64(d);
+        if (!cml_k_convert(CML_DTYPE_INT64, &t, out->dtype, val, 1))
+            return aten_bad_dtype(ctx, MFILL, "output", out->dtype);
+    }
+    aten_scratch s = aten_scratch_of(ctx);
+    const uint8_t *xp = as_dtype(&s, x, out->dtype);
+    if (!xp) return aten_scratch_short(ctx, MFILL);
+    const uint8_t *mp = mask->data;
+    int64_t ms[CML_MAX_DIMS], xs[CML_MAX_DIMS], idx[CML_MAX_DIMS] = {0};
+    aten_tensor_bcast_strides(mask, rank, sizes, ms);
+    aten_tensor_bcast_strides(x, rank, sizes, xs);
+    aten_to_memory_order(out, rank, sizes, (int64_t *[]){ms, xs}, 2);
+    size_t es = cml_dtype_size(out->dtype);
+    uint8_t *op = out->data;
+    int64_t inner = rank ? sizes[rank - 1] : 1;
+    int64_t mi = rank ? ms[rank - 1] : 0, xi = rank ? xs[rank - 1] : 0, mo = 0, xo = 0;
+    for (size_t done = 0; done < n; done += (size_t)inner) {
+        for (int64_t k = 0; k < inner; k++) {
+            memcpy(op, mp[mo + k * mi] ? val : xp + (size_t)(xo + k * xi) * es, es);
+            op += es;
+        }
+        for (int32_t dd = rank - 2; dd >= 0; dd--) {
+            idx[dd]++;
+            mo += ms[dd];
+            xo += xs[dd];
+            if (idx[dd] < sizes[dd]) break;
+            mo -= ms[dd] * sizes[dd];
+            xo -= xs[dd] * sizes[dd];
+            idx[dd] = 0;
+        }
+    }
+    return CML_OK;
+}
+
+/* ---- bitwise_not.out(Tensor self, *, Tensor(a!) out): bool -> not, ints -> ~x --------- */
+
+static const char BNOT[] = "aten::bitwise_not.out";
+
+cml_status aten_bitwise_not_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                        size_t *scratch_bytes) {
+    cml_tensor *x, *out;
+    if (nargs != 3) return aten_fail(ctx, CML_ERR_INVALID_ARG, BNOT, "expected 3 args, got %u", nargs);
+    CML_TRY(cml_arg_tensor(ctx, BNOT, args, 0, &x));
+    CML_TRY(cml_arg_tensor(ctx, BNOT, args, 1, &out));
+    if (!aten_is_int_or_bool(x->dtype)) return aten_bad_dtype(ctx, BNOT, "input", x->dtype);
+    if (out->dtype != x->dtype)
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, BNOT, "output dtype %s differs from input %s",
+                         cml_dtype_name(out->dtype), cml_dtype_name(x->dtype));
+    if (!aten_same_dim_order(x, out))
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, BNOT, "input and output dim orders differ");
+    *scratch_bytes = 0;
+    return CML_OK;
+}
+
+cml_status aten_bitwise_not_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    cml_tensor *x, *out;
+    (void)nargs;
+    CML_TRY(cml_arg_tensor(ctx, BNOT, args, 0, &x));
+    CML_TRY(cml_arg_tensor(ctx, BNOT, args, 1, &out));
+    CML_TRY(aten_resize(ctx, BNOT, out, x->rank, x->sizes));
+    size_t n = (size_t)cml_tensor_numel(out);
+    switch (x->dtype) {
+    case CML_DTYPE_BOOL:
+        for (size_t k = 0; k < n; k++) ((uint8_t *)out->data)[k] = !((const uint8_t *)x->data)[k];
+        break;
+    case CML_DTYPE_UINT8:
+    case CML_DTYPE_INT8:
+        for (size_t k = 0; k < n; k++) ((uint8_t *)out->data)[k] = (uint8_t)~((const uint8_t *)x->data)[k];
+        break;
+    case CML_DTYPE_INT16:
+        for (size_t k = 0; k < n; k++) ((uint16_t *)out->data)[k] = (uint16_t)~((const uint16_t *)x->data)[k];
+        break;
+    case CML_DTYPE_INT32:
+        for (size_t k = 0; k < n; k++) ((uint32_t *)out->data)[k] = ~((const uint32_t *)x->data)[k];
+        break;
+    default:
+        for (size_t k = 0; k < n; k++) ((uint64_t *)out->data)[k] = ~((const uint64_t *)x->data)[k];
+        break;
+    }
+    return CML_OK;
+}

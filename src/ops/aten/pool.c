@@ -301,3 +301,138 @@ cml_status aten_adaptive_avg_pool2d_out_run(cml_kernel_ctx *ctx, cml_evalue **ar
     aten_store_f32(out, y);
     return CML_OK;
 }
+
+/* ---- upsample_nearest2d.vec_out(Tensor input, SymInt[]? output_size, float[]? scale_factors,
+ *                                 *, Tensor(a!) out)
+ *      upsample_nearest2d.out(Tensor self, SymInt[2] output_size, float? scales_h=None,
+ *                             float? scales_w=None, *, Tensor(a!) out)
+ * NCHW, any dtype (a gather). Source index as torch's nearest: floor(dst * scale)
+ * in float, scale = 1 / scale_factor when one is given, else in / out. */
+
+static const char UPN_VEC[] = "aten::upsample_nearest2d.vec_out";
+static const char UPN[] = "aten::upsample_nearest2d.out";
+
+typedef struct upn_args {
+    cml_tensor *x, *out;
+    int64_t osize[2];
+    bool has_osize;
+    double scale[2]; /* 0 = none */
+} upn_args;
+
+static cml_status read_opt_double(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
+                                  double *out) {
+    *out = 0.0;
+    if (cml_arg_is_none(args, i)) return CML_OK;
+    return cml_arg_double(ctx, op, args, i, out);
+}
+
+static cml_status upn_read(cml_kernel_ctx *ctx, bool vec, cml_evalue **args, uint32_t nargs,
+                           upn_args *a) {
+    const char *op = vec ? UPN_VEC : UPN;
+    uint32_t want = vec ? 5 : 6;
+    if (nargs != want) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", want, nargs);
+    memset(a, 0, sizeof *a);
+    CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
+    CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &a->out));
+    CML_TRY(aten_check_rank(ctx, op, a->x, "input", 4, 4));
+    if (!cml_arg_is_none(args, 1)) {
+        uint32_t n;
+        CML_TRY(cml_arg_int_list(ctx, op, args, 1, a->osize, 2, &n));
+        if (n != 2) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output_size needs 2 values, has %u", n);
+        a->has_osize = true;
+    }
+    if (vec) {
+        const cml_evalue *v = args[2];
+        if (v->kind == CML_VALUE_DOUBLE_LIST) {
+            if (v->u.double_list.count != 2)
+                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale_factors needs 2 values");
+            a->scale[0] = v->u.double_list.items[0];
+            a->scale[1] = v->u.double_list.items[1];
+        } else if (!cml_arg_is_none(args, 2)) {
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg 2: expected a float list or None");
+        }
+    } else {
+        CML_TRY(read_opt_double(ctx, op, args, 2, &a->scale[0]));
+        CML_TRY(read_opt_double(ctx, op, args, 3, &a->scale[1]));
+    }
+    if (!a->has_osize && !(a->scale[0] > 0 && a->scale[1] > 0))
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "needs output_size or positive scale factors");
+    for (int d = 0; d < 2; d++)
+        if (!(a->scale[d] >= 0 && a->scale[d] <= 1e6))
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale factor %g out of range", a->scale[d]);
+    return CML_OK;
+}
+
+static cml_status upn_prepare(cml_kernel_ctx *ctx, bool vec, cml_evalue **args, uint32_t nargs,
+                              size_t *scratch_bytes) {
+    upn_args a;
+    const char *op = vec ? UPN_VEC : UPN;
+    CML_TRY(upn_read(ctx, vec, args, nargs, &a));
+    if (!aten_is_known_dtype(a.x->dtype)) return aten_bad_dtype(ctx, op, "input", a.x->dtype);
+    if (a.out->dtype != a.x->dtype)
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype differs from input");
+    CML_TRY(aten_check_contiguous(ctx, op, a.x, "input"));
+    CML_TRY(aten_check_contiguous(ctx, op, a.out, "output"));
+    *scratch_bytes = 0;
+    return CML_OK;
+}
+
+static int64_t nearest_src(int64_t o, int64_t in, int64_t out, double scale) {
+    if (out == in) return o;
+    if (out == 2 * in) return o >> 1;
+    float sc = scale > 0 ? (float)(1.0 / scale) : (float)in / (float)out;
+    int64_t s = (int64_t)floorf((float)o * sc);
+    return s < in - 1 ? s : in - 1;
+}
+
+static cml_status upn_run(cml_kernel_ctx *ctx, bool vec, cml_evalue **args, uint32_t nargs) {
+    upn_args a;
+    const char *op = vec ? UPN_VEC : UPN;
+    CML_TRY(upn_read(ctx, vec, args, nargs, &a));
+    const cml_tensor *x = a.x;
+    int64_t N = x->sizes[0], C = x->sizes[1], H = x->sizes[2], W = x->sizes[3];
+    int64_t ho, wo;
+    if (a.has_osize) {
+        ho = a.osize[0];
+        wo = a.osize[1];
+    } else {
+        ho = aten_double_to_i64((double)H * a.scale[0]);
+        wo = aten_double_to_i64((double)W * a.scale[1]);
+    }
+    if (ho < 0 || wo < 0 || ((ho > 0 || wo > 0) && (H == 0 || W == 0)))
+        return aten_fail(ctx, CML_ERR_SHAPE, op, "bad output size [%lld, %lld]", (long long)ho, (long long)wo);
+    int64_t osz[4] = {N, C, ho, wo};
+    CML_TRY(aten_resize(ctx, op, a.out, 4, osz));
+    if (cml_tensor_numel(a.out) == 0) return CML_OK;
+    /* vec_out passes the scale factors only when output_size is absent */
+    double sh = a.has_osize && vec ? 0.0 : a.scale[0], sw = a.has_osize && vec ? 0.0 : a.scale[1];
+    size_t es = cml_dtype_size(x->dtype);
+    const uint8_t *src = x->data;
+    uint8_t *dst = a.out->data;
+    for (int64_t pl = 0; pl < N * C; pl++) {
+        const uint8_t *plane = src + (size_t)(pl * H * W) * es;
+        for (int64_t oh = 0; oh < ho; oh++) {
+            const uint8_t *row = plane + (size_t)(nearest_src(oh, H, ho, sh) * W) * es;
+            for (int64_t ow = 0; ow < wo; ow++) {
+                memcpy(dst, row + (size_t)nearest_src(ow, W, wo, sw) * es, es);
+                dst += es;
+            }
+        }
+    }
+    return CML_OK;
+}
+
+cml_status aten_upsample_nearest2d_vec_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+                                                   uint32_t nargs, size_t *scratch_bytes) {
+    return upn_prepare(ctx, true, args, nargs, scratch_bytes);
+}
+cml_status aten_upsample_nearest2d_vec_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    return upn_run(ctx, true, args, nargs);
+}
+cml_status aten_upsample_nearest2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                               size_t *scratch_bytes) {
+    return upn_prepare(ctx, false, args, nargs, scratch_bytes);
+}
+cml_status aten_upsample_nearest2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    return upn_run(ctx, false, args, nargs);
+}

@@ -288,3 +288,39 @@ cml_status aten_sym_numel_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t n
     set_int(out, cml_tensor_numel(t));
     return CML_OK;
 }
+
+/* ---- aten::_local_scalar_dense(Tensor self) -> Scalar (tensor.item()) ------------------ */
+
+static const char ITEM[] = "aten::_local_scalar_dense";
+
+cml_status aten_local_scalar_dense_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                                           size_t *scratch_bytes) {
+    cml_tensor *t = NULL;
+    cml_evalue *out = NULL;
+    *scratch_bytes = 0;
+    CML_TRY(sym_read(ctx, ITEM, args, nargs, 2, &t, &out));
+    if (!aten_is_float(t->dtype) && !aten_is_int_or_bool(t->dtype))
+        return aten_bad_dtype(ctx, ITEM, "input", t->dtype);
+    return CML_OK;
+}
+
+cml_status aten_local_scalar_dense_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    cml_tensor *t = NULL;
+    cml_evalue *out = NULL;
+    CML_TRY(sym_read(ctx, ITEM, args, nargs, 2, &t, &out));
+    if (cml_tensor_numel(t) != 1)
+        return aten_fail(ctx, CML_ERR_SHAPE, ITEM, "tensor has %lld elements, not 1",
+                         (long long)cml_tensor_numel(t));
+    if (t->dtype == CML_DTYPE_BOOL) {
+        set_bool(out, *(const uint8_t *)t->data != 0);
+    } else if (aten_is_int(t->dtype)) {
+        int64_t v = 0;
+        cml_k_convert(t->dtype, t->data, CML_DTYPE_INT64, &v, 1);
+        set_int(out, v);
+    } else {
+        float f = 0.0f;
+        cml_k_convert(t->dtype, t->data, CML_DTYPE_FLOAT32, &f, 1);
+        set_double(out, (double)f);
+    }
+    return CML_OK;
+}

@@ -1060,6 +1060,8 @@ static cml_status copy_run(cml_kernel_ctx *ctx, const copy_spec *sp, cml_evalue 
 
 COPY_OP(aten_clone_out,      "aten::clone.out",      CK_CLONE,   0, 4)
 COPY_OP(aten_alias_copy_out, "aten::alias_copy.out", CK_ALIAS,   0, 3)
+COPY_OP(aten_detach_copy_out, "aten::detach_copy.out", CK_ALIAS,  0, 3)
+COPY_OP(aten_lift_fresh_copy_out, "aten::lift_fresh_copy.out", CK_ALIAS, 0, 3)
 COPY_OP(aten_to_copy_out,    "aten::_to_copy.out",   CK_TO_COPY, 1, 5)
 COPY_OP(dim_order_to_dim_order_copy_out, "dim_order_ops::_to_dim_order_copy.out", CK_DIM_ORDER, 1, 5)
 COPY_OP(dim_order_clone_dim_order_out,   "dim_order_ops::_clone_dim_order.out",   CK_DIM_ORDER, 0, 5)
