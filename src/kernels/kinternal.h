@@ -11,7 +11,14 @@
 #include "kernels/kernels.h"
 
 #if defined(__GNUC__)
+/* Forced inlining specializes the per-op loops. Only when optimizing: at -O0
+ * (and under ASan, which gives every inlined local its own slot) the
+ * unspecialized copies of the op switch made multi-megabyte stack frames. */
+#if defined(__OPTIMIZE__)
 #define CML_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define CML_ALWAYS_INLINE inline
+#endif
 #define CML_ALIGNED(n) __attribute__((aligned(n)))
 #define CML_NOINLINE __attribute__((noinline))
 #define CML_RESTRICT __restrict__
