@@ -12,32 +12,15 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "mil/conv_geom.h"
 #include "mil/ops.h"
 
 typedef struct conv_attr {
-    int32_t sdims;              /* 1 or 2 */
-    cml_milop_pad_type pad_type;
-    int64_t strides[2], dilations[2], pad[4];
-    int64_t groups;
+    cml_milop_conv_geom geom;
     bool has_output_shape;      /* conv_transpose */
     int64_t output_shape[4];    /* spatial dims at [2..] */
     float act_min, act_max;     /* clamp fused in by fuse.c (conv only) */
 } conv_attr;
-
-static cml_status read_spatial(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
-                               int32_t n, int64_t def, int64_t *out) {
-    int64_t v[8];
-    uint32_t count = 0;
-    bool present = false;
-    CML_TRY(cml_mil_const_ints(ctx, node, name, v, 8, &count, &present));
-    for (int32_t i = 0; i < n; i++) out[i] = def;
-    if (!present) return CML_OK;
-    if (count != (uint32_t)n)
-        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "'%s' must have %d entries, has %u",
-                            name, n, count);
-    for (int32_t i = 0; i < n; i++) out[i] = v[i];
-    return CML_OK;
-}
 
 /* Common parameter parsing; x rank 3 or 4. */
 static cml_status conv_common(cml_mil_ctx *ctx, cml_mil_node *node, cml_mil_value **x_out,
@@ -57,64 +40,12 @@ static cml_status conv_common(cml_mil_ctx *ctx, cml_mil_node *node, cml_mil_valu
     memset(a, 0, sizeof *a);
     a->act_min = -INFINITY;
     a->act_max = INFINITY;
-    int32_t S = x->rank - 2;
-    a->sdims = S;
-    CML_TRY(cml_milop_pad_type_parse(ctx, node, false, &a->pad_type));
-    CML_TRY(read_spatial(ctx, node, "strides", S, 1, a->strides));
-    CML_TRY(read_spatial(ctx, node, "dilations", S, 1, a->dilations));
-    CML_TRY(read_spatial(ctx, node, "pad", 2 * S, 0, a->pad));
-    CML_TRY(cml_mil_const_int(ctx, node, "groups", true, 1, &a->groups));
-    for (int32_t i = 0; i < S; i++)
-        if (a->strides[i] < 1 || a->dilations[i] < 1 || a->pad[2 * i] < 0 || a->pad[2 * i + 1] < 0)
-            return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG,
-                                "strides and dilations must be >= 1 and pads >= 0");
-    if (a->groups < 1)
-        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "groups must be >= 1");
-    if (a->pad_type != CML_MILOP_PAD_CUSTOM) memset(a->pad, 0, sizeof a->pad);
+    CML_TRY(cml_milop_conv_geom_read(ctx, node, x->rank - 2, &a->geom));
     node->attr = a;
     *x_out = x;
     *w_out = w;
     *attr_out = a;
     return CML_OK;
-}
-
-/* Fills p (as 2-D) from shapes; false when the output would be empty. */
-static bool conv_params(const conv_attr *a, const int64_t *xs, const int64_t *ws,
-                        cml_conv2d_params *p) {
-    memset(p, 0, sizeof *p);
-    p->n = xs[0];
-    p->c_in = xs[1];
-    p->c_out = ws[0];
-    p->groups = a->groups;
-    int64_t D[2] = {1, 1}, K[2] = {1, 1}, s[2] = {1, 1}, d[2] = {1, 1}, o[2] = {1, 1},
-            pb[2] = {0, 0};
-    int off = a->sdims == 1 ? 1 : 0;
-    for (int32_t i = 0; i < a->sdims; i++) {
-        int64_t after;
-        D[i + off] = xs[2 + i];
-        K[i + off] = ws[2 + i];
-        s[i + off] = a->strides[i];
-        d[i + off] = a->dilations[i];
-        if (!cml_milop_window(a->pad_type, xs[2 + i], ws[2 + i], a->strides[i], a->dilations[i],
-                              a->pad[2 * i], a->pad[2 * i + 1], false, &o[i + off], &pb[i + off],
-                              &after))
-            return false;
-    }
-    p->h_in = D[0], p->w_in = D[1], p->k_h = K[0], p->k_w = K[1];
-    p->stride_h = s[0], p->stride_w = s[1], p->dilation_h = d[0], p->dilation_w = d[1];
-    p->h_out = o[0], p->w_out = o[1], p->pad_top = pb[0], p->pad_left = pb[1];
-    return true;
-}
-
-static void conv_out_shape(const conv_attr *a, const cml_conv2d_params *p, int64_t *shape) {
-    shape[0] = p->n;
-    shape[1] = p->c_out;
-    if (a->sdims == 1) {
-        shape[2] = p->w_out;
-    } else {
-        shape[2] = p->h_out;
-        shape[3] = p->w_out;
-    }
 }
 
 static cml_status check_bias(cml_mil_ctx *ctx, const cml_mil_node *node, int64_t c_out) {
@@ -127,18 +58,18 @@ static cml_status conv_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     conv_attr *a = NULL;
     CML_TRY(conv_common(ctx, node, &x, &w, &a));
     int64_t cin = x->bound[1], cout = w->bound[0];
-    if (cin % a->groups || cout % a->groups || w->bound[1] * a->groups != cin)
+    if (cin % a->geom.groups || cout % a->geom.groups || w->bound[1] * a->geom.groups != cin)
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
                             "x has %lld channels; weight [%lld, %lld, ...] with groups %lld",
                             (long long)cin, (long long)cout, (long long)w->bound[1],
-                            (long long)a->groups);
+                            (long long)a->geom.groups);
     CML_TRY(check_bias(ctx, node, cout));
     cml_conv2d_params p;
-    if (!conv_params(a, x->bound, w->bound, &p))
+    if (!cml_milop_conv_params(&a->geom, x->bound, w->bound, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the kernel is larger than the padded input");
     node->scratch = cml_k_conv2d_scratch_size(&p);
     int64_t shape[4];
-    conv_out_shape(a, &p, shape);
+    cml_milop_conv_out_shape(&a->geom, &p, shape);
     return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
 }
 
@@ -147,10 +78,10 @@ static cml_status conv_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     cml_mil_value *x = cml_mil_in(ctx, node, "x"), *w = cml_mil_in(ctx, node, "weight");
     cml_mil_value *b = cml_mil_in(ctx, node, "bias"), *out = cml_mil_out(ctx, node, 0);
     cml_conv2d_params p;
-    if (x->shape[1] != w->shape[1] * a->groups || !conv_params(a, x->shape, w->shape, &p))
+    if (x->shape[1] != w->shape[1] * a->geom.groups || !cml_milop_conv_params(&a->geom, x->shape, w->shape, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "input shape does not fit the kernel");
     int64_t shape[4];
-    conv_out_shape(a, &p, shape);
+    cml_milop_conv_out_shape(&a->geom, &p, shape);
     CML_TRY(cml_mil_resize(ctx, out, x->rank, shape));
     if (cml_mil_numel(out) == 0) return CML_OK;
     void *scratch = NULL;
@@ -181,31 +112,31 @@ static bool convt_params(const conv_attr *a, const int64_t *xs, const int64_t *w
     memset(p, 0, sizeof *p);
     p->n = xs[0];
     p->c_in = xs[1];
-    p->c_out = ws[1] * a->groups;
-    p->groups = a->groups;
+    p->c_out = ws[1] * a->geom.groups;
+    p->groups = a->geom.groups;
     int64_t D[2] = {1, 1}, K[2] = {1, 1}, s[2] = {1, 1}, d[2] = {1, 1}, o[2] = {1, 1},
             pb[2] = {0, 0};
-    int off = a->sdims == 1 ? 1 : 0;
-    for (int32_t i = 0; i < a->sdims; i++) {
-        int64_t Di = xs[2 + i], Ki = ws[2 + i], si = a->strides[i], di = a->dilations[i];
+    int off = a->geom.sdims == 1 ? 1 : 0;
+    for (int32_t i = 0; i < a->geom.sdims; i++) {
+        int64_t Di = xs[2 + i], Ki = ws[2 + i], si = a->geom.strides[i], di = a->geom.dilations[i];
         int64_t keff = (Ki - 1) * di + 1, full = (Di - 1) * si + keff, oi, before;
         if (a->has_output_shape) {
             oi = a->output_shape[2 + i];
-        } else if (a->pad_type == CML_MILOP_PAD_SAME || a->pad_type == CML_MILOP_PAD_SAME_LOWER) {
+        } else if (a->geom.pad_type == CML_MILOP_PAD_SAME || a->geom.pad_type == CML_MILOP_PAD_SAME_LOWER) {
             oi = Di * si;
-        } else if (a->pad_type == CML_MILOP_PAD_CUSTOM) {
-            oi = full - a->pad[2 * i] - a->pad[2 * i + 1];
+        } else if (a->geom.pad_type == CML_MILOP_PAD_CUSTOM) {
+            oi = full - a->geom.pad[2 * i] - a->geom.pad[2 * i + 1];
         } else {
             oi = full;
         }
-        if (a->pad_type == CML_MILOP_PAD_CUSTOM) {
-            before = a->pad[2 * i];
-        } else if (a->pad_type == CML_MILOP_PAD_VALID) {
+        if (a->geom.pad_type == CML_MILOP_PAD_CUSTOM) {
+            before = a->geom.pad[2 * i];
+        } else if (a->geom.pad_type == CML_MILOP_PAD_VALID) {
             before = 0;
         } else {
             int64_t P = full - oi;
             if (P < 0) P = 0;
-            before = a->pad_type == CML_MILOP_PAD_SAME ? P / 2 : P - P / 2;
+            before = a->geom.pad_type == CML_MILOP_PAD_SAME ? P / 2 : P - P / 2;
         }
         if (oi <= 0 || Di <= 0) return false;
         D[i + off] = Di, K[i + off] = Ki, s[i + off] = si, d[i + off] = di;
@@ -221,12 +152,12 @@ static cml_status convt_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     cml_mil_value *x = NULL, *w = NULL;
     conv_attr *a = NULL;
     CML_TRY(conv_common(ctx, node, &x, &w, &a));
-    int64_t cin = x->bound[1], cout = w->bound[1] * a->groups;
-    if (w->bound[0] != cin || cin % a->groups)
+    int64_t cin = x->bound[1], cout = w->bound[1] * a->geom.groups;
+    if (w->bound[0] != cin || cin % a->geom.groups)
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
                             "x has %lld channels; weight [%lld, %lld, ...] with groups %lld",
                             (long long)cin, (long long)w->bound[0], (long long)w->bound[1],
-                            (long long)a->groups);
+                            (long long)a->geom.groups);
     CML_TRY(check_bias(ctx, node, cout));
     uint32_t count = 0;
     bool present = false;
@@ -244,7 +175,7 @@ static cml_status convt_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "empty conv_transpose output");
     node->scratch = cml_k_conv_transpose2d_scratch_size(&p);
     int64_t shape[4];
-    conv_out_shape(a, &p, shape);
+    cml_milop_conv_out_shape(&a->geom, &p, shape);
     return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
 }
 
@@ -256,7 +187,7 @@ static cml_status convt_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     if (x->shape[1] != w->shape[0] || !convt_params(a, x->shape, w->shape, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "input shape does not fit the kernel");
     int64_t shape[4];
-    conv_out_shape(a, &p, shape);
+    cml_milop_conv_out_shape(&a->geom, &p, shape);
     CML_TRY(cml_mil_resize(ctx, out, x->rank, shape));
     if (cml_mil_numel(out) == 0) return CML_OK;
     void *scratch = NULL;

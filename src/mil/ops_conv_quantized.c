@@ -17,68 +17,14 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "mil/conv_geom.h"
 #include "mil/ops.h"
 
 typedef struct cq_attr {
-    int32_t sdims;
-    cml_milop_pad_type pad_type;
-    int64_t strides[2], dilations[2], pad[4];
-    int64_t groups;
+    cml_milop_conv_geom geom;
     int64_t wshape[4];
     float *w;      /* dequantized weight [C_out, C_in/groups, k...] */
 } cq_attr;
-
-static cml_status read_spatial(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
-                               int32_t n, int64_t def, int64_t *out) {
-    int64_t v[8];
-    uint32_t count = 0;
-    bool present = false;
-    CML_TRY(cml_mil_const_ints(ctx, node, name, v, 8, &count, &present));
-    for (int32_t i = 0; i < n; i++) out[i] = def;
-    if (!present) return CML_OK;
-    if (count != (uint32_t)n)
-        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "'%s' must have %d entries, has %u",
-                            name, n, count);
-    for (int32_t i = 0; i < n; i++) out[i] = v[i];
-    return CML_OK;
-}
-
-static bool cq_params(const cq_attr *a, const int64_t *xs, cml_conv2d_params *p) {
-    memset(p, 0, sizeof *p);
-    p->n = xs[0];
-    p->c_in = xs[1];
-    p->c_out = a->wshape[0];
-    p->groups = a->groups;
-    int64_t D[2] = {1, 1}, K[2] = {1, 1}, s[2] = {1, 1}, d[2] = {1, 1}, o[2] = {1, 1},
-            pb[2] = {0, 0};
-    int off = a->sdims == 1 ? 1 : 0;
-    for (int32_t i = 0; i < a->sdims; i++) {
-        int64_t after;
-        D[i + off] = xs[2 + i];
-        K[i + off] = a->wshape[2 + i];
-        s[i + off] = a->strides[i];
-        d[i + off] = a->dilations[i];
-        if (!cml_milop_window(a->pad_type, xs[2 + i], a->wshape[2 + i], a->strides[i],
-                              a->dilations[i], a->pad[2 * i], a->pad[2 * i + 1], false,
-                              &o[i + off], &pb[i + off], &after))
-            return false;
-    }
-    p->h_in = D[0], p->w_in = D[1], p->k_h = K[0], p->k_w = K[1];
-    p->stride_h = s[0], p->stride_w = s[1], p->dilation_h = d[0], p->dilation_w = d[1];
-    p->h_out = o[0], p->w_out = o[1], p->pad_top = pb[0], p->pad_left = pb[1];
-    return true;
-}
-
-static void cq_out_shape(const cq_attr *a, const cml_conv2d_params *p, int64_t *shape) {
-    shape[0] = p->n;
-    shape[1] = p->c_out;
-    if (a->sdims == 1) {
-        shape[2] = p->w_out;
-    } else {
-        shape[2] = p->h_out;
-        shape[3] = p->w_out;
-    }
-}
 
 /* Reads a const float tensor (scale / bias / lut); fails unless const. */
 static cml_status const_floats(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
@@ -114,26 +60,14 @@ static cml_status cq_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     cq_attr *a = cml_mil_alloc(ctx, sizeof *a);
     if (!a) return CML_ERR_NOMEM;
     memset(a, 0, sizeof *a);
-    int32_t S = x->rank - 2;
-    a->sdims = S;
     memcpy(a->wshape, w->bound, sizeof(int64_t) * (size_t)w->rank);
-    CML_TRY(cml_milop_pad_type_parse(ctx, node, false, &a->pad_type));
-    CML_TRY(read_spatial(ctx, node, "strides", S, 1, a->strides));
-    CML_TRY(read_spatial(ctx, node, "dilations", S, 1, a->dilations));
-    CML_TRY(read_spatial(ctx, node, "pad", 2 * S, 0, a->pad));
-    CML_TRY(cml_mil_const_int(ctx, node, "groups", true, 1, &a->groups));
-    for (int32_t i = 0; i < S; i++)
-        if (a->strides[i] < 1 || a->dilations[i] < 1 || a->pad[2 * i] < 0 || a->pad[2 * i + 1] < 0)
-            return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG,
-                                "strides and dilations must be >= 1 and pads >= 0");
-    if (a->groups < 1) return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "groups must be >= 1");
-    if (a->pad_type != CML_MILOP_PAD_CUSTOM) memset(a->pad, 0, sizeof a->pad);
+    CML_TRY(cml_milop_conv_geom_read(ctx, node, x->rank - 2, &a->geom));
     int64_t cin = x->bound[1], cout = w->bound[0];
-    if (cin % a->groups || cout % a->groups || w->bound[1] * a->groups != cin)
+    if (cin % a->geom.groups || cout % a->geom.groups || w->bound[1] * a->geom.groups != cin)
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
                             "x has %lld channels; weight [%lld, %lld, ...] with groups %lld",
                             (long long)cin, (long long)cout, (long long)w->bound[1],
-                            (long long)a->groups);
+                            (long long)a->geom.groups);
     cml_mil_value *bias = NULL;
     CML_TRY(cml_milop_opt_vector(ctx, node, "bias", cout, &bias));
 
@@ -190,11 +124,11 @@ static cml_status cq_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     }
     node->attr = a;
     cml_conv2d_params p;
-    if (!cq_params(a, x->bound, &p))
+    if (!cml_milop_conv_params(&a->geom, x->bound, a->wshape, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the kernel is larger than the padded input");
     node->scratch = cml_k_conv2d_scratch_size(&p);
     int64_t shape[4];
-    cq_out_shape(a, &p, shape);
+    cml_milop_conv_out_shape(&a->geom, &p, shape);
     return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
 }
 
@@ -203,10 +137,11 @@ static cml_status cq_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     cml_mil_value *x = cml_mil_in(ctx, node, "x"), *b = cml_mil_in(ctx, node, "bias");
     cml_mil_value *out = cml_mil_out(ctx, node, 0);
     cml_conv2d_params p;
-    if (x->shape[1] != a->wshape[1] * a->groups || !cq_params(a, x->shape, &p))
+    if (x->shape[1] != a->wshape[1] * a->geom.groups ||
+        !cml_milop_conv_params(&a->geom, x->shape, a->wshape, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "input shape does not fit the kernel");
     int64_t shape[4];
-    cq_out_shape(a, &p, shape);
+    cml_milop_conv_out_shape(&a->geom, &p, shape);
     CML_TRY(cml_mil_resize(ctx, out, x->rank, shape));
     if (cml_mil_numel(out) == 0) return CML_OK;
     void *scratch = NULL;

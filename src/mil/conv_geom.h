@@ -1,0 +1,31 @@
+/* Convolution geometry shared by conv, conv_transpose and conv_quantized:
+ * the spatial parameters as MIL states them, and their translation into the
+ * kernel layer's 2-D parameters (1-D convs run as H = 1). */
+#ifndef CML_MIL_CONV_GEOM_H
+#define CML_MIL_CONV_GEOM_H
+
+#include "kernels/kernels.h"
+#include "mil/ops.h"
+
+typedef struct cml_milop_conv_geom {
+    int32_t sdims;                /* 1 or 2 */
+    cml_milop_pad_type pad_type;
+    int64_t strides[2], dilations[2], pad[4];
+    int64_t groups;
+} cml_milop_conv_geom;
+
+/* Reads pad_type, strides, dilations, pad and groups (with MIL's defaults)
+ * for an op with `sdims` spatial dims, and validates their ranges. */
+cml_status cml_milop_conv_geom_read(cml_mil_ctx *ctx, const cml_mil_node *node, int32_t sdims,
+                                    cml_milop_conv_geom *g);
+
+/* Fills p (as 2-D) from the x and weight shapes; false when the window does
+ * not fit (empty output). */
+bool cml_milop_conv_params(const cml_milop_conv_geom *g, const int64_t *xs, const int64_t *ws,
+                           cml_conv2d_params *p);
+
+/* [N, C_out, (H_out,) W_out] of a conv with parameters p. */
+void cml_milop_conv_out_shape(const cml_milop_conv_geom *g, const cml_conv2d_params *p,
+                              int64_t *shape);
+
+#endif
