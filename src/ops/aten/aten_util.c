@@ -1,5 +1,7 @@
 #include "ops/aten/aten_util.h"
 
+#include "kernels/kernels.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -333,4 +335,37 @@ bool aten_same_dim_order(const cml_tensor *a, const cml_tensor *b) {
     for (int32_t d = 0; d < a->rank; d++)
         if (a->sizes[d] != 1 && sa[d] != sb[d]) return false;
     return true;
+}
+
+/* ---- shared by the view/copy and indexing ops ---- */
+
+cml_status aten_nargs_is(cml_kernel_ctx *ctx, const char *op, uint32_t nargs, uint32_t want) {
+    if (nargs == want) return CML_OK;
+    return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", want, nargs);
+}
+
+/* Copies an N-d block (rank 0 allowed, empty skipped). */
+void aten_copy_block(size_t es, int32_t rank, const int64_t *sizes, const void *src,
+                       const int64_t *sst, void *dst, const int64_t *dst_st) {
+    for (int32_t d = 0; d < rank; d++)
+        if (sizes[d] == 0) return; /* empty (checked before any product) */
+    if (rank == 0) {
+        memcpy(dst, src, es);
+        return;
+    }
+    cml_k_copy_strided(es, rank, sizes, src, sst, dst, dst_st);
+}
+
+const uint8_t *aten_elem_ptr(const cml_tensor *t, int64_t offset) {
+    return (const uint8_t *)t->data + (size_t)offset * cml_dtype_size(t->dtype);
+}
+
+/* Common prepare for a (self, ..., out) copy: same dtype, contiguous out. */
+cml_status aten_prep_copy(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
+                            const cml_tensor *out) {
+    if (!aten_is_known_dtype(self->dtype)) return aten_bad_dtype(ctx, op, "input", self->dtype);
+    if (out->dtype != self->dtype)
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
+                         cml_dtype_name(out->dtype), cml_dtype_name(self->dtype));
+    return aten_check_contiguous(ctx, op, out, "output");
 }

@@ -173,4 +173,15 @@ bool aten_same_dim_order(const cml_tensor *a, const cml_tensor *b);
                             size_t *scratch_bytes);                                              \
     cml_status fn##_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs);
 
+/* Fails unless the op got exactly `want` args. */
+cml_status aten_nargs_is(cml_kernel_ctx *ctx, const char *op, uint32_t nargs, uint32_t want);
+/* Copies an N-d block of es-byte elements by strides (rank 0 allowed, empty skipped). */
+void aten_copy_block(size_t es, int32_t rank, const int64_t *sizes, const void *src,
+                     const int64_t *sst, void *dst, const int64_t *dst_st);
+/* Address of element `offset` (in elements) of t. */
+const uint8_t *aten_elem_ptr(const cml_tensor *t, int64_t offset);
+/* Common prepare for a (self, ..., out) copy: same dtype, contiguous out. */
+cml_status aten_prep_copy(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
+                          const cml_tensor *out);
+
 #endif

@@ -16,11 +16,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
-static cml_status nargs_is(cml_kernel_ctx *ctx, const char *op, uint32_t nargs, uint32_t want) {
-    if (nargs == want) return CML_OK;
-    return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", want, nargs);
-}
-
 static cml_status read_dims(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
                             int64_t *out, uint32_t *count) {
     CML_TRY(cml_arg_int_list(ctx, op, args, i, out, CML_MAX_DIMS, count));
@@ -28,18 +23,6 @@ static cml_status read_dims(cml_kernel_ctx *ctx, const char *op, cml_evalue **ar
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "arg %u: %u entries exceed the %d-dim limit",
                          i, *count, CML_MAX_DIMS);
     return CML_OK;
-}
-
-/* Copies an N-d block (rank 0 allowed, empty skipped). */
-static void copy_block(size_t es, int32_t rank, const int64_t *sizes, const void *src,
-                       const int64_t *sst, void *dst, const int64_t *dst_st) {
-    for (int32_t d = 0; d < rank; d++)
-        if (sizes[d] == 0) return; /* empty (checked before any product) */
-    if (rank == 0) {
-        memcpy(dst, src, es);
-        return;
-    }
-    cml_k_copy_strided(es, rank, sizes, src, sst, dst, dst_st);
 }
 
 /* Copies t's elements in logical row-major order to dst (contiguous). */
@@ -53,21 +36,7 @@ static void copy_logical(const cml_tensor *t, void *dst) {
     int64_t sst[CML_MAX_DIMS], dst_st[CML_MAX_DIMS];
     cml_tensor_strides(t, sst);
     aten_contig_strides(t->rank, t->sizes, dst_st);
-    copy_block(es, t->rank, t->sizes, t->data, sst, dst, dst_st);
-}
-
-static const uint8_t *elem_ptr(const cml_tensor *t, int64_t offset) {
-    return (const uint8_t *)t->data + (size_t)offset * cml_dtype_size(t->dtype);
-}
-
-/* Common prepare for a (self, ..., out) copy: same dtype, contiguous out. */
-static cml_status prep_copy(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
-                            const cml_tensor *out) {
-    if (!aten_is_known_dtype(self->dtype)) return aten_bad_dtype(ctx, op, "input", self->dtype);
-    if (out->dtype != self->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
-                         cml_dtype_name(out->dtype), cml_dtype_name(self->dtype));
-    return aten_check_contiguous(ctx, op, out, "output");
+    aten_copy_block(es, t->rank, t->sizes, t->data, sst, dst, dst_st);
 }
 
 /* Writes one value of dtype dt from a scalar. */
@@ -137,14 +106,14 @@ static const char VIEW[] = "aten::view_copy.out";
 cml_status aten_view_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                       size_t *scratch_bytes) {
     cml_tensor *self, *out;
-    CML_TRY(nargs_is(ctx, VIEW, nargs, 4));
+    CML_TRY(aten_nargs_is(ctx, VIEW, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, VIEW, args, 0, &self));
     CML_TRY(cml_arg_tensor(ctx, VIEW, args, 2, &out));
     int64_t sz[CML_MAX_DIMS];
     uint32_t n;
     CML_TRY(read_dims(ctx, VIEW, args, 1, sz, &n));
     *scratch_bytes = 0;
-    return prep_copy(ctx, VIEW, self, out);
+    return aten_prep_copy(ctx, VIEW, self, out);
 }
 
 cml_status aten_view_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
@@ -169,7 +138,7 @@ static const char ETVIEW[] = "executorch_prim::et_view.default";
 cml_status prim_et_view_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                 size_t *scratch_bytes) {
     cml_tensor *self, *out;
-    CML_TRY(nargs_is(ctx, ETVIEW, nargs, 3));
+    CML_TRY(aten_nargs_is(ctx, ETVIEW, nargs, 3));
     CML_TRY(cml_arg_tensor(ctx, ETVIEW, args, 0, &self));
     CML_TRY(cml_arg_tensor(ctx, ETVIEW, args, 2, &out));
     int64_t sz[CML_MAX_DIMS];
@@ -228,10 +197,10 @@ cml_status aten_permute_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                          size_t *scratch_bytes) {
     cml_tensor *self, *out;
     int32_t perm[CML_MAX_DIMS];
-    CML_TRY(nargs_is(ctx, PERM, nargs, 4));
+    CML_TRY(aten_nargs_is(ctx, PERM, nargs, 4));
     CML_TRY(perm_read(ctx, args, &self, &out, perm));
     *scratch_bytes = 0;
-    return prep_copy(ctx, PERM, self, out);
+    return aten_prep_copy(ctx, PERM, self, out);
 }
 
 /* Copies self permuted by perm (out dim k = self dim perm[k]) into out. */
@@ -245,7 +214,7 @@ static cml_status permute_into(cml_kernel_ctx *ctx, const char *op, const cml_te
     }
     CML_TRY(aten_resize(ctx, op, out, self->rank, sz));
     aten_contig_strides(self->rank, sz, dst);
-    copy_block(cml_dtype_size(self->dtype), self->rank, sz, self->data, pst, out->data, dst);
+    aten_copy_block(cml_dtype_size(self->dtype), self->rank, sz, self->data, pst, out->data, dst);
     return CML_OK;
 }
 
@@ -264,12 +233,12 @@ static const char TCOPY[] = "aten::t_copy.out";
 cml_status aten_t_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                    size_t *scratch_bytes) {
     cml_tensor *self, *out;
-    CML_TRY(nargs_is(ctx, TCOPY, nargs, 3));
+    CML_TRY(aten_nargs_is(ctx, TCOPY, nargs, 3));
     CML_TRY(cml_arg_tensor(ctx, TCOPY, args, 0, &self));
     CML_TRY(cml_arg_tensor(ctx, TCOPY, args, 1, &out));
     CML_TRY(aten_check_rank(ctx, TCOPY, self, "input", 0, 2));
     *scratch_bytes = 0;
-    return prep_copy(ctx, TCOPY, self, out);
+    return aten_prep_copy(ctx, TCOPY, self, out);
 }
 
 cml_status aten_t_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
@@ -309,10 +278,10 @@ cml_status aten_transpose_copy_int_out_prepare(cml_kernel_ctx *ctx, cml_evalue *
                                                uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *self, *out;
     int32_t perm[CML_MAX_DIMS];
-    CML_TRY(nargs_is(ctx, TRANS, nargs, 5));
+    CML_TRY(aten_nargs_is(ctx, TRANS, nargs, 5));
     CML_TRY(trans_read(ctx, args, &self, &out, perm));
     *scratch_bytes = 0;
-    return prep_copy(ctx, TRANS, self, out);
+    return aten_prep_copy(ctx, TRANS, self, out);
 }
 
 cml_status aten_transpose_copy_int_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
@@ -333,13 +302,13 @@ cml_status aten_expand_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, 
     bool implicit;
     int64_t sz[CML_MAX_DIMS];
     uint32_t n;
-    CML_TRY(nargs_is(ctx, EXPAND, nargs, 5));
+    CML_TRY(aten_nargs_is(ctx, EXPAND, nargs, 5));
     CML_TRY(cml_arg_tensor(ctx, EXPAND, args, 0, &self));
     CML_TRY(read_dims(ctx, EXPAND, args, 1, sz, &n));
     CML_TRY(cml_arg_bool(ctx, EXPAND, args, 2, &implicit));
     CML_TRY(cml_arg_tensor(ctx, EXPAND, args, 3, &out));
     *scratch_bytes = 0;
-    return prep_copy(ctx, EXPAND, self, out);
+    return aten_prep_copy(ctx, EXPAND, self, out);
 }
 
 /* Broadcast-copies self to the shape (rank, sz) into out (contiguous). */
@@ -354,7 +323,7 @@ static cml_status broadcast_into(cml_kernel_ctx *ctx, const char *op, const cml_
     }
     CML_TRY(aten_resize(ctx, op, out, rank, sz));
     aten_contig_strides(rank, sz, dst);
-    copy_block(cml_dtype_size(self->dtype), rank, sz, self->data, bst, out->data, dst);
+    aten_copy_block(cml_dtype_size(self->dtype), rank, sz, self->data, bst, out->data, dst);
     return CML_OK;
 }
 
@@ -399,7 +368,7 @@ cml_status aten_repeat_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint3
     cml_tensor *self, *out;
     int64_t r[CML_MAX_DIMS];
     uint32_t n;
-    CML_TRY(nargs_is(ctx, REPEAT, nargs, 4));
+    CML_TRY(aten_nargs_is(ctx, REPEAT, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, REPEAT, args, 0, &self));
     CML_TRY(read_dims(ctx, REPEAT, args, 1, r, &n));
     CML_TRY(cml_arg_tensor(ctx, REPEAT, args, 2, &out));
@@ -407,7 +376,7 @@ cml_status aten_repeat_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint3
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, REPEAT, "%u repeats, at most %d supported", n,
                          CML_MAX_DIMS / 2);
     *scratch_bytes = 0;
-    return prep_copy(ctx, REPEAT, self, out);
+    return aten_prep_copy(ctx, REPEAT, self, out);
 }
 
 cml_status aten_repeat_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
@@ -438,7 +407,7 @@ cml_status aten_repeat_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t 
     }
     CML_TRY(aten_resize(ctx, REPEAT, out, L, osz));
     aten_contig_strides(2 * L, vsz, dst);
-    copy_block(cml_dtype_size(self->dtype), 2 * L, vsz, self->data, vst, out->data, dst);
+    aten_copy_block(cml_dtype_size(self->dtype), 2 * L, vsz, self->data, vst, out->data, dst);
     return CML_OK;
 }
 
@@ -457,14 +426,14 @@ static cml_status list_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue *
     cml_tensor *ts[MAX_LIST], *out;
     uint32_t n;
     int64_t dim;
-    CML_TRY(nargs_is(ctx, op, nargs, 4));
+    CML_TRY(aten_nargs_is(ctx, op, nargs, 4));
     CML_TRY(aten_arg_tensor_list(ctx, op, args, 0, ts, MAX_LIST, &n));
     CML_TRY(cml_arg_int(ctx, op, args, 1, &dim));
     CML_TRY(cml_arg_tensor(ctx, op, args, 2, &out));
     if (n == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "empty tensor list");
     for (uint32_t k = 0; k < n; k++) {
         if (op == CAT && cat_skip(ts[k])) continue;
-        CML_TRY(prep_copy(ctx, op, ts[k], out));
+        CML_TRY(aten_prep_copy(ctx, op, ts[k], out));
     }
     return CML_OK;
 }
@@ -519,7 +488,7 @@ cml_status aten_cat_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nar
         if (cat_skip(t)) continue;
         int64_t sst[CML_MAX_DIMS];
         cml_tensor_strides(t, sst);
-        copy_block(es, t->rank, t->sizes, t->data, sst, (uint8_t *)out->data + (size_t)(off * dst[dim]) * es,
+        aten_copy_block(es, t->rank, t->sizes, t->data, sst, (uint8_t *)out->data + (size_t)(off * dst[dim]) * es,
                    dst);
         off += t->sizes[dim];
     }
@@ -559,7 +528,7 @@ cml_status aten_stack_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t n
     for (uint32_t k = 0; k < n; k++) {
         int64_t sst[CML_MAX_DIMS];
         cml_tensor_strides(ts[k], sst);
-        copy_block(es, ref->rank, ref->sizes, ts[k]->data, sst,
+        aten_copy_block(es, ref->rank, ref->sizes, ts[k]->data, sst,
                    (uint8_t *)out->data + (size_t)((int64_t)k * dst[dim]) * es, sub);
     }
     return CML_OK;
@@ -575,7 +544,7 @@ cml_status aten_slice_copy_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **
     cml_tensor *self, *out;
     int64_t dim, step, v;
     bool present;
-    CML_TRY(nargs_is(ctx, SLICE, nargs, 7));
+    CML_TRY(aten_nargs_is(ctx, SLICE, nargs, 7));
     CML_TRY(cml_arg_tensor(ctx, SLICE, args, 0, &self));
     CML_TRY(cml_arg_int(ctx, SLICE, args, 1, &dim));
     CML_TRY(aten_arg_opt_int(ctx, SLICE, args, 2, &present, &v));
@@ -584,7 +553,7 @@ cml_status aten_slice_copy_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **
     CML_TRY(cml_arg_tensor(ctx, SLICE, args, 5, &out));
     if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, SLICE, "cannot slice a scalar");
     *scratch_bytes = 0;
-    return prep_copy(ctx, SLICE, self, out);
+    return aten_prep_copy(ctx, SLICE, self, out);
 }
 
 cml_status aten_slice_copy_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
@@ -618,7 +587,7 @@ cml_status aten_slice_copy_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args
     if (len > 1) st[dim] *= step; /* (len - 1) * step < size: no overflow */
     CML_TRY(aten_resize(ctx, SLICE, out, self->rank, sz));
     aten_contig_strides(self->rank, sz, dst);
-    copy_block(cml_dtype_size(self->dtype), self->rank, sz, len ? elem_ptr(self, off) : self->data,
+    aten_copy_block(cml_dtype_size(self->dtype), self->rank, sz, len ? aten_elem_ptr(self, off) : self->data,
                st, out->data, dst);
     return CML_OK;
 }
@@ -631,14 +600,14 @@ cml_status aten_select_copy_int_out_prepare(cml_kernel_ctx *ctx, cml_evalue **ar
                                             size_t *scratch_bytes) {
     cml_tensor *self, *out;
     int64_t v;
-    CML_TRY(nargs_is(ctx, SELECT, nargs, 5));
+    CML_TRY(aten_nargs_is(ctx, SELECT, nargs, 5));
     CML_TRY(cml_arg_tensor(ctx, SELECT, args, 0, &self));
     CML_TRY(cml_arg_int(ctx, SELECT, args, 1, &v));
     CML_TRY(cml_arg_int(ctx, SELECT, args, 2, &v));
     CML_TRY(cml_arg_tensor(ctx, SELECT, args, 3, &out));
     if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, SELECT, "cannot select from a scalar");
     *scratch_bytes = 0;
-    return prep_copy(ctx, SELECT, self, out);
+    return aten_prep_copy(ctx, SELECT, self, out);
 }
 
 /* Copies self[..., index, ...] (along dim) into out, resized. */
@@ -661,7 +630,7 @@ static cml_status select_into(cml_kernel_ctx *ctx, const char *op, const cml_ten
         }
     CML_TRY(aten_resize(ctx, op, out, r, sz));
     aten_contig_strides(r, sz, dst);
-    copy_block(cml_dtype_size(self->dtype), r, sz, elem_ptr(self, index * st[dim]), sst, out->data,
+    aten_copy_block(cml_dtype_size(self->dtype), r, sz, aten_elem_ptr(self, index * st[dim]), sst, out->data,
                dst);
     return CML_OK;
 }
@@ -688,12 +657,12 @@ cml_status aten_unbind_copy_int_out_prepare(cml_kernel_ctx *ctx, cml_evalue **ar
     cml_tensor *self, *outs[MAX_LIST];
     int64_t dim;
     uint32_t n;
-    CML_TRY(nargs_is(ctx, UNBIND, nargs, 4));
+    CML_TRY(aten_nargs_is(ctx, UNBIND, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, UNBIND, args, 0, &self));
     CML_TRY(cml_arg_int(ctx, UNBIND, args, 1, &dim));
     CML_TRY(aten_arg_tensor_list(ctx, UNBIND, args, 2, outs, MAX_LIST, &n));
     if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, UNBIND, "cannot unbind a scalar");
-    for (uint32_t k = 0; k < n; k++) CML_TRY(prep_copy(ctx, UNBIND, self, outs[k]));
+    for (uint32_t k = 0; k < n; k++) CML_TRY(aten_prep_copy(ctx, UNBIND, self, outs[k]));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -727,7 +696,7 @@ static cml_status split_prepare(cml_kernel_ctx *ctx, const char *op, bool with_s
     cml_tensor *self, *outs[MAX_LIST];
     int64_t dim, v;
     uint32_t n;
-    CML_TRY(nargs_is(ctx, op, nargs, 5));
+    CML_TRY(aten_nargs_is(ctx, op, nargs, 5));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &self));
     if (with_sizes) {
         int64_t tmp[1];
@@ -739,7 +708,7 @@ static cml_status split_prepare(cml_kernel_ctx *ctx, const char *op, bool with_s
     CML_TRY(cml_arg_int(ctx, op, args, 2, &dim));
     CML_TRY(aten_arg_tensor_list(ctx, op, args, 3, outs, MAX_LIST, &n));
     if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "cannot split a scalar");
-    for (uint32_t k = 0; k < n; k++) CML_TRY(prep_copy(ctx, op, self, outs[k]));
+    for (uint32_t k = 0; k < n; k++) CML_TRY(aten_prep_copy(ctx, op, self, outs[k]));
     return CML_OK;
 }
 
@@ -754,8 +723,8 @@ static cml_status split_into(cml_kernel_ctx *ctx, const char *op, const cml_tens
         sz[dim] = lens[k];
         CML_TRY(aten_resize(ctx, op, outs[k], self->rank, sz));
         aten_contig_strides(self->rank, sz, dst);
-        copy_block(cml_dtype_size(self->dtype), self->rank, sz,
-                   lens[k] ? elem_ptr(self, off * st[dim]) : self->data, st, outs[k]->data, dst);
+        aten_copy_block(cml_dtype_size(self->dtype), self->rank, sz,
+                   lens[k] ? aten_elem_ptr(self, off * st[dim]) : self->data, st, outs[k]->data, dst);
         off += lens[k];
     }
     return CML_OK;
@@ -839,7 +808,7 @@ static cml_status squeeze_common(cml_kernel_ctx *ctx, const char *op, int kind, 
                                  uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *self, *out;
     uint32_t want = kind == 0 ? 3 : 4;
-    CML_TRY(nargs_is(ctx, op, nargs, want));
+    CML_TRY(aten_nargs_is(ctx, op, nargs, want));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &self));
     CML_TRY(cml_arg_tensor(ctx, op, args, want - 2, &out));
     bool mask[CML_MAX_DIMS] = {false};
@@ -858,7 +827,7 @@ static cml_status squeeze_common(cml_kernel_ctx *ctx, const char *op, int kind, 
     }
     if (scratch_bytes) {
         *scratch_bytes = 0;
-        return prep_copy(ctx, op, self, out);
+        return aten_prep_copy(ctx, op, self, out);
     }
     int64_t sz[CML_MAX_DIMS];
     int32_t r = 0;
@@ -895,7 +864,7 @@ static cml_status unsqueeze_common(cml_kernel_ctx *ctx, cml_evalue **args, uint3
                                    size_t *scratch_bytes) {
     cml_tensor *self, *out;
     int64_t dim64;
-    CML_TRY(nargs_is(ctx, UNSQZ, nargs, 4));
+    CML_TRY(aten_nargs_is(ctx, UNSQZ, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, UNSQZ, args, 0, &self));
     CML_TRY(cml_arg_int(ctx, UNSQZ, args, 1, &dim64));
     CML_TRY(cml_arg_tensor(ctx, UNSQZ, args, 2, &out));
@@ -904,7 +873,7 @@ static cml_status unsqueeze_common(cml_kernel_ctx *ctx, cml_evalue **args, uint3
     CML_TRY(aten_norm_dim(ctx, UNSQZ, dim64, self->rank + 1, &dim));
     if (scratch_bytes) {
         *scratch_bytes = 0;
-        return prep_copy(ctx, UNSQZ, self, out);
+        return aten_prep_copy(ctx, UNSQZ, self, out);
     }
     int64_t sz[CML_MAX_DIMS];
     for (int32_t d = 0, s = 0; d <= self->rank; d++) sz[d] = d == dim ? 1 : self->sizes[s++];
@@ -952,7 +921,7 @@ static cml_status check_memory_format(cml_kernel_ctx *ctx, const char *op, cml_e
 static cml_status copy_read(cml_kernel_ctx *ctx, const copy_spec *sp, cml_evalue **args,
                             uint32_t nargs, cml_tensor **self, cml_tensor **out) {
     const char *op = sp->name;
-    CML_TRY(nargs_is(ctx, op, nargs, sp->nargs));
+    CML_TRY(aten_nargs_is(ctx, op, nargs, sp->nargs));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, self));
     CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, out));
     bool nb;
@@ -1027,7 +996,7 @@ static cml_status copy_run(cml_kernel_ctx *ctx, const copy_spec *sp, cml_evalue 
             int64_t sst[CML_MAX_DIMS], dst[CML_MAX_DIMS];
             cml_tensor_strides(self, sst);
             cml_tensor_strides(out, dst);
-            copy_block(es, self->rank, self->sizes, self->data, sst, out->data, dst);
+            aten_copy_block(es, self->rank, self->sizes, self->data, sst, out->data, dst);
         }
         return CML_OK;
     }
@@ -1039,7 +1008,7 @@ static cml_status copy_run(cml_kernel_ctx *ctx, const copy_spec *sp, cml_evalue 
         int64_t sst[CML_MAX_DIMS], dst[CML_MAX_DIMS];
         cml_tensor_strides(self, sst);
         cml_tensor_strides(out, dst);
-        copy_block(es, self->rank, self->sizes, self->data, sst, buf, dst);
+        aten_copy_block(es, self->rank, self->sizes, self->data, sst, buf, dst);
         src = buf;
     }
     if (!cml_k_convert(self->dtype, src, out->dtype, out->data, n))
@@ -1077,7 +1046,7 @@ cml_status aten_constant_pad_nd_out_prepare(cml_kernel_ctx *ctx, cml_evalue **ar
     uint32_t n;
     double d;
     bool is_int;
-    CML_TRY(nargs_is(ctx, PAD, nargs, 5));
+    CML_TRY(aten_nargs_is(ctx, PAD, nargs, 5));
     CML_TRY(cml_arg_tensor(ctx, PAD, args, 0, &self));
     CML_TRY(read_dims(ctx, PAD, args, 1, pad, &n));
     CML_TRY(aten_arg_scalar(ctx, PAD, args, 2, &d, &iv, &is_int));
@@ -1085,7 +1054,7 @@ cml_status aten_constant_pad_nd_out_prepare(cml_kernel_ctx *ctx, cml_evalue **ar
     if (n % 2 != 0 || (int32_t)(n / 2) > self->rank)
         return aten_fail(ctx, CML_ERR_INVALID_ARG, PAD, "pad has %u entries for rank %d", n, self->rank);
     *scratch_bytes = 0;
-    return prep_copy(ctx, PAD, self, out);
+    return aten_prep_copy(ctx, PAD, self, out);
 }
 
 cml_status aten_constant_pad_nd_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
@@ -1142,7 +1111,7 @@ cml_status aten_constant_pad_nd_out_run(cml_kernel_ctx *ctx, cml_evalue **args, 
         doff += (l > 0 ? l : 0) * dst[dd];
     }
     size_t es = cml_dtype_size(out->dtype);
-    copy_block(es, rank, csz, elem_ptr(self, src_off), sst, (uint8_t *)out->data + (size_t)doff * es,
+    aten_copy_block(es, rank, csz, aten_elem_ptr(self, src_off), sst, (uint8_t *)out->data + (size_t)doff * es,
                dst);
     return CML_OK;
 }
@@ -1160,7 +1129,7 @@ static const char SCALAR_T[] = "aten::scalar_tensor.out";
 static cml_status create_common(cml_kernel_ctx *ctx, const char *op, int kind, cml_evalue **args,
                                 uint32_t nargs, size_t *scratch_bytes) {
     static const uint8_t want[5] = {4, 5, 3, 3, 3};
-    CML_TRY(nargs_is(ctx, op, nargs, want[kind]));
+    CML_TRY(aten_nargs_is(ctx, op, nargs, want[kind]));
     cml_tensor *out, *like = NULL;
     CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &out));
     int64_t sz[CML_MAX_DIMS], iv = 0;
@@ -1227,7 +1196,7 @@ static const char COPY_OUT[] = "aten::copy.out";
 static cml_status copyx_read(cml_kernel_ctx *ctx, const char *op, uint32_t want, cml_evalue **args,
                              uint32_t nargs, cml_tensor **self, cml_tensor **src, cml_tensor **dst) {
     bool nb;
-    CML_TRY(nargs_is(ctx, op, nargs, want));
+    CML_TRY(aten_nargs_is(ctx, op, nargs, want));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, self));
     CML_TRY(cml_arg_tensor(ctx, op, args, 1, src));
     CML_TRY(cml_arg_bool(ctx, op, args, 2, &nb));
@@ -1289,13 +1258,13 @@ static cml_status copy_broadcast(cml_kernel_ctx *ctx, const char *op, const cml_
     size_t es = cml_dtype_size(src->dtype);
     if (src->dtype == dst->dtype) {
         if (src->data == dst->data) return CML_OK;
-        copy_block(es, rank, sizes, src->data, bst, dst->data, dstr);
+        aten_copy_block(es, rank, sizes, src->data, bst, dst->data, dstr);
         return CML_OK;
     }
     aten_scratch s = aten_scratch_of(ctx);
     void *buf = aten_scratch_alloc(&s, n * es);
     if (!buf) return aten_scratch_short(ctx, op);
-    copy_block(es, rank, sizes, src->data, bst, buf, dstr);
+    aten_copy_block(es, rank, sizes, src->data, bst, buf, dstr);
     cml_k_convert(src->dtype, buf, dst->dtype, dst->data, n);
     return CML_OK;
 }
@@ -1337,7 +1306,7 @@ static const char ARANGE_S[] = "aten::arange.start_out";
 
 static cml_status arange_common(cml_kernel_ctx *ctx, const char *op, bool with_start,
                                 cml_evalue **args, uint32_t nargs, size_t *scratch_bytes) {
-    CML_TRY(nargs_is(ctx, op, nargs, with_start ? 5 : 3));
+    CML_TRY(aten_nargs_is(ctx, op, nargs, with_start ? 5 : 3));
     double v[3] = {0.0, 0.0, 1.0};
     int64_t iv[3] = {0, 0, 1};
     bool isint[3] = {true, true, true};
@@ -1398,218 +1367,4 @@ cml_status aten_arange_start_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
 }
 cml_status aten_arange_start_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return arange_common(ctx, ARANGE_S, true, args, nargs, NULL);
-}
-
-/* ---- index.Tensor_out(Tensor self, Tensor?[] indices, *, Tensor(a!) out)
- *      index_select.out(Tensor self, int dim, Tensor index, *, Tensor(a!) out) -----------
- * Advanced indexing with int64/int32 index tensors (bool masks, whose result
- * size depends on the data, are not supported). The indexed dims are
- * replaced by the broadcast shape B of the index tensors: in place when they
- * are adjacent, else B goes first (NumPy's rule). Every index is checked. */
-
-static const char INDEX[] = "aten::index.Tensor_out";
-static const char INDEX_SEL[] = "aten::index_select.out";
-
-typedef struct index_plan {
-    const cml_tensor *idx[CML_MAX_DIMS]; /* per self dim, NULL = not indexed */
-    int32_t rank_b;
-    int64_t b_sizes[CML_MAX_DIMS];
-} index_plan;
-
-static cml_status index_read_list(cml_kernel_ctx *ctx, cml_evalue **args, const cml_tensor *self,
-                                  index_plan *p) {
-    const cml_evalue *v = args[1];
-    if (v->kind != CML_VALUE_OPT_TENSOR_LIST && v->kind != CML_VALUE_TENSOR_LIST)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "arg 1: expected a list of optional tensors");
-    uint32_t n = v->u.tensor_list.count;
-    if (n > (uint32_t)self->rank || n > CML_MAX_DIMS)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "%u indices for a tensor of rank %d", n,
-                         self->rank);
-    memset(p, 0, sizeof *p);
-    for (uint32_t k = 0; k < n; k++) {
-        int32_t vi = v->u.tensor_list.items[k];
-        if (vi < 0) continue;
-        if ((uint32_t)vi >= ctx->nvalues)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "index %u names value %d, out of range", k, vi);
-        const cml_evalue *iv = &ctx->values[vi];
-        if (iv->kind == CML_VALUE_NULL) continue;
-        if (iv->kind != CML_VALUE_TENSOR || !iv->u.t)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "index %u is not a tensor", k);
-        p->idx[k] = iv->u.t;
-    }
-    return CML_OK;
-}
-
-static cml_status index_check_tensors(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
-                                      const index_plan *p, const cml_tensor *out, size_t *need) {
-    CML_TRY(prep_copy(ctx, op, self, out));
-    *need = 0;
-    bool any = false;
-    for (int32_t d = 0; d < self->rank; d++) {
-        const cml_tensor *t = p->idx[d];
-        if (!t) continue;
-        any = true;
-        if (t->dtype != CML_DTYPE_INT64 && t->dtype != CML_DTYPE_INT32)
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s indices not supported (int64/int32 only)",
-                             cml_dtype_name(t->dtype));
-        *need += aten_i64_need(t);
-    }
-    if (!any) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "no index tensor given");
-    return CML_OK;
-}
-
-/* Computes B and runs the gather. */
-static cml_status index_run_plan(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
-                                 index_plan *p, cml_tensor *out) {
-    int32_t r = self->rank, first = -1, last = -1;
-    p->rank_b = 0;
-    for (int32_t d = 0; d < r; d++) {
-        const cml_tensor *t = p->idx[d];
-        if (!t) continue;
-        if (first < 0) first = d;
-        last = d;
-        int32_t nr;
-        int64_t ns[CML_MAX_DIMS];
-        CML_TRY(aten_broadcast_shape(ctx, op, p->rank_b, p->b_sizes, t->rank, t->sizes, &nr, ns));
-        p->rank_b = nr;
-        memcpy(p->b_sizes, ns, sizeof ns);
-    }
-    bool adjacent = true;
-    for (int32_t d = first; d <= last; d++) adjacent = adjacent && p->idx[d];
-    /* out = [A][B][C]: A = dims before the indexed block (adjacent case only). */
-    int32_t na = 0, nc = 0;
-    int64_t a_sz[CML_MAX_DIMS], a_st[CML_MAX_DIMS], c_sz[CML_MAX_DIMS], c_st[CML_MAX_DIMS];
-    int64_t st[CML_MAX_DIMS];
-    cml_tensor_strides(self, st);
-    for (int32_t d = 0; d < r; d++) {
-        if (p->idx[d]) continue;
-        if (adjacent && d < first) {
-            a_sz[na] = self->sizes[d];
-            a_st[na++] = st[d];
-        } else {
-            c_sz[nc] = self->sizes[d];
-            c_st[nc++] = st[d];
-        }
-    }
-    int32_t orank = na + p->rank_b + nc;
-    if (orank > CML_MAX_DIMS) return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "result rank too large");
-    int64_t osz[CML_MAX_DIMS];
-    memcpy(osz, a_sz, sizeof(int64_t) * (size_t)na);
-    memcpy(osz + na, p->b_sizes, sizeof(int64_t) * (size_t)p->rank_b);
-    memcpy(osz + na + p->rank_b, c_sz, sizeof(int64_t) * (size_t)nc);
-    CML_TRY(aten_resize(ctx, op, out, orank, osz));
-    if (cml_tensor_numel(out) == 0) return CML_OK;
-
-    aten_scratch s = aten_scratch_of(ctx);
-    const int64_t *ip[CML_MAX_DIMS] = {NULL};
-    int64_t ist[CML_MAX_DIMS][CML_MAX_DIMS];
-    for (int32_t d = 0; d < r; d++) {
-        if (!p->idx[d]) continue;
-        ip[d] = aten_load_i64(&s, p->idx[d]);
-        if (!ip[d]) return aten_scratch_short(ctx, op);
-        aten_tensor_bcast_strides(p->idx[d], p->rank_b, p->b_sizes, ist[d]);
-    }
-    /* Destination strides: A dims, then (B flattened), then C contiguous. */
-    int64_t nb = aten_prod(p->b_sizes, 0, p->rank_b), cn = aten_prod(c_sz, 0, nc);
-    int64_t ost[CML_MAX_DIMS], blk_sz[CML_MAX_DIMS], blk_sst[CML_MAX_DIMS], blk_dst[CML_MAX_DIMS];
-    aten_contig_strides(orank, osz, ost);
-    int32_t nblk = 0;
-    for (int32_t k = 0; k < na; k++) {
-        blk_sz[nblk] = a_sz[k];
-        blk_sst[nblk] = a_st[k];
-        blk_dst[nblk++] = ost[k];
-    }
-    for (int32_t k = 0; k < nc; k++) {
-        blk_sz[nblk] = c_sz[k];
-        blk_sst[nblk] = c_st[k];
-        blk_dst[nblk++] = ost[na + p->rank_b + k];
-    }
-    size_t es = cml_dtype_size(self->dtype);
-    int64_t bidx[CML_MAX_DIMS] = {0};
-    for (int64_t b = 0; b < nb; b++) {
-        int64_t off = 0;
-        for (int32_t d = 0; d < r; d++) {
-            if (!ip[d]) continue;
-            int64_t io = 0;
-            for (int32_t k = 0; k < p->rank_b; k++) io += bidx[k] * ist[d][k];
-            int64_t v = ip[d][io], size = self->sizes[d];
-            if (v < -size || v >= size)
-                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %lld out of range for dim %d of size %lld",
-                                 (long long)v, d, (long long)size);
-            off += (v < 0 ? v + size : v) * st[d];
-        }
-        uint8_t *dst = (uint8_t *)out->data + (size_t)(b * cn) * es;
-        copy_block(es, nblk, blk_sz, elem_ptr(self, off), blk_sst, dst, blk_dst);
-        for (int32_t k = p->rank_b - 1; k >= 0; k--) {
-            if (++bidx[k] < p->b_sizes[k]) break;
-            bidx[k] = 0;
-        }
-    }
-    return CML_OK;
-}
-
-cml_status aten_index_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
-                                         size_t *scratch_bytes) {
-    cml_tensor *self, *out;
-    index_plan p;
-    CML_TRY(nargs_is(ctx, INDEX, nargs, 4));
-    CML_TRY(cml_arg_tensor(ctx, INDEX, args, 0, &self));
-    CML_TRY(cml_arg_tensor(ctx, INDEX, args, 2, &out));
-    CML_TRY(index_read_list(ctx, args, self, &p));
-    return index_check_tensors(ctx, INDEX, self, &p, out, scratch_bytes);
-}
-
-cml_status aten_index_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
-    cml_tensor *self, *out;
-    index_plan p;
-    (void)nargs;
-    CML_TRY(cml_arg_tensor(ctx, INDEX, args, 0, &self));
-    CML_TRY(cml_arg_tensor(ctx, INDEX, args, 2, &out));
-    CML_TRY(index_read_list(ctx, args, self, &p));
-    return index_run_plan(ctx, INDEX, self, &p, out);
-}
-
-static cml_status index_select_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
-                                    cml_tensor **self, cml_tensor **out, index_plan *p) {
-    int64_t dim64;
-    int32_t dim;
-    cml_tensor *index;
-    CML_TRY(nargs_is(ctx, INDEX_SEL, nargs, 5));
-    CML_TRY(cml_arg_tensor(ctx, INDEX_SEL, args, 0, self));
-    CML_TRY(cml_arg_int(ctx, INDEX_SEL, args, 1, &dim64));
-    CML_TRY(cml_arg_tensor(ctx, INDEX_SEL, args, 2, &index));
-    CML_TRY(cml_arg_tensor(ctx, INDEX_SEL, args, 3, out));
-    if ((*self)->rank == 0) return aten_fail(ctx, CML_ERR_UNSUPPORTED, INDEX_SEL, "scalar input");
-    CML_TRY(aten_norm_dim(ctx, INDEX_SEL, dim64, (*self)->rank, &dim));
-    if (index->rank > 1)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX_SEL, "index must be 0-D or 1-D, is %d-D", index->rank);
-    memset(p, 0, sizeof *p);
-    p->idx[dim] = index;
-    return CML_OK;
-}
-
-cml_status aten_index_select_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
-                                         size_t *scratch_bytes) {
-    cml_tensor *self, *out;
-    index_plan p;
-    CML_TRY(index_select_read(ctx, args, nargs, &self, &out, &p));
-    return index_check_tensors(ctx, INDEX_SEL, self, &p, out, scratch_bytes);
-}
-
-cml_status aten_index_select_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
-    cml_tensor *self, *out;
-    index_plan p;
-    CML_TRY(index_select_read(ctx, args, nargs, &self, &out, &p));
-    /* A 0-D index still yields a size-1 dim. */
-    int64_t one = 1;
-    for (int32_t d = 0; d < self->rank; d++)
-        if (p.idx[d] && p.idx[d]->rank == 0) {
-            cml_tensor view = *p.idx[d];
-            view.rank = 1;
-            view.sizes[0] = one;
-            view.dim_order[0] = 0;
-            p.idx[d] = &view;
-            return index_run_plan(ctx, INDEX_SEL, self, &p, out);
-        }
-    return index_run_plan(ctx, INDEX_SEL, self, &p, out);
 }
