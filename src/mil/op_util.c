@@ -127,12 +127,15 @@ size_t cml_mil_nbytes(const cml_mil_value *v) {
 
 /* ------------------------------------------------- compile-time params */
 
+/* The const scalar bound to `name`, or NULL when it is absent and has a
+ * default (the caller then uses it); absent without a default is an error. */
 static cml_status const_scalar(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
-                               cml_mil_value **out) {
+                               bool has_default, cml_mil_value **out) {
     cml_mil_value *v = cml_mil_in(ctx, node, name);
+    *out = NULL;
     if (!v) {
-        *out = NULL;
-        return CML_OK;
+        if (has_default) return CML_OK;
+        return cml_mil_fail(ctx, node, CML_ERR_CORRUPT, "missing required parameter '%s'", name);
     }
     if (v->kind != CML_MIL_KIND_TENSOR)
         return cml_mil_fail(ctx, node, CML_ERR_CORRUPT, "parameter '%s' must be a numeric scalar",
@@ -151,45 +154,24 @@ static cml_status const_scalar(cml_mil_ctx *ctx, const cml_mil_node *node, const
 cml_status cml_mil_const_int(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                              bool has_default, int64_t def, int64_t *out) {
     cml_mil_value *v = NULL;
-    CML_TRY(const_scalar(ctx, node, name, &v));
-    if (!v) {
-        if (!has_default)
-            return cml_mil_fail(ctx, node, CML_ERR_CORRUPT, "missing required parameter '%s'",
-                                name);
-        *out = def;
-        return CML_OK;
-    }
-    *out = cml_mil_get_i64(v, 0);
+    CML_TRY(const_scalar(ctx, node, name, has_default, &v));
+    *out = v ? cml_mil_get_i64(v, 0) : def;
     return CML_OK;
 }
 
 cml_status cml_mil_const_float(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                                bool has_default, double def, double *out) {
     cml_mil_value *v = NULL;
-    CML_TRY(const_scalar(ctx, node, name, &v));
-    if (!v) {
-        if (!has_default)
-            return cml_mil_fail(ctx, node, CML_ERR_CORRUPT, "missing required parameter '%s'",
-                                name);
-        *out = def;
-        return CML_OK;
-    }
-    *out = cml_mil_get_f64(v, 0);
+    CML_TRY(const_scalar(ctx, node, name, has_default, &v));
+    *out = v ? cml_mil_get_f64(v, 0) : def;
     return CML_OK;
 }
 
 cml_status cml_mil_const_bool(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name,
                               bool has_default, bool def, bool *out) {
     cml_mil_value *v = NULL;
-    CML_TRY(const_scalar(ctx, node, name, &v));
-    if (!v) {
-        if (!has_default)
-            return cml_mil_fail(ctx, node, CML_ERR_CORRUPT, "missing required parameter '%s'",
-                                name);
-        *out = def;
-        return CML_OK;
-    }
-    *out = cml_mil_get_f64(v, 0) != 0;
+    CML_TRY(const_scalar(ctx, node, name, has_default, &v));
+    *out = v ? cml_mil_get_f64(v, 0) != 0 : def;
     return CML_OK;
 }
 
