@@ -73,3 +73,36 @@ void cml_milop_conv_out_shape(const cml_milop_conv_geom *g, const cml_conv2d_par
         shape[3] = p->w_out;
     }
 }
+
+cml_status cml_milop_conv_declare(cml_mil_ctx *ctx, cml_mil_node *node,
+                                  const cml_milop_conv_geom *g, const cml_mil_value *x,
+                                  const int64_t *ws) {
+    cml_conv2d_params p;
+    if (!cml_milop_conv_params(g, x->bound, ws, &p))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the kernel is larger than the padded input");
+    node->scratch = cml_k_conv2d_scratch_size(&p);
+    int64_t shape[4];
+    cml_milop_conv_out_shape(g, &p, shape);
+    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
+}
+
+cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
+                                  const cml_milop_conv_geom *g, const cml_mil_value *x,
+                                  const int64_t *ws, const float *w, const cml_mil_value *bias,
+                                  float act_min, float act_max) {
+    cml_mil_value *out = cml_mil_out(ctx, node, 0);
+    cml_conv2d_params p;
+    if (x->shape[1] != ws[1] * g->groups || !cml_milop_conv_params(g, x->shape, ws, &p))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "input shape does not fit the kernel");
+    int64_t shape[4];
+    cml_milop_conv_out_shape(g, &p, shape);
+    CML_TRY(cml_mil_resize(ctx, out, x->rank, shape));
+    if (cml_mil_numel(out) == 0) return CML_OK;
+    void *scratch = NULL;
+    CML_TRY(cml_milop_scratch(ctx, node, &scratch));
+    if (cml_k_conv2d_scratch_size(&p) > node->scratch)
+        return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
+    cml_k_conv2d_act_f32(ctx->pool, &p, x->data, w, bias ? bias->data : NULL, out->data, scratch,
+                         act_min, act_max);
+    return CML_OK;
+}

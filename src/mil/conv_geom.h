@@ -28,4 +28,18 @@ bool cml_milop_conv_params(const cml_milop_conv_geom *g, const int64_t *xs, cons
 void cml_milop_conv_out_shape(const cml_milop_conv_geom *g, const cml_conv2d_params *p,
                               int64_t *shape);
 
+/* Infer tail shared by the convs: sizes the node's scratch and declares
+ * output 0 for x convolved with a weight of shape ws. */
+cml_status cml_milop_conv_declare(cml_mil_ctx *ctx, cml_mil_node *node,
+                                  const cml_milop_conv_geom *g, const cml_mil_value *x,
+                                  const int64_t *ws);
+
+/* Run body shared by the convs: checks x against the weight shape ws,
+ * resizes output 0 and runs the kernel with the clamp [act_min, act_max]
+ * (-inf/inf for none). */
+cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
+                                  const cml_milop_conv_geom *g, const cml_mil_value *x,
+                                  const int64_t *ws, const float *w, const cml_mil_value *bias,
+                                  float act_min, float act_max);
+
 #endif

@@ -64,33 +64,14 @@ static cml_status conv_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
                             (long long)cin, (long long)cout, (long long)w->bound[1],
                             (long long)a->geom.groups);
     CML_TRY(check_bias(ctx, node, cout));
-    cml_conv2d_params p;
-    if (!cml_milop_conv_params(&a->geom, x->bound, w->bound, &p))
-        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the kernel is larger than the padded input");
-    node->scratch = cml_k_conv2d_scratch_size(&p);
-    int64_t shape[4];
-    cml_milop_conv_out_shape(&a->geom, &p, shape);
-    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
+    return cml_milop_conv_declare(ctx, node, &a->geom, x, w->bound);
 }
 
 static cml_status conv_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const conv_attr *a = node->attr;
-    cml_mil_value *x = cml_mil_in(ctx, node, "x"), *w = cml_mil_in(ctx, node, "weight");
-    cml_mil_value *b = cml_mil_in(ctx, node, "bias"), *out = cml_mil_out(ctx, node, 0);
-    cml_conv2d_params p;
-    if (x->shape[1] != w->shape[1] * a->geom.groups || !cml_milop_conv_params(&a->geom, x->shape, w->shape, &p))
-        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "input shape does not fit the kernel");
-    int64_t shape[4];
-    cml_milop_conv_out_shape(&a->geom, &p, shape);
-    CML_TRY(cml_mil_resize(ctx, out, x->rank, shape));
-    if (cml_mil_numel(out) == 0) return CML_OK;
-    void *scratch = NULL;
-    CML_TRY(cml_milop_scratch(ctx, node, &scratch));
-    if (cml_k_conv2d_scratch_size(&p) > node->scratch)
-        return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
-    cml_k_conv2d_act_f32(ctx->pool, &p, x->data, w->data, b ? b->data : NULL, out->data, scratch,
-                         a->act_min, a->act_max);
-    return CML_OK;
+    const cml_mil_value *w = cml_mil_in(ctx, node, "weight");
+    return cml_milop_conv_execute(ctx, node, &a->geom, cml_mil_in(ctx, node, "x"), w->shape,
+                                  w->data, cml_mil_in(ctx, node, "bias"), a->act_min, a->act_max);
 }
 
 const cml_mil_op_def cml_mil_op_conv = {"conv", conv_infer, conv_run, false};
