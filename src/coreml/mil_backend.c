@@ -397,11 +397,40 @@ static cml_status arg_tensor(cml_evalue *arg, bool output, uint32_t i, const cha
     if (!arg_dtype_ok(t->dtype))
         return cml_fail(err, CML_ERR_UNSUPPORTED, "%s %u ('%s'): dtype %s is not supported",
                         output ? "output" : "input", i, name, cml_dtype_name(t->dtype));
-    if (!cml_tensor_is_contiguous(t))
-        return cml_fail(err, CML_ERR_UNSUPPORTED, "%s %u ('%s') is not contiguous",
-                        output ? "output" : "input", i, name);
     *out = t;
     return CML_OK;
+}
+
+/* Converts n logical elements between a contiguous MIL buffer and an
+ * ExecuTorch tensor laid out by its dim order (strides), in either direction,
+ * as the upstream delegate builds its arrays from strides. Rows of the
+ * innermost logical dim convert in one call where both sides are unit-stride;
+ * other layouts convert element by element. No allocation. */
+static bool convert_strided(const cml_tensor *t, void *mil, cml_dtype mil_dtype, bool to_mil) {
+    if (cml_tensor_is_contiguous(t) || t->rank < 2) {
+        size_t n = (size_t)cml_tensor_numel(t);
+        return to_mil ? cml_k_convert(t->dtype, t->data, mil_dtype, mil, n)
+                      : cml_k_convert(mil_dtype, mil, t->dtype, t->data, n);
+    }
+    int64_t strides[CML_MAX_DIMS], idx[CML_MAX_DIMS] = {0};
+    cml_tensor_strides(t, strides);
+    size_t tes = cml_dtype_size(t->dtype), mes = cml_dtype_size(mil_dtype);
+    int32_t last = t->rank - 1;
+    int64_t inner = t->sizes[last], rows = inner ? cml_tensor_numel(t) / inner : 0;
+    uint8_t *tb = t->data, *mb = mil;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t off = 0;
+        for (int32_t d = 0; d < last; d++) off += idx[d] * strides[d];
+        for (int64_t k = 0; k < inner; k++) {
+            uint8_t *te = tb + (size_t)(off + k * strides[last]) * tes;
+            uint8_t *me = mb + (size_t)(r * inner + k) * mes;
+            bool ok = to_mil ? cml_k_convert(t->dtype, te, mil_dtype, me, 1)
+                             : cml_k_convert(mil_dtype, me, t->dtype, te, 1);
+            if (!ok) return false;
+        }
+        for (int32_t d = last - 1; d >= 0 && ++idx[d] == t->sizes[d]; d--) idx[d] = 0;
+    }
+    return true;
 }
 
 static cml_status set_input(coreml_handle *h, const io_binding *b, uint32_t i, const cml_tensor *t,
@@ -428,7 +457,7 @@ static cml_status set_input(coreml_handle *h, const io_binding *b, uint32_t i, c
         CML_TRY(cml_mil_resize(&ctx, v, rank, shape));
     }
     size_t n = (size_t)cml_mil_numel(v);
-    if (n && !cml_k_convert(t->dtype, t->data, v->dtype, v->data, n))
+    if (n && !convert_strided(t, v->data, v->dtype, true))
         return cml_fail(err, CML_ERR_UNSUPPORTED, "input %u ('%s'): cannot convert %s to %s", i,
                         b->name, cml_dtype_name(t->dtype), cml_dtype_name(v->dtype));
     cml_mil_round_value(v);
@@ -446,7 +475,7 @@ static cml_status get_output(coreml_handle *h, const io_binding *b, uint32_t i, 
             return st;
         }
     }
-    if (n && !cml_k_convert(v->dtype, v->data, t->dtype, t->data, n))
+    if (n && !convert_strided(t, v->data, v->dtype, false))
         return cml_fail(err, CML_ERR_UNSUPPORTED, "output %u ('%s'): cannot convert %s to %s", i,
                         b->name, cml_dtype_name(v->dtype), cml_dtype_name(t->dtype));
     return CML_OK;
