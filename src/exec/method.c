@@ -163,6 +163,28 @@ static cml_status resolve_args(cml_method *m, const int32_t *idx, uint32_t n, cm
     return CML_OK;
 }
 
+static bool same_operator(const cml_pte_operator *a, const cml_pte_operator *b) {
+    return a->name.len == b->name.len && a->overload.len == b->overload.len &&
+           memcmp(a->name.ptr, b->name.ptr, a->name.len) == 0 &&
+           memcmp(a->overload.ptr, b->overload.ptr, a->overload.len) == 0;
+}
+
+/* Whether a kernel call before chain c instruction i names the same
+ * operator (so a missing one is reported once, counted exactly). Only run
+ * for missing operators. */
+static bool reported_before(const cml_pte_plan *plan, uint32_t c, uint32_t i) {
+    const cml_pte_operator *op = &plan->operators[plan->chains[c].instructions[i].a];
+    for (uint32_t cc = 0; cc <= c; cc++) {
+        const cml_pte_chain *ch = &plan->chains[cc];
+        for (uint32_t k = 0; k < (cc == c ? i : ch->ninstructions); k++) {
+            const cml_pte_instruction *in = &ch->instructions[k];
+            if (in->kind == CML_INSTR_KERNEL_CALL && same_operator(&plan->operators[in->a], op))
+                return true;
+        }
+    }
+    return false;
+}
+
 /* Resolves every instruction; collects all missing operators into one
  * message, as users fix them all at once. */
 static cml_status init_chains(cml_method *m) {
@@ -176,10 +198,10 @@ static cml_status init_chains(cml_method *m) {
     for (uint32_t c = 0; c < plan->nchains; c++) {
         const cml_pte_chain *src = &plan->chains[c];
         cml_exec_chain *dst = &m->chains[c];
-        dst->ninstrs = src->ninstructions;
         dst->instrs = cml_calloc(m->allocator, src->ninstructions ? src->ninstructions : 1,
                                  sizeof *dst->instrs);
         if (!dst->instrs) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+        dst->ninstrs = src->ninstructions; /* only once instrs exists: destroy walks it */
         for (uint32_t i = 0; i < src->ninstructions; i++) {
             const cml_pte_instruction *in = &src->instructions[i];
             cml_exec_instr *out = &dst->instrs[i];
@@ -191,7 +213,7 @@ static cml_status init_chains(cml_method *m) {
                 operator_name(&plan->operators[in->a], name, sizeof name);
                 out->op = cml_op_find(name, strlen(name));
                 if (!out->op) {
-                    if (!strstr(missing, name)) {
+                    if (!reported_before(plan, c, i)) {
                         size_t used = strlen(missing);
                         snprintf(missing + used, sizeof missing - used, "%s%s", nmissing ? ", " : "",
                                  name);

@@ -453,6 +453,26 @@ static cml_status check_lists(cml_pte_ctx *ctx, const cml_fb_path *plan_path,
 
 /* ---- operators and delegates ------------------------------------------ */
 
+#define CML_PTE_MAX_OP_NAME 200
+
+/* Operator names and overloads: bounded, printable ASCII without spaces;
+ * a name is also non-empty (an empty one could never resolve). */
+static cml_status check_op_string(cml_pte_ctx *ctx, const cml_fb_table *t, const char *field,
+                                  cml_str s, bool required) {
+    if (required && s.len == 0)
+        return cml_fb_fail(ctx->err, CORRUPT, t->path, t->type, field, "empty operator name");
+    if (s.len > CML_PTE_MAX_OP_NAME)
+        return cml_fb_fail(ctx->err, CORRUPT, t->path, t->type, field,
+                           "%u bytes (max %d)", s.len, CML_PTE_MAX_OP_NAME);
+    for (uint32_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        if (ch <= 0x20 || ch >= 0x7f)
+            return cml_fb_fail(ctx->err, CORRUPT, t->path, t->type, field,
+                               "byte %u is 0x%02x, not a printable character", i, ch);
+    }
+    return CML_OK;
+}
+
 static cml_status decode_operators(cml_pte_ctx *ctx, const cml_fb_table *plan_t,
                                    cml_pte_plan *plan) {
     cml_fb_vec v;
@@ -466,6 +486,8 @@ static cml_status decode_operators(cml_pte_ctx *ctx, const cml_fb_table *plan_t,
         CML_TRY(cml_fb_vec_table(&ctx->fb, &v, i, "Operator", &path, &t, ctx->err));
         CML_TRY(cml_fb_string(&ctx->fb, &t, 0, "name", true, &op->name, NULL, ctx->err));
         CML_TRY(cml_fb_string(&ctx->fb, &t, 1, "overload", false, &op->overload, NULL, ctx->err));
+        CML_TRY(check_op_string(ctx, &t, "name", op->name, true));
+        CML_TRY(check_op_string(ctx, &t, "overload", op->overload, false));
     }
     return CML_OK;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cml.h"
 #include "harness.h"
 #include "pte/pte.h"
 #include "pte_models.h"
@@ -456,6 +457,26 @@ static void tw_segment_offset_overflow(add_model *m) {
 static void tw_mutable_missing(add_model *m) { pb_u32(m->tensor[1], 5, 1); }
 static void tw_no_plans(add_model *m) { pb_clear(m->root, 1); }
 static void tw_no_name(add_model *m) { pb_clear(m->plan, 0); }
+static void set_operator(add_model *m, pb_node *name, const char *overload) {
+    pb_node *o = pb_table(m->b);
+    pb_ref(o, 0, name);
+    pb_ref(o, 1, pb_str(m->b, overload));
+    pb_ref(m->plan, 6, pb_tvec_of(m->b, 1, o));
+}
+static void tw_op_empty(add_model *m) { set_operator(m, pb_str(m->b, ""), "out"); }
+static void tw_op_nul(add_model *m) { /* the name is one NUL byte */
+    pb_node *n = pb_str(m->b, "x");
+    ((char *)n->data)[0] = 0;
+    set_operator(m, n, "");
+}
+static void tw_op_control(add_model *m) { set_operator(m, pb_str(m->b, "aten::a\tdd"), "out"); }
+static void tw_op_long(add_model *m) {
+    char name[300];
+    memset(name, 'a', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    set_operator(m, pb_str(m->b, name), "out");
+}
+static void tw_overload_space(add_model *m) { set_operator(m, pb_str(m->b, "aten::add"), "o ut"); }
 static void tw_no_chains(add_model *m) { pb_ref(m->plan, 5, pb_tvec(m->b, 0, NULL)); }
 static void tw_int_list_kind(add_model *m) {
     pb_node *l = pb_table(m->b);
@@ -601,6 +622,12 @@ static void test_semantic_errors(void) {
     expect_tweak(tw_no_plans, C, "Program.execution_plan: required field is missing");
     expect_tweak(tw_no_name, C, "ExecutionPlan[0] ExecutionPlan.name: required field is missing");
     expect_tweak(tw_no_chains, C, "ExecutionPlan.chains: no chains");
+    expect_tweak(tw_op_empty, C, "ExecutionPlan[0].operators[0] Operator.name: empty operator name");
+    expect_tweak(tw_op_nul, C,
+                 "operators[0] Operator.name: byte 0 is 0x00, not a printable character");
+    expect_tweak(tw_op_control, C, "Operator.name: byte 7 is 0x09, not a printable character");
+    expect_tweak(tw_op_long, C, "Operator.name: 299 bytes (max 200)");
+    expect_tweak(tw_overload_space, C, "Operator.overload: byte 1 is 0x20");
     expect_tweak(tw_int_list_kind, C,
                  "values[3] IntList.items: items[0] = value 3 is IntList, expected Int");
     expect_tweak(tw_int_list_range, C,
@@ -630,6 +657,33 @@ static void test_semantic_errors(void) {
         tw_external_unnamed, C,
         "extra_tensor_info ExtraTensorInfo.fully_qualified_name: external tensor without a name");
     expect_tweak(tw_location, C, "ExtraTensorInfo.location: invalid TensorDataLocation 5");
+}
+
+/* Missing operators are counted and named exactly, also when one name is a
+ * substring of another (the report once de-duplicated by substring, so an
+ * unresolved operator reached prepare). */
+static void test_missing_operators(void) {
+    add_model m;
+    build_add_model(&m, 32);
+    static const int32_t args[] = {1, 0, 3, 2, 2};
+    pb_node *ops[2] = {et_operator(m.b, "foobar::x", "out"), et_operator(m.b, "bar::x", "out")};
+    pb_node *instrs[2] = {et_call(m.b, I_KERNEL, 0, 5, args), et_call(m.b, I_KERNEL, 1, 5, args)};
+    pb_ref(m.plan, 6, pb_tvec(m.b, 2, ops));
+    pb_ref(m.plan, 5, pb_tvec_of(m.b, 1, et_chain(m.b, pb_tvec(m.b, 2, instrs))));
+    size_t n = 0;
+    uint8_t *d = pb_finish(m.b, m.root, &n);
+    cml_program *prog = NULL;
+    char err[256];
+    CHECK(d && cml_program_open_memory(d, n, NULL, &prog, err, sizeof err) == CML_OK);
+    cml_method *meth = NULL;
+    CHECK(prog && cml_method_create(prog, NULL, NULL, &meth) == CML_ERR_UNSUPPORTED);
+    CHECK(meth == NULL);
+    const char *msg = prog ? cml_program_errmsg(prog) : "";
+    CHECK_MSG(strstr(msg, "2 operators are not implemented: foobar::x.out, bar::x.out") != NULL,
+              "%s", msg);
+    cml_program_close(prog);
+    free(d);
+    pb_free(m.b);
 }
 
 /* Byte-level corruption of a finished AddModel image. */
@@ -865,6 +919,7 @@ static void test_shared_tables(void) {
 }
 
 int main(void) {
+    test_missing_operators();
     test_add_model_32();
     test_header_24();
     test_add_pte_headerless();
