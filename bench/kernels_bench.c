@@ -92,6 +92,7 @@ int main(int argc, char **argv) {
         {1, 144, 56, 56, 24, 56, 56, 1, 1, 1, 1, 0, 0, 1, 1, 1},        /* pointwise */
         {1, 320, 7, 7, 1280, 7, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1},          /* last pointwise */
         {1, 64, 56, 56, 64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 1},         /* resnet 3x3 */
+        {1, 1, 1, 4096, 1024, 1, 897, 1, 512, 1, 4, 0, 0, 1, 1, 1},     /* audio 1-D, 512 taps */
     };
     cml_threadpool *pools[8] = {0};
     for (int t = 2; t <= max_threads && t < 8; t++) cml_threadpool_create(t, NULL, &pools[t]);
@@ -126,9 +127,9 @@ int main(int argc, char **argv) {
             c.scratch = ss ? malloc(ss) : NULL;
             double flops = 2.0 * (double)(p->n * p->c_out * p->h_out * p->w_out) * (double)cin_g *
                            (double)(p->k_h * p->k_w);
-            printf("%-7s conv %3lldx%3lldx%3lld -> %4lld k%lld s%lld g%-4lld", ln, (long long)p->c_in,
-                   (long long)p->h_in, (long long)p->w_in, (long long)p->c_out, (long long)p->k_h,
-                   (long long)p->stride_h, (long long)p->groups);
+            printf("%-7s conv %3lldx%3lldx%4lld -> %4lld k%lldx%lld s%lld g%-4lld", ln,
+                   (long long)p->c_in, (long long)p->h_in, (long long)p->w_in, (long long)p->c_out,
+                   (long long)p->k_h, (long long)p->k_w, (long long)p->stride_w, (long long)p->groups);
             for (int t = 1; t <= max_threads && t < 8; t++) {
                 double s = time_best(run_conv, &c, t == 1 ? NULL : pools[t]);
                 printf("  %dT %7.1f GFLOP/s (%7.1f us)", t, flops / s * 1e-9, s * 1e6);

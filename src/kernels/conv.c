@@ -18,8 +18,13 @@ static void valid_range(int64_t off, int64_t s, int64_t n, int64_t out_n, int64_
     *hi = h;
 }
 
+/* One input channel per group runs direct (depthwise, multipliers), except
+ * an ungrouped 1-channel conv with a long kernel and many filters (the 1-D
+ * front end of audio models: 1 -> 1024 channels, 512 taps), which is a gemm
+ * over the kernel taps. */
 static bool conv_is_direct(const cml_conv2d_params *p) {
-    return p->groups > 0 && p->c_in / p->groups == 1;
+    if (p->groups <= 0 || p->c_in / p->groups != 1) return false;
+    return p->groups > 1 || p->k_h * p->k_w <= 32 || p->c_out < 8;
 }
 
 static bool conv_is_pointwise(const cml_conv2d_params *p) {

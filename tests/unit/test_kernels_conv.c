@@ -206,6 +206,10 @@ static void test_conv2d(void) {
         {1, 2, 3, 1100, 2, 3, 1100, 3, 3, 1, 1, 1, 1, 1, 1, 2}, /* depthwise rows wider than the row cache */
         {1, 2, 3, 1100, 2, 2, 550, 3, 3, 2, 2, 1, 1, 1, 1, 2},
         {2, 4, 3, 70, 6, 3, 4, 3, 66, 1, 2, 1, 2, 1, 1, 2},
+        /* 1-channel long-kernel 1-D convs (audio front ends): gemm over the taps */
+        {1, 1, 1, 1024, 64, 1, 129, 1, 512, 1, 4, 0, 0, 1, 1, 1},
+        {2, 1, 1, 300, 16, 1, 70, 1, 40, 1, 4, 0, 8, 1, 1, 1},
+        {1, 1, 1, 200, 4, 1, 161, 1, 40, 1, 1, 0, 0, 1, 1, 1}, /* few filters: direct */
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         cases++;
