@@ -116,9 +116,30 @@ typedef enum cml_compute_units {
 typedef struct cml_program cml_program;
 typedef struct cml_method cml_method;
 
+/* cml_program_params.flags */
+#define CML_PROGRAM_READ_FILE 1u /* read a .pte file into memory instead of
+                                  * mapping it (for files that may change or be
+                                  * truncated while open: a mapped file that
+                                  * shrinks underneath raises SIGBUS on access) */
+
+/*
+ * Program options. Fields past struct_size are taken as their defaults, so
+ * callers built against an older header keep working.
+ *
+ * memory_budget bounds the bytes that the program's methods may claim for
+ * planned memory (a .pte's arenas and unplanned tensors, a Core ML delegate's
+ * activation arena), checked at method creation before anything is
+ * allocated. A claim over the budget fails with CML_ERR_UNSUPPORTED and a
+ * message naming the arena or tensor and its size. 0 = the default:
+ * max(512 MiB, 64 x the program file's size), never more than the machine's
+ * physical memory. Raise it for programs whose planned activations dwarf
+ * their weights (large batch ranges).
+ */
 typedef struct cml_program_params {
     uint32_t struct_size;             /* = sizeof(cml_program_params) */
     const cml_allocator *allocator;   /* NULL: the C heap */
+    uint64_t memory_budget;           /* bytes; 0 = default (see above) */
+    uint32_t flags;                   /* CML_PROGRAM_* */
 } cml_program_params;
 
 /**

@@ -2,6 +2,8 @@
 #ifndef CML_EXEC_INTERNAL_H
 #define CML_EXEC_INTERNAL_H
 
+#include <stddef.h>
+
 #include "cml.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -28,7 +30,13 @@ struct cml_program {
     char *path;                     /* .mlpackage directory (kind MLPACKAGE) */
     void *mlpackage;                /* opaque Core ML package (kind MLPACKAGE) */
     uint32_t live_methods;
+    uint64_t memory_budget;         /* resolved: never 0 (see cml_program_params) */
+    uint32_t flags;                 /* CML_PROGRAM_* */
 };
+
+/* Whether params (of struct_size bytes) include `field`. */
+#define CML_PARAMS_HAVE(params, type, field) \
+    ((params) && (params)->struct_size >= offsetof(type, field) + sizeof((params)->field))
 
 /* One resolved instruction: everything the execute loop needs, with value
  * indices already turned into pointers. */

@@ -44,6 +44,49 @@ static cml_status init_tensor(cml_method *m, uint32_t index, const cml_pte_tenso
     return track_buffer(m, src->nbytes, &t->data);
 }
 
+static const char *human_bytes(uint64_t n, char *buf, size_t size) {
+    static const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) v /= 1024, u++;
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+    return buf;
+}
+
+/* Refuses planned memory over the program's budget before any of it is
+ * allocated, naming the largest claim: an arena (extent[i] bytes) or an
+ * unplanned tensor. */
+static cml_status check_budget(cml_method *m, const size_t *extent) {
+    const cml_pte_plan *plan = m->plan;
+    uint64_t budget = m->program->memory_budget, total = 0, biggest = 0;
+    char what[96] = "";
+    for (uint32_t i = 0; i < m->narenas; i++) {
+        total += extent[i];
+        if (extent[i] > biggest) {
+            biggest = extent[i];
+            snprintf(what, sizeof what, "planned arena %u", i + 1);
+        }
+    }
+    for (uint32_t i = 0; i < plan->nvalues; i++) {
+        const cml_pte_value *v = &plan->values[i];
+        if (v->kind != CML_VALUE_TENSOR) continue;
+        const cml_pte_tensor *t = v->u.tensor;
+        if (t->planned || t->constant_data || t->external) continue;
+        total += t->nbytes;
+        if (t->nbytes > biggest) {
+            biggest = t->nbytes;
+            snprintf(what, sizeof what, "unplanned tensor (value %u)", i);
+        }
+    }
+    if (total <= budget) return CML_OK;
+    char b1[32], b2[32], b3[32];
+    return cml_fail(&m->err, CML_ERR_UNSUPPORTED,
+                    "planned memory of %s exceeds the memory budget of %s; the largest claim is "
+                    "%s, %s (raise cml_program_params.memory_budget to allow it)",
+                    human_bytes(total, b1, sizeof b1), human_bytes(budget, b2, sizeof b2), what,
+                    human_bytes(biggest, b3, sizeof b3));
+}
+
 static cml_status init_values(cml_method *m) {
     const cml_pte_plan *plan = m->plan;
     m->nvalues = plan->nvalues;
@@ -67,6 +110,11 @@ static cml_status init_values(cml_method *m) {
         const cml_pte_tensor *t = v->u.tensor;
         size_t end = (size_t)t->memory_offset + t->nbytes;
         if (end > extent[t->memory_id - 1]) extent[t->memory_id - 1] = end;
+    }
+    cml_status budget_st = check_budget(m, extent);
+    if (budget_st != CML_OK) {
+        cml_free(m->allocator, extent);
+        return budget_st;
     }
     for (uint32_t i = 0; i < m->narenas; i++) {
         size_t size = extent[i];

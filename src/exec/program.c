@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "exec/internal.h"
+#include "platform/file.h"
 
 static void copy_errbuf(char *errbuf, size_t size, const cml_error *err) {
     if (errbuf && size) snprintf(errbuf, size, "%s", err->msg);
@@ -12,15 +13,43 @@ static void copy_errbuf(char *errbuf, size_t size, const cml_error *err) {
 
 static cml_status program_alloc(const cml_program_params *params, cml_program **out) {
     const cml_allocator *a = NULL;
-    if (params && params->struct_size >= sizeof *params && params->allocator)
-        a = params->allocator;
+    if (CML_PARAMS_HAVE(params, cml_program_params, allocator)) a = params->allocator;
     cml_program *p = cml_calloc(a, 1, sizeof *p);
     if (!p) return CML_ERR_NOMEM;
     if (a) {
         p->allocator_copy = *a;
         p->allocator = &p->allocator_copy;
     }
+    if (CML_PARAMS_HAVE(params, cml_program_params, memory_budget))
+        p->memory_budget = params->memory_budget;
+    if (CML_PARAMS_HAVE(params, cml_program_params, flags)) p->flags = params->flags;
     *out = p;
+    return CML_OK;
+}
+
+/* The default memory budget: max(512 MiB, 64 x the file's bytes), capped by
+ * physical memory; an explicit budget stands as given. */
+static void resolve_budget(cml_program *p, uint64_t file_bytes) {
+    if (p->memory_budget) return;
+    uint64_t b = file_bytes > UINT64_MAX / 64 ? UINT64_MAX : file_bytes * 64;
+    if (b < ((uint64_t)512 << 20)) b = (uint64_t)512 << 20;
+    uint64_t phys = cml_platform_memory_bytes();
+    if (phys && b > phys) b = phys;
+    p->memory_budget = b;
+}
+
+/* Maps the file, or reads it into memory with CML_PROGRAM_READ_FILE. */
+static cml_status load_pte_file(cml_program *p, const char *path, const uint8_t **data,
+                                size_t *size, cml_error *err) {
+    if (p->flags & CML_PROGRAM_READ_FILE) {
+        CML_TRY(cml_file_read(path, p->allocator, &p->owned_copy, size, err));
+        *data = p->owned_copy;
+    } else {
+        CML_TRY(cml_file_map(path, &p->file, err));
+        *data = p->file.data;
+        *size = p->file.size;
+    }
+    if (*size == 0) return cml_fail(err, CML_ERR_CORRUPT, "%s: the file is empty", path);
     return CML_OK;
 }
 
@@ -49,12 +78,17 @@ cml_status cml_program_open_file(const char *path, const cml_program_params *par
     if (cml_path_is_dir(path)) {
         p->kind = CML_PROGRAM_MLPACKAGE;
         st = cml_mlpackage_program_open(p, path, &err);
+        resolve_budget(p, 0);
     } else {
         p->kind = CML_PROGRAM_PTE;
-        st = cml_file_map(path, &p->file, &err);
-        if (st == CML_OK)
-            st = cml_pte_parse(p->file.data, p->file.size, p->allocator, &p->pte, &err);
-        if (st != CML_OK) cml_error_prefix(&err, "%s: ", path);
+        const uint8_t *data = NULL;
+        size_t size = 0;
+        st = load_pte_file(p, path, &data, &size, &err); /* messages name the path */
+        if (st == CML_OK) {
+            st = cml_pte_parse(data, size, p->allocator, &p->pte, &err);
+            if (st != CML_OK) cml_error_prefix(&err, "%s: ", path);
+            resolve_budget(p, size);
+        }
     }
     if (st != CML_OK) {
         copy_errbuf(errbuf, errbuf_size, &err);
@@ -95,7 +129,9 @@ cml_status cml_program_open_memory(const void *data, size_t size, const cml_prog
         memcpy(p->owned_copy, bytes, size);
         bytes = p->owned_copy;
     }
-    cml_status st = cml_pte_parse(bytes, size, p->allocator, &p->pte, &err);
+    cml_status st = size ? cml_pte_parse(bytes, size, p->allocator, &p->pte, &err)
+                         : cml_fail(&err, CML_ERR_CORRUPT, "the program is empty (0 bytes)");
+    resolve_budget(p, size);
     if (st != CML_OK) {
         copy_errbuf(errbuf, errbuf_size, &err);
         cml_program_close(p);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cml.h"
 #include "core/status.h"
 
 typedef struct cml_mapped_file {
@@ -18,5 +19,13 @@ typedef struct cml_mapped_file {
 cml_status cml_file_map(const char *path, cml_mapped_file *out, cml_error *err);
 void cml_file_unmap(cml_mapped_file *file);
 bool cml_path_is_dir(const char *path);
+
+/* Reads a regular file into a buffer from allocator (64-byte aligned; NULL
+ * with *size 0 for an empty file); the caller frees it with cml_free. */
+cml_status cml_file_read(const char *path, const cml_allocator *allocator, void **data,
+                         size_t *size, cml_error *err);
+
+/* Physical memory of the machine in bytes, or 0 when unknown. */
+uint64_t cml_platform_memory_bytes(void);
 
 #endif

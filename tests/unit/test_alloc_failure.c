@@ -43,7 +43,7 @@ typedef struct case_data {
  * outputs match, 0 on a clean failure, -1 on wrong outputs. */
 static int attempt(const case_data *cd, failing_allocator *fa) {
     cml_allocator a = {fa, fa_alloc, fa_free};
-    cml_program_params pp = {sizeof pp, &a};
+    cml_program_params pp = {.struct_size = sizeof pp, .allocator = &a};
     cml_program *prog = NULL;
     char err[512];
     if (cml_program_open_file(cd->path, &pp, &prog, err, sizeof err) != CML_OK) return 0;

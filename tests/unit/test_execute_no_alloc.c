@@ -51,7 +51,7 @@ static int bind_inputs(cml_method *m, const char *dir, const char *suffix) {
 static void check_case(const fixture_case *c) {
     counting_allocator counter = {0};
     cml_allocator a = {&counter, count_alloc, count_free};
-    cml_program_params pp = {sizeof pp, &a};
+    cml_program_params pp = {.struct_size = sizeof pp, .allocator = &a};
     char path[1400], err[512];
     snprintf(path, sizeof path, "%s/model.pte", c->dir);
     cml_program *prog = NULL;
