@@ -63,6 +63,9 @@ static void test_addmm(void) {
     /* shape mismatch */
     cml_evalue *b2 = TS(&e, CML_DTYPE_FLOAT32, 4, 2);
     CHECK(CALL(&e, "aten::addmm.out", bias, a, b2, tv_int(&e, 1), tv_int(&e, 1), o, o) == CML_ERR_SHAPE);
+    /* ... already at load (prepare) for static operands */
+    CHECK(PREP(&e, "aten::addmm.out", bias, a, b2, tv_int(&e, 1), tv_int(&e, 1), o, o) == CML_ERR_SHAPE);
+    CHECK(strstr(e.err.msg, "cannot multiply [1, 3] by [4, 2]") != NULL);
     /* bias that does not broadcast */
     cml_evalue *bias3 = TS(&e, CML_DTYPE_FLOAT32, 3);
     CHECK(CALL(&e, "aten::addmm.out", bias3, a, b, tv_int(&e, 1), tv_int(&e, 1), o, o) == CML_ERR_SHAPE);
@@ -112,7 +115,12 @@ static void test_mm_bmm(void) {
     cml_evalue *a = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 4), *b = TS(&e, CML_DTYPE_FLOAT32, 3, 4, 5),
                *o = TS(&e, CML_DTYPE_FLOAT32, 2, 3, 5);
     CHECK(CALL(&e, "aten::bmm.out", a, b, o, o) == CML_ERR_SHAPE);
+    CHECK(PREP(&e, "aten::bmm.out", a, b, o, o) == CML_ERR_SHAPE); /* at load */
     CHECK(PREP(&e, "aten::mm.out", a, b, o, o) == CML_ERR_INVALID_ARG);
+    cml_evalue *m1 = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *m2 = TS(&e, CML_DTYPE_FLOAT32, 4, 5),
+               *mo = TS(&e, CML_DTYPE_FLOAT32, 2, 5);
+    CHECK(PREP(&e, "aten::mm.out", m1, m2, mo, mo) == CML_ERR_SHAPE);
+    CHECK(PREP(&e, "aten::linear.out", m1, m2, tv_none_tensor(&e), mo, mo) == CML_ERR_SHAPE);
     tv_free(&e);
 }
 

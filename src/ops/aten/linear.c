@@ -22,6 +22,12 @@ static cml_status shape_err(cml_kernel_ctx *ctx, const char *op, const cml_tenso
                      cml_shape_str(b->rank, b->sizes, y, sizeof y));
 }
 
+/* Load-time shape check (a program that loads also executes): when both
+ * operands are static, their inner dimensions must agree now. */
+static bool both_static(const cml_tensor *a, const cml_tensor *b) {
+    return a->dynamism == CML_SHAPE_STATIC && b->dynamism == CML_SHAPE_STATIC;
+}
+
 /* ---- addmm.out(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1,
  *               Tensor(a!) out) ---------------------------------------------------------- */
 
@@ -53,6 +59,8 @@ cml_status aten_addmm_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32
     CML_TRY(check_mat(ctx, ADDMM, a.m1, "mat1", 2, 2));
     CML_TRY(check_mat(ctx, ADDMM, a.m2, "mat2", 2, 2));
     CML_TRY(check_mat(ctx, ADDMM, a.out, "output", 2, 2));
+    if (both_static(a.m1, a.m2) && a.m2->sizes[0] != a.m1->sizes[1])
+        return shape_err(ctx, ADDMM, a.m1, a.m2);
     size_t need = aten_f32_need(a.self) + aten_f32_need(a.m1) + aten_f32_need(a.m2) +
                   aten_f32_need(a.out);
     if (a.alpha != 1.0) need += aten_align(aten_bound_numel(a.out) * sizeof(float));
@@ -133,6 +141,9 @@ static cml_status mm_common(cml_kernel_ctx *ctx, const char *op, bool batched, c
         CML_TRY(check_mat(ctx, op, a, "self", r, r));
         CML_TRY(check_mat(ctx, op, b, "mat2", r, r));
         CML_TRY(check_mat(ctx, op, out, "output", r, r));
+        if (both_static(a, b) &&
+            (b->sizes[r - 2] != a->sizes[r - 1] || (batched && b->sizes[0] != a->sizes[0])))
+            return shape_err(ctx, op, a, b);
         *scratch_bytes = aten_f32_need(a) + aten_f32_need(b) + aten_f32_need(out);
         return CML_OK;
     }
@@ -207,6 +218,7 @@ cml_status aten_linear_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint3
     CML_TRY(check_mat(ctx, LINEAR, x, "input", 1, CML_MAX_DIMS));
     CML_TRY(check_mat(ctx, LINEAR, w, "weight", 2, 2));
     CML_TRY(check_mat(ctx, LINEAR, out, "output", 1, CML_MAX_DIMS));
+    if (both_static(x, w) && w->sizes[1] != x->sizes[x->rank - 1]) return shape_err(ctx, LINEAR, x, w);
     size_t need = aten_f32_need(x) + aten_f32_need(w) + aten_f32_need(out);
     if (bias) {
         CML_TRY(check_mat(ctx, LINEAR, bias, "bias", 0, 1));
