@@ -46,3 +46,10 @@ void cml_error_clear(cml_error *err) {
     err->status = CML_OK;
     err->msg[0] = '\0';
 }
+
+void cml_error_prefix_path(cml_error *err, const char *path) {
+    if (!err || !path) return;
+    size_t n = strlen(path);
+    if (strncmp(err->msg, path, n) == 0) return; /* the message names it already */
+    cml_error_prefix(err, "%.300s: ", path);
+}

@@ -26,6 +26,9 @@ cml_status cml_fail(cml_error *err, cml_status status, const char *fmt, ...)
 /* Prepends "context: " to an existing message (used when an error crosses a
  * layer, e.g. "delegate 0 (CoreMLBackend): " + the backend's message). */
 void cml_error_prefix(cml_error *err, const char *fmt, ...) CML_PRINTF(2, 3);
+/* Prefixes "path: " unless the message already starts with path (so no
+ * message names a file twice). */
+void cml_error_prefix_path(cml_error *err, const char *path);
 
 void cml_error_clear(cml_error *err);
 

@@ -35,7 +35,7 @@ cml_status cml_mlpackage_program_open(cml_program *program, const char *path, cm
     program->mlpackage = sp;
     cml_status st = cml_mlpackage_open_dir(path, a, &sp->pkg, err);
     if (st != CML_OK) {
-        cml_error_prefix(err, "%s: ", path);
+        cml_error_prefix_path(err, path);
         return st;
     }
     const cml_pb_program *prog = sp->pkg.program;

@@ -423,7 +423,7 @@ cml_status cml_mlpackage_open_dir(const char *path, const cml_allocator *allocat
                         "Apple's compiler on macOS) is not supported; use the .mlpackage", path);
     }
     cml_status s = finish_open(&pkg, out, err);
-    if (s != CML_OK) cml_error_prefix(err, "%.300s: ", path);
+    if (s != CML_OK) cml_error_prefix_path(err, path);
     return s;
 }
 

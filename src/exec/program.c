@@ -86,7 +86,7 @@ cml_status cml_program_open_file(const char *path, const cml_program_params *par
         st = load_pte_file(p, path, &data, &size, &err); /* messages name the path */
         if (st == CML_OK) {
             st = cml_pte_parse(data, size, p->allocator, &p->pte, &err);
-            if (st != CML_OK) cml_error_prefix(&err, "%s: ", path);
+            if (st != CML_OK) cml_error_prefix_path(&err, path);
             resolve_budget(p, size);
         }
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "cml.h"
@@ -111,7 +112,36 @@ static void test_runtime_errors(void) {
     f = fopen(path, "wb");
     if (f) fclose(f);
     snprintf(args, sizeof args, "run '%s'", path);
-    EXPECT(args, 1, err_text, "empty.pte");
+    EXPECT(args, 1, err_text, "empty.pte: the file is empty");
+    CHECK_MSG(strstr(err_text, "corrupt model file") != NULL, "%s", err_text);
+}
+
+/* The wording of the messages for common mistakes; no message names a path
+ * twice. */
+static int count(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+static void test_messages(void) {
+    char args[1200], path[600];
+    const char *mlp = CML_FIXTURE_DIR "/mlp/model.pte";
+    snprintf(args, sizeof args, "run '%s' --input nosuch=x.npy", mlp);
+    EXPECT(args, 2, err_text,
+           "--input nosuch=x.npy: the inputs of this method have no names; give the files in "
+           "input order");
+    snprintf(args, sizeof args, "run '%s' --input '%s'", mlp, tmpdir);
+    EXPECT(args, 1, err_text, "is a directory, not a .npy file");
+    CHECK_MSG(count(err_text, tmpdir) == 1, "%s", err_text);
+    snprintf(args, sizeof args, "run '%s/missing.pte'", tmpdir);
+    EXPECT(args, 1, err_text, "missing.pte: No such file or directory");
+    CHECK_MSG(count(err_text, tmpdir) == 1, "%s", err_text);
+    snprintf(path, sizeof path, "%s/empty.mlpackage", tmpdir);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(args, sizeof args, "run '%s'", path);
+    EXPECT(args, 1, err_text, "empty.mlpackage/Manifest.json: No such file or directory");
+    CHECK_MSG(count(err_text, tmpdir) == 1, "%s", err_text);
 }
 
 int main(void) {
@@ -122,6 +152,7 @@ int main(void) {
     test_help_and_version();
     test_usage_errors();
     test_runtime_errors();
+    test_messages();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -72,6 +72,31 @@ static long named_input(const cml_method *method, const char *arg) {
     return -1;
 }
 
+/* "NAME=..." where NAME is no input's name (and the whole argument is not
+ * an existing file): a usage error listing the names there are. */
+static int unknown_name(const char *cmd, const cml_method *method, const char *arg) {
+    const char *eq = strchr(arg, '=');
+    FILE *f = eq ? fopen(arg, "rb") : NULL;
+    if (!eq || f) {
+        if (f) fclose(f);
+        return CLI_OK;
+    }
+    char names[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < cml_method_input_count(method) && used < sizeof names; i++) {
+        cml_io_info info;
+        if (cml_method_input_info(method, i, &info) != CML_OK || !info.name || !info.name[0])
+            continue;
+        int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", info.name);
+        if (w > 0) used += (size_t)w;
+    }
+    if (!names[0])
+        return cli_usage_error(cmd, "--input %s: the inputs of this method have no names; give "
+                                    "the files in input order", arg);
+    return cli_usage_error(cmd, "--input %s: no input is named '%.*s' (the inputs are: %s)", arg,
+                           (int)(eq - arg), arg, names);
+}
+
 /* Orders the --input arguments: "NAME=FILE.npy" goes to the input of that
  * name (standalone .mlpackage inputs are named); plain paths fill the
  * remaining inputs in order. */
@@ -79,7 +104,11 @@ static int order_inputs(const char *cmd, const cml_method *method, const char *c
                         size_t npaths, const char **ordered) {
     for (size_t k = 0; k < npaths; k++) {
         long i = named_input(method, paths[k]);
-        if (i < 0) continue;
+        if (i < 0) {
+            int rc = unknown_name(cmd, method, paths[k]);
+            if (rc != CLI_OK) return rc;
+            continue;
+        }
         if (ordered[i]) return cli_usage_error(cmd, "input '%.*s' is given twice",
                                                (int)(strchr(paths[k], '=') - paths[k]), paths[k]);
         ordered[i] = strchr(paths[k], '=') + 1;

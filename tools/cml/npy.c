@@ -395,6 +395,13 @@ int cml_npy_read(const char *path, cml_npy *out, char *err, size_t errsz) {
         npy_err(err, errsz, "%s: %s", path, strerror(errno));
         return -1;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+        fclose(f);
+        npy_err(err, errsz, "%s: %s", path,
+                S_ISDIR(st.st_mode) ? "is a directory, not a .npy file" : "not a regular file");
+        return -1;
+    }
     char msg[256] = "";
     int rc = read_stream(f, out, msg, sizeof msg);
     fclose(f);
