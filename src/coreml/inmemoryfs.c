@@ -1,21 +1,21 @@
 /* inmemoryfs image reader (see inmemoryfs.h for the layout).
  *
  * Parse order: find the index span by scanning backwards (which reads the
- * reversed JSON forwards), copy it un-reversed, parse with cJSON, then
+ * reversed JSON forwards), copy it un-reversed, parse with core/json, then
  * build the node table in one allocation:
  *   [nodes: n x cml_imfs_node][children: total x u32][names]
  * Every rule is checked while filling the table, so lookups and walks need
  * no further checks. */
 #include "coreml/inmemoryfs.h"
 
-#include <cJSON.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/json.h"
 #include "core/checked.h"
 
 #define IMFS_MAX_PATH 4096
-/* Largest integer a double holds exactly (cJSON stores numbers as double). */
+/* Largest integer a double holds exactly (JSON numbers are held as double). */
 #define IMFS_MAX_EXACT 9007199254740992.0
 
 bool cml_imfs_name_ok(const char *name, size_t len) {
@@ -26,9 +26,9 @@ bool cml_imfs_name_ok(const char *name, size_t len) {
     return true;
 }
 
-static bool json_u64(const cJSON *item, uint64_t *out) {
-    if (!cJSON_IsNumber(item)) return false;
-    double d = item->valuedouble;
+static bool json_u64(const cml_json *item, uint64_t *out) {
+    if (!cml_json_is(item, CML_JSON_NUMBER)) return false;
+    double d = item->num;
     if (!(d >= 0.0 && d <= IMFS_MAX_EXACT)) return false; /* also rejects NaN */
     uint64_t v = (uint64_t)d;
     if ((double)v != d) return false;
@@ -100,7 +100,7 @@ static void sort_children(const cml_imfs_node *nodes, uint32_t *v, uint32_t *tmp
 
 typedef struct build {
     const cml_imfs *fs;
-    cJSON *nodes_json;
+    const cml_json *nodes_json;
     uint32_t n;
     uint32_t *children;     /* pool */
     char *names;            /* pool */
@@ -108,24 +108,24 @@ typedef struct build {
 } build;
 
 /* Pass 1: shapes and sizes. */
-static cml_status measure(const cJSON *nodes, uint32_t n, size_t *nchildren, size_t *name_bytes,
+static cml_status measure(const cml_json *nodes, uint32_t n, size_t *nchildren, size_t *name_bytes,
                           uint32_t *max_children, cml_error *err) {
     size_t nc = 0, nb = 0;
     uint32_t maxc = 0;
     uint32_t i = 0;
-    for (const cJSON *node = nodes->child; node; node = node->next, i++) {
-        if (!cJSON_IsObject(node))
+    for (const cml_json *node = nodes->child; node; node = node->next, i++) {
+        if (!cml_json_is(node, CML_JSON_OBJECT))
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u is not an object", i);
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(node, "name");
-        if (!cJSON_IsString(name))
+        const cml_json *name = cml_json_get(node, "name");
+        if (!cml_json_is(name, CML_JSON_STRING))
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u has no string 'name'", i);
-        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(node, "children");
+        const cml_json *ch = cml_json_get(node, "children");
         uint32_t c = 0;
         if (ch) {
-            if (!cJSON_IsObject(ch))
+            if (!cml_json_is(ch, CML_JSON_OBJECT))
                 return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u 'children' is "
                                 "not an object", i);
-            for (const cJSON *e = ch->child; e; e = e->next) {
+            for (const cml_json *e = ch->child; e; e = e->next) {
                 if (c >= n)
                     return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u has more "
                                     "children than there are nodes", i);
@@ -134,7 +134,7 @@ static cml_status measure(const cJSON *nodes, uint32_t n, size_t *nchildren, siz
         }
         nc += c;
         if (c > maxc) maxc = c;
-        size_t len = strlen(name->valuestring);
+        size_t len = strlen(name->str);
         if (!cml_add_size(nb, len + 1, &nb))
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: names too long");
     }
@@ -146,11 +146,11 @@ static cml_status measure(const cJSON *nodes, uint32_t n, size_t *nchildren, siz
 }
 
 /* Pass 2: fill and verify node i. */
-static cml_status fill_node(build *b, const cJSON *node, uint32_t i, size_t *child_pos,
+static cml_status fill_node(build *b, const cml_json *node, uint32_t i, size_t *child_pos,
                             size_t *name_pos, cml_error *err) {
     cml_imfs_node *nodes = b->fs->nodes;
     cml_imfs_node *nd = &nodes[i];
-    const char *name = cJSON_GetObjectItemCaseSensitive(node, "name")->valuestring;
+    const char *name = cml_json_get(node, "name")->str;
     size_t len = strlen(name);
     memcpy(b->names + *name_pos, name, len + 1);
     nd->name = b->names + *name_pos;
@@ -163,21 +163,21 @@ static cml_status fill_node(build *b, const cJSON *node, uint32_t i, size_t *chi
                         "'%.100s' (empty, '.', '..' or containing '/')", i, name);
 
     uint64_t kind;
-    if (!json_u64(cJSON_GetObjectItemCaseSensitive(node, "kind"), &kind) || kind > 1)
+    if (!json_u64(cml_json_get(node, "kind"), &kind) || kind > 1)
         return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u '%.100s' has no valid "
                         "'kind' (0 file, 1 directory)", i, name);
     nd->kind = kind ? CML_IMFS_DIR : CML_IMFS_FILE;
 
-    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(node, "children");
+    const cml_json *ch = cml_json_get(node, "children");
     if (nd->kind == CML_IMFS_FILE) {
         if (ch && ch->child)
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u '%.100s' is a file "
                             "but has children", i, name);
-        const cJSON *region = cJSON_GetObjectItemCaseSensitive(node, "dataRegion");
+        const cml_json *region = cml_json_get(node, "dataRegion");
         uint64_t off, size;
-        if (!cJSON_IsObject(region) ||
-            !json_u64(cJSON_GetObjectItemCaseSensitive(region, "offset"), &off) ||
-            !json_u64(cJSON_GetObjectItemCaseSensitive(region, "size"), &size))
+        if (!cml_json_is(region, CML_JSON_OBJECT) ||
+            !json_u64(cml_json_get(region, "offset"), &off) ||
+            !json_u64(cml_json_get(region, "size"), &size))
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u '%.100s' has no "
                             "valid 'dataRegion' {offset, size}", i, name);
         if (!cml_range_ok(off, size, b->fs->data_size))
@@ -193,19 +193,19 @@ static cml_status fill_node(build *b, const cJSON *node, uint32_t i, size_t *chi
 
     nd->children = b->children + *child_pos;
     uint32_t c = 0;
-    for (const cJSON *e = ch ? ch->child : NULL; e; e = e->next, c++) {
+    for (const cml_json *e = ch ? ch->child : NULL; e; e = e->next, c++) {
         uint64_t idx;
         if (!json_u64(e, &idx))
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u child '%.100s' has "
-                            "no valid index", i, e->string);
+                            "no valid index", i, e->key);
         if (idx >= i)
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u child '%.100s' "
-                            "index %llu >= parent index %u", i, e->string,
+                            "index %llu >= parent index %u", i, e->key,
                             (unsigned long long)idx, i);
         cml_imfs_node *child = &nodes[idx];
-        if (strcmp(e->string, child->name) != 0)
+        if (strcmp(e->key, child->name) != 0)
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %u child key '%.100s' "
-                            "refers to node %llu named '%.100s'", i, e->string,
+                            "refers to node %llu named '%.100s'", i, e->key,
                             (unsigned long long)idx, child->name);
         if (child->parent != CML_IMFS_NO_PARENT)
             return cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: node %llu '%.100s' is "
@@ -225,7 +225,7 @@ static cml_status fill_node(build *b, const cJSON *node, uint32_t i, size_t *chi
     return CML_OK;
 }
 
-static cml_status build_nodes(cml_imfs *fs, cJSON *nodes_json, uint32_t n, cml_error *err) {
+static cml_status build_nodes(cml_imfs *fs, const cml_json *nodes_json, uint32_t n, cml_error *err) {
     size_t nchildren = 0, name_bytes = 0;
     uint32_t maxc = 0;
     CML_TRY(measure(nodes_json, n, &nchildren, &name_bytes, &maxc, err));
@@ -246,7 +246,7 @@ static cml_status build_nodes(cml_imfs *fs, cJSON *nodes_json, uint32_t n, cml_e
                (uint32_t *)(mem + node_bytes + child_bytes)};
     size_t child_pos = 0, name_pos = 0;
     uint32_t i = 0;
-    for (const cJSON *node = nodes_json->child; node; node = node->next, i++)
+    for (const cml_json *node = nodes_json->child; node; node = node->next, i++)
         CML_TRY(fill_node(&b, node, i, &child_pos, &name_pos, err));
     const cml_imfs_node *root = &fs->nodes[n - 1];
     if (root->kind != CML_IMFS_DIR)
@@ -272,28 +272,21 @@ cml_status cml_imfs_parse(const uint8_t *blob, size_t size, const cml_allocator 
     if (!text) return cml_fail(err, CML_ERR_NOMEM, "inmemoryfs: out of memory");
     for (size_t k = 0; k < fs.index_size; k++) text[k] = (char)blob[end - 1 - k];
     text[fs.index_size] = '\0';
-    const char *parse_end = NULL;
-    cJSON *json = cJSON_ParseWithLengthOpts(text, fs.index_size, &parse_end, 0);
-    cml_status st = CML_OK;
-    if (!json) {
-        size_t at = parse_end && parse_end >= text ? (size_t)(parse_end - text) : 0;
-        st = cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: invalid JSON near byte %zu of %zu",
-                      at, fs.index_size);
-        goto done;
-    }
-    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(json, "nodes");
-    int count = cJSON_IsArray(nodes) ? cJSON_GetArraySize(nodes) : -1;
-    if (!cJSON_IsObject(json) || count < 0) {
+    cml_json_doc doc;
+    cml_status st = cml_json_parse(text, fs.index_size, allocator, "inmemoryfs index", &doc, err);
+    if (st != CML_OK) goto done;
+    const cml_json *nodes = cml_json_get(doc.root, "nodes");
+    if (!cml_json_is(nodes, CML_JSON_ARRAY)) {
         st = cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: no 'nodes' array");
         goto done;
     }
-    if (count == 0) {
+    if (nodes->count == 0) {
         st = cml_fail(err, CML_ERR_CORRUPT, "inmemoryfs index: 'nodes' is empty");
         goto done;
     }
-    st = build_nodes(&fs, (cJSON *)nodes, (uint32_t)count, err);
+    st = build_nodes(&fs, nodes, nodes->count, err);
 done:
-    cJSON_Delete(json);
+    cml_json_free(&doc);
     cml_free(allocator, text);
     if (st != CML_OK) {
         cml_imfs_free(&fs);

@@ -69,8 +69,8 @@ typedef struct cml_imfs {
 
 /**
  * Parses and verifies an inmemoryfs image.
- * @param allocator NULL for the C heap (cJSON's transient parse tree always
- *        uses the C heap).
+ * @param allocator NULL for the C heap (also used for the transient parse
+ *        tree).
  * @return CML_OK; CML_ERR_CORRUPT with a message starting "inmemoryfs" that
  *         names the node and field; CML_ERR_NOMEM.
  */

@@ -1,46 +1,24 @@
 /* metadata.json and CMJR references (see metadata.h). Both are parsed with
- * cJSON into a transient tree, then copied into one allocation. */
+ * core/json into a transient tree (on the caller's allocator), then copied
+ * into one allocation. */
 #include "coreml/metadata.h"
 
-#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/checked.h"
+#include "core/json.h"
 
-/* Parses len bytes of JSON (not NUL-terminated); trailing whitespace only. */
-static cJSON *parse_json(const uint8_t *data, size_t len, const cml_allocator *a,
-                         const char *what, cml_status *st, cml_error *err) {
-    char *text = cml_malloc(a, len + 1);
-    if (!text) {
-        *st = cml_fail(err, CML_ERR_NOMEM, "%s: out of memory", what);
-        return NULL;
-    }
-    if (len) memcpy(text, data, len);
-    text[len] = '\0';
-    const char *end = NULL;
-    cJSON *json = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (json) {
-        size_t pos = (size_t)(end - text);
-        while (pos < len && strchr(" \t\r\n", text[pos]) && text[pos]) pos++;
-        if (pos != len) {
-            cJSON_Delete(json);
-            json = NULL;
-            *st = cml_fail(err, CML_ERR_CORRUPT, "%s: trailing bytes after the JSON value "
-                           "(at byte %zu of %zu)", what, pos, len);
-        } else if (!cJSON_IsObject(json)) {
-            cJSON_Delete(json);
-            json = NULL;
-            *st = cml_fail(err, CML_ERR_CORRUPT, "%s: not a JSON object", what);
-        }
-    } else {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
-        *st = cml_fail(err, CML_ERR_CORRUPT, "%s: invalid JSON near byte %zu of %zu", what, at, len);
-    }
-    cml_free(a, text);
-    return json;
+/* Parses len bytes of JSON (not NUL-terminated; trailing whitespace only)
+ * that must be an object. */
+static cml_status parse_json(const uint8_t *data, size_t len, const cml_allocator *a,
+                             const char *what, cml_json_doc *doc, cml_error *err) {
+    CML_TRY(cml_json_parse((const char *)data, len, a, what, doc, err));
+    if (doc->root->type == CML_JSON_OBJECT) return CML_OK;
+    cml_json_free(doc);
+    return cml_fail(err, CML_ERR_CORRUPT, "%s: not a JSON object", what);
 }
 
 /* ------------------------------------------------------------ metadata */
@@ -59,16 +37,16 @@ static int cmp_str(const void *a, const void *b) {
 
 /* Sets *dup to a string that occurs twice among the array's strings (or the
  * object's keys), or NULL. Sorting keeps this O(n log n) on hostile input. */
-static cml_status find_duplicate(const cJSON *container, bool keys, const cml_allocator *a,
+static cml_status find_duplicate(const cml_json *container, bool keys, const cml_allocator *a,
                                  const char **dup, cml_error *err) {
     size_t n = 0;
-    for (const cJSON *e = container->child; e; e = e->next) n++;
+    for (const cml_json *e = container->child; e; e = e->next) n++;
     *dup = NULL;
     if (n < 2) return CML_OK;
     const char **v = cml_calloc(a, n, sizeof *v);
     if (!v) return cml_fail(err, CML_ERR_NOMEM, "metadata.json: out of memory");
     size_t k = 0;
-    for (const cJSON *e = container->child; e; e = e->next) v[k++] = keys ? e->string : e->valuestring;
+    for (const cml_json *e = container->child; e; e = e->next) v[k++] = keys ? e->key : e->str;
     qsort(v, n, sizeof *v, cmp_str);
     for (k = 1; k < n && !*dup; k++)
         if (strcmp(v[k - 1], v[k]) == 0) *dup = v[k];
@@ -90,10 +68,10 @@ static const char *pool_str(md_pool *p, const char *s) {
     return d;
 }
 
-static cml_status names_list(const cJSON *obj, const char *key, const char *where, bool required,
+static cml_status names_list(const cml_json *obj, const char *key, const char *where, bool required,
                              bool nonempty, md_pool *p, const char *const **out_names,
                              uint32_t *out_n, cml_error *err) {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cml_json *arr = cml_json_get(obj, key);
     if (!arr) {
         if (required)
             return cml_fail(err, CML_ERR_CORRUPT, "metadata.json: %s'%s' is missing", where, key);
@@ -101,11 +79,11 @@ static cml_status names_list(const cJSON *obj, const char *key, const char *wher
         *out_n = 0;
         return CML_OK;
     }
-    if (!cJSON_IsArray(arr))
+    if (!cml_json_is(arr, CML_JSON_ARRAY))
         return cml_fail(err, CML_ERR_CORRUPT, "metadata.json: %s'%s' is not an array", where, key);
     uint32_t n = 0;
-    for (const cJSON *e = arr->child; e; e = e->next, n++) {
-        if (!cJSON_IsString(e) || e->valuestring[0] == '\0')
+    for (const cml_json *e = arr->child; e; e = e->next, n++) {
+        if (!cml_json_is(e, CML_JSON_STRING) || e->str[0] == '\0')
             return cml_fail(err, CML_ERR_CORRUPT, "metadata.json: %s'%s'[%u] is not a non-empty "
                             "string", where, key, n);
     }
@@ -121,8 +99,8 @@ static cml_status names_list(const cJSON *obj, const char *key, const char *wher
         return cml_fail(err, CML_ERR_CORRUPT, "metadata.json: %s'%s' is empty", where, key);
     const char **names = pool_take(p, (size_t)n * sizeof(char *), sizeof(char *));
     uint32_t k = 0;
-    for (const cJSON *e = arr->child; e; e = e->next, k++) {
-        const char *s = pool_str(p, e->valuestring);
+    for (const cml_json *e = arr->child; e; e = e->next, k++) {
+        const char *s = pool_str(p, e->str);
         if (names) names[k] = s;
     }
     *out_names = names;
@@ -130,7 +108,7 @@ static cml_status names_list(const cJSON *obj, const char *key, const char *wher
     return CML_OK;
 }
 
-static cml_status method_io(const cJSON *obj, const char *method, md_pool *p,
+static cml_status method_io(const cml_json *obj, const char *method, md_pool *p,
                             cml_coreml_method_io *io, cml_error *err) {
     char where[160] = "";
     if (method) snprintf(where, sizeof where, "methods['%.100s'] ", method);
@@ -141,16 +119,16 @@ static cml_status method_io(const cJSON *obj, const char *method, md_pool *p,
                       err);
 }
 
-static cml_status md_walk(const cJSON *json, md_pool *p, cml_coreml_metadata *md,
+static cml_status md_walk(const cml_json *json, md_pool *p, cml_coreml_metadata *md,
                           cml_error *err) {
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(json, "identifier");
-    if (!cJSON_IsString(id))
+    const cml_json *id = cml_json_get(json, "identifier");
+    if (!cml_json_is(id, CML_JSON_STRING))
         return cml_fail(err, CML_ERR_CORRUPT, "metadata.json: 'identifier' is missing or not a "
                         "string");
-    if (id->valuestring[0] == '\0')
+    if (id->str[0] == '\0')
         return cml_fail(err, CML_ERR_CORRUPT, "metadata.json: 'identifier' is empty");
-    md->identifier = pool_str(p, id->valuestring);
-    const cJSON *methods = cJSON_GetObjectItemCaseSensitive(json, "methods");
+    md->identifier = pool_str(p, id->str);
+    const cml_json *methods = cml_json_get(json, "methods");
     md->multifunction = methods != NULL;
     if (!methods) {
         md->nmethods = 1;
@@ -158,13 +136,13 @@ static cml_status md_walk(const cJSON *json, md_pool *p, cml_coreml_metadata *md
         md->methods = io;
         return method_io(json, NULL, p, io ? io : &tmp, err);
     }
-    if (!cJSON_IsObject(methods))
+    if (!cml_json_is(methods, CML_JSON_OBJECT))
         return cml_fail(err, CML_ERR_CORRUPT, "metadata.json: 'methods' is not an object");
     uint32_t n = 0;
-    for (const cJSON *m = methods->child; m; m = m->next) {
-        if (!cJSON_IsObject(m))
+    for (const cml_json *m = methods->child; m; m = m->next) {
+        if (!cml_json_is(m, CML_JSON_OBJECT))
             return cml_fail(err, CML_ERR_CORRUPT, "metadata.json: methods['%.100s'] is not an "
-                            "object", m->string);
+                            "object", m->key);
         n++;
     }
     if (!p->base) {
@@ -178,9 +156,9 @@ static cml_status md_walk(const cJSON *json, md_pool *p, cml_coreml_metadata *md
     md->nmethods = n;
     cml_coreml_method_io *ios = pool_take(p, (size_t)n * sizeof *ios, sizeof(void *));
     uint32_t k = 0;
-    for (const cJSON *m = methods->child; m; m = m->next, k++) {
+    for (const cml_json *m = methods->child; m; m = m->next, k++) {
         cml_coreml_method_io tmp;
-        CML_TRY(method_io(m, m->string, p, ios ? &ios[k] : &tmp, err));
+        CML_TRY(method_io(m, m->key, p, ios ? &ios[k] : &tmp, err));
     }
     md->methods = ios;
     return CML_OK;
@@ -189,9 +167,10 @@ static cml_status md_walk(const cJSON *json, md_pool *p, cml_coreml_metadata *md
 cml_status cml_coreml_metadata_parse(const uint8_t *json_bytes, size_t len,
                                      const cml_allocator *allocator, cml_coreml_metadata *out,
                                      cml_error *err) {
-    cml_status st = CML_OK;
-    cJSON *json = parse_json(json_bytes, len, allocator, "metadata.json", &st, err);
-    if (!json) return st;
+    cml_json_doc doc;
+    CML_TRY(parse_json(json_bytes, len, allocator, "metadata.json", &doc, err));
+    const cml_json *json = doc.root;
+    cml_status st;
     cml_coreml_metadata md = {0};
     md_pool p = {NULL, 0, allocator};
     st = md_walk(json, &p, &md, err);
@@ -207,7 +186,7 @@ cml_status cml_coreml_metadata_parse(const uint8_t *json_bytes, size_t len,
             if (st != CML_OK) cml_free(allocator, real.base);
         }
     }
-    cJSON_Delete(json);
+    cml_json_free(&doc);
     if (st == CML_OK) *out = md;
     return st;
 }
@@ -251,43 +230,44 @@ cml_status cml_cmjr_parse(const uint8_t *data, size_t size, const cml_allocator 
                           cml_cmjr_ref *out, cml_error *err) {
     if (!cml_cmjr_is_reference(data, size))
         return cml_fail(err, CML_ERR_CORRUPT, "CMJR reference: missing \"CMJR\" magic");
+    cml_json_doc doc;
+    CML_TRY(parse_json(data + CML_CMJR_MAGIC_LEN, size - CML_CMJR_MAGIC_LEN, allocator,
+                       "CMJR reference", &doc, err));
+    const cml_json *json = doc.root;
     cml_status st = CML_OK;
-    cJSON *json = parse_json(data + CML_CMJR_MAGIC_LEN, size - CML_CMJR_MAGIC_LEN, allocator,
-                             "CMJR reference", &st, err);
-    if (!json) return st;
     cml_cmjr_ref ref = {0};
     ref.allocator = allocator;
-    const cJSON *version = cJSON_GetObjectItemCaseSensitive(json, "version");
-    const cJSON *key = cJSON_GetObjectItemCaseSensitive(json, "key");
-    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(json, "functionName");
+    const cml_json *version = cml_json_get(json, "version");
+    const cml_json *key = cml_json_get(json, "key");
+    const cml_json *fn = cml_json_get(json, "functionName");
     if (version) {
-        if (!cJSON_IsNumber(version) || version->valuedouble != 1.0) {
-            st = cJSON_IsNumber(version)
+        if (!cml_json_is(version, CML_JSON_NUMBER) || version->num != 1.0) {
+            st = cml_json_is(version, CML_JSON_NUMBER)
                      ? cml_fail(err, CML_ERR_UNSUPPORTED, "CMJR reference: version %g (only 1 is "
-                                "supported)", version->valuedouble)
+                                "supported)", version->num)
                      : cml_fail(err, CML_ERR_CORRUPT, "CMJR reference: 'version' is not a number");
             goto done;
         }
         ref.version = 1;
     }
-    if (!cJSON_IsString(key) || key->valuestring[0] == '\0') {
+    if (!cml_json_is(key, CML_JSON_STRING) || key->str[0] == '\0') {
         st = cml_fail(err, CML_ERR_CORRUPT, "CMJR reference: 'key' is missing or not a non-empty "
                       "string");
         goto done;
     }
-    if (fn && !cJSON_IsString(fn) && !cJSON_IsNull(fn)) {
+    if (fn && !cml_json_is(fn, CML_JSON_STRING) && !cml_json_is(fn, CML_JSON_NULL)) {
         st = cml_fail(err, CML_ERR_CORRUPT, "CMJR reference: 'functionName' is not a string");
         goto done;
     }
-    ref.key = cml_strndup(allocator, key->valuestring, strlen(key->valuestring));
-    if (cJSON_IsString(fn))
-        ref.function_name = cml_strndup(allocator, fn->valuestring, strlen(fn->valuestring));
-    if (!ref.key || (cJSON_IsString(fn) && !ref.function_name)) {
+    ref.key = cml_strndup(allocator, key->str, strlen(key->str));
+    if (cml_json_is(fn, CML_JSON_STRING))
+        ref.function_name = cml_strndup(allocator, fn->str, strlen(fn->str));
+    if (!ref.key || (cml_json_is(fn, CML_JSON_STRING) && !ref.function_name)) {
         cml_cmjr_free(&ref);
         st = cml_fail(err, CML_ERR_NOMEM, "CMJR reference: out of memory");
     }
 done:
-    cJSON_Delete(json);
+    cml_json_free(&doc);
     if (st == CML_OK) *out = ref;
     return st;
 }

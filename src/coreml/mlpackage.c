@@ -2,7 +2,6 @@
  * resolution and model.mlmodel decoding; see mlpackage.h. */
 #include "coreml/mlpackage.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/json.h"
 #include "core/checked.h"
 #include "coreml/pbwire.h"
 
@@ -200,9 +200,9 @@ static bool parse_version(const char *s, unsigned v[3]) {
     return *s == '\0';
 }
 
-static const char *item_string(const cJSON *item, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+static const char *item_string(const cml_json *item, const char *key) {
+    const cml_json *v = cml_json_get(item, key);
+    return cml_json_is(v, CML_JSON_STRING) ? v->str : NULL;
 }
 
 /* Manifest.json -> pkg->model_relpath / model_dir. */
@@ -211,19 +211,18 @@ static cml_status read_manifest(cml_mlpackage *pkg, cml_error *err) {
     size_t size;
     cml_status st = cml_mlpackage_read(pkg, "Manifest.json", &data, &size, err);
     if (st != CML_OK) return st;
-    char *text = cml_strndup(pkg->allocator, (const char *)data, size);
-    if (!text) return cml_fail(err, CML_ERR_NOMEM, "Manifest.json: out of memory");
-    cJSON *json = cJSON_ParseWithLength(text, size);
-    cml_free(pkg->allocator, text);
-    if (!cJSON_IsObject(json)) {
-        cJSON_Delete(json);
+    cml_json_doc doc;
+    CML_TRY(cml_json_parse((const char *)data, size, pkg->allocator, "Manifest.json", &doc, err));
+    const cml_json *json = doc.root;
+    if (!cml_json_is(json, CML_JSON_OBJECT)) {
+        cml_json_free(&doc);
         return cml_fail(err, CML_ERR_CORRUPT, "Manifest.json: not a JSON object");
     }
     const char *version = item_string(json, "fileFormatVersion");
     const char *root_id = item_string(json, "rootModelIdentifier");
-    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(json, "itemInfoEntries");
-    const cJSON *item = cJSON_IsObject(entries) && root_id
-                            ? cJSON_GetObjectItemCaseSensitive(entries, root_id)
+    const cml_json *entries = cml_json_get(json, "itemInfoEntries");
+    const cml_json *item = cml_json_is(entries, CML_JSON_OBJECT) && root_id
+                            ? cml_json_get(entries, root_id)
                             : NULL;
     const char *path = item ? item_string(item, "path") : NULL;
     unsigned v[3];
@@ -236,7 +235,7 @@ static cml_status read_manifest(cml_mlpackage *pkg, cml_error *err) {
                       "than 1.0.0", version);
     } else if (!root_id) {
         st = cml_fail(err, CML_ERR_CORRUPT, "Manifest.json: 'rootModelIdentifier' is missing");
-    } else if (!cJSON_IsObject(item)) {
+    } else if (!cml_json_is(item, CML_JSON_OBJECT)) {
         st = cml_fail(err, CML_ERR_CORRUPT, "Manifest.json: rootModelIdentifier '%.100s' has no "
                       "entry in 'itemInfoEntries'", root_id);
     } else if (!path || !item_string(item, "name") || !item_string(item, "author") ||
@@ -260,7 +259,7 @@ static cml_status read_manifest(cml_mlpackage *pkg, cml_error *err) {
                 st = cml_fail(err, CML_ERR_NOMEM, "Manifest.json: out of memory");
         }
     }
-    cJSON_Delete(json);
+    cml_json_free(&doc);
     return st;
 }
 

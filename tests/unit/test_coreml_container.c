@@ -383,7 +383,7 @@ static void test_metadata(void) {
     md_bad("{\"inputNames\": [\"x\"], \"outputNames\": [\"y\"], \"identifier\": \"i\"", C,
            "invalid JSON");
     md_bad("{\"inputNames\": [\"x\"], \"outputNames\": [\"y\"], \"identifier\": \"i\"} x", C,
-           "trailing bytes");
+           "metadata.json: invalid JSON at byte 63 of 64: trailing characters after the value");
     md_bad("[]", C, "not a JSON object");
     md_bad("", C, "invalid JSON");
 }

@@ -253,6 +253,8 @@ static void test_dir_package(void) {
     expect_open_dir_fail(disk_package("r6.mlpackage", model, msize, &wb, m2), CML_ERR_CORRUPT,
                          "is missing");
     expect_open_dir_fail(disk_package("r7.mlpackage", model, msize, &wb, "{\"a\""), CML_ERR_CORRUPT,
+                         "Manifest.json: invalid JSON at byte 4 of 4: expected ':'");
+    expect_open_dir_fail(disk_package("r8.mlpackage", model, msize, &wb, "[1]"), CML_ERR_CORRUPT,
                          "Manifest.json: not a JSON object");
     /* Other writers' layouts resolve through the manifest (Chromium-style). */
     mkdirs("cr.mlpackage/Data/weights");
