@@ -590,7 +590,13 @@ static cml_status tile_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     int32_t r = x->rank;
     int64_t reps[CML_MAX_DIMS], shape[CML_MAX_DIMS], xs[CML_MAX_DIMS], os[CML_MAX_DIMS];
     CML_TRY(tile_reps(ctx, node, r, reps));
-    for (int32_t i = 0; i < r; i++) shape[i] = x->shape[i] * reps[i];
+    for (int32_t i = 0; i < r; i++) {
+        if (x->shape[i] && reps[i] > out->bound[i] / x->shape[i])
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                                "reps[%d] = %lld exceeds the bound planned at load (%lld)", i,
+                                (long long)reps[i], (long long)(out->bound[i] / x->shape[i]));
+        shape[i] = x->shape[i] * reps[i];
+    }
     CML_TRY(cml_mil_resize(ctx, out, r, shape));
     if (cml_milop_prod(shape, 0, r) == 0) return CML_OK;
     cml_milop_strides(r, x->shape, xs);

@@ -350,7 +350,64 @@ static void test_kv_cache_program(void) {
     mb_free_all();
 }
 
+/* More ops whose coremltools type inference produces or takes rank 0:
+ * gather_nd to scalars, one_hot of a scalar index, reduce_argmax to a
+ * scalar, transpose / fill_like of a scalar, matmul of two vectors. */
+static void test_more_ops(void) {
+    float x6[6] = {0, 1, 2, 3, 4, 5};
+    tg t;
+    /* gather_nd(x [2, 3], indices [2]) -> rank 0 */
+    tg_init(&t, "gather_nd", 17);
+    tg_param(&t, "x", tg_f32(&t, "x", 2, (int64_t[]){2, 3}, x6, false));
+    tg_param(&t, "indices", tg_i32s(&t, "i", 2, (int32_t[]){1, 2}));
+    cml_status st = go(&t, 1);
+    CHECK_MSG(st == CML_OK, "gather_nd: %s", t.err.msg);
+    CHECK(st == CML_OK && tg_o(&t, 0)->rank == 0 && tg_of(&t, 0)[0] == 5.0f);
+    tg_free(&t);
+    /* one_hot(scalar 2, size 4) -> [4] */
+    tg_init(&t, "one_hot", 17);
+    tg_param(&t, "indices", scalar_i32(&t, "i", 2, false));
+    tg_param(&t, "one_hot_vector_size", tg_scalar_i(&t, "n", 4));
+    st = go(&t, 1);
+    CHECK_MSG(st == CML_OK, "one_hot: %s", t.err.msg);
+    CHECK(st == CML_OK && tg_o(&t, 0)->rank == 1 && tg_o(&t, 0)->shape[0] == 4);
+    CHECK(st == CML_OK && cml_mil_get_f64(tg_o(&t, 0), 2) == 1 && cml_mil_get_f64(tg_o(&t, 0), 1) == 0);
+    tg_free(&t);
+    /* reduce_argmax([4], axis 0) -> rank-0 int32 */
+    tg_init(&t, "reduce_argmax", 17);
+    tg_param(&t, "x", tg_f32(&t, "x", 1, (int64_t[]){4}, (float[]){1, 9, 3, 2}, false));
+    tg_param(&t, "axis", tg_scalar_i(&t, "a", 0));
+    st = go(&t, 1);
+    CHECK_MSG(st == CML_OK, "reduce_argmax: %s", t.err.msg);
+    CHECK(st == CML_OK && tg_o(&t, 0)->rank == 0 && cml_mil_get_i64(tg_o(&t, 0), 0) == 1);
+    tg_free(&t);
+    /* transpose(scalar, perm []) -> scalar */
+    tg_init(&t, "transpose", 17);
+    tg_param(&t, "x", tg_f32(&t, "x", 0, NULL, (float[]){4}, false));
+    tg_param(&t, "perm", tg_value(&t, "p", CML_DTYPE_INT32, false, 1, (int64_t[]){0}, NULL, true));
+    st = go(&t, 1);
+    CHECK_MSG(st == CML_OK, "transpose: %s", t.err.msg);
+    CHECK(st == CML_OK && tg_o(&t, 0)->rank == 0 && tg_of(&t, 0)[0] == 4.0f);
+    tg_free(&t);
+    /* fill_like(scalar ref) -> scalar */
+    tg_init(&t, "fill_like", 17);
+    tg_param(&t, "ref_tensor", tg_f32(&t, "r", 0, NULL, (float[]){4}, false));
+    tg_param(&t, "value", tg_scalar_f(&t, "v", 1.5f));
+    st = go(&t, 1);
+    CHECK(st == CML_OK && tg_o(&t, 0)->rank == 0 && tg_of(&t, 0)[0] == 1.5f);
+    tg_free(&t);
+    /* matmul([3], [3]) -> rank 0 (numpy promotion, both dims dropped) */
+    tg_init(&t, "matmul", 17);
+    tg_param(&t, "x", tg_f32(&t, "x", 1, (int64_t[]){3}, (float[]){1, 2, 3}, false));
+    tg_param(&t, "y", tg_f32(&t, "y", 1, (int64_t[]){3}, (float[]){4, 5, 6}, false));
+    st = go(&t, 1);
+    CHECK_MSG(st == CML_OK, "matmul: %s", t.err.msg);
+    CHECK(st == CML_OK && tg_o(&t, 0)->rank == 0 && tg_of(&t, 0)[0] == 32.0f);
+    tg_free(&t);
+}
+
 int main(void) {
+    test_more_ops();
     test_kv_cache_program();
     test_concat();
     test_stack();
