@@ -152,7 +152,73 @@ static void test_unbounded(void) {
     }
 }
 
+/* coremltools' torchvision.nms lowering before iOS17:
+ *   _, _, idx, cnt = non_maximum_suppression(...); k = squeeze(cnt)
+ *   keep = cast(gather(cast(squeeze(idx), fp32), range_1d(k, 0, 1)), int32)
+ * range_1d's length is bounded at load by max_boxes. */
+static mb_function *nms_program(void) {
+    mb_block *b = mb_block_new();
+    iconst(b, "zero", 0);
+    iconst(b, "one", 1);
+    iconst(b, "maxb", 5);
+    mb_const(b, "iou", mb_val_floats(0, NULL, (float[]){0.5f}, 1));
+    mb_const(b, "sth", mb_val_floats(0, NULL, (float[]){-1e30f}, 1));
+    mb_const(b, "ax0", mb_val_ints(I32, 1, (int64_t[]){1}, (int32_t[]){0}, 1));
+    mb_const(b, "fp32", mb_val_str("fp32"));
+    mb_const(b, "int32", mb_val_str("int32"));
+    mb_op *op = op2(b, "non_maximum_suppression", "nms", "boxes", "boxes", "scores", "scores");
+    mb_in(op, "iou_threshold", "iou");
+    mb_in(op, "score_threshold", "sth");
+    mb_in(op, "max_boxes", "maxb");
+    mb_out(op, "ob", mb_tensor_type(F32, 3, (int64_t[]){1, 5, 4}));
+    mb_out(op, "os", mb_tensor_type(F32, 3, (int64_t[]){1, 5, 1}));
+    mb_out(op, "idx", mb_tensor_type(I32, 2, (int64_t[]){1, 5}));
+    mb_out(op, "cnt", mb_tensor_type(I32, 1, (int64_t[]){1}));
+    op = op2(b, "squeeze", "k", "x", "cnt", "axes", "ax0");
+    mb_out(op, "k", mb_tensor_type(I32, 0, NULL));
+    op = op2(b, "squeeze", "idx1", "x", "idx", "axes", "ax0");
+    mb_out(op, "idx1", mb_tensor_type(I32, 1, (int64_t[]){5}));
+    mb_out(op2(b, "cast", "idxf", "x", "idx1", "dtype", "fp32"), "idxf", mb_tensor_type(F32, 1, (int64_t[]){5}));
+    op = op2(b, "range_1d", "r", "end", "k", "start", "zero");
+    mb_in(op, "step", "one");
+    mb_out(op, "r", mb_tensor_type(I32, 1, (int64_t[]){-1}));
+    op = op2(b, "gather", "gf", "x", "idxf", "indices", "r");
+    mb_in(op, "axis", "zero");
+    mb_out(op, "gf", mb_tensor_type(F32, 1, (int64_t[]){-1}));
+    mb_out(op2(b, "cast", "keep", "x", "gf", "dtype", "int32"), "keep", mb_tensor_type(I32, 1, (int64_t[]){-1}));
+    mb_block_out(b, "keep");
+    mb_function *fn = mb_function_new("CoreML6", b);
+    mb_fn_in(fn, "boxes", mb_tensor_type(F32, 3, (int64_t[]){1, 5, 4}));
+    mb_fn_in(fn, "scores", mb_tensor_type(F32, 3, (int64_t[]){1, 5, 1}));
+    return fn;
+}
+
+static void test_nms_count_bound(void) {
+    cml_mil_graph g;
+    cml_error err = {0};
+    cml_status st = cml_mil_compile(nms_program(), NULL, NULL, 0, NULL, &g, &err);
+    CHECK_MSG(st == CML_OK, "nms program: %s", err.msg);
+    if (st == CML_OK) {
+        /* boxes 0 and 1 overlap (IoU 0.9), 2 and 4 overlap, 3 is alone;
+         * ranking 4, 0, 3, 1, 2 -> keep 4, 0, 3 */
+        static const float boxes[20] = {0, 0, 2, 2, 0.05f, 0, 2, 2, 5, 5, 1, 1, 9, 9, 1, 1, 5.05f, 5, 1, 1};
+        static const float scores[5] = {0.8f, 0.7f, 0.3f, 0.5f, 0.9f};
+        memcpy(g.values[cml_mil_find_input(&g, "boxes")].data, boxes, sizeof boxes);
+        memcpy(g.values[cml_mil_find_input(&g, "scores")].data, scores, sizeof scores);
+        st = cml_mil_run(&g, NULL, &err);
+        CHECK_MSG(st == CML_OK, "nms run: %s", err.msg);
+        const cml_mil_value *keep = out_at(&g, 0);
+        CHECK(keep->bound[0] == 5);
+        CHECK(st == CML_OK && keep->rank == 1 && keep->shape[0] == 3);
+        const int32_t want[3] = {4, 0, 3};
+        CHECK(st == CML_OK && memcmp(keep->data, want, sizeof want) == 0);
+        cml_mil_graph_free(&g);
+    }
+    mb_free_all();
+}
+
 int main(void) {
+    test_nms_count_bound();
     test_bounded();
     test_unbounded();
     TEST_MAIN_END();
