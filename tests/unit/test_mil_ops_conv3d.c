@@ -3,6 +3,9 @@
  * type, bias, ceil_mode and exclude_padding_from_average; plus bad input. */
 #include "test_mil_ops_util.h"
 
+/* ops_conv.c: folds a clamp into a conv (what fuse.c does for relu / clip) */
+bool cml_mil_conv_fuse_clamp(cml_mil_node *node, float lo, float hi);
+
 /* per-dim (out, before, after) of a forward window as the MIL spec defines it */
 static void ref_window(const char *pt, int64_t D, int64_t K, int64_t s, int64_t d, int64_t pb,
                        int64_t pa, bool ceil_mode, int64_t *out, int64_t *before, int64_t *after) {
@@ -79,6 +82,8 @@ static void test_conv3d(void) {
         tg_param(&t, "groups", tg_scalar_i(&t, "g", (int32_t)groups));
         tg_out(&t, 1);
         cml_status st = tg_infer(&t);
+        bool relu = trial % 4 == 3; /* a fused relu (fuse.c) clamps in the 3-D kernel too */
+        if (st == CML_OK && relu) CHECK(cml_mil_conv_fuse_clamp(&t.node, 0.0f, INFINITY));
         if (st == CML_OK) st = tg_run(&t);
         CHECK_MSG(st == CML_OK, "conv3d: %s", t.err.msg);
         int64_t O[3], B[3], A[3];
@@ -106,6 +111,7 @@ static void test_conv3d(void) {
                                             acc += (double)x[idx5(xs, n, g0 + c, id, ih, iw)] *
                                                    w[idx5(ws, co, c, kd, kh, kw)];
                                         }
+                            if (relu && acc < 0) acc = 0;
                             if (fabs(tg_of(&t, 0)[idx5(os, n, co, od, oh, ow)] - acc) > 1e-4) bad++;
                         }
         CHECK_MSG(bad == 0, "conv3d trial %d (%s): %d mismatches", trial, g.pt, bad);
