@@ -311,7 +311,15 @@ static mb_function *kv_program(void) {
     op = mb_op_new(b, "write_state", "kw");
     mb_in(op, "input", "k");
     mb_in(op, "data", "kn");
+    /* the attention read: kr = kn[:, :, :p + 1, :] (dynamic, bounded by the cache) */
+    mb_const(b, "zeros4", mb_val_ints(I32, 1, (int64_t[]){4}, (int32_t[]){0, 0, 0, 0}, 4));
+    op = mb_op_new(b, "slice_by_index", "kr");
+    mb_in(op, "x", "kn");
+    mb_in(op, "begin", "zeros4");
+    mb_in(op, "end", "end");
+    mb_out(op, "kr", mb_tensor_type(F32, 4, (int64_t[]){1, 2, -1, 4}));
     mb_block_out(b, "kn");
+    mb_block_out(b, "kr");
     mb_function *fn = mb_function_new("CoreML8", b);
     mb_fn_in(fn, "x", mb_tensor_type(F32, 4, step));
     mb_fn_in(fn, "pos", mb_tensor_type(I32, 1, one));
@@ -341,6 +349,11 @@ static void test_kv_cache_program(void) {
         st = cml_mil_run(&g, NULL, &err);
         CHECK_MSG(st == CML_OK, "kv step %d: %s", s, err.msg);
         CHECK(st == CML_OK && kn->rank == 4 && memcmp(kn->data, want, sizeof want) == 0);
+        const cml_mil_value *kr = &g.values[g.main.outputs[1]];
+        CHECK(st == CML_OK && kr->rank == 4 && kr->shape[2] == steps[s] + 1);
+        for (int h = 0; st == CML_OK && h < 2; h++) /* naive: the first p + 1 rows of each head */
+            CHECK(memcmp((const float *)kr->data + h * (steps[s] + 1) * 4, want + h * 5 * 4,
+                         sizeof(float) * (size_t)(steps[s] + 1) * 4) == 0);
     }
     /* a position past the cache is a clean run-time error */
     *(int32_t *)pos->data = 5;
