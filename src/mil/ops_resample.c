@@ -1,7 +1,9 @@
 /*
  * Resampling of the last two dims: upsample_nearest_neighbor,
  * upsample_bilinear, resize_bilinear, resize_nearest_neighbor, and iOS17
- * resize (LINEAR / NEAREST_NEIGHBOR over the last 1 or 2 dims).
+ * resize (LINEAR / NEAREST_NEIGHBOR over the last 1 or 2 dims; its `shape`
+ * may be computed at run time when its element bounds are known at load,
+ * giving a dynamic output).
  *
  * Source coordinates per output index i (Xin -> Xout), as coremltools
  * documents them:

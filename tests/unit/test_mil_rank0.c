@@ -245,6 +245,24 @@ static void test_refusals(void) {
     tg_out(&t, 1);
     CHECK(tg_infer(&t) != CML_OK);
     tg_free(&t);
+    /* tile: coremltools refuses reps <= 0 */
+    tg_init(&t, "tile", 18);
+    tg_param(&t, "x", tg_f32(&t, "x", 1, (int64_t[]){2}, (float[]){1, 2}, false));
+    tg_param(&t, "reps", tg_i32s(&t, "r", 1, (int32_t[]){0}));
+    tg_out(&t, 1);
+    CHECK(tg_infer(&t) == CML_ERR_INVALID_ARG && strstr(t.err.msg, "reps"));
+    tg_free(&t);
+    /* range_1d: start, end and step must share a dtype; scalars only */
+    for (int k = 0; k < 2; k++) {
+        tg_init(&t, "range_1d", 18);
+        if (k) tg_param(&t, "end", tg_i32s(&t, "e", 2, (int32_t[]){4, 5}));
+        else tg_param(&t, "end", tg_scalar_f(&t, "e", 4));
+        tg_param(&t, "start", tg_scalar_i(&t, "s", 0));
+        tg_param(&t, "step", tg_scalar_i(&t, "st", 1));
+        tg_out(&t, 1);
+        CHECK(tg_infer(&t) == (k ? CML_ERR_SHAPE : CML_ERR_UNSUPPORTED));
+        tg_free(&t);
+    }
     /* slice_update with a rank-0 update is refused at compile time */
     tg_init(&t, "slice_update", 18);
     tg_param(&t, "x", tg_f32(&t, "x", 1, (int64_t[]){4}, NULL, false));
