@@ -124,6 +124,40 @@ void cml_k_conv_transpose2d_f32(cml_threadpool *pool, const cml_conv2d_params *p
                                 const float *x, const float *w, const float *bias, float *y,
                                 void *scratch);
 
+/* ---- 3-D convolution and pooling (NCDHW) --------------------------------------
+ * A direct (naive but cache-aware) path for rank-5 tensors, parallel over
+ * output planes; the 2-D paths above are the fast ones. Spatial dims are
+ * indexed 0..2 = D, H, W. */
+
+typedef struct cml_conv3d_params {
+    int64_t n, c_in, c_out, groups;
+    int64_t in[3], out[3], k[3], stride[3], dilation[3];
+    int64_t pad_before[3];   /* conv: zero pad before; transpose: cropped amount */
+} cml_conv3d_params;
+
+/* y = clamp(conv(x, w[c_out, c_in/groups, kD, kH, kW]) + bias, act_min,
+ * act_max) with zero padding (bias may be NULL). No scratch. */
+void cml_k_conv3d_f32(cml_threadpool *pool, const cml_conv3d_params *p, const float *x,
+                      const float *w, const float *bias, float *y, float act_min, float act_max);
+/* Transposed conv, weight [c_in, c_out/groups, kD, kH, kW]; out[] given and
+ * pad_before[] cropped from the full output. No scratch. */
+void cml_k_conv_transpose3d_f32(cml_threadpool *pool, const cml_conv3d_params *p, const float *x,
+                                const float *w, const float *bias, float *y);
+
+typedef enum cml_pool3d_kind { CML_POOL3D_MAX, CML_POOL3D_AVG, CML_POOL3D_L2 } cml_pool3d_kind;
+
+typedef struct cml_pool3d_params {
+    int64_t n, c, in[3], out[3], k[3], stride[3], pad_before[3], pad_after[3];
+    bool count_include_pad; /* avg: divide by the window clipped to the padded input */
+} cml_pool3d_params;
+
+/* Max ignores padded cells (an all-padding window gives -inf); avg divides
+ * by the window clipped to [-pad_before, in + pad_after) when
+ * count_include_pad, else to the real input (0 when empty); l2 is
+ * sqrt(sum of squares) over the real cells. */
+void cml_k_pool3d_f32(cml_threadpool *pool, const cml_pool3d_params *p, cml_pool3d_kind kind,
+                      const float *x, float *y);
+
 /* ---- pooling (NCHW) -------------------------------------------------------- */
 
 typedef struct cml_pool2d_params {

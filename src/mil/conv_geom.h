@@ -8,9 +8,9 @@
 #include "mil/ops.h"
 
 typedef struct cml_milop_conv_geom {
-    int32_t sdims;                /* 1 or 2 */
+    int32_t sdims;                /* 1, 2 or 3 (3-D: conv / conv_transpose only) */
     cml_milop_pad_type pad_type;
-    int64_t strides[2], dilations[2], pad[4];
+    int64_t strides[3], dilations[3], pad[6];
     int64_t groups;
 } cml_milop_conv_geom;
 

@@ -67,7 +67,8 @@ cml_status cml_milop_read_ints(cml_mil_ctx *ctx, const cml_mil_node *node, const
 /* Compile-time upper bounds of the elements of a small runtime integer
  * vector (reshape.shape, fill.shape, ...): exact for consts, and followed
  * through shape(x) (x's bound), gather, concat, cast, add/mul/maximum of
- * non-negative bounds. A constant -1 stays -1. False when unknown. */
+ * non-negative bounds, and the box counts of an iOS15 non_maximum_suppression
+ * (max_boxes). A constant -1 stays -1. False when unknown. */
 bool cml_milop_int_bounds(cml_mil_ctx *ctx, const cml_mil_value *v, int64_t *out, uint32_t max,
                           uint32_t *count);
 /* Whether the value's data is available at compile time. */

@@ -336,6 +336,15 @@ static bool bounds_rec(cml_mil_ctx *ctx, const cml_mil_value *v, int64_t *out, u
         *count = (uint32_t)ni;
         return true;
     }
+    if (strcmp(t, "non_maximum_suppression") == 0 && p->noutputs == 4 &&
+        &ctx->g->values[p->outputs[3]] == v) {
+        /* iOS15 NMS box counts [n]: each at most max_boxes */
+        const cml_mil_value *mb = cml_mil_in(ctx, p, "max_boxes");
+        if (!cml_milop_known(mb)) return false;
+        for (int64_t i = 0; i < n; i++) out[i] = cml_milop_get_int(mb->data, mb->dtype, 0);
+        *count = (uint32_t)n;
+        return true;
+    }
     if (strcmp(t, "concat") == 0) {
         const cml_mil_param *vals = cml_mil_param_find(p, "values");
         uint32_t k = 0;

@@ -276,46 +276,87 @@ static cml_status s2b_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
 const cml_mil_op_def cml_mil_op_space_to_batch = {"space_to_batch", s2b_infer, s2b_run, false};
 const cml_mil_op_def cml_mil_op_batch_to_space = {"batch_to_space", s2b_infer, s2b_run, false};
 
-/* ---- non_maximum_suppression(boxes [n, B, 4], scores [n, B, K], iou_threshold,
- *      score_threshold, max_boxes, per_class_suppression = False) ---------------------
- * Boxes are (x_center, y_center, width, height). Each box ranks by its best
- * class score (ties: lower index first); boxes scoring <= score_threshold
- * are dropped; greedily keeps a box unless it overlaps a kept one (of the
- * same best class when per_class_suppression) with IoU > iou_threshold.
- * Outputs: boxes [n, M, 4], scores [n, M, K], indices [n, M] (int32) and
- * counts [n] (int32); unused slots are 0 (indices -1). */
+/* ---- non_maximum_suppression ---------------------------------------------------------
+ * iOS15: (boxes [n, B, 4], scores [n, B, K], iou_threshold, score_threshold,
+ *         max_boxes, per_class_suppression = False)
+ *         -> boxes [n, M, 4], scores [n, M, K], indices [n, M], counts [n]
+ * iOS17: (boxes [n, 4, B], scores [n, K, B], iou_threshold, max_boxes,
+ *         per_class_suppression = False)  -- no score threshold, boxes last
+ *         -> boxes [n, 4, M], scores [n, K, M], indices [n, M]
+ * The form follows the parameters (score_threshold present or not) and the
+ * output count. Boxes are (x_center, y_center, width, height). Each box ranks
+ * by its best class score (ties: lower index first); iOS15 drops boxes
+ * scoring <= score_threshold; greedily keeps a box unless it overlaps a kept
+ * one (of the same best class when per_class_suppression) with IoU >
+ * iou_threshold. Unused slots are 0 (indices -1). */
 
 typedef struct nms_attr {
     float iou, score;
     int64_t max_boxes;
     bool per_class;
+    bool ios17;    /* boxes-last layout, no threshold, 3 outputs */
 } nms_attr;
+
+/* Element strides of one batch of boxes / scores: coordinate or class c of
+ * box i is at c * cs + i * bs (iOS15: cs 1, bs 4 or K; iOS17: cs N, bs 1). */
+typedef struct nms_layout {
+    int64_t box_cs, box_bs, sc_cs, sc_bs;
+} nms_layout;
+
+static nms_layout nms_layout_of(bool ios17, int64_t nboxes, int64_t K) {
+    nms_layout l;
+    if (ios17) l = (nms_layout){nboxes, 1, nboxes, 1};
+    else l = (nms_layout){1, 4, 1, K};
+    return l;
+}
+
+static cml_status nms_shapes(cml_mil_ctx *ctx, const cml_mil_node *node, const nms_attr *a,
+                             const cml_mil_value *b, const cml_mil_value *s, const int64_t *bs,
+                             const int64_t *ss, int64_t *n, int64_t *B, int64_t *K) {
+    int64_t bc = a->ios17 ? bs[1] : bs[2], bb = a->ios17 ? bs[2] : bs[1];
+    int64_t sk = a->ios17 ? ss[1] : ss[2], sb = a->ios17 ? ss[2] : ss[1];
+    if (b->rank != 3 || s->rank != 3 || bc != 4 || ss[0] != bs[0] || sb != bb)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "%s expected",
+                            a->ios17 ? "boxes [n, 4, B] and scores [n, K, B]"
+                                     : "boxes [n, B, 4] and scores [n, B, K]");
+    *n = bs[0], *B = bb, *K = sk;
+    return CML_OK;
+}
 
 static cml_status nms_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     cml_mil_value *b = NULL, *s = NULL;
     CML_TRY(cml_milop_require_float(ctx, node, "boxes", &b));
     CML_TRY(cml_milop_require_float(ctx, node, "scores", &s));
-    if (b->rank != 3 || s->rank != 3 || b->bound[2] != 4 || s->bound[0] != b->bound[0] ||
-        s->bound[1] != b->bound[1])
-        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "boxes [n, B, 4] and scores [n, B, K] expected");
-    if (node->noutputs != 4) return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "expects 4 outputs");
     nms_attr *a = cml_mil_alloc(ctx, sizeof *a);
     if (!a) return CML_ERR_NOMEM;
-    double iou, sc;
+    memset(a, 0, sizeof *a);
+    a->ios17 = cml_mil_in(ctx, node, "score_threshold") == NULL;
+    if (node->noutputs != (a->ios17 ? 3u : 4u))
+        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "expects %d outputs (%s form), got %u",
+                            a->ios17 ? 3 : 4, a->ios17 ? "iOS17, no score_threshold" : "iOS15",
+                            node->noutputs);
+    int64_t n = 0, B = 0, K = 0;
+    CML_TRY(nms_shapes(ctx, node, a, b, s, b->bound, s->bound, &n, &B, &K));
+    double iou, sc = 0;
     CML_TRY(cml_mil_const_float(ctx, node, "iou_threshold", false, 0, &iou));
-    CML_TRY(cml_mil_const_float(ctx, node, "score_threshold", false, 0, &sc));
+    if (!a->ios17) CML_TRY(cml_mil_const_float(ctx, node, "score_threshold", false, 0, &sc));
     CML_TRY(cml_mil_const_int(ctx, node, "max_boxes", false, 0, &a->max_boxes));
     CML_TRY(cml_mil_const_bool(ctx, node, "per_class_suppression", true, false, &a->per_class));
-    if (a->max_boxes < 0) return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "negative max_boxes");
+    if (a->max_boxes < 0 || a->max_boxes > ((int64_t)1 << 31))
+        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "max_boxes %lld out of range",
+                            (long long)a->max_boxes);
     a->iou = (float)iou, a->score = (float)sc;
     node->attr = a;
-    int64_t n = b->bound[0], B = b->bound[1], M = a->max_boxes, K = s->bound[2];
-    node->scratch = (size_t)B * (sizeof(double) + 2 * sizeof(int64_t) + sizeof(int64_t));
+    int64_t M = a->max_boxes;
+    node->scratch = (size_t)B * (sizeof(double) + 3 * sizeof(int64_t));
     int64_t s0[3] = {n, M, 4}, s1[3] = {n, M, K}, s2[2] = {n, M};
-    CML_TRY(cml_milop_out_like(ctx, node, 0, b, 3, s0, false));
-    CML_TRY(cml_milop_out_like(ctx, node, 1, s, 3, s1, false));
-    CML_TRY(cml_mil_set_output(ctx, node, 2, CML_DTYPE_INT32, false, 2, s2, b->dynamic));
-    return cml_mil_set_output(ctx, node, 3, CML_DTYPE_INT32, false, 1, &n, b->dynamic);
+    if (a->ios17) s0[1] = 4, s0[2] = M, s1[1] = K, s1[2] = M;
+    bool dyn = b->dynamic || s->dynamic;
+    CML_TRY(cml_milop_out_like(ctx, node, 0, b, 3, s0, dyn));
+    CML_TRY(cml_milop_out_like(ctx, node, 1, s, 3, s1, dyn));
+    CML_TRY(cml_mil_set_output(ctx, node, 2, CML_DTYPE_INT32, false, 2, s2, dyn));
+    if (a->ios17) return CML_OK;
+    return cml_mil_set_output(ctx, node, 3, CML_DTYPE_INT32, false, 1, &n, dyn);
 }
 
 static float nms_iou(const float *a, const float *b) {
@@ -327,68 +368,96 @@ static float nms_iou(const float *a, const float *b) {
     return uni > 0 ? inter / uni : 0;
 }
 
+static void nms_box(const float *bd, const nms_layout *l, int64_t i, float *box) {
+    for (int c = 0; c < 4; c++) box[c] = bd[c * l->box_cs + i * l->box_bs];
+}
+
+/* Stable merge sort of order[0..cnt) by best[], descending (tmp: cnt). */
+static void nms_sort(const double *best, int64_t *order, int64_t *tmp, int64_t cnt) {
+    for (int64_t w = 1; w < cnt; w *= 2) {
+        for (int64_t lo = 0; lo < cnt; lo += 2 * w) {
+            int64_t mid = lo + w < cnt ? lo + w : cnt, hi = lo + 2 * w < cnt ? lo + 2 * w : cnt;
+            int64_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) tmp[k++] = best[order[j]] > best[order[i]] ? order[j++] : order[i++];
+            while (i < mid) tmp[k++] = order[i++];
+            while (j < hi) tmp[k++] = order[j++];
+        }
+        memcpy(order, tmp, sizeof(int64_t) * (size_t)cnt);
+    }
+}
+
+typedef struct nms_batch {
+    const float *bd, *sd;     /* this batch's boxes / scores */
+    nms_layout in;
+    int64_t B, K;
+    double *best;
+    int64_t *order, *tmp, *cls, *kept_ids;
+} nms_batch;
+
+/* Ranks and suppresses one batch; returns the number kept (ids in kept_ids). */
+static int64_t nms_select(const nms_attr *a, const nms_batch *w) {
+    int64_t cnt = 0;
+    for (int64_t i = 0; i < w->B; i++) {
+        int64_t c = 0;
+        for (int64_t k = 1; k < w->K; k++)
+            if (w->sd[k * w->in.sc_cs + i * w->in.sc_bs] > w->sd[c * w->in.sc_cs + i * w->in.sc_bs]) c = k;
+        w->best[i] = w->K ? w->sd[c * w->in.sc_cs + i * w->in.sc_bs] : -INFINITY;
+        w->cls[i] = c;
+        if (a->ios17 || w->best[i] > a->score) w->order[cnt++] = i;
+    }
+    nms_sort(w->best, w->order, w->tmp, cnt);
+    int64_t kept = 0;
+    for (int64_t q = 0; q < cnt && kept < a->max_boxes; q++) {
+        int64_t i = w->order[q];
+        float box[4], other[4];
+        nms_box(w->bd, &w->in, i, box);
+        bool keep = true;
+        for (int64_t k = 0; k < kept && keep; k++) {
+            int64_t j = w->kept_ids[k];
+            if (a->per_class && w->cls[j] != w->cls[i]) continue;
+            nms_box(w->bd, &w->in, j, other);
+            if (nms_iou(box, other) > a->iou) keep = false;
+        }
+        if (keep) w->kept_ids[kept++] = i;
+    }
+    return kept;
+}
+
 static cml_status nms_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const nms_attr *a = node->attr;
     cml_mil_value *bx = cml_mil_in(ctx, node, "boxes"), *sc = cml_mil_in(ctx, node, "scores");
-    int64_t n = bx->shape[0], B = bx->shape[1], K = sc->shape[2], M = a->max_boxes;
-    if (sc->shape[0] != n || sc->shape[1] != B || bx->shape[2] != 4)
-        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "boxes and scores do not match");
+    int64_t n = 0, B = 0, K = 0, M = a->max_boxes;
+    CML_TRY(nms_shapes(ctx, node, a, bx, sc, bx->shape, sc->shape, &n, &B, &K));
     int64_t s0[3] = {n, M, 4}, s1[3] = {n, M, K}, s2[2] = {n, M};
+    if (a->ios17) s0[1] = 4, s0[2] = M, s1[1] = K, s1[2] = M;
     cml_mil_value *ob = cml_mil_out(ctx, node, 0), *os = cml_mil_out(ctx, node, 1);
-    cml_mil_value *oi = cml_mil_out(ctx, node, 2), *oc = cml_mil_out(ctx, node, 3);
+    cml_mil_value *oi = cml_mil_out(ctx, node, 2), *oc = a->ios17 ? NULL : cml_mil_out(ctx, node, 3);
     CML_TRY(cml_mil_resize(ctx, ob, 3, s0));
     CML_TRY(cml_mil_resize(ctx, os, 3, s1));
     CML_TRY(cml_mil_resize(ctx, oi, 2, s2));
-    CML_TRY(cml_mil_resize(ctx, oc, 1, &n));
+    if (oc) CML_TRY(cml_mil_resize(ctx, oc, 1, &n));
     void *scr = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scr));
-    double *best = scr;
-    int64_t *order = (int64_t *)(best + B), *tmp = order + B, *cls = tmp + B;
-    const float *bd = bx->data, *sd = sc->data;
+    nms_batch w = {.in = nms_layout_of(a->ios17, B, K), .B = B, .K = K, .best = scr};
+    w.order = (int64_t *)(w.best + B), w.tmp = w.order + B, w.cls = w.tmp + B;
+    w.kept_ids = w.tmp; /* the sort is done before ids are kept */
+    nms_layout out = nms_layout_of(a->ios17, M, K);
     float *obd = ob->data, *osd = os->data;
-    int32_t *oid = oi->data, *ocd = oc->data;
+    int32_t *oid = oi->data;
     memset(obd, 0, sizeof(float) * (size_t)(n * M * 4));
     memset(osd, 0, sizeof(float) * (size_t)(n * M * K));
     for (int64_t i = 0; i < n * M; i++) oid[i] = -1;
     for (int64_t b = 0; b < n; b++) {
-        int64_t cnt = 0;
-        for (int64_t i = 0; i < B; i++) {
-            const float *row = sd + (b * B + i) * K;
-            int64_t c = 0;
-            for (int64_t k = 1; k < K; k++)
-                if (row[k] > row[c]) c = k;
-            best[i] = K ? row[c] : -INFINITY;
-            cls[i] = c;
-            if (best[i] > a->score) order[cnt++] = i;
+        w.bd = (const float *)bx->data + b * B * 4, w.sd = (const float *)sc->data + b * B * K;
+        int64_t kept = nms_select(a, &w);
+        float *ob_b = obd + b * M * 4, *os_b = osd + b * M * K;
+        for (int64_t q = 0; q < kept; q++) {
+            int64_t i = w.kept_ids[q];
+            oid[b * M + q] = (int32_t)i;
+            for (int c = 0; c < 4; c++) ob_b[c * out.box_cs + q * out.box_bs] = w.bd[c * w.in.box_cs + i * w.in.box_bs];
+            for (int64_t k = 0; k < K; k++) os_b[k * out.sc_cs + q * out.sc_bs] = w.sd[k * w.in.sc_cs + i * w.in.sc_bs];
         }
-        /* stable merge sort of the candidates by best score, descending */
-        for (int64_t w = 1; w < cnt; w *= 2) {
-            for (int64_t lo = 0; lo < cnt; lo += 2 * w) {
-                int64_t mid = lo + w < cnt ? lo + w : cnt, hi = lo + 2 * w < cnt ? lo + 2 * w : cnt;
-                int64_t i = lo, j = mid, k = lo;
-                while (i < mid && j < hi) tmp[k++] = best[order[j]] > best[order[i]] ? order[j++] : order[i++];
-                while (i < mid) tmp[k++] = order[i++];
-                while (j < hi) tmp[k++] = order[j++];
-            }
-            memcpy(order, tmp, sizeof(int64_t) * (size_t)cnt);
-        }
-        int64_t kept = 0;
-        for (int64_t q = 0; q < cnt && kept < M; q++) {
-            int64_t i = order[q];
-            const float *box = bd + (b * B + i) * 4;
-            bool keep = true;
-            for (int64_t k = 0; k < kept && keep; k++) {
-                int64_t j = oid[b * M + k];
-                if (a->per_class && cls[j] != cls[i]) continue;
-                if (nms_iou(box, bd + (b * B + j) * 4) > a->iou) keep = false;
-            }
-            if (!keep) continue;
-            oid[b * M + kept] = (int32_t)i;
-            memcpy(obd + (b * M + kept) * 4, box, sizeof(float) * 4);
-            memcpy(osd + (b * M + kept) * K, sd + (b * B + i) * K, sizeof(float) * (size_t)K);
-            kept++;
-        }
-        ocd[b] = (int32_t)kept;
+        if (oc) ((int32_t *)oc->data)[b] = (int32_t)kept;
     }
     return CML_OK;
 }

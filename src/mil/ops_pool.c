@@ -1,6 +1,7 @@
 /*
  * max_pool, avg_pool, l2_pool over 1-D ([N, C, W], run as H = 1) and 2-D
- * inputs. Output size and padding come from cml_milop_window (valid, same,
+ * inputs on the kernel layer's 2-D pools, and 3-D ([N, C, D, H, W]) on its
+ * direct NCDHW path. Output size and padding come from cml_milop_window (valid, same,
  * same_lower, custom; ceil_mode as coremltools' spatial_dimensions_out_shape).
  * Max pool ignores padded cells; avg pool counts them unless
  * exclude_padding_from_average; l2_pool = sqrt(sum of squares in the window)
@@ -20,7 +21,7 @@ typedef struct pool_attr {
     pool_kind kind;
     int32_t sdims;
     cml_milop_pad_type pad_type;
-    int64_t kernel[2], strides[2], pad[4];
+    int64_t kernel[3], strides[3], pad[6];
     bool ceil_mode, exclude_pad;
 } pool_attr;
 
@@ -58,6 +59,50 @@ static void pool_out_shape(const pool_attr *a, const cml_pool2d_params *p, int64
     }
 }
 
+/* 3-D: window geometry per spatial dim; false when a window does not fit. */
+static bool pool3_params(const pool_attr *a, const int64_t *xs, cml_pool3d_params *p) {
+    p->n = xs[0], p->c = xs[1];
+    p->count_include_pad = !a->exclude_pad;
+    for (int32_t i = 0; i < 3; i++) {
+        p->in[i] = xs[2 + i], p->k[i] = a->kernel[i], p->stride[i] = a->strides[i];
+        if (!cml_milop_window(a->pad_type, xs[2 + i], a->kernel[i], a->strides[i], 1,
+                              a->pad[2 * i], a->pad[2 * i + 1], a->ceil_mode, &p->out[i],
+                              &p->pad_before[i], &p->pad_after[i]))
+            return false;
+    }
+    return true;
+}
+
+static void pool3_shape(const cml_pool3d_params *p, int64_t *shape) {
+    shape[0] = p->n, shape[1] = p->c;
+    for (int32_t i = 0; i < 3; i++) shape[2 + i] = p->out[i];
+}
+
+static cml_status pool3_declare(cml_mil_ctx *ctx, cml_mil_node *node, const pool_attr *a,
+                                const cml_mil_value *x) {
+    cml_pool3d_params p;
+    if (!pool3_params(a, x->bound, &p))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the window is larger than the padded input");
+    int64_t shape[5];
+    pool3_shape(&p, shape);
+    return cml_milop_out_like(ctx, node, 0, x, 5, shape, false);
+}
+
+static cml_status pool3_run(cml_mil_ctx *ctx, const cml_mil_node *node, const pool_attr *a,
+                            const cml_mil_value *x, cml_mil_value *out) {
+    cml_pool3d_params p;
+    if (!pool3_params(a, x->shape, &p))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the window is larger than the padded input");
+    int64_t shape[5];
+    pool3_shape(&p, shape);
+    CML_TRY(cml_mil_resize(ctx, out, 5, shape));
+    if (cml_mil_numel(out) == 0) return CML_OK;
+    cml_pool3d_kind k = a->kind == POOL_MAX ? CML_POOL3D_MAX
+                        : a->kind == POOL_AVG ? CML_POOL3D_AVG : CML_POOL3D_L2;
+    cml_k_pool3d_f32(ctx->pool, &p, k, x->data, out->data);
+    return CML_OK;
+}
+
 static cml_status read_n(cml_mil_ctx *ctx, const cml_mil_node *node, const char *name, int32_t n,
                          bool required, int64_t def, int64_t *out) {
     int64_t v[8];
@@ -80,10 +125,9 @@ static cml_status read_n(cml_mil_ctx *ctx, const cml_mil_node *node, const char 
 static cml_status pool_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     cml_mil_value *x = NULL;
     CML_TRY(cml_milop_require_float(ctx, node, "x", &x));
-    if (x->rank == 5)
-        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "3-D pooling is not supported");
-    if (x->rank != 3 && x->rank != 4)
-        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "x must have rank 3 or 4, has %d", x->rank);
+    if (x->rank < 3 || x->rank > 5)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "x must have rank 3, 4 or 5, has %d",
+                            x->rank);
     pool_attr *a = cml_mil_alloc(ctx, sizeof *a);
     if (!a) return CML_ERR_NOMEM;
     memset(a, 0, sizeof *a);
@@ -106,6 +150,7 @@ static cml_status pool_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
             return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG,
                                 "kernel_sizes and strides must be >= 1 and pads >= 0");
     node->attr = a;
+    if (a->sdims == 3) return pool3_declare(ctx, node, a, x);
     cml_pool2d_params p;
     if (!pool_params(a, x->bound, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the window is larger than the padded input");
@@ -118,6 +163,7 @@ static cml_status pool_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
 static cml_status pool_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const pool_attr *a = node->attr;
     cml_mil_value *x = cml_mil_in(ctx, node, "x"), *out = cml_mil_out(ctx, node, 0);
+    if (a->sdims == 3) return pool3_run(ctx, node, a, x, out);
     cml_pool2d_params p;
     if (!pool_params(a, x->shape, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the window is larger than the padded input");

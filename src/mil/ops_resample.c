@@ -1,7 +1,9 @@
 /*
  * Resampling of the last two dims: upsample_nearest_neighbor,
  * upsample_bilinear, resize_bilinear, resize_nearest_neighbor, and iOS17
- * resize (LINEAR / NEAREST_NEIGHBOR over the last 1 or 2 dims).
+ * resize (LINEAR / NEAREST_NEIGHBOR over the last 1 or 2 dims; its `shape`
+ * may be computed at run time when its element bounds are known at load,
+ * giving a dynamic output).
  *
  * Source coordinates per output index i (Xin -> Xout), as coremltools
  * documents them:
@@ -80,8 +82,10 @@ static cml_status rs_out_size(cml_mil_ctx *ctx, const cml_mil_node *node, const 
         int64_t v[CML_MAX_DIMS];
         uint32_t n = 0;
         CML_TRY(cml_milop_read_ints(ctx, node, "shape", s, v, CML_MAX_DIMS, &n));
-        if ((int32_t)n < a->resized_dims)
-            return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "'shape' is shorter than resized_dims");
+        if ((int32_t)n < a->resized_dims || (int32_t)n > x->rank)
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                                "'shape' has %u entries (resized_dims %d, x rank %d)", n,
+                                a->resized_dims, x->rank);
         *ow = v[n - 1] ? v[n - 1] : W;
         *oh = a->resized_dims == 2 ? (v[n - 2] ? v[n - 2] : H) : 1;
     } else if (a->out_h > 0) {
@@ -101,6 +105,33 @@ static void rs_shape(const rs_attr *a, const cml_mil_value *x, const int64_t *xs
     if (a->resized_dims == 2) shape[x->rank - 2] = oh;
 }
 
+/* Upper bound of the output size for a run-time resize `shape` (iOS17
+ * resize): from the compile-time element bounds of shape (0 = keep x's
+ * dim, so the bound is the larger of the two); fails when unknown. */
+static cml_status rs_bound_size(cml_mil_ctx *ctx, const cml_mil_node *node, const rs_attr *a,
+                                const cml_mil_value *x, const cml_mil_value *s, int64_t *oh,
+                                int64_t *ow) {
+    int64_t b[CML_MAX_DIMS];
+    uint32_t n = 0;
+    if (s->rank != 1 || !cml_milop_is_int(s->dtype))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "'shape' must be an integer vector");
+    if (!cml_milop_int_bounds(ctx, s, b, CML_MAX_DIMS, &n))
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
+                            "run-time 'shape' has no upper bound known at load");
+    if ((int32_t)n < a->resized_dims || (int32_t)n > x->rank)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                            "'shape' has %u entries (resized_dims %d, x rank %d)", n,
+                            a->resized_dims, x->rank);
+    int64_t hb = a->resized_dims == 2 ? b[n - 2] : 1, wb = b[n - 1];
+    if (hb < 0 || wb < 0 || hb > ((int64_t)1 << 31) || wb > ((int64_t)1 << 31))
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
+                            "run-time 'shape' has no upper bound known at load");
+    int64_t H = a->resized_dims == 2 ? x->bound[x->rank - 2] : 1, W = x->bound[x->rank - 1];
+    *oh = a->resized_dims == 2 ? (hb > H ? hb : H) : 1;
+    *ow = wb > W ? wb : W;
+    return CML_OK;
+}
+
 static cml_status rs_finish(cml_mil_ctx *ctx, cml_mil_node *node, rs_attr *a, cml_mil_value *x) {
     if (x->rank < a->resized_dims)
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "x has rank %d", x->rank);
@@ -108,9 +139,15 @@ static cml_status rs_finish(cml_mil_ctx *ctx, cml_mil_node *node, rs_attr *a, cm
         return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "x must be fp16 or fp32");
     node->attr = a;
     int64_t oh = 0, ow = 0, shape[CML_MAX_DIMS];
+    cml_mil_value *s = a->from_shape ? cml_mil_in(ctx, node, "shape") : NULL;
+    if (s && !cml_milop_known(s)) {
+        CML_TRY(rs_bound_size(ctx, node, a, x, s, &oh, &ow));
+        rs_shape(a, x, x->bound, oh, ow, shape);
+        return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, true);
+    }
     CML_TRY(rs_out_size(ctx, node, a, x, x->bound, &oh, &ow));
     rs_shape(a, x, x->bound, oh, ow, shape);
-    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
+    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, x->dynamic);
 }
 
 static rs_attr *rs_new(cml_mil_ctx *ctx) {
@@ -179,9 +216,6 @@ static cml_status resize_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     if (strcmp(im, "LINEAR") == 0) a->nearest = false;
     else if (strcmp(im, "NEAREST_NEIGHBOR") == 0) a->nearest = true;
     else return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "interpolation_mode '%s'", im);
-    if (!cml_milop_known(s))
-        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
-                            "'shape' must be a constant (no bound for a runtime size)");
     a->resized_dims = (int32_t)rd;
     a->from_shape = true;
     return rs_finish(ctx, node, a, x);

@@ -227,12 +227,22 @@ static cml_status su_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     CML_TRY(cml_mil_require(ctx, node, "update", &u));
     if (esz(u) != esz(x) || cml_milop_is_float(u->dtype) != cml_milop_is_float(x->dtype))
         return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "update must have x's dtype");
+    if (u->rank == 0)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "rank-0 'update' is not supported");
     slice_attr *a = NULL;
     int32_t orank;
     int64_t shape[CML_MAX_DIMS];
     bool dyn;
     CML_TRY(slice_setup(ctx, node, x, false, &a, &orank, shape, &dyn));
     node->attr = a;
+    /* a const slice of a static x has a known shape: update must match it */
+    bool fixed = !dyn && !u->dynamic;
+    if (fixed && (orank != u->rank || memcmp(shape, u->bound, sizeof(int64_t) * (size_t)orank))) {
+        char want[256], got[256];
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "'update' has shape %s, the slice is %s",
+                            cml_milop_shape_str(got, sizeof got, u->rank, u->bound),
+                            cml_milop_shape_str(want, sizeof want, orank, shape));
+    }
     return cml_milop_out_like(ctx, node, 0, x, x->rank, x->bound, false);
 }
 
@@ -263,46 +273,69 @@ const cml_mil_op_def cml_mil_op_slice_update = {"slice_update", su_infer, su_run
 typedef struct concat_attr {
     int32_t axis;
     bool interleave;
+    bool scalars; /* rank-0 values: each counts as a [1] (coremltools), output rank 1 */
 } concat_attr;
 
+/* Rank and shape of value v as concat sees it: rank-0 values are [1]. */
+static int32_t concat_view(const concat_attr *a, const cml_mil_value *v, bool bound,
+                           int64_t *shape) {
+    if (a->scalars) {
+        shape[0] = 1;
+        return 1;
+    }
+    memcpy(shape, bound ? v->bound : v->shape, sizeof(int64_t) * (size_t)v->rank);
+    return v->rank;
+}
+
+/* Validates value i against value 0 (rank, dtype, non-axis dims). */
+static cml_status concat_check(cml_mil_ctx *ctx, const cml_mil_node *node, const concat_attr *a,
+                               uint32_t i, const cml_mil_value *v0, const cml_mil_value *v) {
+    if (v->kind != CML_MIL_KIND_TENSOR || esz(v) != esz(v0) ||
+        cml_milop_is_float(v->dtype) != cml_milop_is_float(v0->dtype))
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "value %u has another dtype", i);
+    if (v->rank != v0->rank)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "value %u has rank %d, value 0 has rank %d",
+                            i, v->rank, v0->rank);
+    for (int32_t d = 0; d < v0->rank; d++)
+        if (d != a->axis && v->bound[d] != v0->bound[d] && !v->dynamic && !v0->dynamic)
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "value %u differs in dim %d", i, d);
+    if (a->interleave && v->bound[a->axis] != v0->bound[a->axis] && !a->scalars)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "interleave needs equal shapes");
+    return CML_OK;
+}
+
+/* coremltools: all values share one rank; rank-0 values concatenate into a
+ * rank-1 tensor of one element per value (the axis is not checked then). */
 static cml_status concat_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     const cml_mil_param *p = cml_mil_param_find(node, "values");
     if (!p || p->count == 0)
         return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "'values' is empty");
     concat_attr *a = cml_mil_alloc(ctx, sizeof *a);
     if (!a) return CML_ERR_NOMEM;
+    memset(a, 0, sizeof *a);
     int64_t axis;
     CML_TRY(cml_mil_const_int(ctx, node, "axis", false, 0, &axis));
     CML_TRY(cml_mil_const_bool(ctx, node, "interleave", true, false, &a->interleave));
     const cml_mil_value *v0 = cml_mil_value_at(ctx, p->vids[0]);
-    if (!cml_milop_axis(axis, v0->rank, &a->axis))
-        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "axis %lld out of range",
-                            (long long)axis);
+    a->scalars = v0->kind == CML_MIL_KIND_TENSOR && v0->rank == 0;
+    if (!a->scalars && !cml_milop_axis(axis, v0->rank, &a->axis))
+        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "axis %lld out of range for rank %d",
+                            (long long)axis, v0->rank);
     int64_t shape[CML_MAX_DIMS];
-    memcpy(shape, v0->bound, sizeof shape);
+    int32_t rank = concat_view(a, v0, true, shape);
     shape[a->axis] = 0;
-    bool dyn = false, fp16 = true;
+    bool dyn = false, fp16 = true, all_const = true;
     for (uint32_t i = 0; i < p->count; i++) {
         const cml_mil_value *v = cml_mil_value_at(ctx, p->vids[i]);
-        if (v->kind != CML_MIL_KIND_TENSOR || v->rank != v0->rank || esz(v) != esz(v0) ||
-            cml_milop_is_float(v->dtype) != cml_milop_is_float(v0->dtype))
-            return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "value %u has another rank or dtype", i);
-        for (int32_t d = 0; d < v0->rank; d++)
-            if (d != a->axis && v->bound[d] != v0->bound[d] && !v->dynamic && !v0->dynamic)
-                return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "value %u differs in dim %d", i, d);
-        shape[a->axis] += v->bound[a->axis];
+        CML_TRY(concat_check(ctx, node, a, i, v0, v));
+        shape[a->axis] += a->scalars ? 1 : v->bound[a->axis];
         dyn = dyn || v->dynamic;
         if (!v->is_const) fp16 = fp16 && v->fp16;
+        all_const = all_const && v->is_const;
     }
-    if (a->interleave)
-        for (uint32_t i = 1; i < p->count; i++)
-            if (cml_mil_value_at(ctx, p->vids[i])->bound[a->axis] != v0->bound[a->axis])
-                return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "interleave needs equal shapes");
     node->attr = a;
-    bool all_const = true;
-    for (uint32_t i = 0; i < p->count; i++) all_const = all_const && cml_mil_value_at(ctx, p->vids[i])->is_const;
     if (all_const) fp16 = v0->fp16;
-    return cml_mil_set_output(ctx, node, 0, v0->dtype, fp16, v0->rank, shape, dyn);
+    return cml_mil_set_output(ctx, node, 0, v0->dtype, fp16, rank, shape, dyn);
 }
 
 static cml_status concat_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
@@ -310,18 +343,19 @@ static cml_status concat_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const cml_mil_param *p = cml_mil_param_find(node, "values");
     cml_mil_value *out = cml_mil_out(ctx, node, 0);
     const cml_mil_value *v0 = cml_mil_value_at(ctx, p->vids[0]);
-    int32_t r = v0->rank, ax = a->axis;
-    int64_t shape[CML_MAX_DIMS];
-    memcpy(shape, v0->shape, sizeof(int64_t) * (size_t)r);
+    int32_t ax = a->axis;
+    int64_t shape[CML_MAX_DIMS], s0[CML_MAX_DIMS], vs[CML_MAX_DIMS];
+    int32_t r = concat_view(a, v0, false, s0);
+    memcpy(shape, s0, sizeof(int64_t) * (size_t)r);
     shape[ax] = 0;
     for (uint32_t i = 0; i < p->count; i++) {
-        const cml_mil_value *v = cml_mil_value_at(ctx, p->vids[i]);
+        concat_view(a, cml_mil_value_at(ctx, p->vids[i]), false, vs);
         for (int32_t d = 0; d < r; d++)
-            if (d != ax && v->shape[d] != v0->shape[d])
+            if (d != ax && vs[d] != s0[d])
                 return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "value %u differs in dim %d", i, d);
-        if (a->interleave && v->shape[ax] != v0->shape[ax])
+        if (a->interleave && vs[ax] != s0[ax])
             return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "interleave needs equal shapes");
-        shape[ax] += v->shape[ax];
+        shape[ax] += vs[ax];
     }
     CML_TRY(cml_mil_resize(ctx, out, r, shape));
     int64_t ost[CML_MAX_DIMS], dst[CML_MAX_DIMS], src[CML_MAX_DIMS];
@@ -337,11 +371,12 @@ static cml_status concat_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
             dst[ax] = ost[ax] * (int64_t)p->count;
             base = (int64_t)i * ost[ax];
         }
-        cml_milop_strides(r, v->shape, src);
+        concat_view(a, v, false, vs);
+        cml_milop_strides(r, vs, src);
         if (cml_mil_numel(v) > 0)
-            cml_k_copy_strided(es, r, v->shape, v->data, src, (uint8_t *)out->data + base * (int64_t)es,
+            cml_k_copy_strided(es, r, vs, v->data, src, (uint8_t *)out->data + base * (int64_t)es,
                                dst);
-        off += v->shape[ax];
+        off += vs[ax];
     }
     return CML_OK;
 }
@@ -509,18 +544,45 @@ static cml_status tile_reps(cml_mil_ctx *ctx, const cml_mil_node *node, int32_t 
     return CML_OK;
 }
 
+/* reps: const (each > 0, as coremltools requires) or a run-time vector
+ * whose element bounds are known at load (cml_milop_int_bounds); the output
+ * is then dynamic, bounded by x's bound times the reps bound. */
 static cml_status tile_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     cml_mil_value *x = NULL, *r = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
     CML_TRY(cml_mil_require(ctx, node, "reps", &r));
+    if (x->rank == 0)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "x must have rank >= 1 (got a scalar)");
     if (x->rank > CML_MAX_DIMS / 2)
         return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "tile of rank %d (at most 8)", x->rank);
-    if (!cml_milop_known(r))
-        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "'reps' must be a constant");
     int64_t reps[CML_MAX_DIMS], shape[CML_MAX_DIMS];
-    CML_TRY(tile_reps(ctx, node, x->rank, reps));
-    for (int32_t i = 0; i < x->rank; i++) shape[i] = x->bound[i] * reps[i];
-    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
+    bool dyn = x->dynamic;
+    if (cml_milop_known(r)) {
+        CML_TRY(tile_reps(ctx, node, x->rank, reps));
+        for (int32_t i = 0; i < x->rank; i++)
+            if (reps[i] <= 0)
+                return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "reps[%d] = %lld is not > 0",
+                                    i, (long long)reps[i]);
+    } else {
+        uint32_t n = 0;
+        if (!cml_milop_int_bounds(ctx, r, reps, CML_MAX_DIMS, &n))
+            return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
+                                "run-time 'reps' has no upper bound known at load");
+        if ((int32_t)n != x->rank)
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "'reps' has %u entries, x has rank %d",
+                                n, x->rank);
+        for (int32_t i = 0; i < x->rank; i++)
+            if (reps[i] < 0)
+                return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
+                                    "run-time reps[%d] has no upper bound known at load", i);
+        dyn = true;
+    }
+    for (int32_t i = 0; i < x->rank; i++) {
+        if (x->bound[i] && reps[i] > INT64_MAX / 8 / x->bound[i])
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "tiled dim %d is too large", i);
+        shape[i] = x->bound[i] * reps[i];
+    }
+    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, dyn);
 }
 
 static cml_status tile_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
@@ -528,7 +590,13 @@ static cml_status tile_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     int32_t r = x->rank;
     int64_t reps[CML_MAX_DIMS], shape[CML_MAX_DIMS], xs[CML_MAX_DIMS], os[CML_MAX_DIMS];
     CML_TRY(tile_reps(ctx, node, r, reps));
-    for (int32_t i = 0; i < r; i++) shape[i] = x->shape[i] * reps[i];
+    for (int32_t i = 0; i < r; i++) {
+        if (x->shape[i] && reps[i] > out->bound[i] / x->shape[i])
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                                "reps[%d] = %lld exceeds the bound planned at load (%lld)", i,
+                                (long long)reps[i], (long long)(out->bound[i] / x->shape[i]));
+        shape[i] = x->shape[i] * reps[i];
+    }
     CML_TRY(cml_mil_resize(ctx, out, r, shape));
     if (cml_milop_prod(shape, 0, r) == 0) return CML_OK;
     cml_milop_strides(r, x->shape, xs);

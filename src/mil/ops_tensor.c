@@ -89,18 +89,49 @@ static bool range_len(const cml_mil_value *e, const cml_mil_value *s, const cml_
     return true;
 }
 
+/* Bound of a run-time range length: start and step const (step > 0) and
+ * an integer end with a compile-time upper bound (e.g. gather(shape(x))). */
+static bool range_bound(cml_mil_ctx *ctx, const cml_mil_value *e, const cml_mil_value *s,
+                        const cml_mil_value *st, int64_t *n) {
+    int64_t eb;
+    uint32_t cnt = 0;
+    if (!cml_milop_known(s) || !cml_milop_known(st) || !cml_milop_is_int(e->dtype) ||
+        !cml_milop_int_bounds(ctx, e, &eb, 1, &cnt) || cnt != 1)
+        return false;
+    int64_t start = cml_milop_get_int(s->data, s->dtype, 0), step = cml_milop_get_int(st->data, st->dtype, 0);
+    if (step <= 0 || eb < 0 || eb > ((int64_t)1 << 40) || start < -((int64_t)1 << 40)) return false;
+    *n = eb > start ? (eb - start + step - 1) / step : 0;
+    return true;
+}
+
+/* coremltools: start, end and step are scalars of one dtype. Const operands
+ * give an exact length; run-time ones a dynamic output bounded at load
+ * (range_bound), or a load error naming the op when no bound is knowable. */
 static cml_status range_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     cml_mil_value *e = NULL, *s = NULL, *st = NULL;
     CML_TRY(cml_mil_require(ctx, node, "end", &e));
     CML_TRY(cml_mil_require(ctx, node, "start", &s));
     CML_TRY(cml_mil_require(ctx, node, "step", &st));
-    if (!cml_milop_known(e) || !cml_milop_known(s) || !cml_milop_known(st))
+    const cml_mil_value *vs[3] = {e, s, st};
+    for (int i = 0; i < 3; i++)
+        if (vs[i]->kind != CML_MIL_KIND_TENSOR || cml_mil_bound_numel(vs[i]) != 1 ||
+            vs[i]->rank > 1 || (!cml_milop_is_int(vs[i]->dtype) && !cml_milop_is_float(vs[i]->dtype)))
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                                "start, end and step must be numeric scalars");
+    if (e->dtype != s->dtype || st->dtype != s->dtype)
         return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
-                            "runtime start/end/step are not supported (no bound)");
+                            "start, end and step must have the same dtype");
     int64_t n;
-    if (!range_len(e, s, st, &n))
-        return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "bad range");
-    return cml_mil_set_output(ctx, node, 0, s->dtype, s->fp16, 1, &n, false);
+    if (cml_milop_known(e) && cml_milop_known(s) && cml_milop_known(st)) {
+        if (!range_len(e, s, st, &n))
+            return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "bad range");
+        return cml_mil_set_output(ctx, node, 0, s->dtype, s->fp16, 1, &n, false);
+    }
+    if (!range_bound(ctx, e, s, st, &n))
+        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
+                            "run-time range has no length bound known at load (needs const "
+                            "start, const step > 0 and an integer end with a known bound)");
+    return cml_mil_set_output(ctx, node, 0, s->dtype, s->fp16, 1, &n, true);
 }
 
 static cml_status range_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
@@ -339,8 +370,29 @@ typedef struct pad_attr {
     pad_mode mode;
     double value;
     int64_t before[CML_MAX_DIMS], after[CML_MAX_DIMS];
+    bool runtime; /* pad read at run time (before/after unused) */
 } pad_attr;
 
+/* Reads the pad pairs into before/after (dims first..rank-1); fails on
+ * odd counts, too many pairs or negative pads. */
+static cml_status pad_pairs(cml_mil_ctx *ctx, const cml_mil_node *node, const int64_t *v,
+                            uint32_t n, int32_t rank, int64_t *before, int64_t *after) {
+    if (n % 2 || (int32_t)n / 2 > rank)
+        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "'pad' has %u entries for rank %d", n, rank);
+    int32_t first = rank - (int32_t)n / 2;
+    for (int32_t d = 0; d < rank; d++) {
+        before[d] = d >= first ? v[2 * (d - first)] : 0;
+        after[d] = d >= first ? v[2 * (d - first) + 1] : 0;
+        if (before[d] < 0 || after[d] < 0)
+            return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "negative pad at dim %d", d);
+        if (before[d] > ((int64_t)1 << 40) || after[d] > ((int64_t)1 << 40))
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "pad too large at dim %d", d);
+    }
+    return CML_OK;
+}
+
+/* A const pad is read once; a run-time pad (coremltools: shape [2 * rank])
+ * needs element bounds known at load and makes the output dynamic. */
 static cml_status pad_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     cml_mil_value *x = NULL, *p = NULL;
     CML_TRY(cml_mil_require(ctx, node, "x", &x));
@@ -355,26 +407,28 @@ static cml_status pad_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     else if (strcmp(mode, "reflect") == 0) a->mode = PAD_REFLECT;
     else if (strcmp(mode, "replicate") == 0) a->mode = PAD_REPLICATE;
     else return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "unknown pad mode '%s'", mode);
-    if (!cml_milop_known(p))
-        return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED, "'pad' must be a constant");
-    int64_t v[2 * CML_MAX_DIMS];
-    uint32_t n;
-    CML_TRY(cml_milop_read_ints(ctx, node, "pad", p, v, 2 * CML_MAX_DIMS, &n));
-    if (n % 2 || (int32_t)n / 2 > x->rank)
-        return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "'pad' has %u entries for rank %d", n, x->rank);
-    int32_t first = x->rank - (int32_t)n / 2;
+    int64_t v[2 * CML_MAX_DIMS], before[CML_MAX_DIMS], after[CML_MAX_DIMS];
+    uint32_t n = 0;
+    a->runtime = !cml_milop_known(p);
+    if (!a->runtime) {
+        CML_TRY(cml_milop_read_ints(ctx, node, "pad", p, v, 2 * CML_MAX_DIMS, &n));
+    } else {
+        if (p->rank != 1 || p->bound[0] != 2 * (int64_t)x->rank || !cml_milop_is_int(p->dtype))
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                                "run-time 'pad' must be an integer vector of %d entries",
+                                2 * x->rank);
+        if (!cml_milop_int_bounds(ctx, p, v, 2 * CML_MAX_DIMS, &n))
+            return cml_mil_fail(ctx, node, CML_ERR_UNSUPPORTED,
+                                "run-time 'pad' has no upper bound known at load");
+    }
+    CML_TRY(pad_pairs(ctx, node, v, n, x->rank, before, after));
     int64_t shape[CML_MAX_DIMS];
     for (int32_t d = 0; d < x->rank; d++) {
-        if (d >= first) {
-            a->before[d] = v[2 * (d - first)];
-            a->after[d] = v[2 * (d - first) + 1];
-        }
-        if (a->before[d] < 0 || a->after[d] < 0)
-            return cml_mil_fail(ctx, node, CML_ERR_INVALID_ARG, "negative pad");
-        shape[d] = x->bound[d] + a->before[d] + a->after[d];
+        if (!a->runtime) a->before[d] = before[d], a->after[d] = after[d];
+        shape[d] = x->bound[d] + before[d] + after[d];
     }
     node->attr = a;
-    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
+    return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, a->runtime);
 }
 
 /* Source index of output coordinate o along a dim of size D, or -1 (constant). */
@@ -391,9 +445,20 @@ static int64_t pad_src(pad_mode m, int64_t o, int64_t before, int64_t D) {
 }
 
 static cml_status pad_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
-    const pad_attr *a = node->attr;
+    const pad_attr *attr = node->attr;
+    pad_attr rt;
+    const pad_attr *a = attr;
     cml_mil_value *x = cml_mil_in(ctx, node, "x"), *out = cml_mil_out(ctx, node, 0);
     int32_t r = x->rank;
+    if (attr->runtime) {
+        int64_t v[2 * CML_MAX_DIMS];
+        uint32_t n;
+        rt = *attr;
+        CML_TRY(cml_milop_read_ints(ctx, node, "pad", cml_mil_in(ctx, node, "pad"), v,
+                                    2 * CML_MAX_DIMS, &n));
+        CML_TRY(pad_pairs(ctx, node, v, n, r, rt.before, rt.after));
+        a = &rt;
+    }
     int64_t shape[CML_MAX_DIMS], xs[CML_MAX_DIMS], idx[CML_MAX_DIMS] = {0};
     for (int32_t d = 0; d < r; d++) {
         shape[d] = x->shape[d] + a->before[d] + a->after[d];

@@ -451,6 +451,109 @@ static void test_nms(void) {
     }
 }
 
+/* Naive NMS reference for one batch (boxes [B][4], scores [B][K]): rank by
+ * best class score (stable), greedy IoU suppression; returns the kept ids. */
+static float ref_iou(const float *a, const float *b) {
+    float iw = fminf(a[0] + a[2] / 2, b[0] + b[2] / 2) - fmaxf(a[0] - a[2] / 2, b[0] - b[2] / 2);
+    float ih = fminf(a[1] + a[3] / 2, b[1] + b[3] / 2) - fmaxf(a[1] - a[3] / 2, b[1] - b[3] / 2);
+    if (iw <= 0 || ih <= 0) return 0;
+    return iw * ih / (a[2] * a[3] + b[2] * b[3] - iw * ih);
+}
+
+static int ref_nms(const float *boxes, const float *scores, int B, int K, int M, float iou,
+                   bool per_class, int *ids) {
+    int order[64], cls[64], kept = 0;
+    float best[64];
+    for (int i = 0; i < B; i++) {
+        cls[i] = 0;
+        for (int k = 1; k < K; k++)
+            if (scores[i * K + k] > scores[i * K + cls[i]]) cls[i] = k;
+        best[i] = scores[i * K + cls[i]];
+        order[i] = i;
+    }
+    for (int i = 1; i < B; i++) /* insertion sort: stable, descending */
+        for (int j = i; j > 0 && best[order[j]] > best[order[j - 1]]; j--) {
+            int tmp = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = tmp;
+        }
+    for (int q = 0; q < B && kept < M; q++) {
+        int i = order[q];
+        bool keep = true;
+        for (int k = 0; k < kept; k++)
+            if ((!per_class || cls[ids[k]] == cls[i]) && ref_iou(boxes + i * 4, boxes + ids[k] * 4) > iou)
+                keep = false;
+        if (keep) ids[kept++] = i;
+    }
+    return kept;
+}
+
+/* iOS17 form: boxes [n, 4, B], scores [n, K, B], no score threshold, three
+ * outputs in the boxes-last layout, padded with 0 / index -1. */
+static void test_nms_ios17(void) {
+    enum { N = 2, B = 12, K = 3 };
+    float boxes[N][B][4], scores[N][B][K], tb[N][4][B], ts[N][K][B];
+    srand(7);
+    for (int b = 0; b < N; b++)
+        for (int i = 0; i < B; i++) {
+            for (int c = 0; c < 4; c++) boxes[b][i][c] = c < 2 ? tg_randf() * 2 : 1.5f + tg_randf() * 0.5f;
+            for (int k = 0; k < K; k++) scores[b][i][k] = tg_randf();
+            for (int c = 0; c < 4; c++) tb[b][c][i] = boxes[b][i][c];
+            for (int k = 0; k < K; k++) ts[b][k][i] = scores[b][i][k];
+        }
+    int maxes[2] = {4, 20};
+    for (int m = 0; m < 2; m++)
+        for (int per_class = 0; per_class < 2; per_class++) {
+            int M = maxes[m];
+            tg t;
+            tg_init(&t, "non_maximum_suppression", 17);
+            tg_param(&t, "boxes", tg_f32(&t, "b", 3, (int64_t[]){N, 4, B}, &tb[0][0][0], false));
+            tg_param(&t, "scores", tg_f32(&t, "s", 3, (int64_t[]){N, K, B}, &ts[0][0][0], false));
+            tg_param(&t, "iou_threshold", tg_scalar_f(&t, "iou", 0.3f));
+            tg_param(&t, "max_boxes", tg_scalar_i(&t, "m", M));
+            tg_param(&t, "per_class_suppression", tg_scalar_b(&t, "pc", per_class));
+            cml_status st = go(&t, 3);
+            CHECK_MSG(st == CML_OK, "%s", t.err.msg);
+            if (st != CML_OK) {
+                tg_free(&t);
+                continue;
+            }
+            CHECK(tg_shape_is(tg_o(&t, 0), 3, (int64_t[]){N, 4, M}));
+            CHECK(tg_shape_is(tg_o(&t, 1), 3, (int64_t[]){N, K, M}));
+            CHECK(tg_shape_is(tg_o(&t, 2), 2, (int64_t[]){N, M}));
+            const float *ob = tg_of(&t, 0), *os = tg_of(&t, 1);
+            const int32_t *oi = tg_o(&t, 2)->data;
+            for (int b = 0; b < N; b++) {
+                int ids[64];
+                int kept = ref_nms(&boxes[b][0][0], &scores[b][0][0], B, K, M, 0.3f, per_class, ids);
+                CHECK(kept > 1 && (M < B || kept < B)); /* some boxes are suppressed */
+                for (int q = 0; q < M; q++) {
+                    int want = q < kept ? ids[q] : -1;
+                    CHECK_MSG(oi[b * M + q] == want, "batch %d slot %d: %d vs %d", b, q, oi[b * M + q], want);
+                    for (int c = 0; c < 4; c++)
+                        CHECK(ob[(b * 4 + c) * M + q] == (want < 0 ? 0.0f : boxes[b][want][c]));
+                    for (int k = 0; k < K; k++)
+                        CHECK(os[(b * K + k) * M + q] == (want < 0 ? 0.0f : scores[b][want][k]));
+                }
+            }
+            tg_free(&t);
+        }
+    /* bad input: iOS15 layout without score_threshold, and 4 outputs */
+    for (int k = 0; k < 2; k++) {
+        tg t;
+        tg_init(&t, "non_maximum_suppression", 17);
+        tg_param(&t, "boxes", tg_f32(&t, "b", 3, (int64_t[]){N, k ? 4 : B, k ? B : 4}, &tb[0][0][0], false));
+        tg_param(&t, "scores", tg_f32(&t, "s", 3, (int64_t[]){N, k ? K : B, k ? B : K}, &ts[0][0][0], false));
+        tg_param(&t, "iou_threshold", tg_scalar_f(&t, "iou", 0.3f));
+        tg_param(&t, "max_boxes", tg_scalar_i(&t, "m", 3));
+        tg_out(&t, k ? 4 : 3);
+        cml_status st = tg_infer(&t);
+        CHECK(st == (k ? CML_ERR_INVALID_ARG : CML_ERR_SHAPE));
+        CHECK(strstr(t.err.msg, "test_op") != NULL);
+        tg_free(&t);
+    }
+}
+
 static void test_random(void) {
     const char *ops[3] = {"random_uniform", "random_normal", "random_bernoulli"};
     for (int k = 0; k < 3; k++) {
@@ -502,6 +605,7 @@ static void test_random(void) {
 int main(void) {
     test_movement();
     test_nms();
+    test_nms_ios17();
     test_random();
     test_resize_grid_examples();
     test_upsample();
