@@ -15,6 +15,11 @@ static const cml_dtype TN_INTS[] = {CML_DTYPE_UINT8, CML_DTYPE_INT8, CML_DTYPE_I
                                     CML_DTYPE_INT32, CML_DTYPE_INT64};
 #define TN_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+static inline bool tn_is_float(cml_dtype dt) {
+    return dt == CML_DTYPE_FLOAT32 || dt == CML_DTYPE_FLOAT64 || dt == CML_DTYPE_FLOAT16 ||
+           dt == CML_DTYPE_BFLOAT16;
+}
+
 /* Element i as double, any dtype. */
 static inline double tn_get(const cml_tensor *t, int64_t i) {
     double d = 0;
