@@ -67,6 +67,10 @@ static const double GS_REF[3][3][2][16] = {
 },
 };
 
+/* _upsample_bilinear2d_aa(x, [2, 7], False, 0.6, 1.5): the given scales
+ * set the sampling ratio (torch eager). */
+static const double AA_SCALES[] = {1.23592532, 1.4399966, 1.67500532, 1.79875576, 1.79868591, 1.71746838, 1.51662731, -0.31141308, -0.672178745, -1.12989902, -1.51771712, -1.79626584, -1.99377608, -2.05743861, 0.00821382552, 0.340195298, 0.767674744, 1.14966619, 1.44739401, 1.67982256, 1.8006171, 1.14294159, 0.790691495, 0.311134428, -0.198093191, -0.685300469, -1.14159048, -1.52714825};
+
 static double g_x[30];
 
 static void init_x(void) {
@@ -179,6 +183,11 @@ static void test_upsample_edges(void) {
     CHECK(st == CML_OK && tn_check("identity", T(o), g_x, 30, 0));
     o = run_ub(&e, CML_DTYPE_FLOAT32, false, g_x, true, 1, 1, true, &st);
     CHECK(st == CML_OK && F(o)[0] == (float)g_x[0] && F(o)[1] == (float)g_x[15]);
+    cml_evalue *x = tn_tensor(&e, CML_DTYPE_FLOAT32, 4, S(1, 2, 3, 5), g_x);
+    o = tn_out(&e, CML_DTYPE_FLOAT32, 4, 28);
+    CHECK(CALL(&e, "aten::_upsample_bilinear2d_aa.out", x, IL(&e, 2, 7), tv_bool(&e, false), tv_double(&e, 0.6),
+               tv_double(&e, 1.5), o, o) == CML_OK);
+    CHECK(tn_check("aa scales", T(o), AA_SCALES, 28, 2e-5));
     tv_free(&e);
 }
 
