@@ -23,7 +23,7 @@ static void run_pad(int n, bool reflect, int it) {
     tv_init(&e);
     cml_dtype dt = PAD_DTS[it % TN_COUNT(PAD_DTS)];
     int32_t rank = n + 1 + (int32_t)(it % 2);
-    int64_t sz[5], osz[5], pad[6];
+    int64_t sz[5] = {0}, osz[5], pad[6];
     for (int32_t d = 0; d < rank; d++) sz[d] = tv_randint(1, 5);
     memcpy(osz, sz, sizeof sz);
     for (int k = 0; k < n; k++) {
