@@ -93,6 +93,10 @@ static cml_status cb_read_geom(cml_kernel_ctx *ctx, cml_evalue **args, cb_args *
 static cml_status cb_check_shapes(cml_kernel_ctx *ctx, const cb_args *a) {
     const cml_tensor *x = a->x, *w = a->w;
     int64_t C = x->sizes[1], OC = w->sizes[0], g = a->groups;
+    for (int d = 2; d < 4; d++)
+        if (w->sizes[d] > ATEN_MAX_GEOM || x->sizes[d] > ((int64_t)1 << 60))
+            return aten_fail(ctx, CML_ERR_SHAPE, CB, "kernel %lld or input %lld too large",
+                             (long long)w->sizes[d], (long long)x->sizes[d]);
     if (g <= 0 || C % g != 0 || OC % g != 0 || w->sizes[1] != C / g)
         return aten_fail(ctx, CML_ERR_SHAPE, CB, "groups %lld do not fit input channels %lld, weight [%lld, %lld]",
                          (long long)g, (long long)C, (long long)OC, (long long)w->sizes[1]);
@@ -220,6 +224,7 @@ static cml_status mb_geom(cml_kernel_ctx *ctx, cml_evalue **args, const cml_tens
             return aten_fail(ctx, CML_ERR_INVALID_ARG, MB, "kernel %lld with padding %lld is invalid",
                              (long long)k[d], (long long)pad[d]);
         int64_t in = x->sizes[x->rank - 2 + d];
+        if (in > ((int64_t)1 << 60)) return aten_fail(ctx, CML_ERR_SHAPE, MB, "input size %lld too large", (long long)in);
         int64_t num = in + 2 * pad[d] - dil[d] * (k[d] - 1) - 1 + (ceil_mode ? st[d] - 1 : 0);
         int64_t q = num / st[d];
         if (num % st[d] != 0 && num < 0) q--;

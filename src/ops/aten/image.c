@@ -56,8 +56,8 @@ static cml_status ps_read(cml_kernel_ctx *ctx, bool shuffle, cml_evalue **args, 
         return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                          "height %lld and width %lld must be divisible by %lld", (long long)s[1],
                          (long long)s[2], (long long)*f);
-    if (!shuffle && s[0] > INT64_MAX / (*f * *f))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "channels %lld too large", (long long)s[0]);
+    if ((!shuffle && s[0] > INT64_MAX / (*f * *f)) || (shuffle && (s[1] > INT64_MAX / *f || s[2] > INT64_MAX / *f)))
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "factor %lld makes the output too large", (long long)*f);
     return CML_OK;
 }
 
@@ -184,7 +184,7 @@ static cml_status ub_read(cml_kernel_ctx *ctx, bool aa, cml_evalue **args, uint3
         if (a->has_osize && (a->osize[d] <= 0 || a->osize[d] > ATEN_MAX_GEOM))
             return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output size %lld out of range",
                              (long long)a->osize[d]);
-        if (!(a->scale[d] >= 0 && a->scale[d] <= 1e6))
+        if (!(a->scale[d] == 0 || (a->scale[d] >= 1e-6 && a->scale[d] <= 1e6)))
             return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale factor %g out of range", a->scale[d]);
     }
     return CML_OK;

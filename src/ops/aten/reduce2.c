@@ -525,7 +525,8 @@ static cml_status mu_run(cml_kernel_ctx *ctx, const char *op, bool is_max, cml_e
                          uint32_t nargs) {
     cml_tensor *x, *out;
     CML_TRY(mu_read(ctx, op, args, nargs, &x, &out));
-    CML_TRY(aten_resize(ctx, op, out, 0, NULL));
+    int64_t scalar_shape[1] = {0};
+    CML_TRY(aten_resize(ctx, op, out, 0, scalar_shape));
     int64_t n = cml_tensor_numel(x);
     if (n == 0) {
         mu_bound(out, is_max);
