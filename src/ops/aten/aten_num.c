@@ -6,7 +6,7 @@
 #include "kernels/kernels.h"
 #include "ops/aten/aten_util.h"
 
-double aten_num_get(cml_dtype dt, const void *base, size_t i) {
+double aten_num_get_any(cml_dtype dt, const void *base, size_t i) {
     switch (dt) {
     case CML_DTYPE_FLOAT32: return ((const float *)base)[i];
     case CML_DTYPE_FLOAT64: return ((const double *)base)[i];
@@ -30,11 +30,11 @@ int64_t aten_num_get_i64(cml_dtype dt, const void *base, size_t i) {
     case CML_DTYPE_INT32: return ((const int32_t *)base)[i];
     case CML_DTYPE_INT64: return ((const int64_t *)base)[i];
     case CML_DTYPE_BOOL: return ((const uint8_t *)base)[i] != 0;
-    default: return aten_double_to_i64(aten_num_get(dt, base, i));
+    default: return aten_double_to_i64(aten_num_get_any(dt, base, i));
     }
 }
 
-void aten_num_set(cml_dtype dt, void *base, size_t i, double v) {
+void aten_num_set_any(cml_dtype dt, void *base, size_t i, double v) {
     switch (dt) {
     case CML_DTYPE_FLOAT32: ((float *)base)[i] = (float)v; return;
     case CML_DTYPE_FLOAT64: ((double *)base)[i] = v; return;

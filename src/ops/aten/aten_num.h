@@ -23,9 +23,19 @@
 
 #include "core/tensor.h"
 
-double aten_num_get(cml_dtype dt, const void *base, size_t i);
-void aten_num_set(cml_dtype dt, void *base, size_t i, double v);
+double aten_num_get_any(cml_dtype dt, const void *base, size_t i);
+void aten_num_set_any(cml_dtype dt, void *base, size_t i, double v);
 int64_t aten_num_get_i64(cml_dtype dt, const void *base, size_t i);
+
+/* float32 inline, the rest through the switch. */
+static inline double aten_num_get(cml_dtype dt, const void *base, size_t i) {
+    if (dt == CML_DTYPE_FLOAT32) return ((const float *)base)[i];
+    return aten_num_get_any(dt, base, i);
+}
+static inline void aten_num_set(cml_dtype dt, void *base, size_t i, double v) {
+    if (dt == CML_DTYPE_FLOAT32) ((float *)base)[i] = (float)v;
+    else aten_num_set_any(dt, base, i, v);
+}
 
 static inline bool aten_num_is_floathbf16(cml_dtype dt) {
     return dt == CML_DTYPE_FLOAT32 || dt == CML_DTYPE_FLOAT64 || dt == CML_DTYPE_FLOAT16 ||

@@ -257,32 +257,42 @@ static cml_status ub_out_shape(cml_kernel_ctx *ctx, const char *op, const ub_arg
     return CML_OK;
 }
 
-static void ub_bilinear(const ub_args *a, const int64_t *ist, const int64_t *ost) {
+/* One bilinear output element (n, c, oh, ow). */
+static void ub_one(const ub_args *a, const int64_t *ist, const int64_t *ost, const float *r,
+                   int64_t n, int64_t c, int64_t oh, int64_t ow) {
     const cml_tensor *x = a->x;
     cml_dtype dt = x->dtype;
-    int64_t N = x->sizes[0], C = x->sizes[1], H = x->sizes[2], W = x->sizes[3];
-    int64_t HO = a->out->sizes[2], WO = a->out->sizes[3];
+    int64_t H = x->sizes[2], W = x->sizes[3], h0, h1, w0, w1;
+    float lh0, lh1, lw0, lw1;
+    ub_src(r[0], oh, H, a->out->sizes[2], a->align, &h0, &h1, &lh0, &lh1);
+    ub_src(r[1], ow, W, a->out->sizes[3], a->align, &w0, &w1, &lw0, &lw1);
+    size_t b = (size_t)(n * ist[0] + c * ist[1]);
+    double tl = aten_num_get(dt, x->data, b + (size_t)(h0 * ist[2] + w0 * ist[3]));
+    double tr = aten_num_get(dt, x->data, b + (size_t)(h0 * ist[2] + w1 * ist[3]));
+    double bl = aten_num_get(dt, x->data, b + (size_t)(h1 * ist[2] + w0 * ist[3]));
+    double br = aten_num_get(dt, x->data, b + (size_t)(h1 * ist[2] + w1 * ist[3]));
+    double top = tl * lw0 + tr * lw1, bot = bl * lw0 + br * lw1;
+    size_t o = (size_t)(n * ost[0] + c * ost[1] + oh * ost[2] + ow * ost[3]);
+    aten_num_set(dt, a->out->data, o, top * lh0 + bot * lh1);
+}
+
+/* Walks the output in memory order (channels innermost for channels-last). */
+static void ub_bilinear(const ub_args *a, const int64_t *ist, const int64_t *ost) {
+    const cml_tensor *x = a->x;
+    int64_t N = x->sizes[0], C = x->sizes[1], HO = a->out->sizes[2], WO = a->out->sizes[3];
     /* vec_out uses the scale factors only when output_size is absent */
-    float rh = ub_ratio(H, HO, a->align, a->scale[0]), rw = ub_ratio(W, WO, a->align, a->scale[1]);
-    for (int64_t oh = 0; oh < HO; oh++) {
-        int64_t h0, h1;
-        float lh0, lh1;
-        ub_src(rh, oh, H, HO, a->align, &h0, &h1, &lh0, &lh1);
-        for (int64_t ow = 0; ow < WO; ow++) {
-            int64_t w0, w1;
-            float lw0, lw1;
-            ub_src(rw, ow, W, WO, a->align, &w0, &w1, &lw0, &lw1);
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t c = 0; c < C; c++) {
-                    size_t b = (size_t)(n * ist[0] + c * ist[1]);
-                    double tl = aten_num_get(dt, x->data, b + (size_t)(h0 * ist[2] + w0 * ist[3]));
-                    double tr = aten_num_get(dt, x->data, b + (size_t)(h0 * ist[2] + w1 * ist[3]));
-                    double bl = aten_num_get(dt, x->data, b + (size_t)(h1 * ist[2] + w0 * ist[3]));
-                    double br = aten_num_get(dt, x->data, b + (size_t)(h1 * ist[2] + w1 * ist[3]));
-                    double top = tl * lw0 + tr * lw1, bot = bl * lw0 + br * lw1;
-                    size_t o = (size_t)(n * ost[0] + c * ost[1] + oh * ost[2] + ow * ost[3]);
-                    aten_num_set(dt, a->out->data, o, top * lh0 + bot * lh1);
-                }
+    float r[2] = {ub_ratio(x->sizes[2], HO, a->align, a->scale[0]),
+                  ub_ratio(x->sizes[3], WO, a->align, a->scale[1])};
+    bool nhwc = ost[1] == 1 && C > 1;
+    for (int64_t n = 0; n < N; n++) {
+        if (nhwc) {
+            for (int64_t oh = 0; oh < HO; oh++)
+                for (int64_t ow = 0; ow < WO; ow++)
+                    for (int64_t c = 0; c < C; c++) ub_one(a, ist, ost, r, n, c, oh, ow);
+        } else {
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t oh = 0; oh < HO; oh++)
+                    for (int64_t ow = 0; ow < WO; ow++) ub_one(a, ist, ost, r, n, c, oh, ow);
         }
     }
 }
