@@ -82,7 +82,8 @@ static cml_status cb_read_geom(cml_kernel_ctx *ctx, cml_evalue **args, cb_args *
     bool transposed;
     CML_TRY(cml_arg_bool(ctx, CB, args, 7, &transposed));
     if (transposed)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, CB, "transposed convolution backward not supported (as upstream)");
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, CB,
+                         "transposed convolution backward not supported (as upstream)");
     CML_TRY(aten_arg_int_tuple(ctx, CB, args, 4, 2, 1, a->st));
     CML_TRY(aten_arg_int_tuple(ctx, CB, args, 5, 2, 0, a->pad));
     CML_TRY(aten_arg_int_tuple(ctx, CB, args, 6, 2, 1, a->dil));
@@ -98,16 +99,20 @@ static cml_status cb_check_shapes(cml_kernel_ctx *ctx, const cb_args *a) {
             return aten_fail(ctx, CML_ERR_SHAPE, CB, "kernel %lld or input %lld too large",
                              (long long)w->sizes[d], (long long)x->sizes[d]);
     if (g <= 0 || C % g != 0 || OC % g != 0 || w->sizes[1] != C / g)
-        return aten_fail(ctx, CML_ERR_SHAPE, CB, "groups %lld do not fit input channels %lld, weight [%lld, %lld]",
+        return aten_fail(ctx, CML_ERR_SHAPE, CB,
+                         "groups %lld do not fit input channels %lld, weight [%lld, %lld]",
                          (long long)g, (long long)C, (long long)OC, (long long)w->sizes[1]);
-    int64_t want[4] = {x->sizes[0], OC, conv_out_size(x->sizes[2], w->sizes[2], a->pad[0], a->st[0], a->dil[0]),
+    int64_t want[4] = {x->sizes[0], OC,
+                       conv_out_size(x->sizes[2], w->sizes[2], a->pad[0], a->st[0], a->dil[0]),
                        conv_out_size(x->sizes[3], w->sizes[3], a->pad[1], a->st[1], a->dil[1])};
-    if (w->sizes[2] <= 0 || w->sizes[3] <= 0 || want[2] <= 0 || want[3] <= 0 || !same_shape4(a->go, want))
+    if (w->sizes[2] <= 0 || w->sizes[3] <= 0 || want[2] <= 0 || want[3] <= 0 ||
+        !same_shape4(a->go, want))
         return aten_fail(ctx, CML_ERR_SHAPE, CB, "grad_output must be [%lld, %lld, %lld, %lld]",
-                         (long long)want[0], (long long)want[1], (long long)want[2], (long long)want[3]);
+                         (long long)want[0], (long long)want[1], (long long)want[2],
+                         (long long)want[3]);
     if (a->has_bias_sizes && a->bias_size != OC)
-        return aten_fail(ctx, CML_ERR_SHAPE, CB, "bias_sizes [%lld] is not [%lld]", (long long)a->bias_size,
-                         (long long)OC);
+        return aten_fail(ctx, CML_ERR_SHAPE, CB, "bias_sizes [%lld] is not [%lld]",
+                         (long long)a->bias_size, (long long)OC);
     return CML_OK;
 }
 
@@ -133,12 +138,13 @@ cml_status aten_convolution_backward_out_prepare(cml_kernel_ctx *ctx, cml_evalue
     CML_TRY(cb_read(ctx, args, nargs, &a));
     if (!aten_num_is_floathbf16(a.x->dtype)) return aten_bad_dtype(ctx, CB, "input", a.x->dtype);
     const cml_tensor *ts[6] = {a.go, a.x, a.w, a.gi, a.gw, a.gb};
-    static const char *const names[6] = {"grad_output", "input", "weight", "grad_input", "grad_weight", "grad_bias"};
+    static const char *const names[6] = {"grad_output", "input",       "weight",
+                                         "grad_input",  "grad_weight", "grad_bias"};
     for (int k = 0; k < 6; k++) {
         if (k >= 3 && !a.mask[k - 3]) continue;
         if (ts[k]->dtype != a.x->dtype)
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, CB, "%s dtype %s differs from input %s", names[k],
-                             cml_dtype_name(ts[k]->dtype), cml_dtype_name(a.x->dtype));
+            return aten_fail(ctx, CML_ERR_UNSUPPORTED, CB, "%s dtype %s differs from input %s",
+                             names[k], cml_dtype_name(ts[k]->dtype), cml_dtype_name(a.x->dtype));
         CML_TRY(aten_check_contiguous(ctx, CB, ts[k], names[k]));
     }
     *scratch_bytes = 0;
@@ -224,7 +230,8 @@ static cml_status mb_geom(cml_kernel_ctx *ctx, cml_evalue **args, const cml_tens
             return aten_fail(ctx, CML_ERR_INVALID_ARG, MB, "kernel %lld with padding %lld is invalid",
                              (long long)k[d], (long long)pad[d]);
         int64_t in = x->sizes[x->rank - 2 + d];
-        if (in > ((int64_t)1 << 60)) return aten_fail(ctx, CML_ERR_SHAPE, MB, "input size %lld too large", (long long)in);
+        if (in > ((int64_t)1 << 60))
+            return aten_fail(ctx, CML_ERR_SHAPE, MB, "input size %lld too large", (long long)in);
         int64_t num = in + 2 * pad[d] - dil[d] * (k[d] - 1) - 1 + (ceil_mode ? st[d] - 1 : 0);
         int64_t q = num / st[d];
         if (num % st[d] != 0 && num < 0) q--;
@@ -251,7 +258,8 @@ static cml_status mb_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
     for (int32_t d = 0; ok && d < r - 2; d++) ok = a->go->sizes[d] == a->x->sizes[d];
     for (int32_t d = 0; ok && d < r; d++) ok = a->idx->sizes[d] == a->go->sizes[d];
     if (!ok)
-        return aten_fail(ctx, CML_ERR_SHAPE, MB, "grad_output and indices must be the pooled shape (.., %lld, %lld)",
+        return aten_fail(ctx, CML_ERR_SHAPE, MB,
+                         "grad_output and indices must be the pooled shape (.., %lld, %lld)",
                          (long long)oh, (long long)ow);
     return CML_OK;
 }
@@ -264,8 +272,9 @@ cml_status aten_max_pool2d_with_indices_backward_grad_input_prepare(cml_kernel_c
     CML_TRY(mb_read(ctx, args, nargs, &a));
     if (!aten_num_is_floathbf16(a.x->dtype)) return aten_bad_dtype(ctx, MB, "input", a.x->dtype);
     if (a.go->dtype != a.x->dtype || a.gi->dtype != a.x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, MB, "grad_output %s and grad_input %s must be %s",
-                         cml_dtype_name(a.go->dtype), cml_dtype_name(a.gi->dtype), cml_dtype_name(a.x->dtype));
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, MB,
+                         "grad_output %s and grad_input %s must be %s", cml_dtype_name(a.go->dtype),
+                         cml_dtype_name(a.gi->dtype), cml_dtype_name(a.x->dtype));
     if (a.idx->dtype != CML_DTYPE_INT64) return aten_bad_dtype(ctx, MB, "indices", a.idx->dtype);
     CML_TRY(aten_check_contiguous(ctx, MB, a.go, "grad_output"));
     CML_TRY(aten_check_contiguous(ctx, MB, a.idx, "indices"));
@@ -289,9 +298,11 @@ cml_status aten_max_pool2d_with_indices_backward_grad_input_run(cml_kernel_ctx *
             int64_t m = idx[p * out_plane + o];
             if (m == -1) continue;
             if (m < 0 || m >= in_plane)
-                return aten_fail(ctx, CML_ERR_INVALID_ARG, MB, "index %lld outside the %lld-element plane",
-                                 (long long)m, (long long)in_plane);
-            acc_add(a.gi, (size_t)(p * in_plane + m), aten_num_get(a.go->dtype, a.go->data, (size_t)(p * out_plane + o)));
+                return aten_fail(ctx, CML_ERR_INVALID_ARG, MB,
+                                 "index %lld outside the %lld-element plane", (long long)m,
+                                 (long long)in_plane);
+            acc_add(a.gi, (size_t)(p * in_plane + m),
+                    aten_num_get(a.go->dtype, a.go->data, (size_t)(p * out_plane + o)));
         }
     return CML_OK;
 }

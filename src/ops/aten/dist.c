@@ -72,7 +72,8 @@ static cml_status cd_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
         return aten_fail(ctx, CML_ERR_INVALID_ARG, CD, "compute_mode %lld not 0..2", (long long)mode);
     if (a->x1->sizes[a->x1->rank - 1] != a->x2->sizes[a->x2->rank - 1])
         return aten_fail(ctx, CML_ERR_SHAPE, CD, "x1 and x2 rows differ in size (%lld vs %lld)",
-                         (long long)a->x1->sizes[a->x1->rank - 1], (long long)a->x2->sizes[a->x2->rank - 1]);
+                         (long long)a->x1->sizes[a->x1->rank - 1],
+                         (long long)a->x2->sizes[a->x2->rank - 1]);
     return CML_OK;
 }
 
@@ -86,7 +87,8 @@ cml_status aten_cdist_forward_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args
     CML_TRY(dist_check(ctx, CD, a.out, a.x1, "output"));
     int32_t br;
     int64_t bsz[CML_MAX_DIMS];
-    CML_TRY(aten_broadcast_shape(ctx, CD, a.x1->rank - 2, a.x1->sizes, a.x2->rank - 2, a.x2->sizes, &br, bsz));
+    CML_TRY(aten_broadcast_shape(ctx, CD, a.x1->rank - 2, a.x1->sizes, a.x2->rank - 2, a.x2->sizes,
+                                 &br, bsz));
     *scratch_bytes = 0;
     return CML_OK;
 }

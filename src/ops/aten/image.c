@@ -56,8 +56,10 @@ static cml_status ps_read(cml_kernel_ctx *ctx, bool shuffle, cml_evalue **args, 
         return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                          "height %lld and width %lld must be divisible by %lld", (long long)s[1],
                          (long long)s[2], (long long)*f);
-    if ((!shuffle && s[0] > INT64_MAX / (*f * *f)) || (shuffle && (s[1] > INT64_MAX / *f || s[2] > INT64_MAX / *f)))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "factor %lld makes the output too large", (long long)*f);
+    if ((!shuffle && s[0] > INT64_MAX / (*f * *f)) ||
+        (shuffle && (s[1] > INT64_MAX / *f || s[2] > INT64_MAX / *f)))
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "factor %lld makes the output too large",
+                         (long long)*f);
     return CML_OK;
 }
 
@@ -137,7 +139,8 @@ static cml_status ub_read_vec(cml_kernel_ctx *ctx, cml_evalue **args, ub_args *a
     if (!cml_arg_is_none(args, 1)) {
         uint32_t n;
         CML_TRY(cml_arg_int_list(ctx, UB, args, 1, a->osize, 2, &n));
-        if (n != 2) return aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "output_size needs 2 values, has %u", n);
+        if (n != 2)
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "output_size needs 2 values, has %u", n);
         a->has_osize = true;
     }
     const cml_evalue *v = args[3];
@@ -162,7 +165,8 @@ static cml_status ub_read_vec(cml_kernel_ctx *ctx, cml_evalue **args, ub_args *a
 static cml_status ub_read_aa(cml_kernel_ctx *ctx, cml_evalue **args, ub_args *a) {
     uint32_t n;
     CML_TRY(cml_arg_int_list(ctx, UBAA, args, 1, a->osize, 2, &n));
-    if (n != 2) return aten_fail(ctx, CML_ERR_INVALID_ARG, UBAA, "output_size needs 2 values, has %u", n);
+    if (n != 2)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, UBAA, "output_size needs 2 values, has %u", n);
     a->has_osize = true;
     CML_TRY(ub_opt_double(ctx, UBAA, args, 3, &a->scale[0]));
     CML_TRY(ub_opt_double(ctx, UBAA, args, 4, &a->scale[1]));
@@ -197,7 +201,8 @@ static cml_status check_nchw_or_nhwc(cml_kernel_ctx *ctx, const char *op, const 
     if (!cml_tensor_is_contiguous(x) && memcmp(x->dim_order, nhwc, 4) != 0)
         return aten_check_contiguous(ctx, op, x, "input");
     if (out->rank != 4 || memcmp(out->dim_order, x->dim_order, 4) != 0)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output must be rank 4 in the input's dim order");
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+                         "output must be rank 4 in the input's dim order");
     return CML_OK;
 }
 
@@ -353,7 +358,8 @@ static void ub_aa(const ub_args *a, const int64_t *ist, const int64_t *ost) {
                     for (int64_t ih = wh.lo; ih < wh.hi; ih++) {
                         float fh = aa_weight(&wh, ih);
                         for (int64_t iw = ww.lo; iw < ww.hi; iw++) {
-                            double v = aten_num_get(dt, x->data, b + (size_t)(ih * ist[2] + iw * ist[3]));
+                            double v =
+                                aten_num_get(dt, x->data, b + (size_t)(ih * ist[2] + iw * ist[3]));
                             acc += v * fh * aa_weight(&ww, iw);
                         }
                     }
@@ -425,10 +431,10 @@ static cml_status gs_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
     if (a->pad < GS_ZEROS || a->pad > GS_REFLECTION)
         return aten_fail(ctx, CML_ERR_INVALID_ARG, GS, "padding_mode %lld not 0..2", (long long)a->pad);
     if (a->grid->sizes[3] != 2 || a->grid->sizes[0] != a->x->sizes[0])
-        return aten_fail(ctx, CML_ERR_SHAPE, GS, "grid must be [N=%lld, H, W, 2], is [%lld, %lld, %lld, %lld]",
-                         (long long)a->x->sizes[0], (long long)a->grid->sizes[0],
-                         (long long)a->grid->sizes[1], (long long)a->grid->sizes[2],
-                         (long long)a->grid->sizes[3]);
+        return aten_fail(
+            ctx, CML_ERR_SHAPE, GS, "grid must be [N=%lld, H, W, 2], is [%lld, %lld, %lld, %lld]",
+            (long long)a->x->sizes[0], (long long)a->grid->sizes[0], (long long)a->grid->sizes[1],
+            (long long)a->grid->sizes[2], (long long)a->grid->sizes[3]);
     a->single = a->x->dtype != CML_DTYPE_FLOAT64;
     return CML_OK;
 }
@@ -439,7 +445,8 @@ static cml_status gs_prepare_impl(cml_kernel_ctx *ctx, cml_evalue **args, uint32
     CML_TRY(gs_read(ctx, args, nargs, &a));
     if (!aten_num_is_realhbf16(a.x->dtype)) return aten_bad_dtype(ctx, GS, "input", a.x->dtype);
     if (a.grid->dtype != a.x->dtype || a.out->dtype != a.x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, GS, "grid %s and output %s must have the input's dtype %s",
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, GS,
+                         "grid %s and output %s must have the input's dtype %s",
                          cml_dtype_name(a.grid->dtype), cml_dtype_name(a.out->dtype),
                          cml_dtype_name(a.x->dtype));
     CML_TRY(aten_check_contiguous(ctx, GS, a.x, "input"));
@@ -491,8 +498,10 @@ static double gs_at(const gs_args *a, size_t b, int64_t iy, int64_t ix, bool cub
     if (a->pad == GS_ZEROS) {
         if (iy < 0 || iy >= H || ix < 0 || ix >= W) return 0.0;
     } else if (cubic && a->pad == GS_REFLECTION) {
-        double ry = a->align ? gs_reflect((double)iy, 0, 2 * (H - 1)) : gs_reflect((double)iy, -1, 2 * H - 1);
-        double rx = a->align ? gs_reflect((double)ix, 0, 2 * (W - 1)) : gs_reflect((double)ix, -1, 2 * W - 1);
+        double ry = a->align ? gs_reflect((double)iy, 0, 2 * (H - 1))
+                             : gs_reflect((double)iy, -1, 2 * H - 1);
+        double rx = a->align ? gs_reflect((double)ix, 0, 2 * (W - 1))
+                             : gs_reflect((double)ix, -1, 2 * W - 1);
         iy = gs_index(gs_clip(ry, H));
         ix = gs_index(gs_clip(rx, W));
     } else {
@@ -513,8 +522,10 @@ static double gs_bilinear(const gs_args *a, size_t b, double ix, double iy) {
     int64_t H = a->x->sizes[2], W = a->x->sizes[3];
     bool z = a->pad == GS_ZEROS;
     if (!z || (y0 >= 0 && y0 < H && x0 >= 0 && x0 < W)) v += gs_at(a, b, y0, x0, false) * nw;
-    if (!z || (y0 >= 0 && y0 < H && x0 + 1 >= 0 && x0 + 1 < W)) v += gs_at(a, b, y0, x0 + 1, false) * ne;
-    if (!z || (y0 + 1 >= 0 && y0 + 1 < H && x0 >= 0 && x0 < W)) v += gs_at(a, b, y0 + 1, x0, false) * sw;
+    if (!z || (y0 >= 0 && y0 < H && x0 + 1 >= 0 && x0 + 1 < W))
+        v += gs_at(a, b, y0, x0 + 1, false) * ne;
+    if (!z || (y0 + 1 >= 0 && y0 + 1 < H && x0 >= 0 && x0 < W))
+        v += gs_at(a, b, y0 + 1, x0, false) * sw;
     if (!z || (y0 + 1 >= 0 && y0 + 1 < H && x0 + 1 >= 0 && x0 + 1 < W))
         v += gs_at(a, b, y0 + 1, x0 + 1, false) * se;
     return v;
@@ -567,7 +578,8 @@ static cml_status gs_run_impl(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t n
             size_t b = (size_t)((n * C + c) * H * W);
             for (int64_t p = 0; p < HO * WO; p++) {
                 size_t g = (size_t)((n * HO * WO + p) * 2);
-                double gx = aten_num_get(dt, a.grid->data, g), gy = aten_num_get(dt, a.grid->data, g + 1);
+                double gx = aten_num_get(dt, a.grid->data, g),
+                       gy = aten_num_get(dt, a.grid->data, g + 1);
                 aten_num_set(dt, a.out->data, o++, gs_sample(&a, b, gx, gy));
             }
         }

@@ -89,7 +89,8 @@ static cml_status bn_prepare(cml_kernel_ctx *ctx, bool stats, cml_evalue **args,
     const cml_tensor *outs[3] = {a.out, a.mean, a.invstd};
     for (int k = 0; k < 3; k++) {
         if (outs[k]->dtype != a.x->dtype)
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output %d dtype %s differs from input %s", k,
+            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+                             "output %d dtype %s differs from input %s", k,
                              cml_dtype_name(outs[k]->dtype), cml_dtype_name(a.x->dtype));
         CML_TRY(aten_check_contiguous(ctx, op, outs[k], "output"));
     }
@@ -110,7 +111,8 @@ static void bn_stats(const bn_args *a, int64_t c, int64_t inner, double *mean, d
     int64_t N = x->sizes[0], C = x->sizes[1], n = N * inner;
     double s = 0.0, s2 = 0.0;
     for (int64_t i = 0; i < N; i++)
-        for (int64_t j = 0; j < inner; j++) s += aten_num_get(x->dtype, x->data, (size_t)((i * C + c) * inner + j));
+        for (int64_t j = 0; j < inner; j++)
+            s += aten_num_get(x->dtype, x->data, (size_t)((i * C + c) * inner + j));
     *mean = n ? s / (double)n : NAN;
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j < inner; j++) {
@@ -127,16 +129,20 @@ static void bn_channel(const bn_args *a, int64_t c, int64_t inner, double mean, 
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j < inner; j++) {
             size_t k = (size_t)((i * C + c) * inner + j);
-            aten_num_set(x->dtype, a->out->data, k, (aten_num_get(x->dtype, x->data, k) - mean) * invstd * w + b);
+            aten_num_set(x->dtype, a->out->data, k,
+                         (aten_num_get(x->dtype, x->data, k) - mean) * invstd * w + b);
         }
 }
 
 static void bn_update(const bn_args *a, int64_t c, int64_t n, double mean, double var) {
     double m = a->momentum;
-    if (a->rm) aten_num_set(a->rm->dtype, a->rm->data, (size_t)c, (1 - m) * bn_param(a->rm, c, 0) + m * mean);
+    if (a->rm)
+        aten_num_set(a->rm->dtype, a->rm->data, (size_t)c,
+                     (1 - m) * bn_param(a->rm, c, 0) + m * mean);
     if (a->rv) {
         double unbiased = var * (double)n / (double)(n - 1);
-        aten_num_set(a->rv->dtype, a->rv->data, (size_t)c, (1 - m) * bn_param(a->rv, c, 0) + m * unbiased);
+        aten_num_set(a->rv->dtype, a->rv->data, (size_t)c,
+                     (1 - m) * bn_param(a->rv, c, 0) + m * unbiased);
     }
 }
 

@@ -368,7 +368,8 @@ static cml_status prod_run(cml_kernel_ctx *ctx, const char *op, bool all, cml_ev
                 acc *= (uint64_t)aten_num_get_i64(dt, a.x->data, rd_at(&p, o, r));
             int64_t v;
             memcpy(&v, &acc, sizeof v);
-            cml_k_convert(CML_DTYPE_INT64, &v, od, (uint8_t *)a.out->data + (size_t)o * cml_dtype_size(od), 1);
+            cml_k_convert(CML_DTYPE_INT64, &v, od,
+                          (uint8_t *)a.out->data + (size_t)o * cml_dtype_size(od), 1);
         } else {
             double acc = 1.0;
             for (int64_t r = 0; r < p.count; r++) acc *= aten_num_get(dt, a.x->data, rd_at(&p, o, r));
@@ -458,7 +459,8 @@ static cml_status mm_run(cml_kernel_ctx *ctx, const char *op, bool is_max, cml_e
         int64_t best = 0;
         for (int64_t r = 1; r < p.count; r++)
             if (mm_better(a.x->dtype, a.x->data, rd_at(&p, o, r), rd_at(&p, o, best), is_max)) best = r;
-        memcpy((uint8_t *)a.val->data + (size_t)o * es, aten_elem_ptr(a.x, (int64_t)rd_at(&p, o, best)), es);
+        memcpy((uint8_t *)a.val->data + (size_t)o * es,
+               aten_elem_ptr(a.x, (int64_t)rd_at(&p, o, best)), es);
         ((int64_t *)a.idx->data)[o] = best;
     }
     return CML_OK;
