@@ -309,6 +309,25 @@ static void test_strided_input(void) {
     tv_free(&e);
 }
 
+/* Rank-0 inputs: dim 0 / -1 reduce nothing; NaN propagates through var. */
+static void test_scalar_inputs(void) {
+    static tenv e;
+    tv_init(&e);
+    cml_evalue *x = tv_tensor(&e, CML_DTYPE_FLOAT32, 0, NULL);
+    F(x)[0] = -2.5f;
+    cml_evalue *v = tv_tensor(&e, CML_DTYPE_FLOAT32, 0, NULL), *ix = tv_tensor(&e, CML_DTYPE_INT64, 0, NULL);
+    CHECK(CALL(&e, "aten::max.dim_max", x, tv_int(&e, -1), tv_bool(&e, true), v, ix, tv_tensor_list(&e, 2, ARGS(v, ix))) ==
+          CML_OK);
+    CHECK(T(v)->rank == 0 && F(v)[0] == -2.5f && ((int64_t *)T(ix)->data)[0] == 0);
+    cml_evalue *b = tv_tensor(&e, CML_DTYPE_BOOL, 0, NULL);
+    CHECK(CALL(&e, "aten::any.out", x, tv_int(&e, 0), tv_bool(&e, false), b, b) == CML_OK && ((uint8_t *)T(b)->data)[0] == 1);
+    CHECK(PREP(&e, "aten::any.out", x, tv_int(&e, 1), tv_bool(&e, false), b, b) == CML_ERR_INVALID_ARG);
+    cml_evalue *xn = tn_tensor(&e, CML_DTYPE_FLOAT16, 1, S(3), (double[]){1, NAN, 2});
+    CHECK(CALL(&e, "aten::var.correction_out", xn, tv_null(&e), tv_null(&e), tv_bool(&e, false), v, v) == CML_OK);
+    CHECK(isnan(F(v)[0]));
+    tv_free(&e);
+}
+
 static void test_reject(void) {
     static tenv e;
     tv_init(&e);
@@ -351,6 +370,7 @@ int main(void) {
     test_max_min_dim();
     test_unary();
     test_strided_input();
+    test_scalar_inputs();
     test_reject();
     TEST_MAIN_END();
 }
