@@ -1,0 +1,55 @@
+/*
+ * Element access by dtype for the portable ops that compute through double
+ * (image sampling, padding, statistics, distances): one code path serves
+ * every real dtype without staging copies in scratch.
+ *
+ *   aten_num_get: element i of a buffer of dtype dt as double (bool 0/1).
+ *   aten_num_set: stores v into element i, converted like a C++ static_cast
+ *                 from double (fp16/bf16 round to nearest even, float ->
+ *                 integer truncates and saturates, NaN -> 0; bool is v != 0).
+ *   aten_num_get_i64: integer element exactly (float dtypes truncate).
+ *
+ * Dtype classes used by the prepare checks (upstream's ET_SWITCH sets):
+ *   aten_num_is_floathbf16: float32, float64, float16, bfloat16
+ *   aten_num_is_realhbf16:  those plus uint8, int8, int16, int32, int64
+ *   aten_num_is_realhbbf16: those plus bool
+ */
+#ifndef CML_OPS_ATEN_NUM_H
+#define CML_OPS_ATEN_NUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tensor.h"
+
+double aten_num_get_any(cml_dtype dt, const void *base, size_t i);
+void aten_num_set_any(cml_dtype dt, void *base, size_t i, double v);
+int64_t aten_num_get_i64(cml_dtype dt, const void *base, size_t i);
+
+/* float32 inline, the rest through the switch. */
+static inline double aten_num_get(cml_dtype dt, const void *base, size_t i) {
+    if (dt == CML_DTYPE_FLOAT32) return ((const float *)base)[i];
+    return aten_num_get_any(dt, base, i);
+}
+static inline void aten_num_set(cml_dtype dt, void *base, size_t i, double v) {
+    if (dt == CML_DTYPE_FLOAT32) ((float *)base)[i] = (float)v;
+    else aten_num_set_any(dt, base, i, v);
+}
+
+static inline bool aten_num_is_floathbf16(cml_dtype dt) {
+    return dt == CML_DTYPE_FLOAT32 || dt == CML_DTYPE_FLOAT64 || dt == CML_DTYPE_FLOAT16 ||
+           dt == CML_DTYPE_BFLOAT16;
+}
+static inline bool aten_num_is_int(cml_dtype dt) {
+    return dt == CML_DTYPE_UINT8 || dt == CML_DTYPE_INT8 || dt == CML_DTYPE_INT16 ||
+           dt == CML_DTYPE_INT32 || dt == CML_DTYPE_INT64;
+}
+static inline bool aten_num_is_realhbf16(cml_dtype dt) {
+    return aten_num_is_floathbf16(dt) || aten_num_is_int(dt);
+}
+static inline bool aten_num_is_realhbbf16(cml_dtype dt) {
+    return aten_num_is_realhbf16(dt) || dt == CML_DTYPE_BOOL;
+}
+
+#endif
