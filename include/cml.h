@@ -227,7 +227,11 @@ cml_status cml_method_execute(cml_method *method);
 
 /**
  * Returns a view of an output after a successful execute. The view's data
- * and sizes stay valid until the next execute or destroy.
+ * and sizes stay valid until the next execute or destroy. Data is always
+ * row-major: an output whose program tensor has a non-default dim order is
+ * copied into a row-major buffer (reserved at method creation) on each call;
+ * likewise cml_method_set_input lays row-major data out in such an input's
+ * dim order.
  */
 cml_status cml_method_output(const cml_method *method, size_t index,
                              cml_tensor_view *view);

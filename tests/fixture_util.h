@@ -14,6 +14,7 @@
 
 #include "cml.h"
 #include "core/fp16.h"
+#include "pte/pte.h"
 
 typedef struct fixture_case {
     char name[256];
@@ -130,6 +131,47 @@ static inline size_t fx_compare(cml_dtype ta, const void *a, cml_dtype tb, const
         if (e > atol + rtol * fabs(y)) bad++;
     }
     return bad;
+}
+
+/* For a single-method program whose first delegate call takes every method
+ * input: perm[k] = the method input feeding delegate input k (an extracted
+ * package's inputs follow the delegate's argument order, which need not be
+ * the method's). Returns the input count, 0 when the program is not of that
+ * form (or unreadable). */
+static inline int fx_delegate_input_order(const char *pte_path, int *perm, int max) {
+    size_t n = 0;
+    char *file = fx_read_file(pte_path, &n);
+    if (!file) return 0;
+    uint8_t *data = aligned_alloc(64, (n + 63) / 64 * 64);
+    if (!data) {
+        free(file);
+        return 0;
+    }
+    memcpy(data, file, n);
+    free(file);
+    cml_pte_program pte;
+    cml_error err = {0};
+    int count = 0;
+    if (cml_pte_parse(data, n, NULL, &pte, &err) == CML_OK && pte.nplans == 1 &&
+        (int)pte.plans[0].ninputs <= max) {
+        const cml_pte_plan *plan = &pte.plans[0];
+        const cml_pte_chain *ch = &plan->chains[0];
+        for (uint32_t i = 0; i < ch->ninstructions && !count; i++) {
+            const cml_pte_instruction *in = &ch->instructions[i];
+            if (in->kind != CML_INSTR_DELEGATE_CALL || in->nargs < plan->ninputs) continue;
+            int k = 0;
+            for (; k < (int)plan->ninputs; k++) {
+                perm[k] = -1;
+                for (uint32_t j = 0; j < plan->ninputs; j++)
+                    if (plan->inputs[j] == in->args[k]) perm[k] = (int)j;
+                if (perm[k] < 0) break;
+            }
+            count = k == (int)plan->ninputs ? k : -1;
+        }
+        cml_pte_free(&pte);
+    }
+    free(data);
+    return count > 0 ? count : 0;
 }
 
 #endif

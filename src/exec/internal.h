@@ -88,6 +88,8 @@ struct cml_method {
     /* I/O descriptions handed out by cml_method_*_info. */
     int64_t (*input_bounds)[CML_MAX_DIMS];
     int64_t (*output_bounds)[CML_MAX_DIMS];
+    void **output_stage;            /* per output: row-major copy of a non-default
+                                     * dim order tensor (else NULL) */
 
     /* Method I/O as value indices: the plan's for a .pte; synthesized for a
      * standalone .mlpackage, which also has names and converts input

@@ -389,6 +389,8 @@ void cml_method_destroy(cml_method *m) {
     cml_free(a, m->input_set);
     cml_free(a, m->input_bounds);
     cml_free(a, m->output_bounds);
+    for (uint32_t i = 0; m->output_stage && i < m->noutputs; i++) cml_free(a, m->output_stage[i]);
+    cml_free(a, m->output_stage);
     if (m->mlpackage_free) m->mlpackage_free(m);
     cml_threadpool_destroy(m->pool);
     if (m->program) m->program->live_methods--;

@@ -24,12 +24,31 @@ cml_status cml_method_io_init(cml_method *m) {
         /* None inputs need nothing from the caller. */
         if (v->kind == CML_VALUE_NULL) m->input_set[i] = 1;
     }
+    m->output_stage = cml_calloc(m->allocator, m->noutputs ? m->noutputs : 1, sizeof(void *));
+    if (!m->output_stage) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < m->noutputs; i++) {
         const cml_evalue *v = &m->values[m->outputs[i]];
-        if (v->kind == CML_VALUE_TENSOR)
-            memcpy(m->output_bounds[i], v->u.t->sizes, sizeof m->output_bounds[i]);
+        if (v->kind != CML_VALUE_TENSOR) continue;
+        memcpy(m->output_bounds[i], v->u.t->sizes, sizeof m->output_bounds[i]);
+        /* Outputs in a non-default dim order are handed out row-major. */
+        if (!cml_tensor_is_contiguous(v->u.t)) {
+            m->output_stage[i] = cml_malloc(m->allocator, v->u.t->capacity ? v->u.t->capacity : 1);
+            if (!m->output_stage[i]) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+        }
     }
     return CML_OK;
+}
+
+/* Copies between row-major data and a tensor laid out by its dim order. */
+static void copy_dim_order(const cml_tensor *t, const void *src, void *dst, bool to_tensor) {
+    int64_t ts[CML_MAX_DIMS], rs[CML_MAX_DIMS], s = 1;
+    cml_tensor_strides(t, ts);
+    for (int32_t d = t->rank - 1; d >= 0; d--) {
+        rs[d] = s;
+        s *= t->sizes[d];
+    }
+    cml_k_copy_strided(cml_dtype_size(t->dtype), t->rank, t->sizes, src, to_tensor ? rs : ts, dst,
+                       to_tensor ? ts : rs);
 }
 
 size_t cml_method_input_count(const cml_method *m) { return m ? m->ninputs : 0; }
@@ -121,10 +140,15 @@ cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_vi
     if (!in->data || in->nbytes < need)
         return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: %zu data bytes for %zu needed",
                         index, in->nbytes, need);
+    if (convert && !cml_tensor_is_contiguous(t))
+        return cml_fail(&m->err, CML_ERR_UNSUPPORTED, "input %zu: converting into a tensor with a "
+                        "non-default dim order is not supported", index);
     if (convert) {
         if (!cml_k_convert(in->dtype, in->data, t->dtype, t->data, (size_t)numel))
             return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: cannot convert %s to %s",
                             index, cml_dtype_name(in->dtype), cml_dtype_name(t->dtype));
+    } else if (!cml_tensor_is_contiguous(t)) {
+        copy_dim_order(t, in->data, t->data, true);
     } else {
         memcpy(t->data, in->data, need);
     }
@@ -143,6 +167,10 @@ cml_status cml_method_output(const cml_method *m, size_t index, cml_tensor_view 
         view->sizes = v->u.t->sizes;
         view->data = v->u.t->data;
         view->nbytes = cml_tensor_nbytes(v->u.t);
+        if (m->output_stage[index]) { /* non-default dim order: row-major copy */
+            copy_dim_order(v->u.t, v->u.t->data, m->output_stage[index], false);
+            view->data = m->output_stage[index];
+        }
         return CML_OK;
     case CML_VALUE_INT:
         *view = (cml_tensor_view){CML_DTYPE_INT64, 0, NULL, &v->u.i, sizeof v->u.i};

@@ -31,6 +31,7 @@ static char g_model[1400]; /* the model path passed to `cml run` */
  * in reverse order, so binding by name is exercised too. */
 static char g_input_names[16][128];
 static int g_ninput_names;
+static int g_perm[16]; /* package input k takes file input_<g_perm[k]> */
 
 static int run_cmd(const char *cmd, char *out, size_t outsz) {
     FILE *p = popen(cmd, "r");
@@ -56,7 +57,7 @@ static int add_inputs(char *cmd, size_t size, const char *dir, const char *suffi
     for (int k = 0; k < n; k++) {
         int i = by_name ? n - 1 - k : k;
         char path[1400];
-        snprintf(path, sizeof path, "%s/input_%d%s.npy", dir, i, suffix);
+        snprintf(path, sizeof path, "%s/input_%d%s.npy", dir, by_name ? g_perm[i] : i, suffix);
         size_t used = strlen(cmd);
         if (by_name)
             snprintf(cmd + used, size - used, " --input '%s=%s'", g_input_names[i], path);
@@ -253,6 +254,10 @@ static int use_extracted_package(const fixture_case *c) {
             snprintf(g_input_names[g_ninput_names++], sizeof g_input_names[0], "%s", name);
     }
     cJSON_Delete(doc);
+    char pte_path[1400];
+    snprintf(pte_path, sizeof pte_path, "%s/model.pte", c->dir);
+    if (fx_delegate_input_order(pte_path, g_perm, 16) != g_ninput_names)
+        for (int k = 0; k < 16; k++) g_perm[k] = k;
     int program_inputs = 0;
     for (;; program_inputs++) {
         char path[1400];

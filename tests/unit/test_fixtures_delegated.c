@@ -22,6 +22,8 @@ static char g_tmp[512];
 typedef struct target {
     const char *label;     /* "pte" or "standalone" */
     char path[2048];
+    int perm[CML_MAX_DIMS]; /* standalone: model input k takes file input_<perm[k]> */
+    int nperm;              /* 0: identity */
 } target;
 
 static cml_method *open_method(const target *t, const fixture_case *c, const char *method,
@@ -37,12 +39,15 @@ static cml_method *open_method(const target *t, const fixture_case *c, const cha
     return m;
 }
 
-/* Sets input_<i><suffix>.npy; returns the count, or -1 (message in msg). */
-static int set_inputs(cml_method *m, const char *dir, const char *suffix, char *msg, size_t msgsz) {
+/* Sets input_<i><suffix>.npy (through the target's input permutation);
+ * returns the count, or -1 (message in msg). */
+static int set_inputs(const target *t, cml_method *m, const char *dir, const char *suffix,
+                      char *msg, size_t msgsz) {
     int n = 0;
     for (;; n++) {
         char path[1400], err[512];
-        snprintf(path, sizeof path, "%s/input_%d%s.npy", dir, n, suffix);
+        if (t->nperm && n >= t->nperm) break;
+        snprintf(path, sizeof path, "%s/input_%d%s.npy", dir, t->nperm ? t->perm[n] : n, suffix);
         if (!fx_exists(path)) break;
         cml_npy npy = {0};
         if (cml_npy_read(path, &npy, err, sizeof err) != 0) {
@@ -109,7 +114,7 @@ static int run_set(const fixture_case *c, const target *t, const char *method, c
     cml_method *m = open_method(t, c, method, &p, msg, sizeof msg);
     const char *expect = fx_str(c->json, "expect_error");
     int ok = 0;
-    if (m && set_inputs(m, c->dir, suffix, msg, sizeof msg) >= 0) {
+    if (m && set_inputs(t, m, c->dir, suffix, msg, sizeof msg) >= 0) {
         if (cml_method_execute(m) != CML_OK) snprintf(msg, sizeof msg, "%s", cml_method_errmsg(m));
         else if (!expect) ok = compare(c, t, m, suffix);
         else snprintf(msg, sizeof msg, "(no error)");
@@ -137,7 +142,7 @@ static int run_calls(const fixture_case *c, const target *t, const char *method)
         snprintf(suffix, sizeof suffix, ".call%d", k);
         snprintf(probe, sizeof probe, "%s/expected_0%s.npy", c->dir, suffix);
         if (!fx_exists(probe)) break;
-        if (set_inputs(m, c->dir, suffix, msg, sizeof msg) < 0) ok = 0;
+        if (set_inputs(t, m, c->dir, suffix, msg, sizeof msg) < 0) ok = 0;
         else if (cml_method_execute(m) != CML_OK) {
             snprintf(msg, sizeof msg, "%s", cml_method_errmsg(m));
             ok = 0;
@@ -225,6 +230,7 @@ static int standalone_target(const fixture_case *c, target *t) {
         return 0;
     }
     t->label = "standalone";
+    t->nperm = fx_delegate_input_order(src, t->perm, CML_MAX_DIMS);
     const cJSON *key = cJSON_GetArrayItem(keys, 0);
     snprintf(t->path, sizeof t->path, "%s/%s/%s/model.mlpackage", dir,
              cJSON_IsString(key) ? key->valuestring : "model_1", root);
