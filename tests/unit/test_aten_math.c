@@ -227,9 +227,12 @@ static void test_fill(void) {
             double want = k == 0 ? 5 : k == 1 ? -2.5 : 1;
             if (d == CML_DTYPE_BOOL) want = want != 0;
             else if (!ew_t_float(d)) want = trunc(want);
-            if (d == CML_DTYPE_UINT8 && k == 1) want = 254; /* -2 wraps, as PyTorch */
-            bool ok = CALL(&E, "aten::fill.Scalar_out", x, v, y, y) == CML_OK &&
-                      tv_shape_is(T(y), 2, S(2, 3));
+            cml_status st = CALL(&E, "aten::fill.Scalar_out", x, v, y, y);
+            if (d == CML_DTYPE_UINT8 && k == 1) { /* torch: a negative Double does not fit uint8 */
+                CHECK(st == CML_ERR_INVALID_ARG && ew_msg_names(&E, "aten::fill.Scalar_out"));
+                continue;
+            }
+            bool ok = st == CML_OK && tv_shape_is(T(y), 2, S(2, 3));
             for (int64_t j = 0; ok && j < 6; j++) ok = ew_getd(T(y), j) == want;
             CHECK_MSG(ok, "fill.Scalar %s kind %d: %s", cml_dtype_name(d), k, E.err.msg);
         }
@@ -240,9 +243,23 @@ static void test_fill(void) {
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, -128), y, y) == CML_OK &&
           ew_geti(T(y), 2) == -128);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, NAN), y, y) == CML_ERR_INVALID_ARG);
+    /* Doubles fit by range, without wrapping (torch: 127.5 and -128.9 do not fit int8). */
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, 127.5), y, y) == CML_ERR_INVALID_ARG);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -128.9), y, y) == CML_ERR_INVALID_ARG);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -127.9), y, y) == CML_OK && ew_geti(T(y), 0) == -127);
+    /* uint8: an Int from -255 wraps (torch: fill_(-255) gives 1), -256 does not fit. */
+    x = TS(&E, CML_DTYPE_UINT8, 3);
+    y = TS(&E, CML_DTYPE_UINT8, 3);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, -255), y, y) == CML_OK && ew_geti(T(y), 1) == 1);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, -256), y, y) == CML_ERR_INVALID_ARG);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -0.5), y, y) == CML_ERR_INVALID_ARG);
+    /* fp16 rounds, to inf beyond its range (torch: 65519 -> 65504, 1e6 -> inf). */
     x = TS(&E, CML_DTYPE_FLOAT16, 3);
     y = TS(&E, CML_DTYPE_FLOAT16, 3);
-    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, 1e6), y, y) == CML_ERR_INVALID_ARG);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, 65519.0), y, y) == CML_OK &&
+          ew_getd(T(y), 0) == 65504.0);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, 1e6), y, y) == CML_OK &&
+          ew_getd(T(y), 2) == INFINITY);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -INFINITY), y, y) == CML_OK &&
           ew_getd(T(y), 1) == -INFINITY);
     x = TS(&E, CML_DTYPE_INT64, 3);

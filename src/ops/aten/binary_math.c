@@ -10,7 +10,11 @@
  *       Tensor(a!) out): max(self, min) then min(., max); NaN propagates.
  *
  * Integer fmod/remainder compute exactly in int64 and fail on a zero divisor
- * ("integer division by zero"); INT_MIN by -1 gives 0.
+ * ("integer division by zero"); INT_MIN by -1 gives 0. Where upstream's
+ * portable kernels differ from PyTorch this follows PyTorch (the programs'
+ * reference): upstream's integer remainder truncates like C's % (the sign
+ * of the dividend), and its integer fmod.Tensor computes in double with no
+ * zero-divisor check.
  */
 #include <math.h>
 

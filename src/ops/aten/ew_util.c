@@ -261,17 +261,17 @@ cml_status ew_bin_run(cml_kernel_ctx *ctx, const ew_bin_spec *sp, cml_evalue **a
     union { float f; double d; int64_t i; } slot;
     const void *ap = ew_stage(&s, x.a, x.cdt, x.out);
     const void *bp = x.b ? ew_stage(&s, x.b, x.cdt, x.out) : &slot;
-    void *op_ = ew_result(&s, x.out, x.cdt);
-    if (!ap || !bp || !op_) return aten_scratch_short(ctx, op);
+    void *res = ew_result(&s, x.out, x.cdt);
+    if (!ap || !bp || !res) return aten_scratch_short(ctx, op);
     if (!x.b) bin_scalar_slot(&x, &slot);
     size_t bs = x.b ? 1 : 0;
     if (x.cdt == CML_DTYPE_FLOAT32) {
-        sp->k.f32(ap, bp, bs, op_, n);
+        sp->k.f32(ap, bp, bs, res, n);
     } else if (x.cdt == CML_DTYPE_FLOAT64) {
-        sp->k.f64(ap, bp, bs, op_, n);
-    } else if (!sp->k.i64(ap, bp, bs, op_, n, x.common)) {
+        sp->k.f64(ap, bp, bs, res, n);
+    } else if (!sp->k.i64(ap, bp, bs, res, n, x.common)) {
         return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "integer division by zero");
     }
-    ew_finish(x.out, op_, x.cdt);
+    ew_finish(x.out, res, x.cdt);
     return CML_OK;
 }

@@ -6,21 +6,21 @@
  *       floating dtype; computed with the libm function in double for a
  *       double input, else in float.
  *   logit.out(Tensor self, float? eps=None, *, Tensor(a!) out): out floating,
- *       computed in out's precision (float for fp16/bf16 outputs).
+ *       computed in out's precision (float for fp16/bf16 outputs, which
+ *       upstream refuses at run time).
  *   isinf.out / isnan.out(Tensor self, *, Tensor(a!) out): out Bool.
  *   sign.out / trunc.out(Tensor self, *, Tensor(a!) out): out of self's dtype;
  *       sign also takes Bool (sign(NaN) = NaN), trunc is the identity on
- *       integers.
+ *       integers (upstream rounds them through float, losing int64 bits).
  *   _conj_physical.out(Tensor self, *, Tensor(a!) out): complex, same dtype.
  *   view_as_real_copy.out(Tensor self, *, Tensor(a!) out): complex self, out
  *       fp16/fp32/fp64 of shape self.shape + [2] (components converted).
  *   fill.Scalar_out(Tensor self, Scalar value, *, Tensor(a!) out) and
  *   fill.Tensor_out(Tensor self, Tensor value, *, Tensor(a!) out): out has
  *       self's dtype and shape, every element value (a Scalar that does not
- *       fit the dtype is an error; a Tensor value must hold one element and
- *       converts like a C cast).
+ *       fit an integer dtype is an error, see scalar_to_elem; a Tensor value
+ *       must hold one element and converts like a C cast).
  */
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -376,15 +376,11 @@ static cml_status fill_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **ar
     return CML_OK;
 }
 
-/* Largest finite value of a floating dtype. */
-static double float_max(cml_dtype dt) {
-    return dt == CML_DTYPE_FLOAT16 ? 65504.0 : dt == CML_DTYPE_BFLOAT16 ? 3.3895313892515355e38
-         : dt == CML_DTYPE_FLOAT32 ? (double)FLT_MAX : DBL_MAX;
-}
-
-/* The Scalar as one element of dt; false when it does not fit (PyTorch's
- * overflow rule: integers by range, uint8 also -255..-1 wrapping; floats
- * by magnitude unless inf/NaN). */
+/* The Scalar as one element of dt; false when it does not fit an integer
+ * dtype (PyTorch's rule: an Int by range, uint8 also taking -255..-1 as
+ * wrapping; a Double by range with no wrapping, NaN/inf refused). Floating
+ * dtypes round (to inf beyond the range, as PyTorch's fill_ does; upstream's
+ * portable kernel refuses those values). */
 static bool scalar_to_elem(const ew_scalar *s, cml_dtype dt, uint8_t *val) {
     if (dt == CML_DTYPE_BOOL) {
         val[0] = s->kind == EW_S_DOUBLE ? s->d != 0.0 : s->i != 0;
@@ -392,18 +388,18 @@ static bool scalar_to_elem(const ew_scalar *s, cml_dtype dt, uint8_t *val) {
     }
     if (ew_is_floating(dt)) {
         double d = ew_scalar_f64(s);
-        if (isfinite(d) && fabs(d) > float_max(dt)) return false;
         return cml_k_convert(CML_DTYPE_FLOAT64, &d, dt, val, 1);
     }
     int bits = ew_int_bits(dt);
     double lim = ldexp(1.0, dt == CML_DTYPE_UINT8 ? 8 : bits - 1); /* exact */
-    double lo = dt == CML_DTYPE_UINT8 ? 1.0 - lim : -lim;
     int64_t v;
     if (s->kind == EW_S_DOUBLE) {
+        double lo = dt == CML_DTYPE_UINT8 ? 0.0 : -lim;
         bool fits = s->d >= lo && (bits == 64 ? s->d < lim : s->d <= lim - 1.0); /* NaN fails */
         if (!fits) return false;
         v = (int64_t)s->d;
     } else {
+        double lo = dt == CML_DTYPE_UINT8 ? 1.0 - lim : -lim;
         v = s->i;
         if (bits < 64 && ((double)v < lo || (double)v > lim - 1.0)) return false;
     }
