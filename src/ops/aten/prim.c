@@ -1,8 +1,10 @@
 /*
  * Scalar ops the emitter uses for symbolic sizes (executorch_prim::*.Scalar,
- * aten::sym_size.int, aten::sym_numel, aten::sym_stride.int). Arguments are
- * (a[, b[, c]], out): the result overwrites the out EValue with an Int,
- * Double or Bool, following Python's rules (int op int stays int).
+ * floordiv.int, mod.int, aten::sym_size.int, aten::sym_numel,
+ * aten::sym_stride.int). Arguments are (a[, b[, c]], out): the result
+ * overwrites the out EValue with an Int, Double or Bool, following Python's
+ * rules (int op int stays int). Also executorch_prim::et_copy_index.tensor,
+ * the map loop's row copy, and aten::_local_scalar_dense.
  */
 #include <math.h>
 #include <string.h>
