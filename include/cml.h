@@ -69,6 +69,9 @@ typedef enum cml_dtype {
     CML_DTYPE_FLOAT16 = 5,
     CML_DTYPE_FLOAT32 = 6,
     CML_DTYPE_FLOAT64 = 7,
+    CML_DTYPE_COMPLEX32 = 8,  /* two float16: real, imaginary */
+    CML_DTYPE_COMPLEX64 = 9,  /* two float32 */
+    CML_DTYPE_COMPLEX128 = 10, /* two float64 */
     CML_DTYPE_BOOL = 11,
     CML_DTYPE_BFLOAT16 = 15,
     CML_DTYPE_UINT16 = 27,

@@ -77,6 +77,9 @@ static num load_num(cml_dtype t, const unsigned char *p) {
     case CML_DTYPE_UINT16: { uint16_t v; memcpy(&v, p, 2); r.kind = K_U; r.u = v; break; }
     case CML_DTYPE_UINT32: { uint32_t v; memcpy(&v, p, 4); r.kind = K_U; r.u = v; break; }
     case CML_DTYPE_UINT64: { uint64_t v; memcpy(&v, p, 8); r.kind = K_U; r.u = v; break; }
+    case CML_DTYPE_COMPLEX32:
+    case CML_DTYPE_COMPLEX64:
+    case CML_DTYPE_COMPLEX128: break; /* refused by cml_k_convert */
     }
     return r;
 }
@@ -123,7 +126,14 @@ static void store_num(cml_dtype t, unsigned char *p, num v) {
     case CML_DTYPE_UINT32: { uint32_t x = (uint32_t)num_as_bits(v, false, false); memcpy(p, &x, 4); break; }
     case CML_DTYPE_INT64: { uint64_t x = num_as_bits(v, false, false); memcpy(p, &x, 8); break; }
     case CML_DTYPE_UINT64: { uint64_t x = num_as_bits(v, false, true); memcpy(p, &x, 8); break; }
+    case CML_DTYPE_COMPLEX32:
+    case CML_DTYPE_COMPLEX64:
+    case CML_DTYPE_COMPLEX128: break; /* refused by cml_k_convert */
     }
+}
+
+static bool is_complex(cml_dtype t) {
+    return t == CML_DTYPE_COMPLEX32 || t == CML_DTYPE_COMPLEX64 || t == CML_DTYPE_COMPLEX128;
 }
 
 static bool fast_convert(cml_dtype st, const void *src, cml_dtype dt, void *dst, size_t n) {
@@ -187,6 +197,7 @@ bool cml_k_convert(cml_dtype src_type, const void *src, cml_dtype dst_type, void
         }
         return true;
     }
+    if (is_complex(src_type) || is_complex(dst_type)) return false; /* only moved as is */
     if (fast_convert(src_type, src, dst_type, dst, n)) return true;
     const unsigned char *s = src;
     unsigned char *d = dst;

@@ -26,7 +26,8 @@
 
 /* Converts n elements between any two dtypes of cml_dtype (float <-> int
  * truncates toward zero like a C cast; to BOOL is != 0; fp16/bf16 round to
- * nearest even). Returns false for an unsupported pair. */
+ * nearest even). Complex dtypes only copy to themselves. Returns false for
+ * an unsupported pair. */
 bool cml_k_convert(cml_dtype src_type, const void *src, cml_dtype dst_type, void *dst, size_t n);
 /* Rounds every element to the nearest fp16 value, in place. */
 void cml_k_round_fp16(float *x, size_t n);

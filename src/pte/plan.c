@@ -29,7 +29,9 @@ static const char *const kInstrTypes[] = {
 /* ---- ScalarType ------------------------------------------------------ */
 
 /* Schema name of a ScalarType value, or NULL if the value is not in the
- * schema (8-10 complex, 18-21 bits types, anything else). */
+ * schema (8-10 complex, 18-21 bits types, anything else). The complex
+ * values are commented out of the schema but are cml dtypes, accepted like
+ * upstream's runtime accepts them (check_scalar_type). */
 static const char *scalar_type_name(int v) {
     switch (v) {
     case 0: return "BYTE";

@@ -162,6 +162,16 @@ static const templ k_templates[] = {
     {"aten::upsample_nearest2d.vec_out", "T:f32:1x2x3x4 L:5,7 N O:f32:4 R"},
     {"aten::upsample_nearest2d.out", "T:u8:1x2x3x4 L:6,8 D:2.0 N O:u8:4 R"},
     {"aten::_local_scalar_dense", "T:i64:1 I:0"},
+    {"aten::atan2.out", "T:i32:2x3 T:f16:3 O:f32:2 R"},
+    {"aten::fmod.Tensor_out", "T:i64:2x3 T:i32:3 O:i64:2 R"},
+    {"aten::remainder.Scalar_out", "T:f16:2x3 D:-1.5 O:f16:2 R"},
+    {"aten::bitwise_left_shift.Tensor_out", "T:u8:2x3 T:i64:3 O:i64:2 R"},
+    {"aten::bitwise_xor.Scalar_out", "T:b8:2x3 I:6 O:i64:2 R"},
+    {"aten::clamp.Tensor_out", "T:f32:2x3 T:i32:3 T:f16:2x1 O:f32:2 R"},
+    {"aten::logit.out", "T:f16:2x3 D:0.1 O:f32:2 R"},
+    {"aten::fill.Tensor_out", "T:i32:2x3 T:f32: O:i32:2 R"},
+    {"aten::sum.IntList_out", "T:b8:2x3x4 L:-1 B:0 N O:i64:2 R"},
+    {"executorch_prim::et_copy_index.tensor", "T:f32:1x3 T:f32:3 I:0"},
 };
 
 static cml_dtype parse_dtype(const char **p) {

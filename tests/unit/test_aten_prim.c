@@ -9,6 +9,58 @@ static cml_evalue *run2(tenv *e, const char *op, cml_evalue *a, cml_evalue *b) {
     return o;
 }
 
+/* floordiv.int / mod.int (Python's floor rules), et_copy_index.tensor. */
+static void test_int_overloads_and_copy_index(tenv *e) {
+    static const int64_t a[] = {7, -7, 7, -7, 0, INT64_MAX, INT64_MIN + 1};
+    static const int64_t b[] = {2, 2, -2, -2, 5, 7, -1};
+    for (int k = 0; k < 7; k++) {
+        cml_evalue *q = tv_int(e, 0), *r = tv_int(e, 0);
+        CHECK(CALL(e, "executorch_prim::floordiv.int", tv_int(e, a[k]), tv_int(e, b[k]), q) == CML_OK);
+        CHECK(CALL(e, "executorch_prim::mod.int", tv_int(e, a[k]), tv_int(e, b[k]), r) == CML_OK);
+        /* Python: a == b * (a // b) + a % b, with a % b of b's sign (or 0). */
+        long double fq = floorl((long double)a[k] / (long double)b[k]);
+        CHECK_MSG(q->kind == CML_VALUE_INT && q->u.i == (int64_t)fq, "%lld // %lld = %lld",
+                  (long long)a[k], (long long)b[k], (long long)q->u.i);
+        CHECK_MSG(r->kind == CML_VALUE_INT && (r->u.i == 0 || (r->u.i < 0) == (b[k] < 0)) &&
+                      (uint64_t)b[k] * (uint64_t)q->u.i + (uint64_t)r->u.i == (uint64_t)a[k],
+                  "%lld %% %lld = %lld", (long long)a[k], (long long)b[k], (long long)r->u.i);
+    }
+    cml_evalue *o = tv_int(e, 0);
+    CHECK(CALL(e, "executorch_prim::floordiv.int", tv_int(e, -7), tv_int(e, 2), o) == CML_OK && o->u.i == -4);
+    CHECK(CALL(e, "executorch_prim::mod.int", tv_int(e, -7), tv_int(e, 3), o) == CML_OK && o->u.i == 2);
+    CHECK(CALL(e, "executorch_prim::mod.int", tv_int(e, 1), tv_int(e, 0), o) == CML_ERR_INVALID_ARG &&
+          strstr(e->err.msg, "executorch_prim::mod.int"));
+    CHECK(CALL(e, "executorch_prim::floordiv.int", tv_int(e, INT64_MIN), tv_int(e, -1), o) == CML_ERR_INVALID_ARG);
+    CHECK(PREP(e, "executorch_prim::floordiv.int", tv_double(e, 1.0), tv_int(e, 2), o) == CML_ERR_INVALID_ARG &&
+          strstr(e->err.msg, "executorch_prim::floordiv.int"));
+    CHECK(PREP(e, "executorch_prim::mod.int", tv_int(e, 1), tv_bool(e, true), o) == CML_ERR_INVALID_ARG);
+
+    /* et_copy_index: rows appended one per index into a dynamic-bound [<=4, 3]. */
+    const char *op = "executorch_prim::et_copy_index.tensor";
+    cml_evalue *to = tv_tensor_cap(e, CML_DTYPE_INT32, 2, S(4, 3), 12, CML_SHAPE_DYNAMIC_BOUND);
+    cml_evalue *from = TS(e, CML_DTYPE_INT32, 3);
+    for (int64_t i = 0; i < 4; i++) {
+        for (int k = 0; k < 3; k++) ((int32_t *)T(from)->data)[k] = (int32_t)(10 * i + k);
+        CHECK(CALL(e, op, to, from, tv_int(e, i)) == CML_OK && tv_shape_is(T(to), 2, S(i + 1, 3)));
+    }
+    bool ok = true;
+    for (int k = 0; k < 12; k++) ok = ok && ((int32_t *)T(to)->data)[k] == (int32_t)(10 * (k / 3) + k % 3);
+    CHECK(ok);
+    /* Past the capacity, a negative index, a row shape or dtype mismatch. */
+    CHECK(CALL(e, op, to, from, tv_int(e, 4)) == CML_ERR_SHAPE && strstr(e->err.msg, op));
+    CHECK(CALL(e, op, to, from, tv_int(e, -1)) == CML_ERR_INVALID_ARG);
+    cml_evalue *from4 = TS(e, CML_DTYPE_INT32, 4);
+    CHECK(CALL(e, op, to, from4, tv_int(e, 0)) == CML_ERR_SHAPE);
+    cml_evalue *fromf = TS(e, CML_DTYPE_FLOAT32, 3);
+    CHECK(PREP(e, op, to, fromf, tv_int(e, 0)) == CML_ERR_UNSUPPORTED && strstr(e->err.msg, op));
+    cml_evalue *from2 = TS(e, CML_DTYPE_INT32, 1, 3);
+    CHECK(PREP(e, op, to, from2, tv_int(e, 0)) == CML_ERR_INVALID_ARG);
+    /* A static copy_to accepts only the index that keeps its shape. */
+    cml_evalue *st = TS(e, CML_DTYPE_INT32, 1, 3);
+    CHECK(CALL(e, op, st, from, tv_int(e, 0)) == CML_OK && ((int32_t *)T(st)->data)[2] == 32);
+    CHECK(CALL(e, op, st, from, tv_int(e, 1)) == CML_ERR_SHAPE);
+}
+
 int main(void) {
     static tenv e; /* static: large, keep it off the stack */
     tv_init(&e);
@@ -73,6 +125,7 @@ int main(void) {
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *vo = tv_dyn_out(&e, CML_DTYPE_FLOAT32, 2, 6);
     CHECK(CALL(&e, "aten::view_copy.out", x, list, vo, vo) == CML_OK);
     CHECK(tv_shape_is(T(vo), 2, S(2, 3)));
+    test_int_overloads_and_copy_index(&e);
     tv_free(&e);
     TEST_MAIN_END();
 }

@@ -81,8 +81,13 @@ static void check_case(const fixture_case *c) {
         size_t before = counter.allocs;
         counter.armed = 1;
         cml_status s1 = cml_method_execute(m);
+        /* Inputs live in planned memory that later ops may reuse once they
+         * are dead (ExecuTorch's memory plan): bind them again, as a caller
+         * must before each execute. */
+        int rebound = bind_inputs(m, c->dir, suffix);
         cml_status s2 = cml_method_execute(m);
         counter.armed = 0;
+        CHECK_MSG(rebound, "%s: binding inputs again failed", c->name);
         CHECK_MSG(s1 == CML_OK && s2 == CML_OK, "%s: execute failed: %s", c->name,
                   cml_method_errmsg(m));
         CHECK_MSG(counter.armed_allocs == 0 && counter.allocs == before,

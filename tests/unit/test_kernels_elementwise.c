@@ -438,6 +438,7 @@ static void put(cml_dtype t, void *p, double v) {
     case CML_DTYPE_FLOAT64: *(double *)p = v; break;
     case CML_DTYPE_FLOAT16: *(uint16_t *)p = cml_fp32_to_fp16((float)v); break;
     case CML_DTYPE_BFLOAT16: { float f = (float)v; uint32_t b; memcpy(&b, &f, 4); *(uint16_t *)p = (uint16_t)(b >> 16); break; }
+    default: break; /* complex: not a conversion type */
     }
 }
 
@@ -456,6 +457,7 @@ static double get(cml_dtype t, const void *p) {
     case CML_DTYPE_FLOAT64: return *(const double *)p;
     case CML_DTYPE_FLOAT16: return cml_fp16_to_fp32(*(const uint16_t *)p);
     case CML_DTYPE_BFLOAT16: return cml_bf16_to_fp32(*(const uint16_t *)p);
+    default: break; /* complex: not a conversion type */
     }
     return 0;
 }

@@ -365,7 +365,7 @@ static void expect_tweak_(tweak_fn tweak, uint32_t header_len, cml_status want, 
 }
 #define expect_tweak(tweak, want, substr) expect_tweak_(tweak, 32, want, substr, #tweak, __LINE__)
 
-static void tw_bad_scalar_type(add_model *m) { pb_i8(m->tensor[1], 0, 9); }
+static void tw_bad_scalar_type(add_model *m) { pb_i8(m->tensor[1], 0, 18); /* BITS1x8: not in the schema */ }
 static void tw_negative_scalar_type(add_model *m) { pb_i8(m->tensor[1], 0, -1); }
 static void tw_qint8(add_model *m) { pb_i8(m->tensor[1], 0, 12); }
 static void tw_float8(add_model *m) { pb_i8(m->tensor[1], 0, 23); }
@@ -571,7 +571,7 @@ static void tw_location(add_model *m) {
 
 static void test_semantic_errors(void) {
     const cml_status C = CML_ERR_CORRUPT;
-    expect_tweak(tw_bad_scalar_type, C, "values[1] Tensor.scalar_type: invalid ScalarType 9");
+    expect_tweak(tw_bad_scalar_type, C, "values[1] Tensor.scalar_type: invalid ScalarType 18");
     expect_tweak(tw_negative_scalar_type, C, "invalid ScalarType -1");
     expect_tweak(tw_qint8, CML_ERR_UNSUPPORTED, "ScalarType QINT8 (12) is not supported");
     expect_tweak(tw_float8, CML_ERR_UNSUPPORTED, "FLOAT8E5M2 (23)");

@@ -1,10 +1,13 @@
 /*
  * Scalar ops the emitter uses for symbolic sizes (executorch_prim::*.Scalar,
- * aten::sym_size.int, aten::sym_numel, aten::sym_stride.int). Arguments are
- * (a[, b[, c]], out): the result overwrites the out EValue with an Int,
- * Double or Bool, following Python's rules (int op int stays int).
+ * floordiv.int, mod.int, aten::sym_size.int, aten::sym_numel,
+ * aten::sym_stride.int). Arguments are (a[, b[, c]], out): the result
+ * overwrites the out EValue with an Int, Double or Bool, following Python's
+ * rules (int op int stays int). Also executorch_prim::et_copy_index.tensor,
+ * the map loop's row copy, and aten::_local_scalar_dense.
  */
 #include <math.h>
+#include <string.h>
 
 #include "ops/aten/aten_ops.h"
 #include "ops/aten/aten_util.h"
@@ -18,6 +21,7 @@ typedef struct prim_spec {
     const char *name;
     uint8_t kind;
     uint8_t nargs;
+    uint8_t ints_only; /* the *.int overloads: every operand an Int */
 } prim_spec;
 
 static bool is_scalar_kind(const cml_evalue *v) {
@@ -53,6 +57,10 @@ static cml_status prim_check(cml_kernel_ctx *ctx, const prim_spec *sp, cml_evalu
         if (!is_scalar_kind(args[i]))
             return aten_fail(ctx, CML_ERR_INVALID_ARG, sp->name, "arg %u is not a scalar (kind %d)", i,
                              args[i] ? (int)args[i]->kind : -1);
+    for (uint32_t i = 0; sp->ints_only && i + 1 < nargs; i++)
+        if (args[i]->kind != CML_VALUE_INT)
+            return aten_fail(ctx, CML_ERR_INVALID_ARG, sp->name, "arg %u is not an int (kind %d)", i,
+                             (int)args[i]->kind);
     return CML_OK;
 }
 
@@ -193,7 +201,7 @@ static cml_status prim_run(cml_kernel_ctx *ctx, const prim_spec *sp, cml_evalue 
 }
 
 #define PRIM_OP(fn, NAME, KIND, NARGS)                                                           \
-    static const prim_spec fn##_spec = {NAME, KIND, NARGS};                                      \
+    static const prim_spec fn##_spec = {NAME, KIND, NARGS, 0};                                   \
     cml_status fn##_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,              \
                             size_t *scratch_bytes) {                                             \
         return prim_prepare(ctx, &fn##_spec, args, nargs, scratch_bytes);                        \
@@ -223,6 +231,79 @@ PRIM_OP(prim_round_scalar,    "executorch_prim::round.Scalar",     PK_ROUND,    
 PRIM_OP(prim_trunc_scalar,    "executorch_prim::trunc.Scalar",     PK_TRUNC,    2)
 PRIM_OP(prim_sym_not_scalar,  "executorch_prim::sym_not.Scalar",   PK_NOT,      2)
 PRIM_OP(prim_sym_ite_scalar,  "executorch_prim::sym_ite.Scalar",   PK_ITE,      4)
+
+/* floordiv.int(int a, int b) -> int and mod.int(int a, int b) -> int: the
+ * Int-only overloads, with Python's floor rules like the .Scalar forms
+ * (upstream's runtime truncates in C; the two agree on non-negative sizes). */
+#define PRIM_OP_INT(fn, NAME, KIND)                                                              \
+    static const prim_spec fn##_spec = {NAME, KIND, 3, 1};                                       \
+    cml_status fn##_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,              \
+                            size_t *scratch_bytes) {                                             \
+        return prim_prepare(ctx, &fn##_spec, args, nargs, scratch_bytes);                        \
+    }                                                                                            \
+    cml_status fn##_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {                \
+        return prim_run(ctx, &fn##_spec, args, nargs);                                           \
+    }
+
+PRIM_OP_INT(prim_floordiv_int, "executorch_prim::floordiv.int", PK_FLOORDIV)
+PRIM_OP_INT(prim_mod_int,      "executorch_prim::mod.int",      PK_MOD)
+
+/* ---- executorch_prim::et_copy_index.tensor(Tensor copy_to, Tensor copy_from, int index) ----
+ * The emitter's map-loop step: copy_to is resized to [index + 1, *copy_from.shape]
+ * (it grows one row per iteration, within its capacity) and copy_from is
+ * copied into row index. */
+
+static const char ETCOPY[] = "executorch_prim::et_copy_index.tensor";
+
+static cml_status etcopy_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+                              cml_tensor **to, cml_tensor **from) {
+    CML_TRY(aten_nargs_is(ctx, ETCOPY, nargs, 3));
+    CML_TRY(cml_arg_tensor(ctx, ETCOPY, args, 0, to));
+    CML_TRY(cml_arg_tensor(ctx, ETCOPY, args, 1, from));
+    if ((*to)->dtype != (*from)->dtype)
+        return aten_fail(ctx, CML_ERR_UNSUPPORTED, ETCOPY, "copy_to %s and copy_from %s differ in dtype",
+                         cml_dtype_name((*to)->dtype), cml_dtype_name((*from)->dtype));
+    if ((*to)->rank != (*from)->rank + 1)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, ETCOPY,
+                         "copy_to rank %d must be copy_from rank %d plus 1", (*to)->rank,
+                         (*from)->rank);
+    return CML_OK;
+}
+
+cml_status prim_et_copy_index_tensor_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+                                             uint32_t nargs, size_t *scratch_bytes) {
+    cml_tensor *to, *from;
+    int64_t index;
+    *scratch_bytes = 0;
+    CML_TRY(etcopy_read(ctx, args, nargs, &to, &from));
+    CML_TRY(cml_arg_int(ctx, ETCOPY, args, 2, &index));
+    if (!aten_is_known_dtype(to->dtype)) return aten_bad_dtype(ctx, ETCOPY, "input", to->dtype);
+    CML_TRY(aten_check_contiguous(ctx, ETCOPY, to, "copy_to"));
+    return aten_check_contiguous(ctx, ETCOPY, from, "copy_from");
+}
+
+cml_status prim_et_copy_index_tensor_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+    cml_tensor *to, *from;
+    int64_t index;
+    CML_TRY(etcopy_read(ctx, args, nargs, &to, &from));
+    CML_TRY(cml_arg_int(ctx, ETCOPY, args, 2, &index));
+    if (index < 0 || index >= ((int64_t)1 << 40))
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, ETCOPY, "index %lld out of range", (long long)index);
+    int64_t sizes[CML_MAX_DIMS];
+    sizes[0] = index + 1;
+    for (int32_t d = 0; d < from->rank; d++) {
+        if (to->sizes[d + 1] != from->sizes[d])
+            return aten_fail(ctx, CML_ERR_SHAPE, ETCOPY, "copy_to dim %d is %lld, copy_from dim %d is %lld",
+                             d + 1, (long long)to->sizes[d + 1], d, (long long)from->sizes[d]);
+        sizes[d + 1] = from->sizes[d];
+    }
+    CML_TRY(aten_resize(ctx, ETCOPY, to, to->rank, sizes));
+    size_t row = cml_tensor_nbytes(from);
+    if (row == 0) return CML_OK;
+    /* After the resize, to holds (index + 1) rows of row bytes within its capacity. */
+    memcpy((uint8_t *)to->data + (size_t)index * row, from->data, row);
+    return CML_OK;
+}
 
 /* ---- aten::sym_size.int(Tensor self, int dim) -> SymInt, sym_stride.int, sym_numel ------ */
 

@@ -9,6 +9,9 @@
  * The reduced dims are mapped onto the kernel's [outer, axis, inner] view
  * directly when they are adjacent (size-1 dims ignored); otherwise the input
  * is first permuted (kept dims, then reduced dims) into scratch.
+ *
+ * sum takes any real or Bool input (as upstream): a float output sums in
+ * fp32, an integer or Bool output in int64 (see red_int_sum).
  */
 #include <math.h>
 #include <string.h>
@@ -140,23 +143,95 @@ static bool red_view(const red_args *a, int64_t *outer, int64_t *axis, int64_t *
     return true;
 }
 
+/* sum with an integer or Bool output accumulates in int64 (wrapping like
+ * the output type; a Bool output is "any element non-zero"). */
+static bool red_int_sum(const red_spec *sp, const red_args *a) {
+    return sp->op == CML_RED_SUM && aten_is_int_or_bool(a->out->dtype);
+}
+
 static cml_status red_prepare(cml_kernel_ctx *ctx, const red_spec *sp, cml_evalue **args,
                               uint32_t nargs, size_t *scratch_bytes) {
     red_args a;
     CML_TRY(red_read(ctx, sp, args, nargs, &a));
-    CML_TRY(aten_check_float(ctx, sp->name, a.x, "input"));
+    if (sp->op == CML_RED_SUM) { /* any real or Bool input and output, as upstream */
+        if (!aten_is_float(a.x->dtype) && !aten_is_int_or_bool(a.x->dtype))
+            return aten_bad_dtype(ctx, sp->name, "input", a.x->dtype);
+    } else {
+        CML_TRY(aten_check_float(ctx, sp->name, a.x, "input"));
+    }
     CML_TRY(aten_check_contiguous(ctx, sp->name, a.x, "input"));
     CML_TRY(aten_check_contiguous(ctx, sp->name, a.out, "output"));
     if (sp->form == RF_ARG) {
         if (a.out->dtype != CML_DTYPE_INT64) return aten_bad_dtype(ctx, sp->name, "output", a.out->dtype);
-    } else {
+    } else if (!red_int_sum(sp, &a)) {
         CML_TRY(aten_check_float(ctx, sp->name, a.out, "output"));
     }
-    size_t need = aten_f32_need(a.x) + (sp->form == RF_ARG ? 0 : aten_f32_need(a.out));
+    bool ints = red_int_sum(sp, &a);
+    size_t es = ints ? sizeof(int64_t) : sizeof(float);
+    size_t need = ints ? aten_align(aten_bound_numel(a.x) * es) + aten_i64_need(a.out)
+                       : aten_f32_need(a.x) + (sp->form == RF_ARG ? 0 : aten_f32_need(a.out));
     int64_t o, ax, in;
-    if (!a.flatten && !red_view(&a, &o, &ax, &in))
-        need += aten_align(aten_bound_numel(a.x) * sizeof(float));
+    if (!a.flatten && !red_view(&a, &o, &ax, &in)) need += aten_align(aten_bound_numel(a.x) * es);
     *scratch_bytes = need;
+    return CML_OK;
+}
+
+/* Views the (staged, es-byte) input x as [outer, axis, inner], permuting it
+ * into scratch (kept dims, then reduced dims) when the reduced dims are not
+ * adjacent. */
+static cml_status red_layout(cml_kernel_ctx *ctx, const char *op, const red_args *a,
+                             aten_scratch *s, size_t es, const void **x, int64_t *outer,
+                             int64_t *axis, int64_t *inner) {
+    if (a->flatten) {
+        *outer = 1;
+        *axis = cml_tensor_numel(a->x);
+        *inner = 1;
+        return CML_OK;
+    }
+    if (red_view(a, outer, axis, inner)) return CML_OK;
+    const cml_tensor *t = a->x;
+    int64_t st[CML_MAX_DIMS], psz[CML_MAX_DIMS], pst[CML_MAX_DIMS], dst[CML_MAX_DIMS];
+    aten_contig_strides(t->rank, t->sizes, st);
+    int32_t r = 0;
+    *outer = 1;
+    *axis = 1;
+    for (int pass = 0; pass < 2; pass++) /* kept dims, then reduced dims */
+        for (int32_t d = 0; d < t->rank; d++)
+            if (a->mask[d] == (pass == 1)) {
+                psz[r] = t->sizes[d];
+                pst[r++] = st[d];
+                *(pass ? axis : outer) *= t->sizes[d];
+            }
+    *inner = 1;
+    void *buf = aten_scratch_alloc(s, (size_t)(*outer * *axis) * es);
+    if (!buf) return aten_scratch_short(ctx, op);
+    aten_contig_strides(r, psz, dst);
+    cml_k_copy_strided(es, r, psz, *x, pst, buf, dst);
+    *x = buf;
+    return CML_OK;
+}
+
+static cml_status red_sum_int(cml_kernel_ctx *ctx, const char *op, const red_args *a,
+                              aten_scratch *s) {
+    size_t xn = (size_t)cml_tensor_numel(a->x);
+    int64_t *xs = aten_scratch_alloc(s, xn * sizeof(int64_t));
+    if (!xs) return aten_scratch_short(ctx, op);
+    if (xn) cml_k_convert(a->x->dtype, a->x->data, CML_DTYPE_INT64, xs, xn);
+    if (a->out->dtype == CML_DTYPE_BOOL)
+        for (size_t k = 0; k < xn; k++) xs[k] = xs[k] != 0;
+    const void *xv = xs;
+    int64_t outer, axis, inner;
+    CML_TRY(red_layout(ctx, op, a, s, sizeof(int64_t), &xv, &outer, &axis, &inner));
+    int64_t *y = aten_out_i64(s, a->out);
+    if (!y) return aten_scratch_short(ctx, op);
+    const int64_t *x = xv;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            uint64_t acc = 0; /* wraps */
+            for (int64_t k = 0; k < axis; k++) acc += (uint64_t)x[(o * axis + k) * inner + i];
+            y[o * inner + i] = (int64_t)acc;
+        }
+    aten_store_i64(a->out, y);
     return CML_OK;
 }
 
@@ -171,40 +246,12 @@ static cml_status red_run(cml_kernel_ctx *ctx, const red_spec *sp, cml_evalue **
     size_t on = (size_t)cml_tensor_numel(a.out);
     if (on == 0) return CML_OK;
     aten_scratch s = aten_scratch_of(ctx);
-    const float *x = aten_load_f32(&s, a.x);
-    if (!x) return aten_scratch_short(ctx, op);
+    if (red_int_sum(sp, &a)) return red_sum_int(ctx, op, &a, &s);
+    const void *xv = aten_load_f32(&s, a.x);
+    if (!xv) return aten_scratch_short(ctx, op);
     int64_t outer, axis, inner;
-    if (a.flatten) {
-        outer = 1;
-        axis = cml_tensor_numel(a.x);
-        inner = 1;
-    } else if (!red_view(&a, &outer, &axis, &inner)) {
-        /* Permute: kept dims first, then reduced dims, into scratch. */
-        const cml_tensor *t = a.x;
-        int64_t st[CML_MAX_DIMS], psz[CML_MAX_DIMS], pst[CML_MAX_DIMS], dst[CML_MAX_DIMS];
-        aten_contig_strides(t->rank, t->sizes, st);
-        int32_t r = 0;
-        outer = 1;
-        axis = 1;
-        for (int32_t d = 0; d < t->rank; d++)
-            if (!a.mask[d]) {
-                psz[r] = t->sizes[d];
-                pst[r++] = st[d];
-                outer *= t->sizes[d];
-            }
-        for (int32_t d = 0; d < t->rank; d++)
-            if (a.mask[d]) {
-                psz[r] = t->sizes[d];
-                pst[r++] = st[d];
-                axis *= t->sizes[d];
-            }
-        inner = 1;
-        float *buf = aten_scratch_alloc(&s, (size_t)(outer * axis) * sizeof(float));
-        if (!buf) return aten_scratch_short(ctx, op);
-        aten_contig_strides(r, psz, dst);
-        cml_k_copy_strided(sizeof(float), r, psz, x, pst, buf, dst);
-        x = buf;
-    }
+    CML_TRY(red_layout(ctx, op, &a, &s, sizeof(float), &xv, &outer, &axis, &inner));
+    const float *x = xv;
     if (sp->form == RF_ARG) {
         if (axis == 0)
             return aten_fail(ctx, CML_ERR_SHAPE, op, "cannot reduce over an empty dimension");
