@@ -118,3 +118,32 @@ cml_status aten_norm_index(cml_kernel_ctx *ctx, const char *op, int64_t v, int64
     *out = v < 0 ? v + size : v;
     return CML_OK;
 }
+
+void aten_elem_convert(cml_dtype sd, const void *s, cml_dtype dd, void *d) {
+    if (sd == dd) memcpy(d, s, cml_dtype_size(sd));
+    else if (aten_elem_is_floating(sd)) aten_elem_set_f64(dd, d, aten_elem_get_f64(sd, s));
+    else aten_elem_set_i64(dd, d, aten_elem_get_i64(sd, s));
+}
+
+void aten_copy_block_cvt(cml_dtype sd, cml_dtype dd, int32_t rank, const int64_t *sizes,
+                         const void *src, const int64_t *sst, void *dst, const int64_t *dst_st) {
+    if (sd == dd) {
+        aten_copy_block(cml_dtype_size(sd), rank, sizes, src, sst, dst, dst_st);
+        return;
+    }
+    int64_t n = aten_prod(sizes, 0, rank), c[CML_MAX_DIMS] = {0};
+    size_t ses = cml_dtype_size(sd), des = cml_dtype_size(dd);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t so = 0, dof = 0;
+        for (int32_t k = 0; k < rank; k++) {
+            so += c[k] * sst[k];
+            dof += c[k] * dst_st[k];
+        }
+        aten_elem_convert(sd, (const uint8_t *)src + so * (int64_t)ses, dd,
+                          (uint8_t *)dst + dof * (int64_t)des);
+        for (int32_t k = rank - 1; k >= 0; k--) {
+            if (++c[k] < sizes[k]) break;
+            c[k] = 0;
+        }
+    }
+}

@@ -34,6 +34,13 @@ bool aten_elem_nonzero(cml_dtype dt, const void *p);
 /* fp32 -> bf16, round to nearest even, NaN kept quiet. */
 uint16_t aten_fp32_to_bf16(float f);
 
+/* *d = (dd)*s with C-cast semantics made safe: floats truncate toward zero
+ * and saturate into integers, integers wrap, anything non-zero is true. */
+void aten_elem_convert(cml_dtype sd, const void *s, cml_dtype dd, void *d);
+/* aten_copy_block with a dtype conversion (a plain copy when sd == dd). */
+void aten_copy_block_cvt(cml_dtype sd, cml_dtype dd, int32_t rank, const int64_t *sizes,
+                         const void *src, const int64_t *sst, void *dst, const int64_t *dst_st);
+
 /* Normalises index v (negative counts from the end) into [0, size), or fails
  * with "<op>: index V is out of bounds for dim D of size N". */
 cml_status aten_norm_index(cml_kernel_ctx *ctx, const char *op, int64_t v, int64_t size,
