@@ -28,7 +28,7 @@ static void test_all_dtypes(void) {
         CHECK(CALL(&e, "aten::roll.out", x, IL(&e, -1, 7, 2), IL(&e, 0, 2, 0), o, o) == CML_OK);
         CHECK(ti_equal("roll", T(o), ref, 60));
         for (int f = 0; f < 60; f++) ref[f] = ti_get(T(x), md(f + 13, 60));
-        CHECK(CALL(&e, "aten::roll.out", x, IL(&e, -13), IL(&e), o, o) == CML_OK);
+        CHECK(CALL(&e, "aten::roll.out", x, IL(&e, -13), tv_int_list(&e, 0, NULL), o, o) == CML_OK);
         CHECK(ti_equal("roll flat", T(o), ref, 60));
         for (int diag = -2; diag <= 2; diag += 2) {
             for (int f = 0; f < 60; f++) ref[f] = (f % 5) - ((f / 5) % 4) <= diag ? ti_get(T(x), f) : 0;
@@ -56,10 +56,10 @@ static void test_edges(void) {
     cml_evalue *s0 = tv_tensor(&e, CML_DTYPE_INT32, 0, S(0)), *o0 = tv_tensor(&e, CML_DTYPE_INT32, 0, S(0));
     ((int32_t *)T(s0)->data)[0] = 9;
     CHECK(CALL(&e, "aten::flip.out", s0, IL(&e, 0), o0, o0) == CML_OK && ((int32_t *)T(o0)->data)[0] == 9);
-    CHECK(CALL(&e, "aten::roll.out", s0, IL(&e, 3), IL(&e), o0, o0) == CML_OK && ((int32_t *)T(o0)->data)[0] == 9);
+    CHECK(CALL(&e, "aten::roll.out", s0, IL(&e, 3), tv_int_list(&e, 0, NULL), o0, o0) == CML_OK && ((int32_t *)T(o0)->data)[0] == 9);
     cml_evalue *em = TS(&e, CML_DTYPE_FLOAT32, 0, 3), *oe = TS(&e, CML_DTYPE_FLOAT32, 0, 3);
     CHECK(CALL(&e, "aten::roll.out", em, IL(&e, 1), IL(&e, 0), oe, oe) == CML_OK);
-    CHECK(CALL(&e, "aten::roll.out", em, IL(&e, 1), IL(&e), oe, oe) == CML_OK);
+    CHECK(CALL(&e, "aten::roll.out", em, IL(&e, 1), tv_int_list(&e, 0, NULL), oe, oe) == CML_OK);
     CHECK(CALL(&e, "aten::tril.out", em, tv_int(&e, 0), oe, oe) == CML_OK);
     /* bad input */
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *ox = TS(&e, CML_DTYPE_FLOAT32, 2, 3);
@@ -67,7 +67,7 @@ static void test_edges(void) {
     CHECK(ti_msg_has(&e, "aten::flip.out", "appears twice"));
     CHECK(CALL(&e, "aten::flip.out", x, IL(&e, 2), ox, ox) == CML_ERR_INVALID_ARG);
     CHECK(CALL(&e, "aten::roll.out", x, IL(&e, 1, 2), IL(&e, 0), ox, ox) == CML_ERR_INVALID_ARG);
-    CHECK(CALL(&e, "aten::roll.out", x, IL(&e, 1, 2), IL(&e), ox, ox) == CML_ERR_INVALID_ARG);
+    CHECK(CALL(&e, "aten::roll.out", x, IL(&e, 1, 2), tv_int_list(&e, 0, NULL), ox, ox) == CML_ERR_INVALID_ARG);
     CHECK(CALL(&e, "aten::roll.out", x, IL(&e, 1), IL(&e, -3), ox, ox) == CML_ERR_INVALID_ARG);
     cml_evalue *v = TS(&e, CML_DTYPE_FLOAT32, 3), *ov = TS(&e, CML_DTYPE_FLOAT32, 3);
     CHECK(CALL(&e, "aten::tril.out", v, tv_int(&e, 0), ov, ov) == CML_ERR_INVALID_ARG);
