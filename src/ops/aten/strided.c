@@ -260,7 +260,7 @@ cml_status aten_diagonal_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, ui
     if (d1 == d2) return aten_fail(ctx, CML_ERR_INVALID_ARG, DIAG, "dim1 and dim2 are both %d", d1);
     int64_t off = p[0], s1 = self->sizes[d1], s2 = self->sizes[d2], len;
     if (off >= 0) len = off >= s2 ? 0 : (s1 < s2 - off ? s1 : s2 - off);
-    else len = -off >= s1 ? 0 : (s1 + off < s2 ? s1 + off : s2);
+    else len = off <= -s1 ? 0 : (s1 + off < s2 ? s1 + off : s2); /* then -off < s1: no overflow */
     cml_tensor_strides(self, st);
     v.rank = 0;
     for (int32_t d = 0; d < self->rank; d++) {
@@ -383,7 +383,7 @@ cml_status aten_unfold_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint
         v.rank = 1;
     } else {
         v.sizes[dim] = (dsize - size) / step + 1;
-        v.strides[dim] = st[dim] * step; /* (n - 1) * step <= dsize - size */
+        if (v.sizes[dim] > 1) v.strides[dim] = st[dim] * step; /* (n - 1) * step <= dsize - size */
         v.sizes[v.rank] = size;
         v.strides[v.rank++] = st[dim];
     }
