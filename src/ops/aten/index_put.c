@@ -79,6 +79,22 @@ static cml_status ip_add_entry(cml_kernel_ctx *ctx, const char *op, ip_args *a, 
     return CML_OK;
 }
 
+/* Item k of the indices list: *iv = NULL for None (-1 or a Null value). */
+static cml_status ip_item(cml_kernel_ctx *ctx, const char *op, const cml_evalue *v, uint32_t k,
+                          const cml_evalue **iv) {
+    int32_t vi = v->u.tensor_list.items[k];
+    *iv = NULL;
+    if (vi < 0) return CML_OK;
+    if ((uint32_t)vi >= ctx->nvalues)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %u names value %d, out of range", k, vi);
+    const cml_evalue *e = &ctx->values[vi];
+    if (e->kind == CML_VALUE_NULL || e->kind == CML_VALUE_NONE) return CML_OK;
+    if (e->kind != CML_VALUE_TENSOR || !e->u.t)
+        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %u is not a tensor", k);
+    *iv = e;
+    return CML_OK;
+}
+
 /* Reads the indices list (None = -1 item or a Null value). */
 static cml_status ip_read_list(cml_kernel_ctx *ctx, const char *op, const cml_evalue *v, ip_args *a) {
     if (v->kind != CML_VALUE_OPT_TENSOR_LIST && v->kind != CML_VALUE_TENSOR_LIST)
@@ -90,16 +106,8 @@ static cml_status ip_read_list(cml_kernel_ctx *ctx, const char *op, const cml_ev
     int32_t blocks = 0;
     bool prev = false;
     for (uint32_t k = 0; k < n; k++) {
-        int32_t vi = v->u.tensor_list.items[k];
-        const cml_evalue *iv = NULL;
-        if (vi >= 0) {
-            if ((uint32_t)vi >= ctx->nvalues)
-                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %u names value %d, out of range", k, vi);
-            iv = &ctx->values[vi];
-            if (iv->kind == CML_VALUE_NULL || iv->kind == CML_VALUE_NONE) iv = NULL;
-            else if (iv->kind != CML_VALUE_TENSOR || !iv->u.t)
-                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %u is not a tensor", k);
-        }
+        const cml_evalue *iv;
+        CML_TRY(ip_item(ctx, op, v, k, &iv));
         if (!iv) {
             if (a->consumed + 1 > a->self->rank)
                 return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "too many indices");
@@ -277,23 +285,45 @@ static cml_status ip_b_offset(cml_kernel_ctx *ctx, const char *op, const ip_args
     return CML_OK;
 }
 
+/* Writes one run of n elements along x's innermost dim. */
+static void ip_write_run(const ip_args *a, uint8_t *dst, int64_t dst_st, const uint8_t *src,
+                         int64_t src_st, int64_t n) {
+    cml_dtype dt = a->self->dtype;
+    size_t es = cml_dtype_size(dt);
+    if (!a->accumulate && dst_st == 1 && src_st == 1) {
+        memmove(dst, src, (size_t)n * es); /* values may alias self */
+        return;
+    }
+    for (int64_t j = 0; j < n; j++) {
+        uint8_t *d = dst + j * dst_st * (int64_t)es;
+        const uint8_t *v = src + j * src_st * (int64_t)es;
+        if (a->accumulate) aten_elem_add(dt, d, v);
+        else memmove(d, v, es);
+    }
+}
+
+/* Walks x in row-major order; when x's innermost dim is a plain self dim it
+ * is written as one run per outer position. */
 static cml_status ip_scatter(cml_kernel_ctx *ctx, const char *op, const ip_args *a, const ip_state *s) {
     int64_t vst[CML_MAX_DIMS], xc[CML_MAX_DIMS] = {0};
     aten_tensor_bcast_strides(a->values, s->xrank, s->x_sizes, vst);
-    int64_t xn = aten_prod(s->x_sizes, 0, s->xrank);
+    int32_t last = s->xrank - 1;
+    bool inner = last >= 0 && s->xmap[last] >= 0;
+    int32_t orank = inner ? last : s->xrank;
+    int64_t run = inner ? s->x_sizes[last] : 1, outer = aten_prod(s->x_sizes, 0, orank);
+    int64_t run_sst = inner ? s->st[s->xmap[last]] : 1, run_vst = inner ? vst[last] : 1;
     size_t es = cml_dtype_size(a->self->dtype);
     uint8_t *out = a->out->data;
     const uint8_t *vals = a->values->data;
-    for (int64_t i = 0; i < xn; i++) {
+    for (int64_t i = 0; i < outer && run > 0; i++) {
         int64_t off = 0, voff = 0;
-        for (int32_t d = 0; d < s->xrank; d++) {
+        for (int32_t d = 0; d < orank; d++) {
             voff += xc[d] * vst[d];
             if (s->xmap[d] >= 0) off += xc[d] * s->st[s->xmap[d]];
         }
         CML_TRY(ip_b_offset(ctx, op, a, s, xc, &off));
-        if (a->accumulate) aten_elem_add(a->self->dtype, out + (size_t)off * es, vals + (size_t)voff * es);
-        else memcpy(out + (size_t)off * es, vals + (size_t)voff * es, es);
-        for (int32_t d = s->xrank - 1; d >= 0; d--) {
+        ip_write_run(a, out + off * (int64_t)es, run_sst, vals + voff * (int64_t)es, run_vst, run);
+        for (int32_t d = orank - 1; d >= 0; d--) {
             if (++xc[d] < s->x_sizes[d]) break;
             xc[d] = 0;
         }

@@ -93,52 +93,70 @@ static void tk_sort(const tk_slice *s, int64_t *idx, int64_t *tmp, int64_t n) {
     }
 }
 
+/* Geometry of the slices along dim: input strides, output shape/strides. */
+typedef struct tk_geom {
+    int32_t rank; /* 0-D reads as [1] */
+    int64_t n;    /* slice length */
+    int64_t st[CML_MAX_DIMS], osz[CML_MAX_DIMS], ost[CML_MAX_DIMS];
+} tk_geom;
+
+static void tk_geometry(const tk_args *a, tk_geom *g) {
+    const cml_tensor *x = a->self;
+    g->rank = x->rank ? x->rank : 1;
+    g->n = x->rank ? x->sizes[a->dim] : 1;
+    if (x->rank == 0) {
+        g->st[0] = g->ost[0] = g->osz[0] = 1;
+        return;
+    }
+    memcpy(g->osz, x->sizes, sizeof g->osz);
+    g->osz[a->dim] = a->k;
+    cml_tensor_strides(x, g->st);
+    aten_contig_strides(x->rank, g->osz, g->ost);
+}
+
+/* Sorts one slice and writes its first k entries at output offset oo. */
+static void tk_slice_run(const tk_args *a, const tk_geom *g, tk_slice *s, int64_t oo, int64_t *idx,
+                         int64_t *tmp) {
+    size_t es = cml_dtype_size(a->self->dtype);
+    for (int64_t i = 0; i < g->n; i++) idx[i] = i;
+    tk_sort(s, idx, tmp, g->n);
+    for (int64_t i = 0; i < a->k; i++) {
+        int64_t o = oo + i * g->ost[a->dim];
+        memcpy((uint8_t *)a->values->data + o * (int64_t)es, s->base + idx[i] * s->stride, es);
+        ((int64_t *)a->indices->data)[o] = idx[i];
+    }
+}
+
 cml_status aten_topk_values_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     tk_args a;
+    tk_geom g;
     CML_TRY(tk_read(ctx, args, nargs, &a));
-    cml_tensor *x = a.self;
-    int64_t n = x->rank ? x->sizes[a.dim] : 1;
-    if (a.k < 0 || a.k > n)
+    tk_geometry(&a, &g);
+    if (a.k < 0 || a.k > g.n)
         return aten_fail(ctx, CML_ERR_INVALID_ARG, TOPK, "k %lld out of range for dim %d of size %lld",
-                         (long long)a.k, a.dim, (long long)n);
-    int64_t osz[CML_MAX_DIMS], st[CML_MAX_DIMS], ost[CML_MAX_DIMS];
-    memcpy(osz, x->sizes, sizeof osz);
-    if (x->rank) osz[a.dim] = a.k;
-    CML_TRY(aten_resize(ctx, TOPK, a.values, x->rank, osz));
-    CML_TRY(aten_resize(ctx, TOPK, a.indices, x->rank, osz));
+                         (long long)a.k, a.dim, (long long)g.n);
+    int32_t orank = a.self->rank;
+    CML_TRY(aten_resize(ctx, TOPK, a.values, orank, orank ? g.osz : a.self->sizes));
+    CML_TRY(aten_resize(ctx, TOPK, a.indices, orank, orank ? g.osz : a.self->sizes));
     if (a.k == 0 || cml_tensor_numel(a.values) == 0) return CML_OK;
     aten_scratch sc = aten_scratch_of(ctx);
-    int64_t *idx = aten_scratch_alloc(&sc, (size_t)n * sizeof(int64_t));
-    int64_t *tmp = aten_scratch_alloc(&sc, (size_t)n * sizeof(int64_t));
+    int64_t *idx = aten_scratch_alloc(&sc, (size_t)g.n * sizeof(int64_t));
+    int64_t *tmp = aten_scratch_alloc(&sc, (size_t)g.n * sizeof(int64_t));
     if (!idx || !tmp) return aten_scratch_short(ctx, TOPK);
-    if (x->rank == 0) {
-        st[0] = ost[0] = 1;
-        osz[0] = 1;
-    } else {
-        cml_tensor_strides(x, st);
-        aten_contig_strides(x->rank, osz, ost);
-    }
-    int32_t r = x->rank ? x->rank : 1;
-    size_t es = cml_dtype_size(x->dtype);
+    size_t es = cml_dtype_size(a.self->dtype);
     int64_t c[CML_MAX_DIMS] = {0}, slices = cml_tensor_numel(a.values) / a.k;
-    tk_slice s = {x->dtype, NULL, st[a.dim] * (int64_t)es, a.largest};
+    tk_slice s = {a.self->dtype, NULL, g.st[a.dim] * (int64_t)es, a.largest};
     for (int64_t q = 0; q < slices; q++) {
         int64_t io = 0, oo = 0;
-        for (int32_t d = 0; d < r; d++) {
-            io += c[d] * st[d];
-            oo += c[d] * ost[d];
+        for (int32_t d = 0; d < g.rank; d++) {
+            io += c[d] * g.st[d];
+            oo += c[d] * g.ost[d];
         }
-        s.base = (const uint8_t *)x->data + io * (int64_t)es;
-        for (int64_t i = 0; i < n; i++) idx[i] = i;
-        tk_sort(&s, idx, tmp, n);
-        for (int64_t i = 0; i < a.k; i++) {
-            int64_t o = oo + i * ost[a.dim];
-            memcpy((uint8_t *)a.values->data + o * (int64_t)es, s.base + idx[i] * s.stride, es);
-            ((int64_t *)a.indices->data)[o] = idx[i];
-        }
-        for (int32_t d = r - 1; d >= 0; d--) {
+        s.base = (const uint8_t *)a.self->data + io * (int64_t)es;
+        tk_slice_run(&a, &g, &s, oo, idx, tmp);
+        for (int32_t d = g.rank - 1; d >= 0; d--) {
             if (d == a.dim) continue;
-            if (++c[d] < osz[d]) break;
+            if (++c[d] < g.osz[d]) break;
             c[d] = 0;
         }
     }
