@@ -148,8 +148,9 @@ static cml_status ip_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
     if (op == IPUT_ && a.self->is_const)
         return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "self is a read-only constant");
     size_t need = 0;
-    for (int32_t k = 0; k < a.n; k++)
-        need += aten_align(aten_bound_numel(a.e[k].t) * sizeof(int64_t));
+    for (int32_t k = 0; k < a.n; k++) /* mask offsets, or int32 indices widened */
+        if (a.e[k].mask || a.e[k].t->dtype != CML_DTYPE_INT64)
+            need += aten_align(aten_bound_numel(a.e[k].t) * sizeof(int64_t));
     *scratch_bytes = need;
     return CML_OK;
 }
