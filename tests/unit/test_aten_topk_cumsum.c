@@ -1,8 +1,9 @@
 /* topk.values and cumsum.out: every dtype against naive references (topk:
- * repeated selection of the best remaining element, lowest index first on
- * ties; cumsum: running sums in exact double arithmetic), every dim, largest
- * and smallest, NaN ranking and int8 wrap-around (torch 2.13 eager
- * constants), dtype conversion, 0-D/empty inputs and bad input. */
+ * repeated selection of the best remaining element, values exact and indices
+ * pointing at equal elements; cumsum: running sums in exact double
+ * arithmetic), every dim, largest and smallest; torch 2.13 eager constants
+ * for the order of ties (every selection path), NaN ranking and int8
+ * wrap-around; dtype conversion, 0-D/empty inputs and bad input. */
 #include "test_aten_index_util.h"
 
 static const char TK[] = "aten::topk.values";
@@ -52,9 +53,14 @@ static void test_topk_all(void) {
                     double rv[8];
                     int64_t ri[8];
                     naive_topk(T(x), c[0] * 30 + c[1] * 5 + c[2], xst[dim], sz[dim], k, largest, rv, ri);
+                    (void)ri; /* tie order is torch's, checked against torch below */
+                    bool seen[8] = {false};
                     for (int64_t r = 0; r < k && ok; r++) {
                         int64_t o = c[0] * ost[0] + c[1] * ost[1] + c[2] * ost[2] + r * ost[dim];
-                        ok = ti_get(T(v), o) == rv[r] && ti_get(T(ix), o) == (double)ri[r];
+                        int64_t j = (int64_t)ti_get(T(ix), o);
+                        ok = ti_get(T(v), o) == rv[r] && j >= 0 && j < sz[dim] && !seen[j] &&
+                             ti_get(T(x), c[0] * 30 + c[1] * 5 + c[2] + j * xst[dim]) == rv[r];
+                        if (ok) seen[j] = true;
                     }
                 }
                 CHECK_MSG(ok, "topk %s dim %d largest %d", cml_dtype_name(dt), dim, largest);
@@ -66,17 +72,18 @@ static void test_topk_all(void) {
 static void test_topk_edges(void) {
     static tenv e;
     tv_init(&e);
-    /* torch.topk(x, 3, dim=1): values match torch; tie indices are ascending
-     * here (torch returned [5, 1, 7] and [3, 5, 4]: its tie order is its sort's) */
+    /* torch.topk(x, 3, dim=1) = values [[nan, 3, 3], [5, 4, 4]], indices
+     * [[5, 1, 7], [3, 5, 4]] (ties in torch's order, not index order) */
     cml_evalue *x = TS(&e, CML_DTYPE_FLOAT32, 2, 8);
     ti_set_all(x, (double[]){1, 3, 2, 3, 1, NAN, 2, 3, 0, -1, -1, 5, 4, 4, -2, 0});
     cml_evalue *v = TS(&e, CML_DTYPE_FLOAT32, 2, 3), *ix = TS(&e, CML_DTYPE_INT64, 2, 3);
     CHECK(CALL(&e, TK, x, tv_int(&e, 3), tv_int(&e, 1), tv_bool(&e, true), tv_bool(&e, true), v, ix, v) == CML_OK);
     CHECK(ti_equal("topk nan", T(v), (double[]){NAN, 3, 3, 5, 4, 4}, 6));
-    CHECK(ti_equal("topk nan idx", T(ix), (double[]){5, 1, 3, 3, 4, 5}, 6));
+    CHECK(ti_equal("topk nan idx", T(ix), (double[]){5, 1, 7, 3, 5, 4}, 6));
     CHECK(CALL(&e, TK, x, tv_int(&e, 3), tv_int(&e, -1), tv_bool(&e, false), tv_bool(&e, false), v, ix, v) == CML_OK);
-    CHECK(ti_equal("topk small", T(v), (double[]){1, 1, 2, -2, -1, -1}, 6)); /* torch */
-    CHECK(ti_equal("topk small idx", T(ix), (double[]){0, 4, 2, 6, 1, 2}, 6));
+    /* torch, sorted=False: the order nth_element leaves */
+    CHECK(ti_equal("topk small", T(v), (double[]){1, 1, 2, -1, -2, -1}, 6));
+    CHECK(ti_equal("topk small idx", T(ix), (double[]){0, 4, 2, 2, 6, 1}, 6));
     /* k = 0, 0-D input, k out of range, bad dtypes */
     cml_evalue *v0 = tv_dyn_out(&e, CML_DTYPE_FLOAT32, 2, 6), *i0 = tv_dyn_out(&e, CML_DTYPE_INT64, 2, 6);
     CHECK(CALL(&e, TK, x, tv_int(&e, 0), tv_int(&e, 1), tv_bool(&e, true), tv_bool(&e, true), v0, i0, v0) == CML_OK);
@@ -93,6 +100,39 @@ static void test_topk_edges(void) {
     cml_evalue *b = TS(&e, CML_DTYPE_BOOL, 4), *vb = TS(&e, CML_DTYPE_BOOL, 2), *ib = TS(&e, CML_DTYPE_INT64, 2);
     CHECK(CALL(&e, TK, b, tv_int(&e, 2), tv_int(&e, 0), tv_bool(&e, true), tv_bool(&e, true), vb, ib, vb) == CML_ERR_UNSUPPORTED);
     tv_free(&e);
+}
+
+/* Tie order of torch 2.13 eager on data with many ties, value i of row =
+ * ((i * a + b) % 101) % m: the partial-sort path (k * 64 <= n), the
+ * nth_element + introsort path (k - 1 > 16) and sorted=False. */
+static void test_topk_torch_ties(void) {
+    static tenv e;
+    static const struct {
+        int64_t n, k, a, b, m;
+        bool largest, sorted;
+        int64_t idx[40];
+    } cases[] = {
+        {200, 3, 37, 11, 5, true, true, {14, 11, 8}},
+        {100, 40, 13, 5, 4, false, true,
+         {72, 7, 8, 90, 86, 85, 95, 12, 3, 81, 99, 17, 76, 30, 40, 44, 49, 35, 53, 54,
+          31, 21, 58, 26, 63, 67, 50, 82, 59, 73, 78, 77, 68, 91, 0, 45, 96, 41, 87, 55}},
+        {100, 40, 29, 3, 6, true, false,
+         {72, 47, 39, 38, 55, 56, 30, 64, 22, 81, 14, 13, 7, 99, 89, 40, 98, 97, 48, 49,
+          5, 32, 31, 6, 57, 65, 92, 84, 15, 82, 23, 91, 90, 73, 75, 74, 67, 83, 58, 0}},
+        {30, 7, 7, 1, 3, true, true, {21, 10, 13, 18, 27, 29, 15}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tv_init(&e);
+        cml_evalue *x = tv_tensor(&e, CML_DTYPE_FLOAT32, 1, &cases[c].n);
+        for (int64_t i = 0; i < cases[c].n; i++) F(x)[i] = (float)(((i * cases[c].a + cases[c].b) % 101) % cases[c].m);
+        cml_evalue *v = tv_dyn_out(&e, CML_DTYPE_FLOAT32, 1, 64), *ix = tv_dyn_out(&e, CML_DTYPE_INT64, 1, 64);
+        CHECK(CALL(&e, TK, x, tv_int(&e, cases[c].k), tv_int(&e, 0), tv_bool(&e, cases[c].largest),
+                   tv_bool(&e, cases[c].sorted), v, ix, v) == CML_OK);
+        double ref[40];
+        for (int64_t i = 0; i < cases[c].k; i++) ref[i] = (double)cases[c].idx[i];
+        CHECK_MSG(ti_equal("topk torch ties", T(ix), ref, cases[c].k), "case %zu", c);
+        tv_free(&e);
+    }
 }
 
 static void test_cumsum(void) {
@@ -145,6 +185,7 @@ static void test_cumsum(void) {
 int main(void) {
     test_topk_all();
     test_topk_edges();
+    test_topk_torch_ties();
     test_cumsum();
     TEST_MAIN_END();
 }
