@@ -84,6 +84,13 @@ static void test_duplicates(void) {
     ti_set_all(v2, (double[]){10, 20});
     CHECK(CALL(&e, IPO, x2, OPTL(&e, NULL), v2, tv_bool(&e, true), o2, o2) == CML_OK);
     CHECK(ti_equal("all none", T(o2), (double[]){11, 22, 13, 24}, 4));
+    /* 0-D self with an empty list: out = self + value */
+    cml_evalue *s0 = tv_tensor(&e, CML_DTYPE_INT64, 0, S(0)), *o0 = tv_tensor(&e, CML_DTYPE_INT64, 0, S(0));
+    cml_evalue *v0 = tv_tensor(&e, CML_DTYPE_INT64, 0, S(0));
+    ti_set_all(s0, (double[]){40});
+    ti_set_all(v0, (double[]){2});
+    CHECK(CALL(&e, IPO, s0, ti_opt_list(&e, 0, NULL), v0, tv_bool(&e, true), o0, o0) == CML_OK);
+    CHECK(ti_equal("0-D", T(o0), (double[]){42}, 1));
     tv_free(&e);
 }
 
