@@ -4,6 +4,7 @@
 
 #include "exec/op.h"
 #include "harness.h"
+#include "portable_ops_1_5.h"
 
 int main(void) {
     size_t n = 0;
@@ -48,6 +49,16 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         CHECK_MSG(cml_op_find(must[i], strlen(must[i])) != NULL, "%s missing", must[i]);
+    /* Parity with ExecuTorch 1.5.1's portable library: all 209 operators. */
+    size_t nportable = sizeof k_portable_ops_1_5 / sizeof k_portable_ops_1_5[0], found = 0;
+    CHECK(nportable == 209);
+    for (size_t i = 0; i < nportable; i++) {
+        const char *name = k_portable_ops_1_5[i];
+        bool ok = cml_op_find(name, strlen(name)) != NULL;
+        CHECK_MSG(ok, "portable op %s is not registered", name);
+        found += ok;
+    }
+    printf("%zu of %zu portable operators registered (%zu ops in all)\n", found, nportable, n);
     /* Exact arg counts of multi-output ops (outs + a TensorList). */
     const cml_op *mp = cml_op_find("aten::max_pool2d_with_indices.out", 33);
     CHECK(mp && mp->nargs == 9);
