@@ -9,8 +9,9 @@ CMAKE_FLAGS ?=
 
 all: build
 
+# SKIP_DEPS=1 skips the package step (packages installed by other means).
 deps:
-	@bash scripts/install-deps.sh
+	@if [ "$(SKIP_DEPS)" = 1 ]; then echo "deps: skipped (SKIP_DEPS=1)"; else bash scripts/install-deps.sh; fi
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)

@@ -31,6 +31,13 @@ extern "C" {
 #define CML_VERSION_MINOR 1
 #define CML_VERSION_PATCH 0
 
+/**
+ * The library's version and the kernel ISA level it runs at on this
+ * machine, e.g. "0.1.0 (avx2)". A static string; thread-safe. Compare with
+ * CML_VERSION_* to detect a header/library mismatch.
+ */
+const char *cml_version(void);
+
 /* Maximum tensor rank, as in ExecuTorch. */
 #define CML_MAX_DIMS 16
 

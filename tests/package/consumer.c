@@ -6,6 +6,7 @@
 
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
+    printf("consumer: cml %s\n", cml_version());
     char err[512];
     cml_program *prog = NULL;
     if (cml_program_open_file(argv[1], NULL, &prog, err, sizeof err) != CML_OK) {
