@@ -181,7 +181,9 @@ typedef struct cml_io_info {
     const char *name;      /* may be "" when the format has no names */
     cml_dtype dtype;
     int32_t rank;
-    const int64_t *sizes;  /* upper bounds for dynamic dimensions */
+    const int64_t *sizes;  /* upper bounds for dynamic dimensions; ranges,
+                              enumerated and default shapes of inputs:
+                              cml_method_input_shape */
     int is_tensor;         /* 0 for scalar inputs (Int/Double/Bool EValues) */
 } cml_io_info;
 
@@ -191,6 +193,38 @@ cml_status cml_method_input_info(const cml_method *method, size_t index,
                                  cml_io_info *info);
 cml_status cml_method_output_info(const cml_method *method, size_t index,
                                   cml_io_info *info);
+
+/*
+ * The shapes an input accepts, for flexible inputs: Core ML shape ranges
+ * (min[d] <= size <= max[d] per dimension) and enumerated shapes (exactly one
+ * of the listed shapes), and ExecuTorch dynamic dimensions (0 .. upper
+ * bound, or the range of the Core ML delegate input the method input feeds).
+ * A static input has min == max == default_sizes.
+ *
+ * default_sizes is the shape a caller without one should use (`cml run` and
+ * `cml bench` without --input): the Core ML feature's default shape, else
+ * (a .pte input that feeds no Core ML delegate input directly) the sizes
+ * ExecuTorch planned. Memory for Core ML programs is planned for the shapes
+ * actually bound: at load for default_sizes, again whenever an execute sees
+ * other input shapes (that execute may allocate; repeating shapes do not).
+ *
+ * Compatibility: set struct_size = sizeof(cml_io_shape) before the call. The
+ * library writes only fields that lie within struct_size, so fields added to
+ * the end in later versions keep older callers working. The pointers stay
+ * valid until the method is destroyed. Scalar inputs report rank 0.
+ */
+typedef struct cml_io_shape {
+    uint32_t struct_size;
+    int32_t rank;
+    const int64_t *min;            /* rank entries */
+    const int64_t *max;            /* rank entries; equals cml_io_info.sizes */
+    const int64_t *default_sizes;  /* rank entries */
+    size_t nenumerated;            /* > 0: only these shapes are accepted */
+    const int64_t *enumerated;     /* nenumerated * rank: shape k at [k * rank] */
+} cml_io_shape;
+
+/** Describes the shapes input `index` accepts (see cml_io_shape). */
+cml_status cml_method_input_shape(const cml_method *method, size_t index, cml_io_shape *shape);
 
 /**
  * Copies an input into the method. The dtype must match the input's

@@ -12,6 +12,11 @@
  * offset that does not collide with an already placed buffer whose lifetime
  * overlaps (first fit). Afterwards value->def_node / last_use hold the
  * first / last step minus one (-1 = function input).
+ *
+ * Called at load (for the default input shapes) and again by
+ * cml_mil_replan (replan.c) when the bound input shapes change: the arena
+ * and scratch grow when the new plan needs more and are otherwise reused,
+ * so repeated shapes cost nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +80,23 @@ static int by_offset(const void *a, const void *b) {
     return 0;
 }
 
+/* Makes *buf hold at least `need` bytes: a bigger buffer replaces a smaller
+ * one (contents are not kept: the plan places everything afresh), a big
+ * enough one stays. Never zero-filled: every arena value is written by its
+ * producer (or by the caller, for function inputs) before it is read, so
+ * zeroing would only commit pages of an upper-bound plan nothing uses. */
+static cml_status reserve(const cml_allocator *a, void **buf, size_t *cap, size_t need,
+                          const char *what, cml_error *err) {
+    if (*buf && *cap >= need) return CML_OK;
+    size_t size = need > PLAN_ALIGN ? need : PLAN_ALIGN;
+    void *p = cml_malloc(a, size);
+    if (!p) return cml_fail(err, CML_ERR_NOMEM, "out of memory for a %zu-byte %s", need, what);
+    cml_free(a, *buf);
+    *buf = p;
+    *cap = size;
+    return CML_OK;
+}
+
 cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
     const cml_allocator *a = g->allocator;
     size_t n = g->nvalues ? g->nvalues : 1;
@@ -135,11 +157,13 @@ cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
     }
 
     g->arena_size = arena;
-    g->arena = cml_calloc(a, 1, arena ? arena : PLAN_ALIGN);
-    if (!g->arena) {
-        st = cml_fail(err, CML_ERR_NOMEM, "out of memory for a %zu-byte activation arena", arena);
-        goto done;
-    }
+    g->scratch_size = lt.max_scratch;
+    void *arena_buf = g->arena;
+    st = reserve(a, &arena_buf, &g->arena_cap, arena, "activation arena", err);
+    g->arena = arena_buf;
+    if (st == CML_OK)
+        st = reserve(a, &g->scratch, &g->scratch_cap, g->scratch_size, "scratch", err);
+    if (st != CML_OK) goto done;
     for (uint32_t i = 0; i < nitems; i++) {
         cml_mil_value *v = &g->values[items[i].vid];
         v->arena_offset = items[i].offset;
@@ -149,15 +173,7 @@ cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
         g->values[v].def_node = lt.born[v] < 0 ? -1 : (int32_t)(lt.born[v] - 1);
         g->values[v].last_use = lt.dies[v] < 0 ? -1 : (int32_t)(lt.dies[v] - 1);
     }
-    g->scratch_size = lt.max_scratch;
-    if (g->scratch_size) {
-        g->scratch = cml_malloc(a, g->scratch_size);
-        if (!g->scratch) {
-            st = cml_fail(err, CML_ERR_NOMEM, "out of memory for %zu bytes of scratch",
-                          g->scratch_size);
-            goto done;
-        }
-    }
+    g->planned = true;
 done:
     cml_free(a, lt.born);
     cml_free(a, lt.dies);
