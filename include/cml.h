@@ -12,7 +12,9 @@
  *     and bad input yields CML_ERR_CORRUPT or CML_ERR_UNSUPPORTED with a
  *     message naming the file section and the reason. The library never
  *     aborts or exits on input.
- *   - cml_method_execute performs no heap allocation.
+ *   - cml_method_execute performs no heap allocation, except the first
+ *     execute after the shapes of flexible inputs changed (memory is then
+ *     planned for the new shapes; see cml_io_shape).
  *   - Handles are not thread-safe; use one cml_method per thread. A
  *     cml_program is immutable after open and may be shared by methods on
  *     different threads.
@@ -163,7 +165,8 @@ typedef struct cml_method_params {
 
 /**
  * Loads a method: verifies and resolves every instruction, initializes
- * delegates, plans memory. After success, execute needs no allocation.
+ * delegates, plans memory (for the default shapes of flexible inputs).
+ * After success, execute needs no allocation while shapes stay the same.
  * @param name NULL for "forward" (or the only/default method).
  */
 cml_status cml_method_create(cml_program *program, const char *name,
@@ -230,12 +233,19 @@ cml_status cml_method_input_shape(const cml_method *method, size_t index, cml_io
  * Copies an input into the method. The dtype must match the input's
  * (standalone .mlpackage programs convert float32->float16 and
  * int64->int32 as Core ML's predict does). The shape must equal the declared
- * one, or lie within the bounds of a dynamic input.
+ * one, or lie within the bounds of a dynamic input (cml_method_input_shape
+ * says which shapes; the Core ML ranges / enumerations are checked at
+ * execute). A standalone .mlpackage method keeps its inputs in buffers sized
+ * for the shapes seen so far: a bigger shape grows the buffer here.
  */
 cml_status cml_method_set_input(cml_method *method, size_t index,
                                 const cml_tensor_view *value);
 
-/** Runs the method once. Every input must have been set at least once. */
+/**
+ * Runs the method once. Every input must have been set at least once.
+ * Allocates nothing when the input shapes are those of the previous execute
+ * (or, for the first, the default shapes memory was planned for at load).
+ */
 cml_status cml_method_execute(cml_method *method);
 
 /**

@@ -763,10 +763,15 @@ static cml_status apply_defaults(compiler *c) {
         }
         changed = true;
     }
-    if (!changed) return CML_OK;
-    cml_status st = cml_mil_reinfer(g, c->err);
-    if (st != CML_OK) cml_error_prefix(c->err, "at the default input shapes: ");
-    return st;
+    if (!changed || cml_mil_reinfer(g, c->err) == CML_OK) return CML_OK;
+    /* A default some op rejects: plan for the bounds, which did infer. */
+    if (c->err) memset(c->err, 0, sizeof *c->err);
+    for (uint32_t i = 0; i < g->ninputs; i++) {
+        cml_mil_value *v = &g->values[g->inputs[i]];
+        if (v->kind == CML_MIL_KIND_TENSOR && v->dynamic)
+            CML_TRY(cml_mil_set_input_shape(g, g->inputs[i], v->rank, g->input_limit[i], c->err));
+    }
+    return cml_mil_reinfer(g, c->err);
 }
 
 static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Function *fn) {

@@ -97,44 +97,39 @@ static cml_status reserve(const cml_allocator *a, void **buf, size_t *cap, size_
     return CML_OK;
 }
 
-cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
-    const cml_allocator *a = g->allocator;
-    size_t n = g->nvalues ? g->nvalues : 1;
-    lifetimes lt = {.g = g};
-    lt.born = cml_malloc(a, n * sizeof *lt.born);
-    lt.dies = cml_malloc(a, n * sizeof *lt.dies);
-    plan_item *items = cml_calloc(a, n, sizeof *items);
-    plan_item **live = cml_calloc(a, n, sizeof *live);
-    cml_status st = CML_OK;
-    if (!lt.born || !lt.dies || !items || !live) {
-        st = cml_fail(err, CML_ERR_NOMEM, "out of memory planning %u values", g->nvalues);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) lt.born[i] = lt.dies[i] = -1;
-    for (uint32_t i = 0; i < g->ninputs; i++) define(&lt, g->inputs[i], 0);
-    walk(&lt, &g->main, -1);
+/* Lifetimes of every value, in main-block steps (see the top comment). */
+static void measure(lifetimes *lt, size_t n) {
+    const cml_mil_graph *g = lt->g;
+    for (size_t i = 0; i < n; i++) lt->born[i] = lt->dies[i] = -1;
+    for (uint32_t i = 0; i < g->ninputs; i++) define(lt, g->inputs[i], 0);
+    walk(lt, &g->main, -1);
     int64_t end = (int64_t)g->main.nnodes + 1;
-    for (uint32_t i = 0; i < g->main.noutputs; i++) use(&lt, g->main.outputs[i], end);
+    for (uint32_t i = 0; i < g->main.noutputs; i++) use(lt, g->main.outputs[i], end);
+}
 
-    uint32_t nitems = 0;
+/* One item per value that needs arena space, biggest first. */
+static cml_status collect(const cml_mil_graph *g, lifetimes *lt, plan_item *items,
+                          uint32_t *nitems, cml_error *err) {
+    uint32_t k = 0;
     for (uint32_t v = 0; v < g->nvalues; v++) {
-        cml_mil_value *val = &g->values[v];
+        const cml_mil_value *val = &g->values[v];
         if (!val->needs_buffer || val->is_const || val->kind != CML_MIL_KIND_TENSOR) continue;
-        if (lt.born[v] < 0) lt.born[v] = lt.dies[v] < 0 ? 0 : lt.dies[v]; /* defined in dead code */
-        if (lt.dies[v] < lt.born[v]) lt.dies[v] = lt.born[v];
-        plan_item *it = &items[nitems++];
-        it->vid = v;
-        it->born = lt.born[v];
-        it->dies = lt.dies[v];
-        if (val->capacity > SIZE_MAX - PLAN_ALIGN) {
-            st = cml_fail(err, CML_ERR_NOMEM, "value '%s' is too large", val->name);
-            goto done;
-        }
-        it->size = cml_align_up(val->capacity, PLAN_ALIGN);
+        if (lt->born[v] < 0) lt->born[v] = lt->dies[v] < 0 ? 0 : lt->dies[v]; /* dead code */
+        if (lt->dies[v] < lt->born[v]) lt->dies[v] = lt->born[v];
+        if (val->capacity > SIZE_MAX - PLAN_ALIGN)
+            return cml_fail(err, CML_ERR_NOMEM, "value '%s' is too large", val->name);
+        items[k++] = (plan_item){.vid = v, .born = lt->born[v], .dies = lt->dies[v],
+                                 .size = cml_align_up(val->capacity, PLAN_ALIGN)};
     }
-    qsort(items, nitems, sizeof *items, by_size_desc);
+    qsort(items, k, sizeof *items, by_size_desc);
+    *nitems = k;
+    return CML_OK;
+}
 
-    size_t arena = 0;
+/* First fit by size; returns the arena size in *arena. */
+static cml_status place(plan_item *items, uint32_t nitems, plan_item **live, size_t *arena,
+                        cml_error *err) {
+    *arena = 0;
     for (uint32_t i = 0; i < nitems; i++) {
         plan_item *it = &items[i];
         uint32_t nlive = 0;
@@ -149,31 +144,57 @@ cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
             if (end_k > off) off = end_k;
         }
         it->offset = off;
-        if (!cml_add_size(off, it->size, &off)) {
-            st = cml_fail(err, CML_ERR_NOMEM, "arena too large");
-            goto done;
-        }
-        if (off > arena) arena = off;
+        if (!cml_add_size(off, it->size, &off)) return cml_fail(err, CML_ERR_NOMEM, "arena too large");
+        if (off > *arena) *arena = off;
     }
+    return CML_OK;
+}
 
+/* Grows the arena / scratch as needed and points every placed value at its
+ * offset. */
+static cml_status bind_values(cml_mil_graph *g, const lifetimes *lt, const plan_item *items,
+                       uint32_t nitems, size_t arena, cml_error *err) {
     g->arena_size = arena;
-    g->scratch_size = lt.max_scratch;
+    g->scratch_size = lt->max_scratch;
     void *arena_buf = g->arena;
-    st = reserve(a, &arena_buf, &g->arena_cap, arena, "activation arena", err);
+    cml_status st = reserve(g->allocator, &arena_buf, &g->arena_cap, arena, "activation arena", err);
     g->arena = arena_buf;
     if (st == CML_OK)
-        st = reserve(a, &g->scratch, &g->scratch_cap, g->scratch_size, "scratch", err);
-    if (st != CML_OK) goto done;
+        st = reserve(g->allocator, &g->scratch, &g->scratch_cap, g->scratch_size, "scratch", err);
+    if (st != CML_OK) return st;
     for (uint32_t i = 0; i < nitems; i++) {
         cml_mil_value *v = &g->values[items[i].vid];
         v->arena_offset = items[i].offset;
         v->data = g->arena + items[i].offset;
     }
     for (uint32_t v = 0; v < g->nvalues; v++) {
-        g->values[v].def_node = lt.born[v] < 0 ? -1 : (int32_t)(lt.born[v] - 1);
-        g->values[v].last_use = lt.dies[v] < 0 ? -1 : (int32_t)(lt.dies[v] - 1);
+        g->values[v].def_node = lt->born[v] < 0 ? -1 : (int32_t)(lt->born[v] - 1);
+        g->values[v].last_use = lt->dies[v] < 0 ? -1 : (int32_t)(lt->dies[v] - 1);
     }
     g->planned = true;
+    return CML_OK;
+}
+
+cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
+    const cml_allocator *a = g->allocator;
+    size_t n = g->nvalues ? g->nvalues : 1;
+    lifetimes lt = {.g = g};
+    lt.born = cml_malloc(a, n * sizeof *lt.born);
+    lt.dies = cml_malloc(a, n * sizeof *lt.dies);
+    plan_item *items = cml_calloc(a, n, sizeof *items);
+    plan_item **live = cml_calloc(a, n, sizeof *live);
+    cml_status st = CML_OK;
+    if (!lt.born || !lt.dies || !items || !live) {
+        st = cml_fail(err, CML_ERR_NOMEM, "out of memory planning %u values", g->nvalues);
+        goto done;
+    }
+    g->planned = false;
+    measure(&lt, n);
+    uint32_t nitems = 0;
+    size_t arena = 0;
+    if ((st = collect(g, &lt, items, &nitems, err)) == CML_OK &&
+        (st = place(items, nitems, live, &arena, err)) == CML_OK)
+        st = bind_values(g, &lt, items, nitems, arena, err);
 done:
     cml_free(a, lt.born);
     cml_free(a, lt.dies);
