@@ -4,6 +4,8 @@
  *     batch-1 run against 1.5x the batch-1 working set, outputs against a
  *     naive C reference at B = 1 and 3, no allocation when shapes repeat,
  *     no arena growth when shapes shrink, and the memory the process commits;
+ *   - conv + relu with a flexible batch: the relu fused into the conv at load
+ *     is still applied after every re-plan;
  *   - the real flexible_batch fixture (.pte, RangeDim 2..4096, two Core ML
  *     delegates around a portable relu): outputs at B = 2 and 3 against the
  *     PyTorch references stored beside it, planned bytes, resident memory;
@@ -261,6 +263,79 @@ static void test_package_batches(void) {
     cml_program_close(p);
 }
 
+/* ---- conv + relu: the fusion survives re-planning ------------------------- */
+
+enum { CC = 2, CO = 3, HW = 5, K = 3, OHW = HW - K + 1 };
+
+/* y = relu(conv(x, w)), x [B, 2, 5, 5] with B in 1..8 (default 1); the
+ * loader fuses the relu into the conv, and every re-plan must keep it. */
+static void write_conv_relu(const char *dir) {
+    static const int64_t xd[] = {-1, CC, HW, HW}, yd[] = {-1, CO, OHW, OHW}, wd[] = {CO, CC, K, K};
+    mb_block *b = mb_block_new();
+    mb_const(b, "w", const_floats(4, wd, CO * CC * K * K, 5));
+    mb_op *c = mb_op_new(b, "conv", "c");
+    mb_in(c, "x", "x");
+    mb_in(c, "weight", "w");
+    mb_in_val(c, "pad_type", mb_val_str("valid"));
+    mb_out(c, "c", mb_tensor_type(F32, 4, yd));
+    mb_op *r = mb_op_new(b, "relu", "y");
+    mb_in(r, "x", "c");
+    mb_out(r, "y", mb_tensor_type(F32, 4, yd));
+    mb_block_out(b, "y");
+    mb_function *fn = mb_function_new("CoreML8", b);
+    mb_fn_in(fn, "x", mb_tensor_type(F32, 4, xd));
+    static const int64_t def[] = {1, CC, HW, HW}, hi[] = {8, CC, HW, HW};
+    mb_feature *in = mb_feature_array("x", AT_FLOAT32, 4, def);
+    mb_feature_range(in, 4, def, hi);
+    mb_feature *out = mb_feature_array("y", AT_FLOAT32, 0, NULL);
+    CHECK(mb_write_package(dir, 9, fn, &in, 1, &out, 1, NULL, 0) == 0);
+}
+
+static void check_conv_relu(cml_method *m, int64_t batch) {
+    int64_t shape[] = {batch, CC, HW, HW};
+    float x[8 * CC * HW * HW];
+    for (int64_t i = 0; i < batch * CC * HW * HW; i++) x[i] = (float)((i * 7 % 11) - 5) / 4.0f;
+    cml_tensor_view in = {CML_DTYPE_FLOAT32, 4, shape, x, sizeof(float) * (size_t)(batch * CC * HW * HW)};
+    CHECK(cml_method_set_input(m, 0, &in) == CML_OK);
+    CHECK_MSG(cml_method_execute(m) == CML_OK, "%s", cml_method_errmsg(m));
+    cml_tensor_view out;
+    CHECK(cml_method_output(m, 0, &out) == CML_OK && out.rank == 4 && out.sizes[0] == batch);
+    if (out.rank != 4 || out.sizes[0] != batch) return;
+    size_t bad = 0, negatives = 0;
+    for (int64_t n = 0; n < batch; n++)
+        for (int64_t o = 0; o < CO; o++)
+            for (int64_t i = 0; i < OHW * OHW; i++) {
+                double s = 0;
+                for (int64_t c = 0; c < CC; c++)
+                    for (int64_t k = 0; k < K * K; k++)
+                        s += (double)weight(((o * CC + c) * K * K + k) + 5) *
+                             x[((n * CC + c) * HW + i / OHW + k / K) * HW + i % OHW + k % K];
+                negatives += s < 0;
+                double got = ((const float *)out.data)[(n * CO + o) * OHW * OHW + i];
+                bad += fabs(got - (s > 0 ? s : 0)) > 1e-5;
+            }
+    CHECK_MSG(bad == 0 && negatives > 0, "batch %lld: %zu wrong (%zu clamped)", (long long)batch,
+              bad, negatives);
+}
+
+static void test_conv_relu(void) {
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/conv.mlpackage", g_tmp);
+    write_conv_relu(dir);
+    cml_program *p;
+    cml_method *m = open_method(dir, NULL, &p);
+    if (!m) return;
+    char line[512] = "";
+    CHECK(cml_method_delegate_describe(m, 0, line, sizeof line) == CML_OK);
+    CHECK_MSG(strstr(line, "2 ops (1 folded)"), "the relu is not fused: %s", line);
+    check_conv_relu(m, 1);
+    check_conv_relu(m, 3);
+    check_conv_relu(m, 8);
+    check_conv_relu(m, 1);
+    cml_method_destroy(m);
+    cml_program_close(p);
+}
+
 /* ---- the flexible_batch fixture ------------------------------------------ */
 
 static int set_npy(cml_method *m, const char *path) {
@@ -414,6 +489,7 @@ int main(void) {
     }
     test_fixture_batches(); /* first: the resident-memory baseline is cleanest */
     test_package_batches();
+    test_conv_relu();
     test_shape_api();
     test_cli();
     mb_free_all();
