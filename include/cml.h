@@ -12,7 +12,9 @@
  *     and bad input yields CML_ERR_CORRUPT or CML_ERR_UNSUPPORTED with a
  *     message naming the file section and the reason. The library never
  *     aborts or exits on input.
- *   - cml_method_execute performs no heap allocation.
+ *   - cml_method_execute performs no heap allocation, except the first
+ *     execute after the shapes of flexible inputs changed (memory is then
+ *     planned for the new shapes; see cml_io_shape).
  *   - Handles are not thread-safe; use one cml_method per thread. A
  *     cml_program is immutable after open and may be shared by methods on
  *     different threads.
@@ -194,7 +196,8 @@ typedef struct cml_method_params {
 
 /**
  * Loads a method: verifies and resolves every instruction, initializes
- * delegates, plans memory. After success, execute needs no allocation.
+ * delegates, plans memory (for the default shapes of flexible inputs).
+ * After success, execute needs no allocation while shapes stay the same.
  * @param name NULL for "forward" (or the only/default method).
  */
 cml_status cml_method_create(cml_program *program, const char *name,
@@ -212,7 +215,9 @@ typedef struct cml_io_info {
     const char *name;      /* may be "" when the format has no names */
     cml_dtype dtype;
     int32_t rank;
-    const int64_t *sizes;  /* upper bounds for dynamic dimensions */
+    const int64_t *sizes;  /* upper bounds for dynamic dimensions; ranges,
+                              enumerated and default shapes of inputs:
+                              cml_method_input_shape */
     int is_tensor;         /* 0 for scalar inputs (Int/Double/Bool EValues) */
 } cml_io_info;
 
@@ -223,16 +228,55 @@ cml_status cml_method_input_info(const cml_method *method, size_t index,
 cml_status cml_method_output_info(const cml_method *method, size_t index,
                                   cml_io_info *info);
 
+/*
+ * The shapes an input accepts, for flexible inputs: Core ML shape ranges
+ * (min[d] <= size <= max[d] per dimension) and enumerated shapes (exactly one
+ * of the listed shapes), and ExecuTorch dynamic dimensions (0 .. upper
+ * bound, or the range of the Core ML delegate input the method input feeds).
+ * A static input has min == max == default_sizes.
+ *
+ * default_sizes is the shape a caller without one should use (`cml run` and
+ * `cml bench` without --input): the Core ML feature's default shape, else
+ * (a .pte input that feeds no Core ML delegate input directly) the sizes
+ * ExecuTorch planned. Memory for Core ML programs is planned for the shapes
+ * actually bound: at load for default_sizes, again whenever an execute sees
+ * other input shapes (that execute may allocate; repeating shapes do not).
+ *
+ * Compatibility: set struct_size = sizeof(cml_io_shape) before the call. The
+ * library writes only fields that lie within struct_size, so fields added to
+ * the end in later versions keep older callers working. The pointers stay
+ * valid until the method is destroyed. Scalar inputs report rank 0.
+ */
+typedef struct cml_io_shape {
+    uint32_t struct_size;
+    int32_t rank;
+    const int64_t *min;            /* rank entries */
+    const int64_t *max;            /* rank entries; equals cml_io_info.sizes */
+    const int64_t *default_sizes;  /* rank entries */
+    size_t nenumerated;            /* > 0: only these shapes are accepted */
+    const int64_t *enumerated;     /* nenumerated * rank: shape k at [k * rank] */
+} cml_io_shape;
+
+/** Describes the shapes input `index` accepts (see cml_io_shape). */
+cml_status cml_method_input_shape(const cml_method *method, size_t index, cml_io_shape *shape);
+
 /**
  * Copies an input into the method. The dtype must match the input's
  * (standalone .mlpackage programs convert float32->float16 and
  * int64->int32 as Core ML's predict does). The shape must equal the declared
- * one, or lie within the bounds of a dynamic input.
+ * one, or lie within the bounds of a dynamic input (cml_method_input_shape
+ * says which shapes; the Core ML ranges / enumerations are checked at
+ * execute). A standalone .mlpackage method keeps its inputs in buffers sized
+ * for the shapes seen so far: a bigger shape grows the buffer here.
  */
 cml_status cml_method_set_input(cml_method *method, size_t index,
                                 const cml_tensor_view *value);
 
-/** Runs the method once. Every input must have been set at least once. */
+/**
+ * Runs the method once. Every input must have been set at least once.
+ * Allocates nothing when the input shapes are those of the previous execute
+ * (or, for the first, the default shapes memory was planned for at load).
+ */
 cml_status cml_method_execute(cml_method *method);
 
 /**

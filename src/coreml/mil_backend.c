@@ -32,6 +32,8 @@ typedef struct io_binding {
     const pb_array_type *array;       /* the description's array type, or NULL */
     bool state;                       /* names a state (take_over_mutable_buffer=False
                                          with coremltools turning the buffer into a state) */
+    const int64_t *limit;             /* declared upper bounds (graph input_limit / output_limit) */
+    int64_t def[CML_MAX_DIMS];        /* inputs: default shape (choose_default) */
 } io_binding;
 
 typedef struct coreml_handle {
@@ -95,8 +97,51 @@ static const pb_array_type *feature_array(const cml_pb_feature *f) {
     return NULL;
 }
 
+/* Whether `shape` (rank dims) is accepted by a flexible array type. */
+static bool flexible_accepts(const pb_array_type *a, const int64_t *shape, size_t rank) {
+    if (a->shape_flexibility_case ==
+        CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE) {
+        const CoreML__Specification__ArrayFeatureType__ShapeRange *r = a->shaperange;
+        if (r->n_sizeranges != rank) return false;
+        for (size_t d = 0; d < rank; d++)
+            if (shape[d] < (int64_t)r->sizeranges[d]->lowerbound ||
+                shape[d] > r->sizeranges[d]->upperbound)
+                return false;
+        return true;
+    }
+    const CoreML__Specification__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
+    for (size_t k = 0; k < e->n_shapes; k++)
+        if (e->shapes[k]->n_shape == rank &&
+            !memcmp(e->shapes[k]->shape, shape, rank * sizeof *shape))
+            return true;
+    return false;
+}
+
+/* The shape memory is planned for at load, and what tools feed when given
+ * no input: the description's own (default) shape when the flexibility
+ * accepts it, else the range's lower bounds (at least 1) or the first
+ * enumerated shape. */
+static void choose_default(const pb_array_type *a, cml_mil_input_bound *b) {
+    size_t rank = (size_t)b->rank;
+    b->has_default = true;
+    if (a->n_shape == rank && flexible_accepts(a, a->shape, rank)) {
+        memcpy(b->def, a->shape, rank * sizeof *b->def);
+        return;
+    }
+    if (a->shape_flexibility_case ==
+        CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES) {
+        memcpy(b->def, a->enumeratedshapes->shapes[0]->shape, rank * sizeof *b->def);
+        return;
+    }
+    for (size_t d = 0; d < rank; d++) {
+        int64_t lo = (int64_t)a->shaperange->sizeranges[d]->lowerbound;
+        b->def[d] = lo < 1 ? (b->bound[d] < 1 ? b->bound[d] : 1) : lo;
+    }
+}
+
 /* Upper bounds of a flexible description input (range upper bounds, or the
- * elementwise max of the enumerated shapes). false when not flexible. */
+ * elementwise max of the enumerated shapes) and its default shape
+ * (choose_default). rank -1 when not flexible. */
 static cml_status flexible_bound(const cml_pb_feature *f, cml_mil_input_bound *b, cml_error *err) {
     const pb_array_type *a = feature_array(f);
     b->name = f->name;
@@ -139,6 +184,7 @@ static cml_status flexible_bound(const cml_pb_feature *f, cml_mil_input_bound *b
             }
         }
     }
+    if (b->rank >= 0) choose_default(a, b);
     return CML_OK;
 }
 
@@ -194,10 +240,10 @@ general:
         }
     }
     for (int32_t d = 0; d < rank; d++) {
-        bool ok = v->dynamic ? shape[d] <= v->bound[d] : shape[d] == v->bound[d];
+        bool ok = v->dynamic ? shape[d] <= b->limit[d] : shape[d] == b->limit[d];
         if (!ok) {
             char want[200];
-            format_shape(want, sizeof want, v->bound, (size_t)v->rank);
+            format_shape(want, sizeof want, b->limit, (size_t)v->rank);
             return cml_fail(err, CML_ERR_SHAPE, "input '%s' shape %s does not match %s%s", b->name,
                             got, v->dynamic ? "the upper bound " : "the model's shape ", want);
         }
@@ -206,6 +252,27 @@ general:
 }
 
 /* ------------------------------------------------------------- setup */
+
+/* The declared upper bounds of a function input or main output (the
+ * value's own bound follows the shapes bound at run, replan.c). */
+static const int64_t *limit_of(const cml_mil_graph *g, cml_mil_vid vid) {
+    for (uint32_t i = 0; i < g->ninputs; i++)
+        if (g->inputs[i] == vid) return g->input_limit[i];
+    for (uint32_t i = 0; i < g->main.noutputs; i++)
+        if (g->main.outputs[i] == vid) return g->output_limit[i];
+    return g->values[vid].bound;
+}
+
+static cml_status binding_default(io_binding *b, const cml_pb_feature *f,
+                                  const cml_mil_value *v, cml_error *err) {
+    memcpy(b->def, b->limit, sizeof b->def);
+    cml_mil_input_bound fb;
+    if (!f || b->state) return CML_OK;
+    CML_TRY(flexible_bound(f, &fb, err));
+    if (fb.rank == v->rank && fb.has_default)
+        memcpy(b->def, fb.def, sizeof(int64_t) * (size_t)fb.rank);
+    return CML_OK;
+}
 
 static cml_status bind_io(coreml_handle *h, const cml_mlmodel_io *iface,
                           const char *const *in_names, uint32_t nin,
@@ -224,11 +291,13 @@ static cml_status bind_io(coreml_handle *h, const cml_mlmodel_io *iface,
             return cml_fail(err, CML_ERR_CORRUPT, "input '%s' is not an input of function '%s'",
                             b->name, h->function);
         b->state = g->values[b->vid].kind == CML_MIL_KIND_STATE;
+        b->limit = limit_of(g, b->vid);
         const cml_mil_value *v = &g->values[b->vid];
         const cml_pb_feature *f = cml_mlmodel_find_feature(iface->inputs, iface->ninputs, b->name);
         b->array = feature_array(f);
         cml_dtype fallback = v->fp16 ? CML_DTYPE_FLOAT16 : v->dtype;
         b->desc_dtype = b->array ? array_dtype(b->array->datatype, fallback) : fallback;
+        CML_TRY(binding_default(b, f, v, err));
     }
     for (uint32_t i = 0; i < nout; i++) {
         io_binding *b = &h->out[i];
@@ -244,6 +313,7 @@ static cml_status bind_io(coreml_handle *h, const cml_mlmodel_io *iface,
         if (b->vid == CML_MIL_NONE)
             return cml_fail(err, CML_ERR_CORRUPT, "output '%s' is not an output of function '%s'",
                             b->name, h->function);
+        b->limit = limit_of(g, b->vid);
         const cml_mil_value *v = &g->values[b->vid];
         const cml_pb_feature *f = cml_mlmodel_find_feature(iface->outputs, iface->noutputs, b->name);
         b->array = feature_array(f);
@@ -433,18 +503,53 @@ static bool convert_strided(const cml_tensor *t, void *mil, cml_dtype mil_dtype,
     return true;
 }
 
+/* The shape tensor t has as the ML Program input v sees it. */
+static const int64_t *program_shape(const cml_mil_value *v, const cml_tensor *t, int32_t *rank) {
+    static const int64_t kOne = 1;
+    *rank = t->rank;
+    if (t->rank == 0 && v->rank == 1) { /* rank-0 tensors are presented as [1] */
+        *rank = 1;
+        return &kOne;
+    }
+    if (v->rank == 0 && t->rank == 1 && t->sizes[0] == 1) *rank = 0; /* and [1] feeds a scalar */
+    return t->sizes;
+}
+
+/* Flexible inputs: when the bound shapes differ from those memory was
+ * planned for, shapes are propagated again and the arena re-planned
+ * (replan.c) before any input is copied in. The only allocation of an
+ * execute, and only when shapes changed. */
+static cml_status ensure_plan(coreml_handle *h, cml_evalue **args, cml_error *err) {
+    cml_mil_graph *g = &h->g;
+    bool changed = !g->planned;
+    for (uint32_t i = 0; i < h->nin; i++) {
+        const io_binding *b = &h->in[i];
+        const cml_mil_value *v = &g->values[b->vid];
+        if (b->state || !v->dynamic) continue;
+        cml_tensor *t = NULL;
+        CML_TRY(arg_tensor(args[i], false, i, b->name, err, &t));
+        int32_t rank;
+        const int64_t *shape = program_shape(v, t, &rank);
+        CML_TRY(check_shape(b, v, rank, shape, err));
+        changed = changed || memcmp(shape, v->bound, sizeof *shape * (size_t)rank) != 0;
+    }
+    if (!changed) return CML_OK;
+    for (uint32_t i = 0; i < h->nin; i++) {
+        const io_binding *b = &h->in[i];
+        const cml_mil_value *v = &g->values[b->vid];
+        if (b->state || !v->dynamic) continue;
+        int32_t rank;
+        const int64_t *shape = program_shape(v, args[i]->u.t, &rank);
+        CML_TRY(cml_mil_set_input_shape(g, b->vid, rank, shape, err));
+    }
+    return cml_mil_replan(g, err);
+}
+
 static cml_status set_input(coreml_handle *h, const io_binding *b, uint32_t i, const cml_tensor *t,
                             cml_error *err) {
     cml_mil_value *v = &h->g.values[b->vid];
-    int64_t one = 1;
-    int32_t rank = t->rank;
-    const int64_t *shape = t->sizes;
-    if (rank == 0 && v->rank == 1) { /* rank-0 tensors are presented as [1] */
-        rank = 1;
-        shape = &one;
-    } else if (v->rank == 0 && rank == 1 && t->sizes[0] == 1) { /* and [1] feeds a scalar */
-        rank = 0;
-    }
+    int32_t rank;
+    const int64_t *shape = program_shape(v, t, &rank);
     if (b->state) { /* the buffer's current contents become the state */
         int64_t n = 1;
         for (int32_t d = 0; d < rank; d++) n *= shape[d];
@@ -489,6 +594,7 @@ static cml_status backend_execute(void *handle, cml_kernel_ctx *kctx, cml_evalue
         return cml_fail(err, CML_ERR_INVALID_ARG,
                         "%u delegate args, but the model has %u inputs and %u outputs", nargs,
                         h->nin, h->nout);
+    CML_TRY(ensure_plan(h, args, err));
     for (uint32_t i = 0; i < h->nin; i++) {
         cml_tensor *t = NULL;
         CML_TRY(arg_tensor(args[i], false, i, h->in[i].name, err, &t));
@@ -532,6 +638,46 @@ static void backend_describe(void *handle, FILE *out) {
     cml_mil_describe_weights(&h->g, out); /* mil/compressed.h */
 }
 
+/* backend input_shape: min / max / default and enumerated shapes. */
+static cml_status backend_input_shape(const void *handle, uint32_t index,
+                                      cml_backend_input_shape *out, int64_t *enumerated,
+                                      size_t cap) {
+    const coreml_handle *h = handle;
+    if (!h || index >= h->nin) return CML_ERR_INVALID_ARG;
+    const io_binding *b = &h->in[index];
+    const cml_mil_value *v = &h->g.values[b->vid];
+    size_t rank = (size_t)v->rank;
+    out->rank = v->rank;
+    out->nenumerated = 0;
+    memcpy(out->max, b->limit, sizeof out->max);
+    memcpy(out->min, b->limit, sizeof out->min);
+    memcpy(out->def, b->def, sizeof out->def);
+    const pb_array_type *a = b->array;
+    if (!a || b->state) return CML_OK;
+    if (a->shape_flexibility_case ==
+            CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
+        a->shaperange && a->shaperange->n_sizeranges == rank) {
+        for (size_t d = 0; d < rank; d++) {
+            uint64_t lo = a->shaperange->sizeranges[d]->lowerbound;
+            out->min[d] = lo < (uint64_t)out->max[d] ? (int64_t)lo : out->max[d];
+        }
+    } else if (a->shape_flexibility_case ==
+                   CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
+               a->enumeratedshapes) {
+        const CoreML__Specification__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
+        for (size_t k = 0; k < e->n_shapes; k++) {
+            if (e->shapes[k]->n_shape != rank) continue; /* rank-0 shown as [1]: not listed */
+            for (size_t d = 0; d < rank; d++)
+                if (e->shapes[k]->shape[d] < out->min[d]) out->min[d] = e->shapes[k]->shape[d];
+            if (out->nenumerated < cap)
+                memcpy(enumerated + out->nenumerated * rank, e->shapes[k]->shape,
+                       rank * sizeof *enumerated);
+            out->nenumerated++;
+        }
+    }
+    return CML_OK;
+}
+
 static bool backend_available(void) { return true; }
 
 const cml_backend cml_coreml_backend = {
@@ -542,6 +688,8 @@ const cml_backend cml_coreml_backend = {
     .reset_state = backend_reset_state,
     .describe = backend_describe,
     .destroy = handle_destroy,
+    .input_count = cml_coreml_input_count,
+    .input_shape = backend_input_shape,
 };
 
 /* ---------------------------------------------------- standalone access */
@@ -562,9 +710,16 @@ cml_status cml_coreml_io(const void *handle, bool output, uint32_t index, cml_co
     out->name = b->name;
     out->dtype = b->desc_dtype;
     out->rank = v->rank;
-    out->bound = v->bound;
+    out->bound = b->limit;
+    out->planned = v->bound;
     out->dynamic = v->dynamic;
     return CML_OK;
+}
+
+cml_status cml_coreml_prepare(void *handle, cml_evalue **args, uint32_t nargs, cml_error *err) {
+    coreml_handle *h = handle;
+    if (!h || nargs < h->nin) return cml_fail(err, CML_ERR_INVALID_ARG, "too few delegate args");
+    return ensure_plan(h, args, err);
 }
 
 const cml_mil_graph *cml_coreml_graph(const void *handle) {

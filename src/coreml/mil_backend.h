@@ -23,7 +23,9 @@ typedef struct cml_coreml_io_desc {
     const char *name;
     cml_dtype dtype;           /* description dtype: FLOAT16 for fp16 arrays */
     int32_t rank;
-    const int64_t *bound;      /* upper bounds (rank entries) */
+    const int64_t *bound;      /* declared upper bounds (rank entries) */
+    const int64_t *planned;    /* the shape memory is planned for now: the default
+                                  shape until other input shapes are bound */
     bool dynamic;              /* range or enumerated shapes */
 } cml_coreml_io_desc;
 
@@ -40,6 +42,12 @@ cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
 uint32_t cml_coreml_input_count(const void *handle);
 uint32_t cml_coreml_output_count(const void *handle);
 cml_status cml_coreml_io(const void *handle, bool output, uint32_t index, cml_coreml_io_desc *out);
+
+/* Re-plans memory when the input shapes in args (delegate inputs first)
+ * differ from the planned ones, as execute does first; afterwards
+ * cml_coreml_io's `planned` gives the output bounds for those shapes.
+ * Allocates only when shapes changed. */
+cml_status cml_coreml_prepare(void *handle, cml_evalue **args, uint32_t nargs, cml_error *err);
 
 /* The compiled graph (tests, inspect). */
 const cml_mil_graph *cml_coreml_graph(const void *handle);

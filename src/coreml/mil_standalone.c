@@ -3,7 +3,8 @@
  * the opened package; its methods are the ML Program's functions. A method
  * is the same executor the CoreMLBackend delegate uses, wrapped as one
  * DelegateCall over [inputs..., outputs...] whose values are method-owned
- * tensors sized for the upper-bound shapes. Inputs are converted to the
+ * tensors sized for the shapes in use (flexible inputs start at their
+ * default shape and grow on demand; cml_io_info reports the upper bounds). Inputs are converted to the
  * declared dtype as MLModel.predict does (float32 feeds fp16, int64 feeds
  * int32); outputs come out in the declared dtype; states start zeroed.
  */
@@ -12,6 +13,7 @@
 #include "core/alloc.h"
 #include "coreml/mil_backend.h"
 #include "exec/internal.h"
+#include "exec/method_io.h"
 
 typedef struct standalone_program {
     cml_mlpackage pkg;
@@ -75,21 +77,66 @@ static void standalone_free(cml_method *m) {
     m->mlpackage_state = NULL;
 }
 
+/* Bytes of a `rank`-dim tensor of dtype with the given sizes (bounded by
+ * the graph's own checked capacities). */
+static size_t tensor_bytes(cml_dtype dtype, int32_t rank, const int64_t *sizes) {
+    size_t bytes = cml_dtype_size(dtype);
+    for (int32_t k = 0; k < rank; k++) bytes *= (size_t)sizes[k];
+    return bytes;
+}
+
+/* A method-owned I/O tensor sized for the shape planned now (the default
+ * shape of a flexible input), not its upper bound: set_input and
+ * prepare_shapes grow it when bigger shapes come. */
 static cml_status make_tensor(cml_method *m, const cml_coreml_io_desc *d, cml_tensor *t) {
     t->dtype = d->dtype;
     t->rank = d->rank;
-    size_t bytes = cml_dtype_size(d->dtype);
     for (int32_t k = 0; k < d->rank; k++) {
-        t->sizes[k] = d->bound[k];
+        t->sizes[k] = d->planned[k];
         t->dim_order[k] = (uint8_t)k;
-        bytes *= (size_t)d->bound[k]; /* bounded by the graph's planned capacity */
     }
     t->dynamism = d->dynamic ? CML_SHAPE_DYNAMIC_BOUND : CML_SHAPE_STATIC;
-    t->capacity = bytes;
-    void *buf = cml_calloc(m->allocator, 1, bytes ? bytes : 1);
-    if (!buf) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory (%zu-byte tensor)", bytes);
+    t->capacity = tensor_bytes(d->dtype, d->rank, d->planned);
+    void *buf = cml_calloc(m->allocator, 1, t->capacity ? t->capacity : 1);
+    if (!buf)
+        return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory (%zu-byte tensor)", t->capacity);
     m->owned_buffers[m->nowned_buffers++] = buf;
     t->data = buf;
+    return CML_OK;
+}
+
+/* before_execute: re-plans for new input shapes, then gives every output
+ * room for its new bound. Nothing happens (or is allocated) when the
+ * shapes are the planned ones. */
+static cml_status prepare_shapes(cml_method *m) {
+    void *h = m->delegates[0].handle;
+    cml_exec_instr *in = &m->chains[0].instrs[0];
+    CML_TRY(cml_coreml_prepare(h, in->args, in->nargs, &m->err));
+    for (uint32_t i = 0; i < m->noutputs; i++) {
+        cml_coreml_io_desc d;
+        if (cml_coreml_io(h, true, i, &d) != CML_OK)
+            return cml_fail(&m->err, CML_ERR_INTERNAL, "output %u is missing", i);
+        CML_TRY(cml_method_reserve_tensor(m, &m->tensors[m->outputs[i]],
+                                          tensor_bytes(d.dtype, d.rank, d.planned)));
+    }
+    return CML_OK;
+}
+
+/* cml_io_info reports the declared upper bounds, not the planned shapes. */
+static cml_status record_bounds(cml_method *m, void *h) {
+    m->input_bounds = cml_calloc(m->allocator, m->ninputs ? m->ninputs : 1, sizeof *m->input_bounds);
+    m->output_bounds =
+        cml_calloc(m->allocator, m->noutputs ? m->noutputs : 1, sizeof *m->output_bounds);
+    if (!m->input_bounds || !m->output_bounds) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+    for (uint32_t k = 0; k < m->ninputs + m->noutputs; k++) {
+        bool output = k >= m->ninputs;
+        uint32_t i = output ? k - m->ninputs : k;
+        cml_coreml_io_desc d;
+        if (cml_coreml_io(h, output, i, &d) != CML_OK)
+            return cml_fail(&m->err, CML_ERR_INTERNAL, "I/O %u is missing", k);
+        memcpy(output ? m->output_bounds[i] : m->input_bounds[i], d.bound,
+               sizeof(int64_t) * (size_t)d.rank);
+    }
     return CML_OK;
 }
 
@@ -153,5 +200,7 @@ cml_status cml_mlpackage_method_setup(cml_method *m, const char *function,
     m->input_names = sm->names;
     m->output_names = sm->names + nin;
     m->convert_inputs = true;
-    return CML_OK;
+    m->growable_inputs = true;
+    m->before_execute = prepare_shapes;
+    return record_bounds(m, h);
 }

@@ -12,6 +12,8 @@
  *   reset_state:  zero-fills backend-owned state (may be NULL).
  *   describe:     one-line summary for `cml inspect` (may be NULL).
  *   destroy:      frees the handle (NULL-safe).
+ *   input_count:  number of leading args that are inputs (may be NULL).
+ *   input_shape:  ranges / enumerated / default shape of an input (may be NULL).
  */
 #ifndef CML_EXEC_BACKEND_H
 #define CML_EXEC_BACKEND_H
@@ -31,6 +33,13 @@ typedef struct cml_backend_init_ctx {
     cml_threadpool *pool;
 } cml_backend_init_ctx;
 
+/* The shapes a delegate input accepts (cml_io_shape's source). */
+typedef struct cml_backend_input_shape {
+    int32_t rank;
+    int64_t min[CML_MAX_DIMS], max[CML_MAX_DIMS], def[CML_MAX_DIMS];
+    size_t nenumerated;        /* > 0: only these shapes (written to `enumerated`) */
+} cml_backend_input_shape;
+
 typedef struct cml_backend {
     const char *id;
     bool (*is_available)(void);
@@ -40,6 +49,16 @@ typedef struct cml_backend {
     cml_status (*reset_state)(void *handle);
     void (*describe)(void *handle, FILE *out);
     void (*destroy)(void *handle);
+    /* Optional: how many leading DelegateCall args are inputs (the rest are
+     * outputs the backend writes). Lets method load tell which planned
+     * tensors are written before anything reads them (method.c). */
+    uint32_t (*input_count)(const void *handle);
+    /* Optional: the accepted shapes of input `index` (< input_count). Up to
+     * `cap` enumerated shapes are copied to enumerated (rank entries each);
+     * out->nenumerated is their total, so a first call with cap 0 sizes the
+     * buffer. */
+    cml_status (*input_shape)(const void *handle, uint32_t index, cml_backend_input_shape *out,
+                              int64_t *enumerated, size_t cap);
 } cml_backend;
 
 const cml_backend *cml_backend_find(const char *id, size_t len);

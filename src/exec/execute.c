@@ -68,6 +68,7 @@ cml_status cml_method_execute(cml_method *m) {
     for (uint32_t i = 0; i < m->ninputs; i++)
         if (!m->input_set[i])
             return cml_fail(&m->err, CML_ERR_STATE, "input %u has not been set", i);
+    if (m->before_execute) CML_TRY(m->before_execute(m));
     cml_kernel_ctx ctx = {
         .err = &m->err,
         .pool = m->pool,

@@ -54,6 +54,14 @@ typedef struct cml_exec_chain {
     uint32_t ninstrs;
 } cml_exec_chain;
 
+/* Backing store of cml_method_input_shape (method_io.c). */
+typedef struct cml_input_shape_store {
+    int64_t min[CML_MAX_DIMS], max[CML_MAX_DIMS], def[CML_MAX_DIMS];
+    int32_t rank;
+    size_t nenumerated;
+    int64_t *enumerated;            /* owned */
+} cml_input_shape_store;
+
 typedef struct cml_delegate_instance {
     const cml_backend *backend;
     void *handle;
@@ -90,6 +98,7 @@ struct cml_method {
     int64_t (*output_bounds)[CML_MAX_DIMS];
     void **output_stage;            /* per output: row-major copy of a non-default
                                      * dim order tensor (else NULL) */
+    cml_input_shape_store *input_shapes;
 
     /* Method I/O as value indices: the plan's for a .pte; synthesized for a
      * standalone .mlpackage, which also has names and converts input
@@ -103,6 +112,12 @@ struct cml_method {
     bool convert_inputs;
     void *mlpackage_state;          /* owned by the Core ML layer */
     void (*mlpackage_free)(cml_method *m);
+    /* Standalone .mlpackage: I/O tensors are method-owned and sized for the
+     * shapes in use, so set_input grows an input's buffer for a bigger
+     * shape, and before_execute (run first by execute) re-plans for new
+     * input shapes and grows the outputs; it allocates only then. */
+    bool growable_inputs;
+    cml_status (*before_execute)(cml_method *m);
 };
 
 

@@ -101,7 +101,13 @@ static cml_status init_values(cml_method *m) {
     if (!m->arenas) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
     /* Each arena is allocated to the extent its tensors actually use: the
      * declared size is only an upper bound the reader checked them against,
-     * and a damaged file must not make us reserve memory nothing uses. */
+     * and a damaged file must not make us reserve memory nothing uses.
+     * Arenas are not zero-filled (as in ExecuTorch, whose planned memory is
+     * whatever the caller hands in): mutable buffers get their initial data
+     * below, inputs are set by the caller, tensors read before anything
+     * writes them are zeroed one by one (zero_read_first), everything else
+     * is written by its producer before it is read. Untouched pages of an
+     * upper-bound plan (dynamic shapes) then cost no resident memory. */
     size_t *extent = cml_calloc(m->allocator, m->narenas ? m->narenas : 1, sizeof *extent);
     if (!extent) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < plan->nvalues; i++) {
@@ -118,7 +124,7 @@ static cml_status init_values(cml_method *m) {
     }
     for (uint32_t i = 0; i < m->narenas; i++) {
         size_t size = extent[i];
-        m->arenas[i] = cml_calloc(m->allocator, 1, size ? size : 1);
+        m->arenas[i] = cml_malloc(m->allocator, size ? size : 1);
         if (!m->arenas[i]) {
             cml_free(m->allocator, extent);
             return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory for planned arena %u (%zu bytes)",
@@ -288,6 +294,55 @@ static cml_status init_chains(cml_method *m) {
     return CML_OK;
 }
 
+/* Marks value v used; zeroes it when its first use reads it. */
+static void first_use(cml_method *m, uint8_t *seen, int32_t v, bool writes) {
+    if (v < 0 || (uint32_t)v >= m->nvalues || seen[v]) return;
+    seen[v] = 1;
+    const cml_pte_value *src = &m->plan->values[v];
+    if (writes || src->kind != CML_VALUE_TENSOR) return;
+    const cml_pte_tensor *t = src->u.tensor;
+    if (t->planned && !t->initial_data && t->nbytes) memset(m->tensors[v].data, 0, t->nbytes);
+}
+
+/* An in-place kernel ("aten::add_.Tensor") reads the tensor it returns. */
+static bool in_place(const cml_pte_plan *plan, const cml_pte_instruction *in) {
+    const cml_pte_operator *op = &plan->operators[in->a];
+    return op->name.len && op->name.ptr[op->name.len - 1] == '_';
+}
+
+/* Planned arenas are not zero-filled (init_values). Where semantics need
+ * zeros is a planned tensor read before anything writes it: a mutable
+ * buffer without initial data (ExecuTorch's Module hands in zeroed planned
+ * memory, and programs rely on it). Walking the chains in order, a
+ * tensor's first use is a write when it is a kernel call's last argument
+ * (the out / return value) of a kernel that is not in-place, or a delegate
+ * output; method inputs are the caller's. Every other planned tensor
+ * without initial data gets its own bytes zeroed, once, here. */
+static cml_status zero_read_first(cml_method *m) {
+    const cml_pte_plan *plan = m->plan;
+    uint8_t *seen = cml_calloc(m->allocator, m->nvalues ? m->nvalues : 1, 1);
+    if (!seen) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < m->ninputs; i++) first_use(m, seen, m->inputs[i], true);
+    for (uint32_t c = 0; c < plan->nchains; c++)
+        for (uint32_t i = 0; i < plan->chains[c].ninstructions; i++) {
+            const cml_pte_instruction *in = &plan->chains[c].instructions[i];
+            if (in->kind != CML_INSTR_KERNEL_CALL && in->kind != CML_INSTR_DELEGATE_CALL) continue;
+            uint32_t nread = in->nargs;
+            if (in->kind == CML_INSTR_KERNEL_CALL && in->nargs && !in_place(plan, in))
+                nread = in->nargs - 1;
+            if (in->kind == CML_INSTR_DELEGATE_CALL) {
+                const cml_delegate_instance *d = &m->delegates[in->a];
+                nread = d->backend->input_count ? d->backend->input_count(d->handle) : in->nargs;
+            }
+            if (in->kind == CML_INSTR_KERNEL_CALL && nread < in->nargs)
+                first_use(m, seen, in->args[in->nargs - 1], true);
+            for (uint32_t k = 0; k < in->nargs; k++)
+                first_use(m, seen, in->args[k], k >= nread);
+        }
+    cml_free(m->allocator, seen);
+    return CML_OK;
+}
+
 /* Runs every kernel's prepare once: validates args and sizes the shared
  * scratch buffer. */
 static cml_status prepare_kernels(cml_method *m) {
@@ -353,7 +408,7 @@ cml_status cml_method_create(cml_program *program, const char *name,
         m->outputs = m->plan->outputs;
         m->noutputs = m->plan->noutputs;
         if ((st = init_values(m)) != CML_OK || (st = init_delegates(m, params)) != CML_OK ||
-            (st = init_chains(m)) != CML_OK)
+            (st = init_chains(m)) != CML_OK || (st = zero_read_first(m)) != CML_OK)
             goto fail;
     }
     if ((st = prepare_kernels(m)) != CML_OK || (st = cml_method_io_init(m)) != CML_OK) goto fail;
@@ -387,6 +442,7 @@ void cml_method_destroy(cml_method *m) {
     cml_free(a, m->tensors);
     cml_free(a, m->scratch);
     cml_free(a, m->input_set);
+    cml_method_io_free(m);
     cml_free(a, m->input_bounds);
     cml_free(a, m->output_bounds);
     for (uint32_t i = 0; m->output_stage && i < m->noutputs; i++) cml_free(a, m->output_stage[i]);

@@ -6,18 +6,24 @@
 #include "exec/method_io.h"
 #include "kernels/kernels.h"
 
+static cml_status init_input_shapes(cml_method *m);
+
 cml_status cml_method_io_init(cml_method *m) {
+    bool preset = m->input_bounds && m->output_bounds;
     m->input_set = cml_calloc(m->allocator, m->ninputs ? m->ninputs : 1, 1);
-    m->input_bounds = cml_calloc(m->allocator, m->ninputs ? m->ninputs : 1, sizeof *m->input_bounds);
-    m->output_bounds = cml_calloc(m->allocator, m->noutputs ? m->noutputs : 1,
-                                  sizeof *m->output_bounds);
+    if (!preset) {
+        m->input_bounds =
+            cml_calloc(m->allocator, m->ninputs ? m->ninputs : 1, sizeof *m->input_bounds);
+        m->output_bounds =
+            cml_calloc(m->allocator, m->noutputs ? m->noutputs : 1, sizeof *m->output_bounds);
+    }
     if (!m->input_set || !m->input_bounds || !m->output_bounds)
         return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < m->ninputs; i++) {
         const cml_evalue *v = &m->values[m->inputs[i]];
-        if (v->kind == CML_VALUE_TENSOR)
-            memcpy(m->input_bounds[i], v->u.t->sizes, sizeof m->input_bounds[i]);
-        else if (v->kind != CML_VALUE_INT && v->kind != CML_VALUE_DOUBLE &&
+        if (v->kind == CML_VALUE_TENSOR) {
+            if (!preset) memcpy(m->input_bounds[i], v->u.t->sizes, sizeof m->input_bounds[i]);
+        } else if (v->kind != CML_VALUE_INT && v->kind != CML_VALUE_DOUBLE &&
                  v->kind != CML_VALUE_BOOL && v->kind != CML_VALUE_NULL)
             return cml_fail(&m->err, CML_ERR_UNSUPPORTED,
                             "input %u is a value of kind %d, which cml cannot bind", i, v->kind);
@@ -29,13 +35,55 @@ cml_status cml_method_io_init(cml_method *m) {
     for (uint32_t i = 0; i < m->noutputs; i++) {
         const cml_evalue *v = &m->values[m->outputs[i]];
         if (v->kind != CML_VALUE_TENSOR) continue;
-        memcpy(m->output_bounds[i], v->u.t->sizes, sizeof m->output_bounds[i]);
+        if (!preset) memcpy(m->output_bounds[i], v->u.t->sizes, sizeof m->output_bounds[i]);
         /* Outputs in a non-default dim order are handed out row-major. */
         if (!cml_tensor_is_contiguous(v->u.t)) {
             m->output_stage[i] = cml_malloc(m->allocator, v->u.t->capacity ? v->u.t->capacity : 1);
             if (!m->output_stage[i]) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
         }
     }
+    return init_input_shapes(m);
+}
+
+/* The delegate instance and input position of the first DelegateCall that
+ * takes method value vi as an input; false when none does. */
+static bool delegate_input(const cml_method *m, int32_t vi, const cml_delegate_instance **out,
+                           uint32_t *pos) {
+    for (uint32_t c = 0; c < m->nchains; c++)
+        for (uint32_t i = 0; i < m->chains[c].ninstrs; i++) {
+            const cml_exec_instr *in = &m->chains[c].instrs[i];
+            if (in->kind != CML_INSTR_DELEGATE_CALL) continue;
+            const cml_delegate_instance *d = &m->delegates[in->delegate];
+            uint32_t nin = d->backend->input_count ? d->backend->input_count(d->handle) : 0;
+            for (uint32_t k = 0; k < nin && k < in->nargs; k++)
+                if (in->args[k] == &m->values[vi]) {
+                    *out = d;
+                    *pos = k;
+                    return true;
+                }
+        }
+    return false;
+}
+
+/* Ranges / enumerated / default shapes from the delegate input the method
+ * input feeds, when its upper bounds are the input's own (same layout). */
+static cml_status shape_from_delegate(cml_method *m, uint32_t i, cml_input_shape_store *st) {
+    const cml_delegate_instance *d = NULL;
+    uint32_t pos = 0;
+    if (!delegate_input(m, m->inputs[i], &d, &pos) || !d->backend->input_shape) return CML_OK;
+    cml_backend_input_shape bs;
+    if (d->backend->input_shape(d->handle, pos, &bs, NULL, 0) != CML_OK || bs.rank != st->rank ||
+        memcmp(bs.max, st->max, sizeof(int64_t) * (size_t)st->rank) != 0)
+        return CML_OK;
+    memcpy(st->min, bs.min, sizeof st->min);
+    memcpy(st->def, bs.def, sizeof st->def);
+    if (!bs.nenumerated || !st->rank) return CML_OK;
+    st->enumerated = cml_calloc(m->allocator, bs.nenumerated, sizeof(int64_t) * (size_t)st->rank);
+    if (!st->enumerated) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+    size_t n = bs.nenumerated;
+    if (d->backend->input_shape(d->handle, pos, &bs, st->enumerated, n) == CML_OK &&
+        bs.nenumerated == n)
+        st->nenumerated = n;
     return CML_OK;
 }
 
@@ -49,6 +97,47 @@ static void copy_dim_order(const cml_tensor *t, const void *src, void *dst, bool
     }
     cml_k_copy_strided(cml_dtype_size(t->dtype), t->rank, t->sizes, src, to_tensor ? rs : ts, dst,
                        to_tensor ? ts : rs);
+}
+
+/* cml_method_input_shape's data: a static input accepts its shape, a
+ * dynamic one 0 .. its bound (ExecuTorch records no lower bounds), unless
+ * the Core ML delegate it feeds says more. */
+static cml_status init_input_shapes(cml_method *m) {
+    m->input_shapes = cml_calloc(m->allocator, m->ninputs ? m->ninputs : 1, sizeof *m->input_shapes);
+    if (!m->input_shapes) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < m->ninputs; i++) {
+        cml_input_shape_store *st = &m->input_shapes[i];
+        const cml_evalue *v = &m->values[m->inputs[i]];
+        if (v->kind != CML_VALUE_TENSOR) continue;
+        const cml_tensor *t = v->u.t;
+        st->rank = t->rank;
+        memcpy(st->max, m->input_bounds[i], sizeof st->max);
+        memcpy(st->def, st->max, sizeof st->def);
+        for (int32_t d = 0; d < t->rank; d++)
+            st->min[d] = t->dynamism == CML_SHAPE_STATIC ? st->max[d] : 0;
+        CML_TRY(shape_from_delegate(m, i, st));
+    }
+    return CML_OK;
+}
+
+cml_status cml_method_input_shape(const cml_method *m, size_t index, cml_io_shape *shape) {
+    if (!m || !shape || index >= m->ninputs || !m->input_shapes) return CML_ERR_INVALID_ARG;
+    if (shape->struct_size < sizeof *shape) return CML_ERR_INVALID_ARG; /* older layouts: none yet */
+    const cml_input_shape_store *st = &m->input_shapes[index];
+    shape->rank = st->rank;
+    shape->min = st->min;
+    shape->max = st->max;
+    shape->default_sizes = st->def;
+    shape->nenumerated = st->nenumerated;
+    shape->enumerated = st->enumerated;
+    return CML_OK;
+}
+
+void cml_method_io_free(cml_method *m) {
+    for (uint32_t i = 0; m->input_shapes && i < m->ninputs; i++)
+        cml_free(m->allocator, m->input_shapes[i].enumerated);
+    cml_free(m->allocator, m->input_shapes);
+    m->input_shapes = NULL;
 }
 
 size_t cml_method_input_count(const cml_method *m) { return m ? m->ninputs : 0; }
@@ -125,8 +214,10 @@ cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_vi
         bool rank_ok = in->rank == t->rank;
         bool bounds_ok = rank_ok;
         for (int32_t d = 0; bounds_ok && d < in->rank; d++)
-            bounds_ok = in->sizes[d] <= m->input_bounds[index][d] &&
+            bounds_ok = in->sizes[d] >= 0 && in->sizes[d] <= m->input_bounds[index][d] &&
                         (t->dynamism != CML_SHAPE_STATIC || in->sizes[d] == m->input_bounds[index][d]);
+        if (bounds_ok && m->growable_inputs) /* within the bounds: numel * 16 cannot overflow */
+            CML_TRY(cml_method_reserve_tensor(m, t, (size_t)numel * cml_dtype_size(t->dtype)));
         if (!bounds_ok || cml_tensor_resize(t, in->rank, in->sizes, &sub) != CML_OK) {
             char want[160], got[160];
             cml_shape_str(t->rank, m->input_bounds[index], want, sizeof want);
@@ -153,6 +244,21 @@ cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_vi
         memcpy(t->data, in->data, need);
     }
     m->input_set[index] = 1;
+    return CML_OK;
+}
+
+cml_status cml_method_reserve_tensor(cml_method *m, cml_tensor *t, size_t bytes) {
+    if (bytes <= t->capacity) return CML_OK;
+    uint32_t k = 0;
+    while (k < m->nowned_buffers && m->owned_buffers[k] != t->data) k++;
+    if (k == m->nowned_buffers)
+        return cml_fail(&m->err, CML_ERR_INTERNAL, "tensor buffer is not owned by the method");
+    void *buf = cml_malloc(m->allocator, bytes);
+    if (!buf) return cml_fail(&m->err, CML_ERR_NOMEM, "out of memory (%zu-byte tensor)", bytes);
+    cml_free(m->allocator, t->data);
+    m->owned_buffers[k] = buf;
+    t->data = buf;
+    t->capacity = bytes;
     return CML_OK;
 }
 

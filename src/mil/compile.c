@@ -729,6 +729,51 @@ void cml_mil_reset_states(cml_mil_graph *g) {
     }
 }
 
+/* The upper bounds every op was validated at, kept for callers (the values'
+ * own bounds follow the shapes bound later, replan.c). */
+static cml_status record_limits(compiler *c) {
+    cml_mil_graph *g = c->g;
+    g->input_limit = own_alloc(c, g->ninputs, sizeof *g->input_limit);
+    g->output_limit = own_alloc(c, g->main.noutputs, sizeof *g->output_limit);
+    if (!g->input_limit || !g->output_limit) return CML_ERR_NOMEM;
+    for (uint32_t i = 0; i < g->ninputs; i++)
+        memcpy(g->input_limit[i], g->values[g->inputs[i]].bound, sizeof g->input_limit[i]);
+    for (uint32_t i = 0; i < g->main.noutputs; i++)
+        memcpy(g->output_limit[i], g->values[g->main.outputs[i]].bound, sizeof g->output_limit[i]);
+    g->owned_base = g->nowned; /* later re-inferences free their attrs from here */
+    return CML_OK;
+}
+
+/* Inputs with a default shape below their bounds: shapes are propagated
+ * again from the defaults so that load plans memory for them. */
+static cml_status apply_defaults(compiler *c) {
+    cml_mil_graph *g = c->g;
+    bool changed = false;
+    for (uint32_t k = 0; k < c->nbounds; k++) {
+        const cml_mil_input_bound *b = &c->bounds[k];
+        cml_mil_vid vid = b->has_default && b->name ? cml_mil_find_input(g, b->name) : CML_MIL_NONE;
+        if (vid == CML_MIL_NONE || g->values[vid].kind != CML_MIL_KIND_TENSOR ||
+            !g->values[vid].dynamic || b->rank != g->values[vid].rank ||
+            !memcmp(b->def, g->values[vid].bound, sizeof(int64_t) * (size_t)b->rank))
+            continue;
+        cml_status st = cml_mil_set_input_shape(g, vid, b->rank, b->def, c->err);
+        if (st != CML_OK) {
+            cml_error_prefix(c->err, "default shape: ");
+            return st;
+        }
+        changed = true;
+    }
+    if (!changed || cml_mil_reinfer(g, c->err) == CML_OK) return CML_OK;
+    /* A default some op rejects: plan for the bounds, which did infer. */
+    if (c->err) memset(c->err, 0, sizeof *c->err);
+    for (uint32_t i = 0; i < g->ninputs; i++) {
+        cml_mil_value *v = &g->values[g->inputs[i]];
+        if (v->kind == CML_MIL_KIND_TENSOR && v->dynamic)
+            CML_TRY(cml_mil_set_input_shape(g, g->inputs[i], v->rank, g->input_limit[i], c->err));
+    }
+    return cml_mil_reinfer(g, c->err);
+}
+
 static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Function *fn) {
     cml_mil_graph *g = c->g;
     const pb_block *body = NULL;
@@ -778,6 +823,8 @@ static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Fun
         if (v->kind != CML_MIL_KIND_TENSOR)
             return cml_fail(c->err, CML_ERR_UNSUPPORTED, "output '%s' is not a tensor", v->name);
     }
+    CML_TRY(record_limits(c));
+    CML_TRY(apply_defaults(c));
     return cml_mil_plan(g, c->err);
 }
 

@@ -81,3 +81,24 @@ void cml_mil_fuse_activations(cml_mil_graph *g) {
         x->needs_buffer = false; /* nothing writes or reads it any more */
     }
 }
+
+/* After a re-inference (replan.c) every conv has a fresh attr without its
+ * clamp. A fused pair is recognisable by the conv writing the (folded)
+ * activation's output, so the clamp is applied again from the activation. */
+void cml_mil_fuse_reapply(cml_mil_graph *g) {
+    cml_mil_block *blk = &g->main;
+    for (uint32_t i = 0; i < blk->nnodes; i++) {
+        cml_mil_node *conv = &blk->nodes[i];
+        if (conv->folded || strcmp(conv->type, "conv") != 0 || conv->noutputs != 1) continue;
+        /* the activation was the next live node, so only folded ones follow */
+        for (uint32_t j = i + 1; j < blk->nnodes && blk->nodes[j].folded; j++) {
+            const cml_mil_node *act = &blk->nodes[j];
+            float lo, hi;
+            if (act->noutputs == 1 && act->outputs[0] == conv->outputs[0] &&
+                clamp_bounds(g, act, &lo, &hi)) {
+                cml_mil_conv_fuse_clamp(conv, lo, hi);
+                break;
+            }
+        }
+    }
+}

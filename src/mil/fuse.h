@@ -10,4 +10,8 @@
  * skipped at run (marked folded). Runs after infer, before planning. */
 void cml_mil_fuse_activations(cml_mil_graph *g);
 
+/* Applies the clamps of fused activations again after the convs' infer()
+ * ran anew (replan.c): fusion state lives in the conv's attr. */
+void cml_mil_fuse_reapply(cml_mil_graph *g);
+
 #endif

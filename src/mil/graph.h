@@ -21,12 +21,16 @@ typedef struct cml_mil_input_bound {
     const char *name;
     int32_t rank;
     int64_t bound[CML_MAX_DIMS];
+    bool has_default;              /* plan the load-time arena for `def` */
+    int64_t def[CML_MAX_DIMS];     /* default shape (rank entries, each <= bound) */
 } cml_mil_input_bound;
 
 /*
  * Compiles `function` (block = block_specializations[opset]) into g: values,
- * nodes, op inference, constant folding, fp16 rounding of folded results,
- * memory planning, arena and scratch allocation, zeroed state buffers.
+ * nodes, op inference at the upper bounds, constant folding, fp16 rounding of
+ * folded results, then memory planning, arena and scratch allocation for the
+ * default input shapes (bounds[].def, else the upper bounds), zeroed state
+ * buffers.
  * pkg resolves blob values (may be NULL when there are none). On failure g
  * is freed and err names the op and location.
  */
@@ -48,8 +52,28 @@ cml_status cml_mil_run(cml_mil_graph *g, cml_threadpool *pool, cml_error *err);
 void cml_mil_reset_states(cml_mil_graph *g);
 
 /* Memory planning (plan.c): assigns arena offsets to every value with
- * needs_buffer set and returns the arena size. */
+ * needs_buffer set for the current value bounds; sets arena_size and
+ * scratch_size and grows the arena / scratch buffers when they are smaller
+ * (never zero-filled). */
 cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err);
+
+/* ---- flexible input shapes (replan.c) ----------------------------------- */
+
+/* Sets function input vid's shape (and planning bound) to `shape`: rank
+ * must match, each dimension must be within the input's upper bound (equal
+ * for a static input). Takes effect at the next cml_mil_replan. */
+cml_status cml_mil_set_input_shape(cml_mil_graph *g, cml_mil_vid vid, int32_t rank,
+                                   const int64_t *shape, cml_error *err);
+
+/* Shape propagation only: reruns infer() of every live op from the current
+ * input bounds (no planning). */
+cml_status cml_mil_reinfer(cml_mil_graph *g, cml_error *err);
+
+/* cml_mil_reinfer + cml_mil_plan: the arena is planned for the input shapes
+ * set with cml_mil_set_input_shape, growing only when needed. Allocates
+ * (attrs, planning tables, a bigger arena): call only when shapes changed.
+ * On failure the graph refuses to run until a re-plan succeeds. */
+cml_status cml_mil_replan(cml_mil_graph *g, cml_error *err);
 
 /* Graph-owned memory (op_util.c): p is freed with the graph. On failure p
  * is freed here. */

@@ -124,6 +124,18 @@ typedef struct cml_mil_graph {
      * through this list. */
     void **owned;
     uint32_t nowned, owned_cap;
+    /* Flexible shapes (replan.c): the arena is planned for the input shapes
+     * last bound, not for the upper bounds. arena_size / scratch_size are
+     * what the current plan uses; arena_cap / scratch_cap what is
+     * allocated (they only grow). input_limit / output_limit hold the
+     * declared upper bounds of g->inputs and of main's outputs (the
+     * values' own bound[] is the current plan's). owned[] entries from
+     * owned_base on are the attrs of the last re-inference. */
+    size_t arena_cap, scratch_cap;
+    int64_t (*input_limit)[CML_MAX_DIMS];
+    int64_t (*output_limit)[CML_MAX_DIMS];
+    uint32_t owned_base;
+    bool planned;                  /* false after a failed re-plan: run refuses */
 } cml_mil_graph;
 
 /* Shared by compile (allocator set, pool may be NULL) and run (scratch set). */

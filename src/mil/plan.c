@@ -12,6 +12,11 @@
  * offset that does not collide with an already placed buffer whose lifetime
  * overlaps (first fit). Afterwards value->def_node / last_use hold the
  * first / last step minus one (-1 = function input).
+ *
+ * Called at load (for the default input shapes) and again by
+ * cml_mil_replan (replan.c) when the bound input shapes change: the arena
+ * and scratch grow when the new plan needs more and are otherwise reused,
+ * so repeated shapes cost nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,44 +80,56 @@ static int by_offset(const void *a, const void *b) {
     return 0;
 }
 
-cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
-    const cml_allocator *a = g->allocator;
-    size_t n = g->nvalues ? g->nvalues : 1;
-    lifetimes lt = {.g = g};
-    lt.born = cml_malloc(a, n * sizeof *lt.born);
-    lt.dies = cml_malloc(a, n * sizeof *lt.dies);
-    plan_item *items = cml_calloc(a, n, sizeof *items);
-    plan_item **live = cml_calloc(a, n, sizeof *live);
-    cml_status st = CML_OK;
-    if (!lt.born || !lt.dies || !items || !live) {
-        st = cml_fail(err, CML_ERR_NOMEM, "out of memory planning %u values", g->nvalues);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) lt.born[i] = lt.dies[i] = -1;
-    for (uint32_t i = 0; i < g->ninputs; i++) define(&lt, g->inputs[i], 0);
-    walk(&lt, &g->main, -1);
+/* Makes *buf hold at least `need` bytes: a bigger buffer replaces a smaller
+ * one (contents are not kept: the plan places everything afresh), a big
+ * enough one stays. Never zero-filled: every arena value is written by its
+ * producer (or by the caller, for function inputs) before it is read, so
+ * zeroing would only commit pages of an upper-bound plan nothing uses. */
+static cml_status reserve(const cml_allocator *a, void **buf, size_t *cap, size_t need,
+                          const char *what, cml_error *err) {
+    if (*buf && *cap >= need) return CML_OK;
+    size_t size = need > PLAN_ALIGN ? need : PLAN_ALIGN;
+    void *p = cml_malloc(a, size);
+    if (!p) return cml_fail(err, CML_ERR_NOMEM, "out of memory for a %zu-byte %s", need, what);
+    cml_free(a, *buf);
+    *buf = p;
+    *cap = size;
+    return CML_OK;
+}
+
+/* Lifetimes of every value, in main-block steps (see the top comment). */
+static void measure(lifetimes *lt, size_t n) {
+    const cml_mil_graph *g = lt->g;
+    for (size_t i = 0; i < n; i++) lt->born[i] = lt->dies[i] = -1;
+    for (uint32_t i = 0; i < g->ninputs; i++) define(lt, g->inputs[i], 0);
+    walk(lt, &g->main, -1);
     int64_t end = (int64_t)g->main.nnodes + 1;
-    for (uint32_t i = 0; i < g->main.noutputs; i++) use(&lt, g->main.outputs[i], end);
+    for (uint32_t i = 0; i < g->main.noutputs; i++) use(lt, g->main.outputs[i], end);
+}
 
-    uint32_t nitems = 0;
+/* One item per value that needs arena space, biggest first. */
+static cml_status collect(const cml_mil_graph *g, lifetimes *lt, plan_item *items,
+                          uint32_t *nitems, cml_error *err) {
+    uint32_t k = 0;
     for (uint32_t v = 0; v < g->nvalues; v++) {
-        cml_mil_value *val = &g->values[v];
+        const cml_mil_value *val = &g->values[v];
         if (!val->needs_buffer || val->is_const || val->kind != CML_MIL_KIND_TENSOR) continue;
-        if (lt.born[v] < 0) lt.born[v] = lt.dies[v] < 0 ? 0 : lt.dies[v]; /* defined in dead code */
-        if (lt.dies[v] < lt.born[v]) lt.dies[v] = lt.born[v];
-        plan_item *it = &items[nitems++];
-        it->vid = v;
-        it->born = lt.born[v];
-        it->dies = lt.dies[v];
-        if (val->capacity > SIZE_MAX - PLAN_ALIGN) {
-            st = cml_fail(err, CML_ERR_NOMEM, "value '%s' is too large", val->name);
-            goto done;
-        }
-        it->size = cml_align_up(val->capacity, PLAN_ALIGN);
+        if (lt->born[v] < 0) lt->born[v] = lt->dies[v] < 0 ? 0 : lt->dies[v]; /* dead code */
+        if (lt->dies[v] < lt->born[v]) lt->dies[v] = lt->born[v];
+        if (val->capacity > SIZE_MAX - PLAN_ALIGN)
+            return cml_fail(err, CML_ERR_NOMEM, "value '%s' is too large", val->name);
+        items[k++] = (plan_item){.vid = v, .born = lt->born[v], .dies = lt->dies[v],
+                                 .size = cml_align_up(val->capacity, PLAN_ALIGN)};
     }
-    qsort(items, nitems, sizeof *items, by_size_desc);
+    qsort(items, k, sizeof *items, by_size_desc);
+    *nitems = k;
+    return CML_OK;
+}
 
-    size_t arena = 0;
+/* First fit by size; returns the arena size in *arena. */
+static cml_status place(plan_item *items, uint32_t nitems, plan_item **live, size_t *arena,
+                        cml_error *err) {
+    *arena = 0;
     for (uint32_t i = 0; i < nitems; i++) {
         plan_item *it = &items[i];
         uint32_t nlive = 0;
@@ -127,37 +144,57 @@ cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
             if (end_k > off) off = end_k;
         }
         it->offset = off;
-        if (!cml_add_size(off, it->size, &off)) {
-            st = cml_fail(err, CML_ERR_NOMEM, "arena too large");
-            goto done;
-        }
-        if (off > arena) arena = off;
+        if (!cml_add_size(off, it->size, &off)) return cml_fail(err, CML_ERR_NOMEM, "arena too large");
+        if (off > *arena) *arena = off;
     }
+    return CML_OK;
+}
 
+/* Grows the arena / scratch as needed and points every placed value at its
+ * offset. */
+static cml_status bind_values(cml_mil_graph *g, const lifetimes *lt, const plan_item *items,
+                       uint32_t nitems, size_t arena, cml_error *err) {
     g->arena_size = arena;
-    g->arena = cml_calloc(a, 1, arena ? arena : PLAN_ALIGN);
-    if (!g->arena) {
-        st = cml_fail(err, CML_ERR_NOMEM, "out of memory for a %zu-byte activation arena", arena);
-        goto done;
-    }
+    g->scratch_size = lt->max_scratch;
+    void *arena_buf = g->arena;
+    cml_status st = reserve(g->allocator, &arena_buf, &g->arena_cap, arena, "activation arena", err);
+    g->arena = arena_buf;
+    if (st == CML_OK)
+        st = reserve(g->allocator, &g->scratch, &g->scratch_cap, g->scratch_size, "scratch", err);
+    if (st != CML_OK) return st;
     for (uint32_t i = 0; i < nitems; i++) {
         cml_mil_value *v = &g->values[items[i].vid];
         v->arena_offset = items[i].offset;
         v->data = g->arena + items[i].offset;
     }
     for (uint32_t v = 0; v < g->nvalues; v++) {
-        g->values[v].def_node = lt.born[v] < 0 ? -1 : (int32_t)(lt.born[v] - 1);
-        g->values[v].last_use = lt.dies[v] < 0 ? -1 : (int32_t)(lt.dies[v] - 1);
+        g->values[v].def_node = lt->born[v] < 0 ? -1 : (int32_t)(lt->born[v] - 1);
+        g->values[v].last_use = lt->dies[v] < 0 ? -1 : (int32_t)(lt->dies[v] - 1);
     }
-    g->scratch_size = lt.max_scratch;
-    if (g->scratch_size) {
-        g->scratch = cml_malloc(a, g->scratch_size);
-        if (!g->scratch) {
-            st = cml_fail(err, CML_ERR_NOMEM, "out of memory for %zu bytes of scratch",
-                          g->scratch_size);
-            goto done;
-        }
+    g->planned = true;
+    return CML_OK;
+}
+
+cml_status cml_mil_plan(cml_mil_graph *g, cml_error *err) {
+    const cml_allocator *a = g->allocator;
+    size_t n = g->nvalues ? g->nvalues : 1;
+    lifetimes lt = {.g = g};
+    lt.born = cml_malloc(a, n * sizeof *lt.born);
+    lt.dies = cml_malloc(a, n * sizeof *lt.dies);
+    plan_item *items = cml_calloc(a, n, sizeof *items);
+    plan_item **live = cml_calloc(a, n, sizeof *live);
+    cml_status st = CML_OK;
+    if (!lt.born || !lt.dies || !items || !live) {
+        st = cml_fail(err, CML_ERR_NOMEM, "out of memory planning %u values", g->nvalues);
+        goto done;
     }
+    g->planned = false;
+    measure(&lt, n);
+    uint32_t nitems = 0;
+    size_t arena = 0;
+    if ((st = collect(g, &lt, items, &nitems, err)) == CML_OK &&
+        (st = place(items, nitems, live, &arena, err)) == CML_OK)
+        st = bind_values(g, &lt, items, nitems, arena, err);
 done:
     cml_free(a, lt.born);
     cml_free(a, lt.dies);

@@ -22,6 +22,8 @@ cml_status cml_mil_run_block(cml_mil_ctx *ctx, const cml_mil_block *block) {
 }
 
 cml_status cml_mil_run(cml_mil_graph *g, cml_threadpool *pool, cml_error *err) {
+    if (!g->planned)
+        return cml_fail(err, CML_ERR_STATE, "the last re-plan for new input shapes failed");
     cml_mil_ctx ctx = {
         .g = g,
         .err = err,

@@ -162,6 +162,11 @@ static cml_status decode_planned(cml_pte_ctx *ctx, const cml_pte_plan *plan,
         return cml_fb_fail(ctx->err, CORRUPT, a->path, a->type, "memory_offset_low",
                            "tensor [%llu, +%zu bytes) lies outside arena %u (%llu bytes)",
                            (unsigned long long)off, o->nbytes, id, (unsigned long long)arena);
+    size_t elsize = cml_dtype_size(o->dtype); /* kernels access whole elements */
+    if (elsize > 1 && off % elsize != 0)
+        return cml_fb_fail(ctx->err, CORRUPT, a->path, a->type, "memory_offset_low",
+                           "offset %llu is not %zu-byte aligned for its element type",
+                           (unsigned long long)off, elsize);
     o->planned = true;
     o->memory_id = id;
     o->memory_offset = off;

@@ -118,7 +118,7 @@ static void check_step(cml_mil_graph *g, int n) {
 }
 
 static void test_bounded(void) {
-    cml_mil_input_bound bound = {"x", 3, {1, 8, 3}};
+    cml_mil_input_bound bound = {.name = "x", .rank = 3, .bound = {1, 8, 3}};
     cml_mil_graph g;
     cml_error err = {0};
     cml_status st = cml_mil_compile(program(0), NULL, &bound, 1, NULL, &g, &err);
@@ -139,7 +139,7 @@ static void test_unbounded(void) {
     static const char *const names[4][2] = {
         {"'r'", "range_1d"}, {"'t'", "tile"}, {"'p'", "pad"}, {"'z'", "resize"}};
     for (int k = 0; k < 4; k++) {
-        cml_mil_input_bound bound = {"x", 3, {1, 8, 3}};
+        cml_mil_input_bound bound = {.name = "x", .rank = 3, .bound = {1, 8, 3}};
         cml_mil_graph g;
         cml_error err = {0};
         cml_status st = cml_mil_compile(program(1 << k), NULL, &bound, 1, NULL, &g, &err);

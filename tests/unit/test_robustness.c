@@ -18,7 +18,8 @@ static uint64_t next_rand(void) {
 
 static int g_loaded, g_ran, g_rejected;
 
-/* Loads and, when that works, runs once with zero inputs. */
+/* Loads and, when that works, runs once with zero inputs (at each input's
+ * default shape). */
 static void try_image(const uint8_t *bytes, size_t size) {
     cml_program *prog = NULL;
     char err[512];
@@ -39,7 +40,11 @@ static void try_image(const uint8_t *bytes, size_t size) {
         int inputs_ok = 1;
         for (size_t i = 0; i < cml_method_input_count(m); i++) {
             cml_io_info info;
-            if (cml_method_input_info(m, i, &info) != CML_OK) { inputs_ok = 0; break; }
+            cml_io_shape shape = {.struct_size = sizeof shape};
+            if (cml_method_input_info(m, i, &info) != CML_OK ||
+                cml_method_input_shape(m, i, &shape) != CML_OK) { inputs_ok = 0; break; }
+            /* a flexible input runs at its default shape, not its bound */
+            if (info.is_tensor && shape.rank == info.rank) info.sizes = shape.default_sizes;
             size_t n = 1;
             for (int32_t d = 0; d < info.rank; d++) n *= (size_t)info.sizes[d];
             size_t bytes_needed = n * cml_dtype_size(info.dtype);

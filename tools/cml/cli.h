@@ -98,6 +98,11 @@ void cli_fill_random(cml_dtype dtype, void *data, size_t numel, uint64_t *state)
 
 /* "[2, 3]" ("[]" for rank 0) into buf. */
 const char *cli_shape_str(int32_t rank, const int64_t *sizes, char *buf, size_t size);
+/* The shapes an input accepts: "[1..4096, 1024]" (a range per dimension) or
+ * "{[1, 3, 64, 64] | [1, 3, 96, 128]}" (enumerated shapes). */
+const char *cli_io_shape_str(const cml_io_shape *shape, char *buf, size_t size);
+/* Whether the input accepts more than one shape. */
+bool cli_io_shape_flexible(const cml_io_shape *shape);
 /* Prints "[v0, v1, ...]": at most max values, "..." when there are more. */
 void cli_print_values(FILE *f, const cml_tensor_view *view, size_t max);
 size_t cli_numel(int32_t rank, const int64_t *sizes);

@@ -26,6 +26,44 @@ const char *cli_shape_str(int32_t rank, const int64_t *sizes, char *buf, size_t 
     return buf;
 }
 
+const char *cli_io_shape_str(const cml_io_shape *s, char *buf, size_t size) {
+    size_t n = 0;
+    buf[0] = '\0';
+#define CLI_PUT(...)                                                                    \
+    do {                                                                                \
+        int k_ = snprintf(buf + n, size - n, __VA_ARGS__);                              \
+        if (k_ < 0 || (size_t)k_ >= size - n) return buf;                               \
+        n += (size_t)k_;                                                                \
+    } while (0)
+    if (s->nenumerated) {
+        CLI_PUT("{");
+        for (size_t k = 0; k < s->nenumerated; k++) {
+            char one[256];
+            CLI_PUT("%s%s", k ? " | " : "",
+                    cli_shape_str(s->rank, s->enumerated + k * (size_t)s->rank, one, sizeof one));
+        }
+        CLI_PUT("}");
+        return buf;
+    }
+    CLI_PUT("[");
+    for (int32_t d = 0; d < s->rank; d++) {
+        if (s->min[d] == s->max[d])
+            CLI_PUT(d ? ", %" PRId64 : "%" PRId64, s->max[d]);
+        else
+            CLI_PUT(d ? ", %" PRId64 "..%" PRId64 : "%" PRId64 "..%" PRId64, s->min[d], s->max[d]);
+    }
+    CLI_PUT("]");
+#undef CLI_PUT
+    return buf;
+}
+
+bool cli_io_shape_flexible(const cml_io_shape *s) {
+    if (s->nenumerated) return true;
+    for (int32_t d = 0; d < s->rank; d++)
+        if (s->min[d] != s->max[d]) return true;
+    return false;
+}
+
 /* Prints element i of a tensor; floats in %g so that integers stay short. */
 static void print_value(FILE *f, cml_dtype dt, const void *data, size_t i) {
     const uint8_t *p = (const uint8_t *)data + i * cml_dtype_size(dt);

@@ -24,11 +24,15 @@ static int set_from_file(const char *cmd, cml_method *method, size_t i, const ch
     return CLI_OK;
 }
 
-/* Random values at the declared shape (the upper bound of a dynamic input). */
+/* Random values at the input's default shape (a flexible input's default,
+ * not its upper bound: cml_method_input_shape). */
 static int set_random(const char *cmd, cml_method *method, size_t i, uint64_t *rng) {
     cml_io_info info;
+    cml_io_shape shape = {.struct_size = sizeof shape};
     cml_status st = cml_method_input_info(method, i, &info);
+    if (st == CML_OK) st = cml_method_input_shape(method, i, &shape);
     if (st != CML_OK) return cli_error(cmd, "input %zu: %s", i, cml_status_name(st));
+    if (info.is_tensor && shape.rank == info.rank) info.sizes = shape.default_sizes;
     size_t numel = cli_numel(info.rank, info.sizes);
     size_t es = cml_dtype_size(info.dtype);
     if (es == 0) return cli_error(cmd, "input %zu has an invalid dtype", i);

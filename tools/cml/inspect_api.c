@@ -1,6 +1,7 @@
 /* The methods of a program and their inputs/outputs, via the public API. */
 #include <string.h>
 
+#include "cli.h"
 #include "inspect.h"
 
 static cJSON *shape_json(int32_t rank, const int64_t *sizes) {
@@ -17,6 +18,23 @@ static cJSON *io_json(size_t index, const cml_io_info *info) {
     cJSON_AddItemToObject(o, "shape", shape_json(info->rank, info->sizes));
     if (!info->is_tensor) cJSON_AddStringToObject(o, "kind", "scalar");
     return o;
+}
+
+/* What a flexible input accepts: "shape_text" ("[1..4096, 1024]" or
+ * "{[1, 5, 10] | [4, 6, 10]}"), "min_shape", "enumerated_shapes" and the
+ * "default_shape" run / bench feed; "shape" stays the upper bounds. */
+static void add_input_shape(cJSON *o, const cml_method *method, size_t index) {
+    cml_io_shape s = {.struct_size = sizeof s};
+    if (cml_method_input_shape(method, index, &s) != CML_OK || !cli_io_shape_flexible(&s)) return;
+    char text[1024];
+    cJSON_AddBoolToObject(o, "dynamic", 1);
+    cJSON_AddStringToObject(o, "shape_text", cli_io_shape_str(&s, text, sizeof text));
+    cJSON_AddItemToObject(o, "min_shape", shape_json(s.rank, s.min));
+    cJSON_AddItemToObject(o, "default_shape", shape_json(s.rank, s.default_sizes));
+    if (!s.nenumerated) return;
+    cJSON *e = cJSON_AddArrayToObject(o, "enumerated_shapes");
+    for (size_t k = 0; k < s.nenumerated; k++)
+        cJSON_AddItemToArray(e, shape_json(s.rank, s.enumerated + k * (size_t)s.rank));
 }
 
 static const char *kind_name(cml_value_kind k) {
@@ -51,8 +69,11 @@ static void add_api_io(cJSON *m, const cml_method *method) {
     cJSON *out = cJSON_AddArrayToObject(m, "outputs");
     cml_io_info info;
     for (size_t i = 0; i < cml_method_input_count(method); i++)
-        if (cml_method_input_info(method, i, &info) == CML_OK)
-            cJSON_AddItemToArray(in, io_json(i, &info));
+        if (cml_method_input_info(method, i, &info) == CML_OK) {
+            cJSON *o = io_json(i, &info);
+            add_input_shape(o, method, i);
+            cJSON_AddItemToArray(in, o);
+        }
     for (size_t i = 0; i < cml_method_output_count(method); i++)
         if (cml_method_output_info(method, i, &info) == CML_OK)
             cJSON_AddItemToArray(out, io_json(i, &info));

@@ -17,6 +17,14 @@ static const cJSON *get(const cJSON *o, const char *key) {
     return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
+static void print_dims(FILE *f, const cJSON *shape) {
+    const cJSON *d;
+    int i = 0;
+    fputc('[', f);
+    cJSON_ArrayForEach(d, shape) fprintf(f, i++ ? ", %.0f" : "%.0f", d->valuedouble);
+    fputc(']', f);
+}
+
 static void print_io(FILE *f, const char *title, const cJSON *arr) {
     fprintf(f, "    %s (%d):\n", title, cJSON_GetArraySize(arr));
     const cJSON *io;
@@ -28,11 +36,15 @@ static void print_io(FILE *f, const char *title, const cJSON *arr) {
             fprintf(f, "%s\n", str(io, "kind"));
             continue;
         }
-        fprintf(f, "%s [", str(io, "dtype"));
-        const cJSON *d;
-        int i = 0;
-        cJSON_ArrayForEach(d, shape) fprintf(f, i++ ? ", %.0f" : "%.0f", d->valuedouble);
-        fprintf(f, "]%s%s\n", cJSON_IsTrue(get(io, "dynamic")) ? " (dynamic; upper bounds)" : "",
+        if (get(io, "shape_text")) { /* a flexible input: what it accepts, and its default */
+            fprintf(f, "%s %s (default ", str(io, "dtype"), str(io, "shape_text"));
+            print_dims(f, get(io, "default_shape"));
+            fprintf(f, ")\n");
+            continue;
+        }
+        fprintf(f, "%s ", str(io, "dtype"));
+        print_dims(f, shape);
+        fprintf(f, "%s%s\n", cJSON_IsTrue(get(io, "dynamic")) ? " (dynamic; upper bounds)" : "",
                 strcmp(str(io, "kind"), "scalar") == 0 ? " (scalar)" : "");
     }
 }
