@@ -128,6 +128,20 @@ typedef enum cml_compute_units {
 typedef struct cml_program cml_program;
 typedef struct cml_method cml_method;
 
+/* Log messages the library hands to the caller (it never writes to stderr
+ * itself). */
+typedef enum cml_log_level {
+    CML_LOG_DEFAULT = 0, /* as a threshold: CML_LOG_WARNING */
+    CML_LOG_DEBUG = 1,
+    CML_LOG_INFO = 2,    /* e.g. "compute_units=all requested; running on CPU" */
+    CML_LOG_WARNING = 3,
+    CML_LOG_ERROR = 4,
+} cml_log_level;
+
+/* Called synchronously from the thread that made the library call; message
+ * is one line without a newline, valid during the call only. */
+typedef void (*cml_log_fn)(void *user, cml_log_level level, const char *message);
+
 /* cml_program_params.flags */
 #define CML_PROGRAM_READ_FILE 1u /* read a .pte file into memory instead of
                                   * mapping it (for files that may change or be
@@ -152,6 +166,9 @@ typedef struct cml_program_params {
     const cml_allocator *allocator;   /* NULL: the C heap */
     uint64_t memory_budget;           /* bytes; 0 = default (see above) */
     uint32_t flags;                   /* CML_PROGRAM_* */
+    cml_log_fn log;                   /* NULL: messages are dropped */
+    void *log_user;                   /* passed to log */
+    cml_log_level log_level;          /* least level delivered (DEFAULT: WARNING) */
 } cml_program_params;
 
 /**

@@ -65,15 +65,12 @@ const char *cml_coreml_units_name(cml_compute_units units) {
     return "unknown";
 }
 
-static int logged_units_fallback;
-
-static void note_units(cml_compute_units units) {
+/* An info message through the program's log channel, never stderr. */
+static void note_units(const cml_logger *log, cml_compute_units units) {
     if (units == CML_COMPUTE_CPU_ONLY) return;
-    if (__atomic_exchange_n(&logged_units_fallback, 1, __ATOMIC_RELAXED)) return;
-    fprintf(stderr,
-            "cml: CoreMLBackend: compute_units=%s requested; running on CPU (no GPU/Neural "
-            "Engine backend here)\n",
-            cml_coreml_units_name(units));
+    cml_log(log, CML_LOG_INFO,
+            "CoreMLBackend: compute_units=%s requested; running on CPU (no GPU/Neural Engine "
+            "backend here)", cml_coreml_units_name(units));
 }
 
 /* ------------------------------------------------------------- shapes */
@@ -409,14 +406,15 @@ static cml_status backend_init(const cml_backend_init_ctx *ctx, const uint8_t *p
         handle_destroy(h);
         return st;
     }
-    note_units(units);
+    note_units(ctx->log, units);
     *handle = h;
     return CML_OK;
 }
 
 cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
                                     const cml_allocator *allocator, cml_compute_units units,
-                                    cml_threadpool *pool, void **handle, cml_error *err) {
+                                    cml_threadpool *pool, const cml_logger *log, void **handle,
+                                    cml_error *err) {
     if (!function) function = cml_mlpackage_default_function(pkg);
     const cml_pb_function *fn = cml_mlprogram_function(pkg->program, function);
     if (!fn) return cml_fail(err, CML_ERR_NOT_FOUND, "the program has no function '%s'", function);
@@ -442,7 +440,7 @@ cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
         handle_destroy(h);
         return st;
     }
-    note_units(h->units);
+    note_units(log, h->units);
     *handle = h;
     return CML_OK;
 }

@@ -37,7 +37,8 @@ typedef struct cml_coreml_io_desc {
  */
 cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
                                     const cml_allocator *allocator, cml_compute_units units,
-                                    cml_threadpool *pool, void **handle, cml_error *err);
+                                    cml_threadpool *pool, const cml_logger *log, void **handle,
+                                    cml_error *err);
 
 uint32_t cml_coreml_input_count(const void *handle);
 uint32_t cml_coreml_output_count(const void *handle);

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "core/log.h"
 #include "exec/op.h"
 #include "pte/pte.h"
 
@@ -31,6 +32,7 @@ typedef struct cml_backend_init_ctx {
     const char *method_name;
     cml_compute_units compute_units;  /* runtime override; DEFAULT = use the spec */
     cml_threadpool *pool;
+    const cml_logger *log;            /* the program's log channel (may be NULL) */
 } cml_backend_init_ctx;
 
 /* The shapes a delegate input accepts (cml_io_shape's source). */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "cml.h"
+#include "core/log.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "core/threadpool.h"
@@ -32,6 +33,7 @@ struct cml_program {
     uint32_t live_methods;
     uint64_t memory_budget;         /* resolved: never 0 (see cml_program_params) */
     uint32_t flags;                 /* CML_PROGRAM_* */
+    cml_logger log;                 /* the caller's log callback */
 };
 
 /* Whether params (of struct_size bytes) include `field`. */

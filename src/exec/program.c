@@ -23,6 +23,11 @@ static cml_status program_alloc(const cml_program_params *params, cml_program **
     if (CML_PARAMS_HAVE(params, cml_program_params, memory_budget))
         p->memory_budget = params->memory_budget;
     if (CML_PARAMS_HAVE(params, cml_program_params, flags)) p->flags = params->flags;
+    if (CML_PARAMS_HAVE(params, cml_program_params, log_level)) {
+        p->log.fn = params->log;
+        p->log.user = params->log_user;
+        p->log.min = params->log_level;
+    }
     *out = p;
     return CML_OK;
 }

@@ -137,6 +137,15 @@ static void test_messages(void) {
     snprintf(args, sizeof args, "run '%s/missing.pte'", tmpdir);
     EXPECT(args, 1, err_text, "missing.pte: No such file or directory");
     CHECK_MSG(count(err_text, tmpdir) == 1, "%s", err_text);
+    /* Library messages: INFO only with --verbose, wherever it stands. */
+    snprintf(args, sizeof args, "run '%s' --verbose", mlp);
+    EXPECT(args, 0, err_text, "cml: CoreMLBackend: compute_units=all requested; running on CPU");
+    snprintf(args, sizeof args, "-q run '%s'", mlp);
+    EXPECT(args, 0, out_text, "output 0: float32 [2, 32]");
+    CHECK_MSG(strstr(err_text, "CoreMLBackend") == NULL, "%s", err_text);
+    snprintf(args, sizeof args, "run '%s'", mlp);
+    EXPECT(args, 0, out_text, "output 0");
+    CHECK_MSG(err_text[0] == '\0', "default run printed: %s", err_text);
     snprintf(path, sizeof path, "%s/empty.mlpackage", tmpdir);
     CHECK(mkdir(path, 0700) == 0);
     snprintf(args, sizeof args, "run '%s'", path);

@@ -25,6 +25,12 @@ int cli_inspect(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_extract(int argc, char **argv);
 
+/* --quiet / -q and --verbose / -v, taken out of argv anywhere on the line;
+ * returns the new argc. cli_program_params() carries the resulting log
+ * callback for cml_program_open_file. */
+int cli_take_log_options(int argc, char **argv);
+const cml_program_params *cli_program_params(void);
+
 /* ---- errors (args.c) ---- */
 
 /* Prints "cml CMD: message" plus a --help hint; returns CLI_ERR_USAGE. */

@@ -42,7 +42,7 @@ static int add_pte(const char *path, cJSON *doc, cml_program *program) {
 static int inspect(const char *path, bool json) {
     char err[1024] = "";
     cml_program *program = NULL;
-    cml_status st = cml_program_open_file(path, NULL, &program, err, sizeof err);
+    cml_status st = cml_program_open_file(path, cli_program_params(), &program, err, sizeof err);
     if (st != CML_OK) {
         if (strstr(err, path)) return cli_error("inspect", "%s: %s", cml_status_name(st), err);
         return cli_error("inspect", "%s: %s: %s", path, cml_status_name(st), err);

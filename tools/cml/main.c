@@ -22,6 +22,8 @@ static void print_help(FILE *f) {
     fprintf(f, "usage: cml <command> [options]\n"
                "       cml <command> --help\n"
                "       cml --version\n"
+               "       (any command: --quiet / -q shows only errors, --verbose / -v every\n"
+               "        library message; the default shows warnings and errors)\n"
                "\n"
                "Runs ExecuTorch programs (.pte, including Core ML delegates) and Core ML\n"
                "ML Programs (.mlpackage directories) on the CPU.\n"
@@ -33,6 +35,7 @@ static void print_help(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    argc = cli_take_log_options(argc, argv);
     if (argc < 2) {
         print_help(stderr);
         return CLI_ERR_USAGE;

@@ -22,7 +22,7 @@ int cli_model_open(const char *cmd, const char *path, const char *method,
     memset(out, 0, sizeof *out);
     char err[1024] = "";
     double t0 = cli_now_ms();
-    cml_status st = cml_program_open_file(path, NULL, &out->program, err, sizeof err);
+    cml_status st = cml_program_open_file(path, cli_program_params(), &out->program, err, sizeof err);
     double t1 = cli_now_ms();
     if (st != CML_OK) {
         /* The library usually names the path already; do not say it twice. */
