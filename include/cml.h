@@ -15,9 +15,11 @@
  *   - cml_method_execute performs no heap allocation, except the first
  *     execute after the shapes of flexible inputs changed (memory is then
  *     planned for the new shapes; see cml_io_shape).
- *   - Handles are not thread-safe; use one cml_method per thread. A
- *     cml_program is immutable after open and may be shared by methods on
- *     different threads.
+ *   - A cml_program may be shared by many threads: cml_method_create,
+ *     execute and destroy run concurrently on methods of one program (tested
+ *     under ThreadSanitizer). A method is used by one thread at a time.
+ *     cml_program_errmsg reports the last failed create; read it when no
+ *     other create on that program is failing at the same moment.
  */
 #ifndef CML_H
 #define CML_H

@@ -2,6 +2,8 @@
 #ifndef CML_EXEC_INTERNAL_H
 #define CML_EXEC_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "cml.h"
@@ -30,7 +32,8 @@ struct cml_program {
     cml_pte_program pte;
     char *path;                     /* .mlpackage directory (kind MLPACKAGE) */
     void *mlpackage;                /* opaque Core ML package (kind MLPACKAGE) */
-    uint32_t live_methods;
+    atomic_uint live_methods;
+    pthread_mutex_t lock;           /* err writes; standalone package setup */
     uint64_t memory_budget;         /* resolved: never 0 (see cml_program_params) */
     uint32_t flags;                 /* CML_PROGRAM_* */
     cml_logger log;                 /* the caller's log callback */

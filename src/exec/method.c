@@ -384,10 +384,15 @@ cml_status cml_method_create(cml_program *program, const char *name,
     *out = NULL;
     if (params && params->struct_size < sizeof *params) params = NULL;
     cml_method *m = cml_calloc(program->allocator, 1, sizeof *m);
-    if (!m) return cml_fail(&program->err, CML_ERR_NOMEM, "out of memory");
+    if (!m) {
+        pthread_mutex_lock(&program->lock);
+        cml_fail(&program->err, CML_ERR_NOMEM, "out of memory");
+        pthread_mutex_unlock(&program->lock);
+        return CML_ERR_NOMEM;
+    }
     m->program = program;
     m->allocator = program->allocator;
-    program->live_methods++; /* cml_method_destroy balances it, also on failure */
+    atomic_fetch_add(&program->live_methods, 1); /* cml_method_destroy balances it */
 
     cml_status st = cml_threadpool_create(params ? params->num_threads : 0, m->allocator, &m->pool);
     if (st != CML_OK) {
@@ -395,7 +400,10 @@ cml_status cml_method_create(cml_program *program, const char *name,
         goto fail;
     }
     if (program->kind == CML_PROGRAM_MLPACKAGE) {
+        /* The package maps its files on first use: one setup at a time. */
+        pthread_mutex_lock(&program->lock);
         st = cml_mlpackage_method_setup(m, name, params);
+        pthread_mutex_unlock(&program->lock);
         if (st != CML_OK) goto fail;
     } else {
         m->plan = choose_plan(&program->pte, name);
@@ -417,8 +425,10 @@ cml_status cml_method_create(cml_program *program, const char *name,
     return CML_OK;
 fail:
     /* The program carries the message, as the method handle dies here. */
+    pthread_mutex_lock(&program->lock);
     program->err = m->err;
     program->err.status = st;
+    pthread_mutex_unlock(&program->lock);
     cml_method_destroy(m);
     return st;
 }
@@ -450,7 +460,7 @@ void cml_method_destroy(cml_method *m) {
     cml_free(a, m->output_stage);
     if (m->mlpackage_free) m->mlpackage_free(m);
     cml_threadpool_destroy(m->pool);
-    if (m->program) m->program->live_methods--;
+    if (m->program) atomic_fetch_sub(&m->program->live_methods, 1);
     cml_free(a, m);
 }
 

@@ -16,6 +16,10 @@ static cml_status program_alloc(const cml_program_params *params, cml_program **
     if (CML_PARAMS_HAVE(params, cml_program_params, allocator)) a = params->allocator;
     cml_program *p = cml_calloc(a, 1, sizeof *p);
     if (!p) return CML_ERR_NOMEM;
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        cml_free(a, p);
+        return CML_ERR_NOMEM;
+    }
     if (a) {
         p->allocator_copy = *a;
         p->allocator = &p->allocator_copy;
@@ -154,6 +158,7 @@ void cml_program_close(cml_program *program) {
     const cml_allocator *a = program->allocator;
     cml_free(a, program->owned_copy);
     cml_free(a, program->path);
+    pthread_mutex_destroy(&program->lock);
     cml_free(a, program);
 }
 
