@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,8 +153,8 @@ static inline int fx_delegate_input_order(const char *pte_path, int *perm, int m
     cml_pte_program pte;
     cml_error err = {0};
     int count = 0;
-    if (cml_pte_parse(data, n, NULL, &pte, &err) == CML_OK && pte.nplans == 1 &&
-        (int)pte.plans[0].ninputs <= max) {
+    bool parsed = cml_pte_parse(data, n, NULL, &pte, &err) == CML_OK;
+    if (parsed && pte.nplans == 1 && (int)pte.plans[0].ninputs <= max) {
         const cml_pte_plan *plan = &pte.plans[0];
         const cml_pte_chain *ch = &plan->chains[0];
         for (uint32_t i = 0; i < ch->ninstructions && !count; i++) {
@@ -168,8 +169,8 @@ static inline int fx_delegate_input_order(const char *pte_path, int *perm, int m
             }
             count = k == (int)plan->ninputs ? k : -1;
         }
-        cml_pte_free(&pte);
     }
+    if (parsed) cml_pte_free(&pte);
     free(data);
     return count > 0 ? count : 0;
 }
