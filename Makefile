@@ -4,8 +4,10 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test test-asan fixtures fixtures-large bench clean
+.PHONY: all deps build demo test test-asan fuzz fixtures fixtures-large bench clean
 
 all: build
 
@@ -31,6 +33,14 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# libFuzzer targets (tests/fuzz), seeded from the fixtures, FUZZ_SECONDS each;
+# fails if any target finds a crash, leak, UBSan report or timeout.
+fuzz:
+	@bash scripts/install-deps.sh --fuzz
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCML_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all cml_cli
+	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 fixtures:
 	bash tools/fixtures/make_fixtures.sh
 
@@ -41,4 +51,4 @@ bench: build
 	CML=./$(BUILD)/cml bash bench/run_benchmarks.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
