@@ -5,8 +5,10 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test test-asan test-tsan fixtures fixtures-large bench clean
+.PHONY: all deps build demo test test-asan test-tsan fuzz fixtures fixtures-large bench clean
 
 all: build
 
@@ -39,6 +41,14 @@ test-tsan: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir $(TSAN_BUILD) --output-on-failure -R '^test_threads$$'
 
+# libFuzzer targets (tests/fuzz), seeded from the fixtures, FUZZ_SECONDS each;
+# fails if any target finds a crash, leak, UBSan report or timeout.
+fuzz:
+	@bash scripts/install-deps.sh --fuzz
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCML_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all cml_cli
+	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 fixtures:
 	bash tools/fixtures/make_fixtures.sh
 
@@ -49,4 +59,4 @@ bench: build
 	CML=./$(BUILD)/cml bash bench/run_benchmarks.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
