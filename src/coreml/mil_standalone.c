@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "coreml/mil_backend.h"
+#include "coreml/pbwire.h"
 #include "exec/internal.h"
 #include "exec/method_io.h"
 
@@ -203,4 +204,22 @@ cml_status cml_mlpackage_method_setup(cml_method *m, const char *function,
     m->growable_inputs = true;
     m->before_execute = prepare_shapes;
     return record_bounds(m, h);
+}
+
+/* A bare model.mlmodel given where a .pte was expected: name what it is
+ * (the protobuf's Model.Type field) instead of a FlatBuffers error. */
+cml_status cml_mlmodel_file_hint(const uint8_t *data, size_t size, const char *path,
+                                 cml_error *err) {
+    if (size >= 8 && memcmp(data + 4, "ET", 2) == 0) return CML_OK; /* a .pte of some version */
+    uint32_t field = cml_pb_find_field(data, size, 200, 3000);
+    if (field == 502)
+        return cml_fail(err, CML_ERR_UNSUPPORTED, "%s: a bare ML Program model.mlmodel; its "
+                        "weights live beside it, so open the .mlpackage directory instead", path);
+    const char *name = cml_mlmodel_type_name(field);
+    if (name)
+        return cml_fail(err, CML_ERR_UNSUPPORTED, "%s: a Core ML %s model (.mlmodel, Model field "
+                        "%u), not an ML Program: cml runs ML Programs (.mlpackage) and .pte "
+                        "programs; convert it with coremltools (convert_to=\"mlprogram\")",
+                        path, name, field);
+    return CML_OK;
 }

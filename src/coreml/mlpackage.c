@@ -281,7 +281,7 @@ static const struct { uint32_t number; const char *name; } k_model_types[] = {
     {3000, "serializedModel"},
 };
 
-static const char *model_type_name(uint32_t number) {
+const char *cml_mlmodel_type_name(uint32_t number) {
     for (size_t i = 0; i < sizeof k_model_types / sizeof k_model_types[0]; i++)
         if (k_model_types[i].number == number) return k_model_types[i].name;
     return NULL;
@@ -365,7 +365,7 @@ static cml_status decode_model(cml_mlpackage *pkg, cml_error *err) {
     if (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM ||
         !pkg->model->mlprogram) {
         uint32_t other = cml_pb_find_field(f->data, f->size, 200, 3000);
-        const char *name = model_type_name(other);
+        const char *name = cml_mlmodel_type_name(other);
         if (name)
             return cml_fail(err, CML_ERR_UNSUPPORTED, "model.mlmodel: a %s model (field %u), not "
                             "an ML Program (mlProgram, field 502)", name, other);

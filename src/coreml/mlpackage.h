@@ -87,6 +87,10 @@ typedef struct cml_mlpackage {
  * @return CML_OK, CML_ERR_IO (unreadable), CML_ERR_CORRUPT ("Manifest.json:
  *         ...", "model.mlmodel: ..."), CML_ERR_UNSUPPORTED, CML_ERR_NOMEM.
  */
+/* The Core ML Model.Type name of field number (e.g. 500 -> "neuralNetwork"),
+ * or NULL. */
+const char *cml_mlmodel_type_name(uint32_t number);
+
 cml_status cml_mlpackage_open_dir(const char *path, const cml_allocator *allocator,
                                   cml_mlpackage *out, cml_error *err);
 

@@ -23,7 +23,8 @@ cml_status cml_pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *d
                         unsigned max_depth, const char *what, cml_error *err);
 
 /** Number of the first top-level length-delimited field whose number is in
- *  [lo, hi], or 0. data must have passed cml_pb_check. */
+ *  [lo, hi], or 0. Bounds-checked: safe on any bytes (a top-level scan,
+ *  no nesting). */
 uint32_t cml_pb_find_field(const uint8_t *data, size_t len, uint32_t lo, uint32_t hi);
 
 #endif

@@ -65,6 +65,8 @@ static cml_status load_pte_file(cml_program *p, const char *path, const uint8_t 
 /* Implemented by the Core ML layer; opens an .mlpackage directory. */
 cml_status cml_mlpackage_program_open(cml_program *program, const char *path, cml_error *err);
 void cml_mlpackage_program_close(cml_program *program);
+cml_status cml_mlmodel_file_hint(const uint8_t *data, size_t size, const char *path,
+                                 cml_error *err);
 size_t cml_mlpackage_method_count(const cml_program *program);
 const char *cml_mlpackage_method_name(const cml_program *program, size_t index);
 
@@ -93,6 +95,7 @@ cml_status cml_program_open_file(const char *path, const cml_program_params *par
         const uint8_t *data = NULL;
         size_t size = 0;
         st = load_pte_file(p, path, &data, &size, &err); /* messages name the path */
+        if (st == CML_OK) st = cml_mlmodel_file_hint(data, size, path, &err);
         if (st == CML_OK) {
             st = cml_pte_parse(data, size, p->allocator, &p->pte, &err);
             if (st != CML_OK) cml_error_prefix_path(&err, path);

@@ -137,6 +137,15 @@ static void test_messages(void) {
     snprintf(args, sizeof args, "run '%s/missing.pte'", tmpdir);
     EXPECT(args, 1, err_text, "missing.pte: No such file or directory");
     CHECK_MSG(count(err_text, tmpdir) == 1, "%s", err_text);
+    /* A NeuralNetwork .mlmodel (specificationVersion 4, Model field 500). */
+    snprintf(path, sizeof path, "%s/nn.mlmodel", tmpdir);
+    FILE *f = fopen(path, "wb");
+    static const unsigned char nn[] = {0x08, 0x04, 0xa2, 0x1f, 0x00};
+    CHECK(f && fwrite(nn, 1, sizeof nn, f) == sizeof nn);
+    if (f) fclose(f);
+    snprintf(args, sizeof args, "run '%s'", path);
+    EXPECT(args, 1, err_text, "nn.mlmodel: a Core ML neuralNetwork model (.mlmodel, Model field 500), "
+                              "not an ML Program");
     /* Library messages: INFO only with --verbose, wherever it stands. */
     snprintf(args, sizeof args, "run '%s' --verbose", mlp);
     EXPECT(args, 0, err_text, "cml: CoreMLBackend: compute_units=all requested; running on CPU");
