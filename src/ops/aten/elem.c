@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/fp16.h"
+#include "kernels/kernels.h"
 #include "ops/aten/aten_util.h"
 
 bool aten_elem_supported(cml_dtype dt) {
@@ -60,8 +61,13 @@ void aten_elem_set_f64(cml_dtype dt, void *p, double v) {
     switch (dt) {
     case CML_DTYPE_FLOAT32: { float f = (float)v; memcpy(p, &f, 4); return; }
     case CML_DTYPE_FLOAT64: memcpy(p, &v, 8); return;
-    case CML_DTYPE_FLOAT16: { uint16_t h = cml_fp32_to_fp16((float)v); memcpy(p, &h, 2); return; }
-    case CML_DTYPE_BFLOAT16: { uint16_t h = aten_fp32_to_bf16((float)v); memcpy(p, &h, 2); return; }
+    case CML_DTYPE_FLOAT16:
+    case CML_DTYPE_BFLOAT16: { /* one rounding, straight from double */
+        uint16_t h;
+        cml_k_convert(CML_DTYPE_FLOAT64, &v, dt, &h, 1);
+        memcpy(p, &h, 2);
+        return;
+    }
     case CML_DTYPE_BOOL: *(uint8_t *)p = v != 0; return;
     default: aten_elem_set_i64(dt, p, aten_double_to_i64(v)); return;
     }
