@@ -4,6 +4,23 @@
 # needs: clang and its runtime libraries (libclang_rt.fuzzer and the
 # sanitizer runtimes come from libclang-rt-dev, i.e. libclang-rt-<N>-dev).
 set -euo pipefail
+# Whatever the OS: when the tools and libraries are already there, there is
+# nothing to do (packages from Fedora, Homebrew or a source build count).
+have_tools() {
+  command -v cmake >/dev/null && command -v pkg-config >/dev/null && command -v cc >/dev/null &&
+    command -v protoc-c >/dev/null && pkg-config --exists libprotobuf-c libcjson &&
+    { [ "${1:-}" != "--fuzz" ] || command -v clang >/dev/null; }
+}
+if [ "${SKIP_DEPS:-0}" = 1 ] || { have_tools "${1:-}" && ! command -v apt-get >/dev/null; }; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "install-deps: no apt-get here; install cmake, pkg-config, a C11 compiler, protobuf-c" >&2
+  echo "  (library + protoc-c) and cJSON, e.g. Fedora: cmake pkgconf protobuf-c-devel" >&2
+  echo "  protobuf-c-compiler cjson-devel; Homebrew: cmake pkg-config protobuf-c cjson;" >&2
+  echo "  then run make with SKIP_DEPS=1" >&2
+  exit 1
+fi
 pkgs=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libcjson-dev python3)
 if [ "${1:-}" = "--fuzz" ]; then
   pkgs+=(clang libclang-rt-dev)
