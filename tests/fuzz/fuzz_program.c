@@ -23,17 +23,23 @@ static cml_status set_input(cml_method *m, size_t i, uint64_t *seed) {
     cml_io_info info;
     cml_status st = cml_method_input_info(m, i, &info);
     if (st != CML_OK) return st;
+    /* The default shape (a flexible input's Core ML default), not the upper
+     * bound: a batch range up to 4096 would make one run take seconds. */
+    cml_io_shape shape = {.struct_size = sizeof shape};
+    const int64_t *sizes = info.sizes;
+    if (cml_method_input_shape(m, i, &shape) == CML_OK && shape.rank == info.rank)
+        sizes = shape.default_sizes;
     size_t es = cml_dtype_size(info.dtype), n = 1;
     for (int32_t d = 0; d < info.rank; d++) {
-        if (info.sizes[d] < 0 || (info.sizes[d] && n > MAX_INPUT_BYTES / (size_t)info.sizes[d]))
+        if (sizes[d] < 0 || (sizes[d] && n > MAX_INPUT_BYTES / (size_t)sizes[d]))
             return CML_ERR_UNSUPPORTED;
-        n *= (size_t)info.sizes[d];
+        n *= (size_t)sizes[d];
     }
     if (es == 0 || n > MAX_INPUT_BYTES / es) return CML_ERR_UNSUPPORTED;
     void *buf = malloc(n * es + 1);
     if (!buf) return CML_ERR_NOMEM;
     fuzz_fill(info.dtype, buf, n, seed);
-    cml_tensor_view v = {info.dtype, info.rank, info.sizes, buf, n * es};
+    cml_tensor_view v = {info.dtype, info.rank, sizes, buf, n * es};
     st = cml_method_set_input(m, i, &v);
     free(buf);
     return st;
@@ -76,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *copy = aligned_alloc(16, (size + 16) & ~(size_t)15);
     if (!copy) return 0;
     if (size) memcpy(copy, data, size);
-    cml_program_params pp = {sizeof pp, NULL, (uint64_t)256 << 20, 0};
+    cml_program_params pp = {.struct_size = sizeof pp, .memory_budget = (uint64_t)256 << 20};
     cml_program *p = NULL;
     char errbuf[256];
     if (cml_program_open_memory(copy, size, &pp, &p, errbuf, sizeof errbuf) == CML_OK) {

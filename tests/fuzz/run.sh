@@ -22,7 +22,7 @@ for t in pte program payload mlmodel milblob npy; do
   crashes="$build/fuzz-crashes/$t"
   mkdir -p "$corpus" "$crashes"
   echo "== fuzz_$t: ${seconds}s"
-  "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+  "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=25 \
     -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" "$build/fuzz-seeds/$seeds" \
     > "$build/fuzz-$t.log" 2>&1
   rc=$?
