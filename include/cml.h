@@ -159,8 +159,10 @@ typedef void (*cml_log_fn)(void *user, cml_log_level level, const char *message)
  * activation arena), checked at method creation before anything is
  * allocated. A claim over the budget fails with CML_ERR_UNSUPPORTED and a
  * message naming the arena or tensor and its size. 0 = the default:
- * max(512 MiB, 64 x the program file's size), never more than the machine's
- * physical memory. Raise it for programs whose planned activations dwarf
+ * max(512 MiB, 64 x the program file's size) for a .pte, the machine's
+ * physical memory for an .mlpackage; never more than physical memory.
+ * A Core ML delegate's activation arena counts against it at load and
+ * whenever new input shapes re-plan it (execute then fails cleanly). Raise it for programs whose planned activations dwarf
  * their weights (large batch ranges).
  */
 typedef struct cml_program_params {

@@ -46,6 +46,7 @@ typedef struct coreml_handle {
     uint32_t nin, nout, nstates;
     cml_compute_units units;
     cml_threadpool *pool;
+    uint64_t budget;               /* bytes the arena may take; 0: none */
 } coreml_handle;
 
 static const struct {
@@ -322,6 +323,19 @@ static cml_status bind_io(coreml_handle *h, const cml_mlmodel_io *iface,
     return CML_OK;
 }
 
+/* The program's memory budget bounds the activation arena: now (planned at
+ * the default shapes) and whenever new input shapes re-plan it. */
+static cml_status apply_budget(coreml_handle *h, cml_error *err) {
+    h->g.memory_budget = h->budget;
+    if (!h->budget) return CML_OK;
+    uint64_t used = (uint64_t)h->g.arena_size + h->g.scratch_size;
+    if (used <= h->budget) return CML_OK;
+    return cml_fail(err, CML_ERR_UNSUPPORTED, "activation arena and scratch of %llu bytes at the "
+                    "default input shapes exceed the memory budget of %llu bytes "
+                    "(cml_program_params.memory_budget)", (unsigned long long)used,
+                    (unsigned long long)h->budget);
+}
+
 static cml_status setup(coreml_handle *h, cml_mlpackage *pkg, const cml_pb_function *fn,
                         const cml_mlmodel_io *iface, const char *const *in_names, uint32_t nin,
                         const char *const *out_names, uint32_t nout, cml_error *err) {
@@ -334,6 +348,7 @@ static cml_status setup(coreml_handle *h, cml_mlpackage *pkg, const cml_pb_funct
     if (st == CML_OK)
         st = cml_mil_compile(fn, pkg, bounds, (uint32_t)iface->ninputs, h->allocator, &h->g, err);
     cml_free(h->allocator, bounds);
+    if (st == CML_OK) st = apply_budget(h, err);
     if (st != CML_OK) {
         cml_error_prefix(err, "function '%s': ", h->function);
         return st;
@@ -391,6 +406,7 @@ static cml_status backend_init(const cml_backend_init_ctx *ctx, const uint8_t *p
     h->allocator = ctx->allocator;
     h->units = units;
     h->pool = ctx->pool;
+    h->budget = ctx->memory_budget;
     cml_status st = cml_coreml_payload_open(ctx->program, processed, size, ctx->method_name,
                                             ctx->allocator, &h->payload, ctx->err);
     if (st != CML_OK) {
@@ -413,8 +429,8 @@ static cml_status backend_init(const cml_backend_init_ctx *ctx, const uint8_t *p
 
 cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
                                     const cml_allocator *allocator, cml_compute_units units,
-                                    cml_threadpool *pool, const cml_logger *log, void **handle,
-                                    cml_error *err) {
+                                    cml_threadpool *pool, const cml_logger *log, uint64_t budget,
+                                    void **handle, cml_error *err) {
     if (!function) function = cml_mlpackage_default_function(pkg);
     const cml_pb_function *fn = cml_mlprogram_function(pkg->program, function);
     if (!fn) return cml_fail(err, CML_ERR_NOT_FOUND, "the program has no function '%s'", function);
@@ -430,6 +446,7 @@ cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
     h->allocator = allocator;
     h->units = units == CML_COMPUTE_DEFAULT ? CML_COMPUTE_ALL : units;
     h->pool = pool;
+    h->budget = budget;
     h->function = iface.function ? iface.function : function;
     for (size_t i = 0; i < iface.ninputs; i++) names[i] = iface.inputs[i]->name;
     for (size_t i = 0; i < iface.noutputs; i++) names[iface.ninputs + i] = iface.outputs[i]->name;

@@ -33,12 +33,13 @@ typedef struct cml_coreml_io_desc {
  * Creates an executor handle for function `function` (NULL: the default) of
  * an open package, with the description inputs and outputs in order (the
  * package must outlive the handle). units is the resolved compute units
- * (CML_COMPUTE_DEFAULT = all). Free with cml_coreml_backend.destroy.
+ * (CML_COMPUTE_DEFAULT = all). budget bounds the activation arena and
+ * scratch (0: none). Free with cml_coreml_backend.destroy.
  */
 cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
                                     const cml_allocator *allocator, cml_compute_units units,
-                                    cml_threadpool *pool, const cml_logger *log, void **handle,
-                                    cml_error *err);
+                                    cml_threadpool *pool, const cml_logger *log, uint64_t budget,
+                                    void **handle, cml_error *err);
 
 uint32_t cml_coreml_input_count(const void *handle);
 uint32_t cml_coreml_output_count(const void *handle);

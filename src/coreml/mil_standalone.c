@@ -151,7 +151,7 @@ cml_status cml_mlpackage_method_setup(cml_method *m, const char *function,
     void *h = NULL;
     CML_TRY(cml_coreml_open_function(&sp->pkg, function, a,
                                      params ? params->compute_units : CML_COMPUTE_DEFAULT, m->pool,
-                                     &m->program->log, &h, &m->err));
+                                     &m->program->log, m->program->memory_budget, &h, &m->err));
     m->delegates[0].backend = &cml_coreml_backend;
     m->delegates[0].handle = h;
     m->ndelegates = 1;

@@ -33,6 +33,7 @@ typedef struct cml_backend_init_ctx {
     cml_compute_units compute_units;  /* runtime override; DEFAULT = use the spec */
     cml_threadpool *pool;
     const cml_logger *log;            /* the program's log channel (may be NULL) */
+    uint64_t memory_budget;           /* bytes the delegate may plan; 0: no limit */
 } cml_backend_init_ctx;
 
 /* The shapes a delegate input accepts (cml_io_shape's source). */

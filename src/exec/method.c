@@ -190,6 +190,7 @@ static cml_status init_delegates(cml_method *m, const cml_method_params *params)
             .compute_units = params ? params->compute_units : CML_COMPUTE_DEFAULT,
             .pool = m->pool,
             .log = &m->program->log,
+            .memory_budget = m->program->memory_budget,
         };
         cml_status st = b->init(&ctx, d->data, d->size, d->specs, d->nspecs, &m->delegates[i].handle);
         if (st != CML_OK) {

@@ -89,7 +89,7 @@ cml_status cml_program_open_file(const char *path, const cml_program_params *par
     if (cml_path_is_dir(path)) {
         p->kind = CML_PROGRAM_MLPACKAGE;
         st = cml_mlpackage_program_open(p, path, &err);
-        resolve_budget(p, 0);
+        resolve_budget(p, UINT64_MAX); /* weights are not counted: physical memory */
     } else {
         p->kind = CML_PROGRAM_PTE;
         const uint8_t *data = NULL;

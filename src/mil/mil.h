@@ -119,6 +119,8 @@ typedef struct cml_mil_graph {
     size_t arena_size;
     void *scratch;                 /* max node scratch */
     size_t scratch_size;
+    uint64_t memory_budget;        /* 0: none; else arena + scratch may not grow past it
+                                    * (set by the embedder after cml_mil_compile) */
     size_t const_file_bytes;       /* constant tensor bytes as stored in the model (compressed.h) */
     /* Everything else the graph owns (names, attrs, const buffers) is freed
      * through this list. */

@@ -156,6 +156,11 @@ static cml_status bind_values(cml_mil_graph *g, const lifetimes *lt, const plan_
                        uint32_t nitems, size_t arena, cml_error *err) {
     g->arena_size = arena;
     g->scratch_size = lt->max_scratch;
+    if (g->memory_budget && (arena > g->memory_budget ||
+                             lt->max_scratch > g->memory_budget - arena))
+        return cml_fail(err, CML_ERR_UNSUPPORTED, "activation arena of %zu bytes and %zu bytes of "
+                        "scratch exceed the memory budget of %llu bytes for these input shapes",
+                        arena, lt->max_scratch, (unsigned long long)g->memory_budget);
     void *arena_buf = g->arena;
     cml_status st = reserve(g->allocator, &arena_buf, &g->arena_cap, arena, "activation arena", err);
     g->arena = arena_buf;

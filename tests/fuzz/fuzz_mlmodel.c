@@ -81,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cml_mlpackage pkg;
     if (cml_mlpackage_open_imfs(&fs, &nodes[N_ROOT], NULL, &pkg, &err) == CML_OK) {
         void *h = NULL;
-        if (cml_coreml_open_function(&pkg, NULL, NULL, CML_COMPUTE_CPU_ONLY, NULL, NULL, &h, &err) ==
+        if (cml_coreml_open_function(&pkg, NULL, NULL, CML_COMPUTE_CPU_ONLY, NULL, NULL,
+                                     (uint64_t)256 << 20, &h, &err) ==
             CML_OK)
             cml_coreml_backend.destroy(h);
         cml_mlpackage_close(&pkg);

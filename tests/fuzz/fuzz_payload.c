@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (cml_coreml_payload_open(NULL, copy, size, NULL, NULL, &p, &err) == CML_OK) {
         void *h = NULL;
         if (cml_coreml_open_function(&p.package, p.function_name, NULL, CML_COMPUTE_CPU_ONLY,
-                                     NULL, NULL, &h, &err) == CML_OK)
+                                     NULL, NULL, (uint64_t)256 << 20, &h, &err) == CML_OK)
             cml_coreml_backend.destroy(h);
         cml_coreml_payload_close(&p);
     }

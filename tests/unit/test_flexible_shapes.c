@@ -188,6 +188,40 @@ static void run_batch(cml_method *m, int64_t batch) {
     free(want);
 }
 
+/* cml_program_params.memory_budget bounds the activation arena of a
+ * flexible package when new shapes re-plan it: small batches run, a batch
+ * whose plan would pass the budget fails cleanly, and the method still runs
+ * small batches afterwards. */
+static void test_budget(void) {
+    char dir[400], err[512];
+    snprintf(dir, sizeof dir, "%s/mlp_budget.mlpackage", g_tmp);
+    write_mlp(dir);
+    cml_program_params pp = {.struct_size = sizeof pp, .memory_budget = (uint64_t)1 << 20};
+    cml_program *p = NULL;
+    CHECK(cml_program_open_file(dir, &pp, &p, err, sizeof err) == CML_OK);
+    cml_method *m = NULL;
+    CHECK_MSG(p && cml_method_create(p, NULL, NULL, &m) == CML_OK, "%s", p ? cml_program_errmsg(p) : err);
+    if (!m) {
+        cml_program_close(p);
+        return;
+    }
+    run_batch(m, 3);
+    int64_t big = BMAX;
+    size_t n = (size_t)(big * DIN);
+    float *x = calloc(n, sizeof *x);
+    int64_t shape[] = {big, DIN};
+    cml_tensor_view in = {CML_DTYPE_FLOAT32, 2, shape, x, n * sizeof *x};
+    cml_status st = cml_method_set_input(m, 0, &in);
+    if (st == CML_OK) st = cml_method_execute(m);
+    CHECK(st == CML_ERR_UNSUPPORTED);
+    CHECK_MSG(strstr(cml_method_errmsg(m), "exceed the memory budget of 1048576 bytes"), "%s",
+              cml_method_errmsg(m));
+    free(x);
+    run_batch(m, 2);
+    cml_method_destroy(m);
+    cml_program_close(p);
+}
+
 /* The bytes every activation of the batch-`b` run holds, each rounded to
  * the planner's 64-byte alignment: an upper bound of its working set. */
 static size_t working_set(int64_t b) {
@@ -491,6 +525,7 @@ int main(void) {
     test_package_batches();
     test_conv_relu();
     test_shape_api();
+    test_budget();
     test_cli();
     mb_free_all();
     char cmd[400];
