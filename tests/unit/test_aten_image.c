@@ -6,7 +6,7 @@
  * rejection at prepare.
  *
  * The float references below were computed with PyTorch 2.13 eager
- * (torch.ops.aten.* on float32; /work/main/.venv-fixtures) and pasted here;
+ * (torch.ops.aten.* on float32; the .venv-fixtures toolchain) and pasted here;
  * the other float dtypes are checked against them with their precision, the
  * integer dtypes against the float64 result of the same op on the same
  * integer values, truncated as a C++ cast does. */
