@@ -19,6 +19,7 @@ typedef struct conv3_job {
     const float *x, *w, *bias;
     float *y;
     float lo, hi;
+    bool transposed;
 } conv3_job;
 
 /* Adds wv * x[ci plane] (taps kd, kh, kw) into one output plane. */
@@ -38,39 +39,6 @@ static void conv3_tap(const cml_conv3d_params *p, const float *xp, float wv, con
             for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * s[2] + offw];
         }
     }
-}
-
-static void conv3_planes(void *ctx, size_t begin, size_t end) {
-    const conv3_job *j = ctx;
-    const cml_conv3d_params *p = j->p;
-    int64_t isz = p->in[0] * p->in[1] * p->in[2], osz = p->out[0] * p->out[1] * p->out[2];
-    int64_t cig = p->c_in / p->groups, cog = p->c_out / p->groups;
-    int64_t ksz = p->k[0] * p->k[1] * p->k[2];
-    for (size_t pl = begin; pl < end; pl++) {
-        int64_t n = (int64_t)pl / p->c_out, co = (int64_t)pl % p->c_out, g = co / cog;
-        float *yp = j->y + (int64_t)pl * osz;
-        float b = j->bias ? j->bias[co] : 0.0f;
-        for (int64_t i = 0; i < osz; i++) yp[i] = b;
-        for (int64_t c = 0; c < cig; c++) {
-            const float *xp = j->x + (n * p->c_in + g * cig + c) * isz;
-            const float *wp = j->w + (co * cig + c) * ksz;
-            for (int64_t t = 0; t < ksz; t++) {
-                int64_t kk[3] = {t / (p->k[1] * p->k[2]), t / p->k[2] % p->k[1], t % p->k[2]};
-                conv3_tap(p, xp, wp[t], kk, yp);
-            }
-        }
-        for (int64_t i = 0; i < osz; i++) {
-            float v = yp[i];
-            yp[i] = v < j->lo ? j->lo : v > j->hi ? j->hi : v;
-        }
-    }
-}
-
-void cml_k_conv3d_f32(cml_threadpool *pool, const cml_conv3d_params *p, const float *x,
-                      const float *w, const float *bias, float *y, float act_min, float act_max) {
-    if (p->n <= 0 || p->c_out <= 0 || p->groups <= 0) return;
-    conv3_job j = {p, x, w, bias, y, act_min, act_max};
-    cml_parallel_for(pool, (size_t)(p->n * p->c_out), 1, conv3_planes, &j);
 }
 
 /* Scatters wv * x[ci plane] (taps kd, kh, kw) into one output plane:
@@ -95,7 +63,9 @@ static void convt3_tap(const cml_conv3d_params *p, const float *xp, float wv, co
     }
 }
 
-static void convt3_planes(void *ctx, size_t begin, size_t end) {
+/* One output plane (n, co) per index: bias, every input channel's taps
+ * (gathered for a conv, scattered for a transposed conv), then the clamp. */
+static void conv3_planes(void *ctx, size_t begin, size_t end) {
     const conv3_job *j = ctx;
     const cml_conv3d_params *p = j->p;
     int64_t isz = p->in[0] * p->in[1] * p->in[2], osz = p->out[0] * p->out[1] * p->out[2];
@@ -109,20 +79,34 @@ static void convt3_planes(void *ctx, size_t begin, size_t end) {
         for (int64_t c = 0; c < cig; c++) {
             int64_t ci = g * cig + c;
             const float *xp = j->x + (n * p->c_in + ci) * isz;
-            const float *wp = j->w + (ci * cog + co % cog) * ksz;
+            /* conv weights [c_out, cin/g, k], transposed [c_in, cout/g, k] */
+            const float *wp = j->w + (j->transposed ? ci * cog + co % cog : co * cig + c) * ksz;
             for (int64_t t = 0; t < ksz; t++) {
                 int64_t kk[3] = {t / (p->k[1] * p->k[2]), t / p->k[2] % p->k[1], t % p->k[2]};
-                convt3_tap(p, xp, wp[t], kk, yp);
+                if (j->transposed) convt3_tap(p, xp, wp[t], kk, yp);
+                else conv3_tap(p, xp, wp[t], kk, yp);
             }
         }
+        if (j->lo == -INFINITY && j->hi == INFINITY) continue;
+        for (int64_t i = 0; i < osz; i++) {
+            float v = yp[i];
+            yp[i] = v < j->lo ? j->lo : v > j->hi ? j->hi : v;
+        }
     }
+}
+
+void cml_k_conv3d_f32(cml_threadpool *pool, const cml_conv3d_params *p, const float *x,
+                      const float *w, const float *bias, float *y, float act_min, float act_max) {
+    if (p->n <= 0 || p->c_out <= 0 || p->groups <= 0) return;
+    conv3_job j = {p, x, w, bias, y, act_min, act_max, false};
+    cml_parallel_for(pool, (size_t)(p->n * p->c_out), 1, conv3_planes, &j);
 }
 
 void cml_k_conv_transpose3d_f32(cml_threadpool *pool, const cml_conv3d_params *p, const float *x,
                                 const float *w, const float *bias, float *y) {
     if (p->n <= 0 || p->c_out <= 0 || p->groups <= 0) return;
-    conv3_job j = {p, x, w, bias, y, -INFINITY, INFINITY};
-    cml_parallel_for(pool, (size_t)(p->n * p->c_out), 1, convt3_planes, &j);
+    conv3_job j = {p, x, w, bias, y, -INFINITY, INFINITY, true};
+    cml_parallel_for(pool, (size_t)(p->n * p->c_out), 1, conv3_planes, &j);
 }
 
 typedef struct pool3_job {
