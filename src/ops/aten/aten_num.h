@@ -9,10 +9,7 @@
  *                 integer truncates and saturates, NaN -> 0; bool is v != 0).
  *   aten_num_get_i64: integer element exactly (float dtypes truncate).
  *
- * Dtype classes used by the prepare checks (upstream's ET_SWITCH sets):
- *   aten_num_is_floathbf16: float32, float64, float16, bfloat16
- *   aten_num_is_realhbf16:  those plus uint8, int8, int16, int32, int64
- *   aten_num_is_realhbbf16: those plus bool
+ * Dtype classes (upstream's ET_SWITCH sets) are in aten_util.h.
  */
 #ifndef CML_OPS_ATEN_NUM_H
 #define CML_OPS_ATEN_NUM_H
@@ -22,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/tensor.h"
+#include "ops/aten/aten_util.h"
 
 double aten_num_get_any(cml_dtype dt, const void *base, size_t i);
 void aten_num_set_any(cml_dtype dt, void *base, size_t i, double v);
@@ -35,21 +33,6 @@ static inline double aten_num_get(cml_dtype dt, const void *base, size_t i) {
 static inline void aten_num_set(cml_dtype dt, void *base, size_t i, double v) {
     if (dt == CML_DTYPE_FLOAT32) ((float *)base)[i] = (float)v;
     else aten_num_set_any(dt, base, i, v);
-}
-
-static inline bool aten_num_is_floathbf16(cml_dtype dt) {
-    return dt == CML_DTYPE_FLOAT32 || dt == CML_DTYPE_FLOAT64 || dt == CML_DTYPE_FLOAT16 ||
-           dt == CML_DTYPE_BFLOAT16;
-}
-static inline bool aten_num_is_int(cml_dtype dt) {
-    return dt == CML_DTYPE_UINT8 || dt == CML_DTYPE_INT8 || dt == CML_DTYPE_INT16 ||
-           dt == CML_DTYPE_INT32 || dt == CML_DTYPE_INT64;
-}
-static inline bool aten_num_is_realhbf16(cml_dtype dt) {
-    return aten_num_is_floathbf16(dt) || aten_num_is_int(dt);
-}
-static inline bool aten_num_is_realhbbf16(cml_dtype dt) {
-    return aten_num_is_realhbf16(dt) || dt == CML_DTYPE_BOOL;
 }
 
 #endif

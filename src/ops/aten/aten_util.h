@@ -46,6 +46,19 @@ static inline bool aten_is_int(cml_dtype dt) {
 static inline bool aten_is_int_or_bool(cml_dtype dt) {
     return aten_is_int(dt) || dt == CML_DTYPE_BOOL;
 }
+/* Upstream's dtype classes (ET_SWITCH_* names): every float type, real
+ * (integers and floats), real plus bool, complex. */
+static inline bool aten_is_floating(cml_dtype dt) {
+    return dt == CML_DTYPE_FLOAT16 || dt == CML_DTYPE_BFLOAT16 || dt == CML_DTYPE_FLOAT32 ||
+           dt == CML_DTYPE_FLOAT64;
+}
+static inline bool aten_is_realhbf16(cml_dtype dt) { return aten_is_int(dt) || aten_is_floating(dt); }
+static inline bool aten_is_realhbbf16(cml_dtype dt) {
+    return aten_is_realhbf16(dt) || dt == CML_DTYPE_BOOL;
+}
+static inline bool aten_is_complex(cml_dtype dt) {
+    return dt == CML_DTYPE_COMPLEX32 || dt == CML_DTYPE_COMPLEX64 || dt == CML_DTYPE_COMPLEX128;
+}
 /* Any dtype a copy/view op can move by element size. */
 static inline bool aten_is_known_dtype(cml_dtype dt) { return cml_dtype_size(dt) != 0; }
 

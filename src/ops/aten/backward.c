@@ -136,7 +136,7 @@ cml_status aten_convolution_backward_out_prepare(cml_kernel_ctx *ctx, cml_evalue
                                                  uint32_t nargs, size_t *scratch_bytes) {
     cb_args a;
     CML_TRY(cb_read(ctx, args, nargs, &a));
-    if (!aten_num_is_floathbf16(a.x->dtype)) return aten_bad_dtype(ctx, CB, "input", a.x->dtype);
+    if (!aten_is_floating(a.x->dtype)) return aten_bad_dtype(ctx, CB, "input", a.x->dtype);
     const cml_tensor *ts[6] = {a.go, a.x, a.w, a.gi, a.gw, a.gb};
     static const char *const names[6] = {"grad_output", "input",       "weight",
                                          "grad_input",  "grad_weight", "grad_bias"};
@@ -270,7 +270,7 @@ cml_status aten_max_pool2d_with_indices_backward_grad_input_prepare(cml_kernel_c
                                                                    size_t *scratch_bytes) {
     mb_args a;
     CML_TRY(mb_read(ctx, args, nargs, &a));
-    if (!aten_num_is_floathbf16(a.x->dtype)) return aten_bad_dtype(ctx, MB, "input", a.x->dtype);
+    if (!aten_is_floating(a.x->dtype)) return aten_bad_dtype(ctx, MB, "input", a.x->dtype);
     if (a.go->dtype != a.x->dtype || a.gi->dtype != a.x->dtype)
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, MB,
                          "grad_output %s and grad_input %s must be %s", cml_dtype_name(a.go->dtype),

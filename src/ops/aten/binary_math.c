@@ -104,7 +104,7 @@ static cml_status clamp_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t na
     const cml_tensor *ts[4] = {c->x, c->lo, c->hi, c->out};
     const char *names[4] = {"self", "min", "max", "output"};
     for (int k = 0; k < 4; k++)
-        if (ts[k]) CML_TRY(ew_require(ctx, CLAMPT, ew_is_realhbbf16(ts[k]->dtype), names[k], ts[k]->dtype));
+        if (ts[k]) CML_TRY(ew_require(ctx, CLAMPT, aten_is_realhbbf16(ts[k]->dtype), names[k], ts[k]->dtype));
     c->common = c->x->dtype;
     if (c->lo) c->common = ew_promote(c->common, c->lo->dtype);
     if (c->hi) c->common = ew_promote(c->common, c->hi->dtype);

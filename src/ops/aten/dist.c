@@ -81,7 +81,7 @@ cml_status aten_cdist_forward_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args
                                           size_t *scratch_bytes) {
     cd_args a;
     CML_TRY(cd_read(ctx, args, nargs, &a));
-    if (!aten_num_is_floathbf16(a.x1->dtype)) return aten_bad_dtype(ctx, CD, "x1", a.x1->dtype);
+    if (!aten_is_floating(a.x1->dtype)) return aten_bad_dtype(ctx, CD, "x1", a.x1->dtype);
     CML_TRY(dist_check(ctx, CD, a.x1, a.x1, "x1"));
     CML_TRY(dist_check(ctx, CD, a.x2, a.x1, "x2"));
     CML_TRY(dist_check(ctx, CD, a.out, a.x1, "output"));
@@ -147,7 +147,7 @@ cml_status aten_pdist_forward_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args
     cml_tensor *x, *out;
     double p;
     CML_TRY(pd_read(ctx, args, nargs, &x, &out, &p));
-    if (!aten_num_is_floathbf16(x->dtype)) return aten_bad_dtype(ctx, PD, "input", x->dtype);
+    if (!aten_is_floating(x->dtype)) return aten_bad_dtype(ctx, PD, "input", x->dtype);
     CML_TRY(dist_check(ctx, PD, x, x, "input"));
     CML_TRY(dist_check(ctx, PD, out, x, "output"));
     *scratch_bytes = 0;

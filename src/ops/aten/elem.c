@@ -22,11 +22,6 @@ bool aten_elem_supported(cml_dtype dt) {
     }
 }
 
-bool aten_elem_is_floating(cml_dtype dt) {
-    return dt == CML_DTYPE_FLOAT16 || dt == CML_DTYPE_BFLOAT16 || dt == CML_DTYPE_FLOAT32 ||
-           dt == CML_DTYPE_FLOAT64;
-}
-
 uint16_t aten_fp32_to_bf16(float f) {
     uint32_t bits;
     memcpy(&bits, &f, sizeof bits);
@@ -111,7 +106,7 @@ void aten_elem_add(cml_dtype dt, void *dst, const void *src) {
 }
 
 bool aten_elem_nonzero(cml_dtype dt, const void *p) {
-    if (aten_elem_is_floating(dt)) return aten_elem_get_f64(dt, p) != 0.0;
+    if (aten_is_floating(dt)) return aten_elem_get_f64(dt, p) != 0.0;
     return aten_elem_get_i64(dt, p) != 0;
 }
 
@@ -127,7 +122,7 @@ cml_status aten_norm_index(cml_kernel_ctx *ctx, const char *op, int64_t v, int64
 
 void aten_elem_convert(cml_dtype sd, const void *s, cml_dtype dd, void *d) {
     if (sd == dd) memcpy(d, s, cml_dtype_size(sd));
-    else if (aten_elem_is_floating(sd)) aten_elem_set_f64(dd, d, aten_elem_get_f64(sd, s));
+    else if (aten_is_floating(sd)) aten_elem_set_f64(dd, d, aten_elem_get_f64(sd, s));
     else aten_elem_set_i64(dd, d, aten_elem_get_i64(sd, s));
 }
 

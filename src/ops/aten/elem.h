@@ -19,8 +19,6 @@
 
 /* True for the REALHBBF16 dtypes. */
 bool aten_elem_supported(cml_dtype dt);
-/* True for fp16/bf16/fp32/fp64. */
-bool aten_elem_is_floating(cml_dtype dt);
 
 double aten_elem_get_f64(cml_dtype dt, const void *p);
 int64_t aten_elem_get_i64(cml_dtype dt, const void *p); /* floats truncate, saturating */

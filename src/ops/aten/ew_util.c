@@ -5,26 +5,6 @@
 
 /* ---- dtype sets ------------------------------------------------------------ */
 
-bool ew_is_floating(cml_dtype dt) {
-    return dt == CML_DTYPE_FLOAT16 || dt == CML_DTYPE_BFLOAT16 || dt == CML_DTYPE_FLOAT32 ||
-           dt == CML_DTYPE_FLOAT64;
-}
-
-bool ew_is_integral(cml_dtype dt) {
-    return dt == CML_DTYPE_UINT8 || dt == CML_DTYPE_INT8 || dt == CML_DTYPE_INT16 ||
-           dt == CML_DTYPE_INT32 || dt == CML_DTYPE_INT64;
-}
-
-bool ew_is_intb(cml_dtype dt) { return ew_is_integral(dt) || dt == CML_DTYPE_BOOL; }
-
-bool ew_is_realhbf16(cml_dtype dt) { return ew_is_integral(dt) || ew_is_floating(dt); }
-
-bool ew_is_realhbbf16(cml_dtype dt) { return ew_is_realhbf16(dt) || dt == CML_DTYPE_BOOL; }
-
-bool ew_is_complex(cml_dtype dt) {
-    return dt == CML_DTYPE_COMPLEX32 || dt == CML_DTYPE_COMPLEX64 || dt == CML_DTYPE_COMPLEX128;
-}
-
 /* ---- Scalars ---------------------------------------------------------------- */
 
 cml_status ew_arg_scalar(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t i,
@@ -62,7 +42,7 @@ cml_dtype ew_promote(cml_dtype a, cml_dtype b) {
     if (a == b) return a;
     if (a == CML_DTYPE_BOOL) return b;
     if (b == CML_DTYPE_BOOL) return a;
-    bool fa = ew_is_floating(a), fb = ew_is_floating(b);
+    bool fa = aten_is_floating(a), fb = aten_is_floating(b);
     if (fa != fb) return fa ? a : b;
     if (fa) /* two different float types: Double wins, any other pair meets in Float */
         return (a == CML_DTYPE_FLOAT64 || b == CML_DTYPE_FLOAT64) ? CML_DTYPE_FLOAT64
@@ -76,20 +56,20 @@ cml_dtype ew_promote(cml_dtype a, cml_dtype b) {
 
 cml_dtype ew_promote_scalar(cml_dtype t, const ew_scalar *s) {
     switch (s->kind) {
-    case EW_S_DOUBLE: return ew_is_floating(t) ? t : CML_DTYPE_FLOAT32;
+    case EW_S_DOUBLE: return aten_is_floating(t) ? t : CML_DTYPE_FLOAT32;
     case EW_S_INT: return t == CML_DTYPE_BOOL ? CML_DTYPE_INT64 : t;
     default: return t;
     }
 }
 
 bool ew_can_cast(cml_dtype from, cml_dtype to) {
-    if (ew_is_floating(from) && ew_is_integral(to)) return false;
+    if (aten_is_floating(from) && aten_is_int(to)) return false;
     return !(from != CML_DTYPE_BOOL && to == CML_DTYPE_BOOL);
 }
 
 cml_dtype ew_compute_dtype(cml_dtype common) {
     if (common == CML_DTYPE_FLOAT64) return CML_DTYPE_FLOAT64;
-    return ew_is_floating(common) ? CML_DTYPE_FLOAT32 : CML_DTYPE_INT64;
+    return aten_is_floating(common) ? CML_DTYPE_FLOAT32 : CML_DTYPE_INT64;
 }
 
 int64_t ew_wrap_int(cml_dtype dt, int64_t v) {
@@ -186,21 +166,21 @@ typedef struct bin_args {
 } bin_args;
 
 static cml_dtype float_common(cml_dtype a, cml_dtype b) {
-    if (ew_is_floating(a) && ew_is_floating(b)) return ew_promote(a, b);
-    if (ew_is_floating(a)) return a;
-    return ew_is_floating(b) ? b : CML_DTYPE_FLOAT32;
+    if (aten_is_floating(a) && aten_is_floating(b)) return ew_promote(a, b);
+    if (aten_is_floating(a)) return a;
+    return aten_is_floating(b) ? b : CML_DTYPE_FLOAT32;
 }
 
 static cml_status bin_out_rule(cml_kernel_ctx *ctx, const ew_bin_spec *sp, const bin_args *x) {
     const char *op = sp->name;
     cml_dtype od = x->out->dtype;
     if (sp->rule == EW_RULE_FLOAT)
-        return ew_require(ctx, op, ew_is_floating(od), "output", od);
+        return ew_require(ctx, op, aten_is_floating(od), "output", od);
     if (sp->rule == EW_RULE_MOD && x->common == CML_DTYPE_BOOL)
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "bool operands not supported");
-    if (sp->rule == EW_RULE_BITS && !ew_is_intb(x->common))
+    if (sp->rule == EW_RULE_BITS && !aten_is_int_or_bool(x->common))
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "floating-point operands not supported");
-    CML_TRY(ew_require(ctx, op, ew_is_realhbbf16(od), "output", od));
+    CML_TRY(ew_require(ctx, op, aten_is_realhbbf16(od), "output", od));
     if (!ew_can_cast(x->common, od))
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "result type %s cannot be cast to output %s",
                          cml_dtype_name(x->common), cml_dtype_name(od));
@@ -216,7 +196,7 @@ static cml_status bin_read(cml_kernel_ctx *ctx, const ew_bin_spec *sp, cml_evalu
     if (sp->other_scalar) CML_TRY(ew_arg_scalar(ctx, op, args, 1, &x->s));
     else CML_TRY(cml_arg_tensor(ctx, op, args, 1, &x->b));
     CML_TRY(cml_arg_tensor(ctx, op, args, 2, &x->out));
-    bool (*in_set)(cml_dtype) = sp->rule == EW_RULE_BITS ? ew_is_intb : ew_is_realhbbf16;
+    bool (*in_set)(cml_dtype) = sp->rule == EW_RULE_BITS ? aten_is_int_or_bool : aten_is_realhbbf16;
     CML_TRY(ew_require(ctx, op, in_set(x->a->dtype), "self", x->a->dtype));
     if (x->b) CML_TRY(ew_require(ctx, op, in_set(x->b->dtype), "other", x->b->dtype));
     if (sp->rule == EW_RULE_FLOAT) {

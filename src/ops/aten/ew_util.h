@@ -17,20 +17,7 @@
 
 #include "ops/aten/aten_util.h"
 
-/* ---- dtype sets (upstream names) ----------------------------------------- */
-
-/* Half, BFloat16, Float, Double. */
-bool ew_is_floating(cml_dtype dt);
-/* Byte, Char, Short, Int, Long (no Bool, no uint16/32/64). */
-bool ew_is_integral(cml_dtype dt);
-/* INTB: integral or Bool. */
-bool ew_is_intb(cml_dtype dt);
-/* REALHBF16: integral or floating. */
-bool ew_is_realhbf16(cml_dtype dt);
-/* REALHBBF16: integral, floating or Bool. */
-bool ew_is_realhbbf16(cml_dtype dt);
-/* Complex32/64/128. */
-bool ew_is_complex(cml_dtype dt);
+/* dtype sets: aten_is_floating / _realhbf16 / _realhbbf16 / _complex in aten_util.h */
 
 /* ---- promotion ----------------------------------------------------------- */
 

@@ -35,8 +35,8 @@ cml_status aten_glu_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t
     cml_tensor *x, *out;
     int32_t dim;
     CML_TRY(glu_read(ctx, args, nargs, &x, &out, &dim));
-    if (!aten_num_is_floathbf16(x->dtype)) return aten_bad_dtype(ctx, GLU, "input", x->dtype);
-    if (!aten_num_is_floathbf16(out->dtype)) return aten_bad_dtype(ctx, GLU, "output", out->dtype);
+    if (!aten_is_floating(x->dtype)) return aten_bad_dtype(ctx, GLU, "input", x->dtype);
+    if (!aten_is_floating(out->dtype)) return aten_bad_dtype(ctx, GLU, "output", out->dtype);
     CML_TRY(aten_check_contiguous(ctx, GLU, x, "input"));
     CML_TRY(aten_check_contiguous(ctx, GLU, out, "output"));
     *scratch_bytes = 0;

@@ -211,7 +211,7 @@ static cml_status ub_prepare(cml_kernel_ctx *ctx, bool aa, cml_evalue **args, ui
     const char *op = aa ? UBAA : UB;
     ub_args a;
     CML_TRY(ub_read(ctx, aa, args, nargs, &a));
-    if (!aten_num_is_realhbf16(a.x->dtype)) return aten_bad_dtype(ctx, op, "input", a.x->dtype);
+    if (!aten_is_realhbf16(a.x->dtype)) return aten_bad_dtype(ctx, op, "input", a.x->dtype);
     if (a.out->dtype != a.x->dtype)
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
                          cml_dtype_name(a.out->dtype), cml_dtype_name(a.x->dtype));
@@ -443,7 +443,7 @@ static cml_status gs_prepare_impl(cml_kernel_ctx *ctx, cml_evalue **args, uint32
                                   size_t *scratch_bytes) {
     gs_args a;
     CML_TRY(gs_read(ctx, args, nargs, &a));
-    if (!aten_num_is_realhbf16(a.x->dtype)) return aten_bad_dtype(ctx, GS, "input", a.x->dtype);
+    if (!aten_is_realhbf16(a.x->dtype)) return aten_bad_dtype(ctx, GS, "input", a.x->dtype);
     if (a.grid->dtype != a.x->dtype || a.out->dtype != a.x->dtype)
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, GS,
                          "grid %s and output %s must have the input's dtype %s",

@@ -80,7 +80,7 @@ static cml_status bn_prepare(cml_kernel_ctx *ctx, bool stats, cml_evalue **args,
     const char *op = stats ? BNL : BNS;
     bn_args a;
     CML_TRY(bn_read(ctx, stats, args, nargs, &a));
-    if (!aten_num_is_floathbf16(a.x->dtype)) return aten_bad_dtype(ctx, op, "input", a.x->dtype);
+    if (!aten_is_floating(a.x->dtype)) return aten_bad_dtype(ctx, op, "input", a.x->dtype);
     CML_TRY(aten_check_contiguous(ctx, op, a.x, "input"));
     CML_TRY(bn_check_param(ctx, op, a.w, "weight", a.x));
     CML_TRY(bn_check_param(ctx, op, a.b, "bias", a.x));

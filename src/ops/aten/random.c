@@ -75,7 +75,7 @@ static cml_status rnd_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **
     uint32_t rank;
     cml_tensor *out;
     CML_TRY(rnd_read(ctx, op, args, nargs, sizes, &rank, &out));
-    if (!aten_num_is_floathbf16(out->dtype)) return aten_bad_dtype(ctx, op, "output", out->dtype);
+    if (!aten_is_floating(out->dtype)) return aten_bad_dtype(ctx, op, "output", out->dtype);
     CML_TRY(aten_check_contiguous(ctx, op, out, "output"));
     *scratch_bytes = 0;
     return CML_OK;
@@ -151,7 +151,7 @@ cml_status aten_native_dropout_out_prepare(cml_kernel_ctx *ctx, cml_evalue **arg
                                            size_t *scratch_bytes) {
     do_args a;
     CML_TRY(do_read(ctx, args, nargs, &a));
-    if (a.train ? !aten_num_is_floathbf16(a.x->dtype) : !aten_is_known_dtype(a.x->dtype))
+    if (a.train ? !aten_is_floating(a.x->dtype) : !aten_is_known_dtype(a.x->dtype))
         return aten_bad_dtype(ctx, DO, "input", a.x->dtype);
     if (a.out->dtype != a.x->dtype)
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, DO, "output dtype %s differs from input %s",

@@ -139,7 +139,7 @@ static cml_status rd_resize(cml_kernel_ctx *ctx, const char *op, const cml_tenso
 }
 
 static cml_status rd_check_in(cml_kernel_ctx *ctx, const char *op, const cml_tensor *x, bool floats) {
-    if (floats ? aten_num_is_floathbf16(x->dtype) : aten_num_is_realhbbf16(x->dtype)) return CML_OK;
+    if (floats ? aten_is_floating(x->dtype) : aten_is_realhbbf16(x->dtype)) return CML_OK;
     return aten_bad_dtype(ctx, op, "input", x->dtype);
 }
 
@@ -255,7 +255,7 @@ static cml_status var_prepare(cml_kernel_ctx *ctx, const char *op, int form, cml
     var_args a;
     CML_TRY(var_read(ctx, op, form, args, nargs, &a));
     CML_TRY(rd_check_in(ctx, op, a.x, true));
-    if (!aten_num_is_floathbf16(a.var->dtype)) return aten_bad_dtype(ctx, op, "output", a.var->dtype);
+    if (!aten_is_floating(a.var->dtype)) return aten_bad_dtype(ctx, op, "output", a.var->dtype);
     CML_TRY(aten_check_contiguous(ctx, op, a.var, "output"));
     if (a.mean) {
         if (a.mean->dtype != a.var->dtype)
@@ -337,12 +337,12 @@ static cml_status prod_prepare(cml_kernel_ctx *ctx, const char *op, bool all, cm
     CML_TRY(prod_read(ctx, op, all, args, nargs, &a));
     CML_TRY(rd_check_in(ctx, op, a.x, false));
     cml_dtype od = a.out->dtype;
-    if (!aten_num_is_realhbbf16(od)) return aten_bad_dtype(ctx, op, "output", od);
+    if (!aten_is_realhbbf16(od)) return aten_bad_dtype(ctx, op, "output", od);
     if (a.has_dtype && a.dtype != (int64_t)od)
         return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "dtype %lld does not match output %s",
                          (long long)a.dtype, cml_dtype_name(od));
     if (all && !a.has_dtype) {
-        cml_dtype want = aten_num_is_floathbf16(a.x->dtype) ? a.x->dtype : CML_DTYPE_INT64;
+        cml_dtype want = aten_is_floating(a.x->dtype) ? a.x->dtype : CML_DTYPE_INT64;
         if (od != want)
             return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output must be %s for %s input, is %s",
                              cml_dtype_name(want), cml_dtype_name(a.x->dtype), cml_dtype_name(od));
@@ -361,7 +361,7 @@ static cml_status prod_run(cml_kernel_ctx *ctx, const char *op, bool all, cml_ev
     rd_plan_init(&p, a.x, a.mask);
     cml_dtype dt = a.x->dtype, od = a.out->dtype;
     for (int64_t o = 0; o < p.outer; o++) {
-        if (aten_num_is_int(od)) {
+        if (aten_is_int(od)) {
             /* wraps modulo 2^64, then to the out width: the out type's own wrap */
             uint64_t acc = 1;
             for (int64_t r = 0; r < p.count; r++)
@@ -398,7 +398,7 @@ cml_status aten_prod_int_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_
 
 /* Whether element i beats the current best (NaN first, then strict order). */
 static bool mm_better(cml_dtype dt, const void *x, size_t i, size_t best, bool is_max) {
-    if (aten_num_is_floathbf16(dt)) {
+    if (aten_is_floating(dt)) {
         double v = aten_num_get(dt, x, i), b = aten_num_get(dt, x, best);
         if (isnan(b)) return false;
         if (isnan(v)) return true;
@@ -494,8 +494,8 @@ static cml_status mu_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
     cml_tensor *x, *out;
     CML_TRY(mu_read(ctx, op, args, nargs, &x, &out));
     CML_TRY(rd_check_in(ctx, op, x, false));
-    if (!aten_num_is_realhbbf16(out->dtype)) return aten_bad_dtype(ctx, op, "output", out->dtype);
-    bool xf = aten_num_is_floathbf16(x->dtype), of = aten_num_is_floathbf16(out->dtype);
+    if (!aten_is_realhbbf16(out->dtype)) return aten_bad_dtype(ctx, op, "output", out->dtype);
+    bool xf = aten_is_floating(x->dtype), of = aten_is_floating(out->dtype);
     if ((xf && !of) || (out->dtype == CML_DTYPE_BOOL && x->dtype != CML_DTYPE_BOOL))
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s input cannot be cast to %s output",
                          cml_dtype_name(x->dtype), cml_dtype_name(out->dtype));
@@ -506,7 +506,7 @@ static cml_status mu_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
 /* The empty input's result: the out type's lowest (max) or highest (min) value. */
 static void mu_bound(cml_tensor *out, bool is_max) {
     static const double f_lo = -INFINITY, f_hi = INFINITY;
-    if (aten_num_is_floathbf16(out->dtype)) {
+    if (aten_is_floating(out->dtype)) {
         aten_num_set(out->dtype, out->data, 0, is_max ? f_lo : f_hi);
         return;
     }

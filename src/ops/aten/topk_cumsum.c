@@ -69,7 +69,7 @@ typedef struct tk_slice {
 /* True when element i ranks strictly before element j (ties: neither). */
 static bool tk_before(const tk_slice *s, int64_t i, int64_t j) {
     const uint8_t *a = s->base + i * s->stride, *b = s->base + j * s->stride;
-    if (aten_elem_is_floating(s->dt)) {
+    if (aten_is_floating(s->dt)) {
         double x = aten_elem_get_f64(s->dt, a), y = aten_elem_get_f64(s->dt, b);
         bool xn = x != x, yn = y != y;
         if (xn || yn) return s->largest ? (xn && !yn) : (!xn && yn);

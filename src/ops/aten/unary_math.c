@@ -50,8 +50,8 @@ static cml_status uf_prepare(cml_kernel_ctx *ctx, const uf_spec *sp, cml_evalue 
                              uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, sp->name, args, nargs, 3, &x, &out));
-    CML_TRY(ew_require(ctx, sp->name, ew_is_realhbbf16(x->dtype), "input", x->dtype));
-    CML_TRY(ew_require(ctx, sp->name, ew_is_floating(out->dtype), "output", out->dtype));
+    CML_TRY(ew_require(ctx, sp->name, aten_is_realhbbf16(x->dtype), "input", x->dtype));
+    CML_TRY(ew_require(ctx, sp->name, aten_is_floating(out->dtype), "output", out->dtype));
     cml_dtype cdt = uf_compute(x);
     *scratch_bytes = ew_stage_need(x, cdt, out) + ew_result_need(out, cdt);
     return CML_OK;
@@ -129,8 +129,8 @@ cml_status aten_logit_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32
     bool has_eps;
     double eps;
     CML_TRY(logit_read(ctx, args, nargs, &x, &has_eps, &eps, &out));
-    CML_TRY(ew_require(ctx, LOGIT, ew_is_realhbbf16(x->dtype), "input", x->dtype));
-    CML_TRY(ew_require(ctx, LOGIT, ew_is_floating(out->dtype), "output", out->dtype));
+    CML_TRY(ew_require(ctx, LOGIT, aten_is_realhbbf16(x->dtype), "input", x->dtype));
+    CML_TRY(ew_require(ctx, LOGIT, aten_is_floating(out->dtype), "output", out->dtype));
     cml_dtype cdt = logit_compute(out);
     *scratch_bytes = ew_stage_need(x, cdt, out) + ew_result_need(out, cdt);
     return CML_OK;
@@ -178,7 +178,7 @@ static cml_status isx_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **
                               uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, op, args, nargs, 3, &x, &out));
-    CML_TRY(ew_require(ctx, op, ew_is_realhbbf16(x->dtype), "input", x->dtype));
+    CML_TRY(ew_require(ctx, op, aten_is_realhbbf16(x->dtype), "input", x->dtype));
     CML_TRY(ew_require(ctx, op, out->dtype == CML_DTYPE_BOOL, "output (must be bool)", out->dtype));
     *scratch_bytes = ew_stage_need(x, uf_compute(x), out);
     return CML_OK;
@@ -192,7 +192,7 @@ static cml_status isx_run(cml_kernel_ctx *ctx, const char *op, bool nan, cml_eva
     size_t n = (size_t)cml_tensor_numel(out);
     if (n == 0) return CML_OK;
     uint8_t *y = out->data;
-    if (!ew_is_floating(x->dtype)) { /* integers are always finite */
+    if (!aten_is_floating(x->dtype)) { /* integers are always finite */
         memset(y, 0, n);
         return CML_OK;
     }
@@ -231,7 +231,7 @@ static cml_status same_prepare(cml_kernel_ctx *ctx, const char *op, bool bool_ok
                                cml_evalue **args, uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, op, args, nargs, 3, &x, &out));
-    bool ok = ew_is_realhbf16(x->dtype) || (bool_ok && x->dtype == CML_DTYPE_BOOL);
+    bool ok = aten_is_realhbf16(x->dtype) || (bool_ok && x->dtype == CML_DTYPE_BOOL);
     CML_TRY(ew_require(ctx, op, ok, "input", x->dtype));
     if (out->dtype != x->dtype)
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
@@ -299,7 +299,7 @@ cml_status aten_conj_physical_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args
                                           size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, CONJ, args, nargs, 3, &x, &out));
-    CML_TRY(ew_require(ctx, CONJ, ew_is_complex(x->dtype), "input", x->dtype));
+    CML_TRY(ew_require(ctx, CONJ, aten_is_complex(x->dtype), "input", x->dtype));
     if (out->dtype != x->dtype)
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, CONJ, "output dtype %s differs from input %s",
                          cml_dtype_name(out->dtype), cml_dtype_name(x->dtype));
@@ -336,7 +336,7 @@ cml_status aten_view_as_real_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **
                                               uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, VREAL, args, nargs, 3, &x, &out));
-    CML_TRY(ew_require(ctx, VREAL, ew_is_complex(x->dtype), "input", x->dtype));
+    CML_TRY(ew_require(ctx, VREAL, aten_is_complex(x->dtype), "input", x->dtype));
     bool ok = out->dtype == CML_DTYPE_FLOAT16 || out->dtype == CML_DTYPE_FLOAT32 ||
               out->dtype == CML_DTYPE_FLOAT64;
     CML_TRY(ew_require(ctx, VREAL, ok, "output", out->dtype));
@@ -369,7 +369,7 @@ cml_status aten_view_as_real_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args
 static cml_status fill_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args,
                             uint32_t nargs, cml_tensor **x, cml_tensor **out) {
     CML_TRY(un_read(ctx, op, args, nargs, 4, x, out));
-    CML_TRY(ew_require(ctx, op, ew_is_realhbbf16((*x)->dtype), "input", (*x)->dtype));
+    CML_TRY(ew_require(ctx, op, aten_is_realhbbf16((*x)->dtype), "input", (*x)->dtype));
     if ((*out)->dtype != (*x)->dtype)
         return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
                          cml_dtype_name((*out)->dtype), cml_dtype_name((*x)->dtype));
@@ -386,7 +386,7 @@ static bool scalar_to_elem(const ew_scalar *s, cml_dtype dt, uint8_t *val) {
         val[0] = s->kind == EW_S_DOUBLE ? s->d != 0.0 : s->i != 0;
         return true;
     }
-    if (ew_is_floating(dt)) {
+    if (aten_is_floating(dt)) {
         double d = ew_scalar_f64(s);
         return cml_k_convert(CML_DTYPE_FLOAT64, &d, dt, val, 1);
     }
@@ -444,7 +444,7 @@ cml_status aten_fill_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, 
     cml_tensor *x, *out, *v;
     CML_TRY(fill_read(ctx, FILLT, args, nargs, &x, &out));
     CML_TRY(cml_arg_tensor(ctx, FILLT, args, 1, &v));
-    CML_TRY(ew_require(ctx, FILLT, ew_is_realhbbf16(v->dtype), "value", v->dtype));
+    CML_TRY(ew_require(ctx, FILLT, aten_is_realhbbf16(v->dtype), "value", v->dtype));
     *scratch_bytes = 0;
     return CML_OK;
 }
