@@ -20,21 +20,54 @@ static const uint8_t k_empty[1] = {0};
 
 /* ------------------------------------------------------------ allocator */
 
+/* protobuf-c allocates every message, string and repeated field of the
+ * decoded model separately: thousands of small blocks for a real network.
+ * They all live exactly as long as the package, so they come from a bump
+ * arena (chunks of 64 KiB doubling to 4 MiB, or one chunk for a bigger
+ * block) and pb_free is a no-op; cml_mlpackage_close frees the chunks. */
+typedef struct pb_chunk {
+    struct pb_chunk *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+} pb_chunk;
+
 typedef struct pb_ctx {
     const cml_allocator *allocator;
+    pb_chunk **head;               /* the package's chunk list */
     bool failed;
 } pb_ctx;
 
 static void *pb_alloc(void *data, size_t size) {
     pb_ctx *ctx = data;
-    void *p = cml_malloc(ctx->allocator, size);
-    if (!p) ctx->failed = true;
+    size = (size + 15) & ~(size_t)15;
+    pb_chunk *c = *ctx->head;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = c ? (c->cap < ((size_t)4 << 20) ? c->cap * 2 : c->cap) : (size_t)64 << 10;
+        if (cap < size) cap = size;
+        if (cap > SIZE_MAX - sizeof(pb_chunk)) return ctx->failed = true, NULL;
+        pb_chunk *n = cml_malloc(ctx->allocator, sizeof(pb_chunk) + cap);
+        if (!n) return ctx->failed = true, NULL;
+        n->used = 0;
+        n->cap = cap;
+        n->next = c;
+        *ctx->head = c = n;
+    }
+    void *p = c->data + c->used;
+    c->used += size;
     return p;
 }
 
 static void pb_free(void *data, void *ptr) {
-    pb_ctx *ctx = data;
-    cml_free(ctx->allocator, ptr);
+    (void)data;
+    (void)ptr; /* released with the arena */
+}
+
+static void pb_arena_free(const cml_allocator *allocator, pb_chunk *c) {
+    while (c) {
+        pb_chunk *next = c->next;
+        cml_free(allocator, c);
+        c = next;
+    }
 }
 
 /* ---------------------------------------------------------------- files */
@@ -351,7 +384,7 @@ static cml_status decode_model(cml_mlpackage *pkg, cml_error *err) {
     pkg->model_size = f->size;
     CML_TRY(cml_pb_check(&core_ml__specification__model__descriptor, f->data, f->size,
                          CML_MLPACKAGE_MAX_PB_DEPTH, "model.mlmodel", err));
-    pb_ctx ctx = {pkg->allocator, false};
+    pb_ctx ctx = {pkg->allocator, (pb_chunk **)&pkg->pb_arena, false};
     ProtobufCAllocator pba = {pb_alloc, pb_free, &ctx};
     pkg->model = core_ml__specification__model__unpack(&pba, f->size, f->data);
     if (!pkg->model) {
@@ -443,11 +476,9 @@ cml_status cml_mlpackage_open_imfs(const cml_imfs *fs, const cml_imfs_node *node
 
 void cml_mlpackage_close(cml_mlpackage *pkg) {
     if (!pkg) return;
-    if (pkg->model) {
-        pb_ctx ctx = {pkg->allocator, false};
-        ProtobufCAllocator pba = {pb_alloc, pb_free, &ctx};
-        core_ml__specification__model__free_unpacked(pkg->model, &pba);
-    }
+    pb_arena_free(pkg->allocator, pkg->pb_arena); /* the decoded model */
+    pkg->pb_arena = NULL;
+    pkg->model = NULL;
     for (uint32_t i = 0; pkg->files && i < pkg->nfiles; i++) {
         if (pkg->files[i].map) munmap(pkg->files[i].map, pkg->files[i].map_size);
         cml_free(pkg->allocator, pkg->files[i].relpath);

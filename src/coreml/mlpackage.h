@@ -74,6 +74,7 @@ typedef struct cml_mlpackage {
     const uint8_t *model_bytes;
     size_t model_size;
     cml_pb_model *model;                /* decoded, type_case == 502 */
+    void *pb_arena;                     /* chunks holding everything in model */
     const cml_pb_program *program;      /* model->mlprogram */
     int32_t spec_version;
     cml_mlpackage_file *files;          /* CML_MLPACKAGE_MAX_FILES slots (heap) */

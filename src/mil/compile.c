@@ -59,13 +59,22 @@ int cml_mil_opset_number(const char *opset) {
     return 0;
 }
 
-static void *own_alloc(compiler *c, size_t n, size_t size) {
-    void *p = cml_calloc(c->g->allocator, n ? n : 1, size ? size : 1);
+/* Graph-owned n * size bytes, zeroed unless the caller overwrites them all
+ * (zero == false). */
+static void *own_block(compiler *c, size_t n, size_t size, bool zero) {
+    n = n ? n : 1;
+    size = size ? size : 1;
+    void *p = zero ? cml_calloc(c->g->allocator, n, size)
+                   : (n > SIZE_MAX / size ? NULL : cml_malloc(c->g->allocator, n * size));
     if (!p || cml_mil_graph_own(c->g, p) != CML_OK) {
         cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
         return NULL;
     }
     return p;
+}
+
+static void *own_alloc(compiler *c, size_t n, size_t size) {
+    return own_block(c, n, size, true);
 }
 
 static const char *own_str(compiler *c, const char *s) {
@@ -230,6 +239,18 @@ static void store_int(void *data, cml_dtype dt, uint64_t i, int64_t x) {
     }
 }
 
+/* fp16 bytes (any alignment: a payload inside a .pte may sit at an odd
+ * offset) widened to fp32 with the vector converter, a chunk at a time. */
+static void widen_fp16(const void *src, float *dst, uint64_t n) {
+    uint16_t chunk[1024];
+    const uint8_t *s = src;
+    for (uint64_t i = 0; i < n; i += 1024) {
+        size_t k = n - i < 1024 ? (size_t)(n - i) : 1024;
+        memcpy(chunk, s + i * 2, k * 2);
+        cml_k_convert(CML_DTYPE_FLOAT16, chunk, CML_DTYPE_FLOAT32, dst + i, k);
+    }
+}
+
 /* Decodes a MILSpec.Value into const value v (what: for messages). */
 static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_value *v,
                                 const char *what) {
@@ -290,18 +311,21 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
             v->data = (void *)mv.data; /* the package outlives the graph */
             return CML_OK;
         }
-        void *packed = own_alloc(c, 1, pbytes);
+        void *packed = own_block(c, 1, pbytes, false);
         if (!packed) return CML_ERR_NOMEM;
         memcpy(packed, mv.data, pbytes);
         v->data = packed;
         return CML_OK;
     }
-    void *data = own_alloc(c, 1, v->capacity);
+    void *data = own_block(c, 1, v->capacity, n == 0); /* every byte written below */
     if (!data) return CML_ERR_NOMEM;
     v->data = data;
     if (n == 0) return CML_OK;
     if (same_layout) {
         memcpy(data, mv.data, n * esize);
+    } else if (v->dtype == CML_DTYPE_FLOAT32 && mv.storage == CML_MLVALUE_RAW &&
+               mv.dtype == CML_MIL_FLOAT16) {
+        widen_fp16(mv.data, data, n);
     } else if (v->dtype == CML_DTYPE_FLOAT32) {
         float *f = data;
         for (uint64_t i = 0; i < n; i++) f[i] = (float)cml_mlvalue_get_f64(&mv, i);
