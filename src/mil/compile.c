@@ -21,6 +21,7 @@
 #include "mil/compressed.h"
 #include "mil/fuse.h"
 #include "mil/graph.h"
+#include "platform/file.h"
 
 typedef CoreML__Specification__MILSpec__Operation pb_op;
 typedef CoreML__Specification__MILSpec__Block pb_block;
@@ -48,6 +49,8 @@ typedef struct compiler {
     uint32_t nunsupported_types;
     uint32_t nunsupported_ops;
     char unsupported[CML_ERRMSG_SIZE];
+    uint8_t *slab;           /* constant copies (const_space) */
+    size_t slab_used, slab_cap;
 } compiler;
 
 int cml_mil_opset_number(const char *opset) {
@@ -75,6 +78,40 @@ static void *own_block(compiler *c, size_t n, size_t size, bool zero) {
 
 static void *own_alloc(compiler *c, size_t n, size_t size) {
     return own_block(c, n, size, true);
+}
+
+/* Uninitialized, 64-byte aligned space for a constant's copy. Copies come
+ * from graph-owned slabs of 256 KiB doubling to 8 MiB; slabs (and bigger
+ * constants, which get their own block) from 4 MiB up are advised for huge
+ * pages, so copying a large network's weights costs a handful of page
+ * faults instead of one per 4 KiB, while a small model stays small.
+ * Slabs start 64 bytes into their owned block, so cml_mil_compressed_release
+ * (which frees dead constants that are whole owned blocks) leaves constants
+ * inside a slab alone. */
+#define SLAB_MIN ((size_t)256 << 10)
+#define SLAB_MAX ((size_t)8 << 20)
+static void *const_space(compiler *c, size_t size) {
+    size = size ? size : 1;
+    if (size > SIZE_MAX - 63) return own_block(c, 1, SIZE_MAX, false);
+    size = (size + 63) & ~(size_t)63;
+    if (size > SLAB_MAX / 4) {
+        void *p = own_block(c, 1, size, false);
+        if (p) cml_platform_advise_huge(p, size);
+        return p;
+    }
+    if (!c->slab || c->slab_cap - c->slab_used < size) {
+        size_t cap = !c->slab ? SLAB_MIN : c->slab_cap < SLAB_MAX ? c->slab_cap * 2 : SLAB_MAX;
+        while (cap < size) cap *= 2;
+        uint8_t *slab = own_block(c, 1, cap + 64, false);
+        if (!slab) return NULL;
+        cml_platform_advise_huge(slab, cap + 64);
+        c->slab = slab + 64; /* so that no constant's address is an owned block's */
+        c->slab_used = 0;
+        c->slab_cap = cap;
+    }
+    void *p = c->slab + c->slab_used;
+    c->slab_used += size;
+    return p;
 }
 
 static const char *own_str(compiler *c, const char *s) {
@@ -311,13 +348,13 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
             v->data = (void *)mv.data; /* the package outlives the graph */
             return CML_OK;
         }
-        void *packed = own_block(c, 1, pbytes, false);
+        void *packed = const_space(c, pbytes);
         if (!packed) return CML_ERR_NOMEM;
         memcpy(packed, mv.data, pbytes);
         v->data = packed;
         return CML_OK;
     }
-    void *data = own_block(c, 1, v->capacity, n == 0); /* every byte written below */
+    void *data = n ? const_space(c, v->capacity) : own_alloc(c, 1, v->capacity);
     if (!data) return CML_ERR_NOMEM;
     v->data = data;
     if (n == 0) return CML_OK;

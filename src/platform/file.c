@@ -95,3 +95,16 @@ uint64_t cml_platform_memory_bytes(void) {
     if (pages <= 0 || page <= 0) return 0;
     return (uint64_t)pages * (uint64_t)page;
 }
+
+void cml_platform_advise_huge(void *p, size_t size) {
+#if defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || size < 2 * huge) return;
+    uintptr_t begin = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + size) & ~(huge - 1);
+    if (end > begin) (void)madvise((void *)begin, end - begin, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)size;
+#endif
+}

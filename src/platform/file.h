@@ -25,6 +25,11 @@ bool cml_path_is_dir(const char *path);
 cml_status cml_file_read(const char *path, const cml_allocator *allocator, void **data,
                          size_t *size, cml_error *err);
 
+/* Advises the kernel to back the 2 MiB-aligned interior of [p, p + size)
+ * with huge pages (fewer page faults when a large block is first written).
+ * Advisory only: a no-op where unsupported or for blocks under 4 MiB. */
+void cml_platform_advise_huge(void *p, size_t size);
+
 /* Physical memory of the machine in bytes, or 0 when unknown. */
 uint64_t cml_platform_memory_bytes(void);
 
