@@ -233,7 +233,8 @@ const char *cml_method_errmsg(const cml_method *method);
 
 /* Description of one method input or output. */
 typedef struct cml_io_info {
-    const char *name;      /* may be "" when the format has no names */
+    const char *name;      /* unique among the method's inputs (outputs);
+                              see cml_method_input_index */
     cml_dtype dtype;
     int32_t rank;
     const int64_t *sizes;  /* upper bounds for dynamic dimensions; ranges,
@@ -248,6 +249,18 @@ cml_status cml_method_input_info(const cml_method *method, size_t index,
                                  cml_io_info *info);
 cml_status cml_method_output_info(const cml_method *method, size_t index,
                                   cml_io_info *info);
+
+/*
+ * Index of the input / output called `name` (cml_io_info.name). Standalone
+ * .mlpackage methods use the model description's feature names. A .pte
+ * stores no I/O names, so a method input or output that is a Core ML
+ * delegate's input or output takes that feature's name (as coremltools
+ * reports it), and every other one is "input_<i>" / "output_<i>" (also when
+ * a feature name would repeat). Returns CML_ERR_NOT_FOUND for an unknown
+ * name, CML_ERR_INVALID_ARG for NULL arguments.
+ */
+cml_status cml_method_input_index(const cml_method *method, const char *name, size_t *index);
+cml_status cml_method_output_index(const cml_method *method, const char *name, size_t *index);
 
 /*
  * The shapes an input accepts, for flexible inputs: Core ML shape ranges

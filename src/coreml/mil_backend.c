@@ -695,6 +695,13 @@ static cml_status backend_input_shape(const void *handle, uint32_t index,
 
 static bool backend_available(void) { return true; }
 
+static const char *backend_arg_name(const void *handle, uint32_t index) {
+    const coreml_handle *h = handle;
+    if (index < h->nin) return h->in[index].name;
+    if (index - h->nin < h->nout) return h->out[index - h->nin].name;
+    return NULL;
+}
+
 const cml_backend cml_coreml_backend = {
     .id = CML_COREML_BACKEND_ID,
     .is_available = backend_available,
@@ -705,6 +712,7 @@ const cml_backend cml_coreml_backend = {
     .destroy = handle_destroy,
     .input_count = cml_coreml_input_count,
     .input_shape = backend_input_shape,
+    .arg_name = backend_arg_name,
 };
 
 /* ---------------------------------------------------- standalone access */

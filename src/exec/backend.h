@@ -14,6 +14,8 @@
  *   destroy:      frees the handle (NULL-safe).
  *   input_count:  number of leading args that are inputs (may be NULL).
  *   input_shape:  ranges / enumerated / default shape of an input (may be NULL).
+ *   arg_name:     the name the delegate gives DelegateCall arg `index`
+ *                 (inputs, then outputs), or NULL (may be NULL).
  */
 #ifndef CML_EXEC_BACKEND_H
 #define CML_EXEC_BACKEND_H
@@ -62,6 +64,10 @@ typedef struct cml_backend {
      * buffer. */
     cml_status (*input_shape)(const void *handle, uint32_t index, cml_backend_input_shape *out,
                               int64_t *enumerated, size_t cap);
+    /* Optional: the payload's own name for DelegateCall arg `index` (the
+     * Core ML feature name), or NULL when it has none. Valid while the
+     * handle lives. */
+    const char *(*arg_name)(const void *handle, uint32_t index);
 } cml_backend;
 
 const cml_backend *cml_backend_find(const char *id, size_t len);

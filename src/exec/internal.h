@@ -114,6 +114,7 @@ struct cml_method {
     uint32_t noutputs;
     const char *const *input_names;
     const char *const *output_names;
+    void *io_names;                 /* .pte: the block both point into (method_names.c) */
     bool convert_inputs;
     void *mlpackage_state;          /* owned by the Core ML layer */
     void (*mlpackage_free)(cml_method *m);
