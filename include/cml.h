@@ -307,6 +307,31 @@ cml_status cml_method_set_input(cml_method *method, size_t index,
                                 const cml_tensor_view *value);
 
 /**
+ * Zero-copy input: execute reads input `index` straight from value->data
+ * (no copy) from now on, until the input is bound again or set with
+ * cml_method_set_input (which copies and ends the binding). The dtype must
+ * be the input's (no conversion), the shape as cml_method_set_input
+ * accepts, the data aligned to the element size and row-major; an input
+ * with a non-default dim order is CML_ERR_UNSUPPORTED. The caller keeps the
+ * buffer valid and unchanged while execute runs; a program that mutates
+ * its input in place (ExecuTorch input mutation) writes into it.
+ */
+cml_status cml_method_bind_input(cml_method *method, size_t index,
+                                 const cml_tensor_view *value);
+
+/**
+ * Zero-copy output: execute writes output `index` straight into `data`
+ * (nbytes at least the output's upper-bound size: cml_io_info.sizes), and
+ * cml_method_output returns views of it, until it is bound again or
+ * unbound with data == NULL. The buffer must be aligned to the element
+ * size; outputs with a non-default dim order, outputs that are also inputs
+ * or constants, and a value listed twice among the outputs cannot be bound
+ * (CML_ERR_UNSUPPORTED). Execute still allocates nothing; the method also
+ * keeps using its own memory for everything else.
+ */
+cml_status cml_method_bind_output(cml_method *method, size_t index, void *data, size_t nbytes);
+
+/**
  * Runs the method once. Every input must have been set at least once.
  * Allocates nothing when the input shapes are those of the previous execute
  * (or, for the first, the default shapes memory was planned for at load).

@@ -72,6 +72,11 @@ typedef struct cml_delegate_instance {
     void *handle;
 } cml_delegate_instance;
 
+typedef struct cml_binding {
+    void *data;                     /* the tensor's own buffer while bound */
+    size_t capacity;
+} cml_binding;
+
 struct cml_method {
     cml_program *program;
     const cml_pte_plan *plan;
@@ -115,6 +120,9 @@ struct cml_method {
     const char *const *input_names;
     const char *const *output_names;
     void *io_names;                 /* .pte: the block both point into (method_names.c) */
+    /* Zero-copy bindings (method_bind.c), per input / output: the method's
+     * own buffer, restored when the binding ends; data NULL = not bound. */
+    struct cml_binding *in_bind, *out_bind;
     bool convert_inputs;
     void *mlpackage_state;          /* owned by the Core ML layer */
     void (*mlpackage_free)(cml_method *m);

@@ -422,7 +422,7 @@ cml_status cml_method_create(cml_program *program, const char *name,
             goto fail;
     }
     if ((st = prepare_kernels(m)) != CML_OK || (st = cml_method_io_init(m)) != CML_OK ||
-        (st = cml_method_names_init(m)) != CML_OK)
+        (st = cml_method_names_init(m)) != CML_OK || (st = cml_method_bind_init(m)) != CML_OK)
         goto fail;
     *out = m;
     return CML_OK;
@@ -458,6 +458,7 @@ void cml_method_destroy(cml_method *m) {
     cml_free(a, m->input_set);
     cml_method_io_free(m);
     cml_method_names_free(m);
+    cml_method_bind_free(m);
     cml_free(a, m->input_bounds);
     cml_free(a, m->output_bounds);
     for (uint32_t i = 0; m->output_stage && i < m->noutputs; i++) cml_free(a, m->output_stage[i]);

@@ -186,6 +186,38 @@ static cml_status set_scalar(cml_method *m, size_t index, cml_evalue *v, const c
     return CML_OK;
 }
 
+cml_status cml_method_fit_input(cml_method *m, size_t index, const cml_tensor_view *in,
+                                bool reserve, int64_t *numel_out) {
+    cml_tensor *t = m->values[m->inputs[index]].u.t;
+    /* Dynamic inputs may shrink within their bound; rank-0 values may come
+     * as [1] and vice versa, as Core ML presents rank-0 as [1]. */
+    int64_t numel = 1; /* -1 when a size is negative or the product overflows */
+    for (int32_t d = 0; d < in->rank && numel >= 0; d++)
+        numel = in->sizes[d] < 0 || (in->sizes[d] && numel > INT64_MAX / in->sizes[d])
+                    ? -1 : numel * in->sizes[d];
+    bool scalar_alias = (t->rank == 0 && numel == 1 && in->rank <= 1);
+    if (!scalar_alias) {
+        cml_error sub = {0};
+        bool rank_ok = in->rank == t->rank;
+        bool bounds_ok = rank_ok;
+        for (int32_t d = 0; bounds_ok && d < in->rank; d++)
+            bounds_ok = in->sizes[d] >= 0 && in->sizes[d] <= m->input_bounds[index][d] &&
+                        (t->dynamism != CML_SHAPE_STATIC || in->sizes[d] == m->input_bounds[index][d]);
+        if (bounds_ok && reserve && m->growable_inputs) /* within the bounds: numel * 16 cannot overflow */
+            CML_TRY(cml_method_reserve_tensor(m, t, (size_t)numel * cml_dtype_size(t->dtype)));
+        if (!bounds_ok || cml_tensor_resize(t, in->rank, in->sizes, &sub) != CML_OK) {
+            char want[160], got[160];
+            cml_shape_str(t->rank, m->input_bounds[index], want, sizeof want);
+            cml_shape_str(in->rank, in->sizes, got, sizeof got);
+            return cml_fail(&m->err, CML_ERR_SHAPE, "input %zu: shape %s does not fit %s%s", index,
+                            got, t->dynamism == CML_SHAPE_STATIC ? "the declared shape " : "the bound ",
+                            want);
+        }
+    }
+    *numel_out = numel;
+    return CML_OK;
+}
+
 cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_view *in) {
     if (!m || !in) return CML_ERR_INVALID_ARG;
     if (index >= m->ninputs)
@@ -199,34 +231,14 @@ cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_vi
         m->input_set[index] = 1;
         return CML_OK;
     }
+    cml_method_unbind_input(m, index); /* a copy ends a zero-copy binding */
     cml_tensor *t = v->u.t;
     bool convert = m->convert_inputs && in->dtype != t->dtype;
     if (in->dtype != t->dtype && !convert)
         return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: expected %s, got %s", index,
                         cml_dtype_name(t->dtype), cml_dtype_name(in->dtype));
-    /* Dynamic inputs may shrink within their bound; rank-0 values may come
-     * as [1] and vice versa, as Core ML presents rank-0 as [1]. */
-    int64_t numel = 1;
-    for (int32_t d = 0; d < in->rank; d++) numel *= in->sizes[d];
-    bool scalar_alias = (t->rank == 0 && numel == 1 && in->rank <= 1);
-    if (!scalar_alias) {
-        cml_error sub = {0};
-        bool rank_ok = in->rank == t->rank;
-        bool bounds_ok = rank_ok;
-        for (int32_t d = 0; bounds_ok && d < in->rank; d++)
-            bounds_ok = in->sizes[d] >= 0 && in->sizes[d] <= m->input_bounds[index][d] &&
-                        (t->dynamism != CML_SHAPE_STATIC || in->sizes[d] == m->input_bounds[index][d]);
-        if (bounds_ok && m->growable_inputs) /* within the bounds: numel * 16 cannot overflow */
-            CML_TRY(cml_method_reserve_tensor(m, t, (size_t)numel * cml_dtype_size(t->dtype)));
-        if (!bounds_ok || cml_tensor_resize(t, in->rank, in->sizes, &sub) != CML_OK) {
-            char want[160], got[160];
-            cml_shape_str(t->rank, m->input_bounds[index], want, sizeof want);
-            cml_shape_str(in->rank, in->sizes, got, sizeof got);
-            return cml_fail(&m->err, CML_ERR_SHAPE, "input %zu: shape %s does not fit %s%s", index,
-                            got, t->dynamism == CML_SHAPE_STATIC ? "the declared shape " : "the bound ",
-                            want);
-        }
-    }
+    int64_t numel = 0;
+    CML_TRY(cml_method_fit_input(m, index, in, true, &numel));
     size_t need = (size_t)numel * cml_dtype_size(in->dtype);
     if (!in->data || in->nbytes < need)
         return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: %zu data bytes for %zu needed",
@@ -249,6 +261,9 @@ cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_vi
 
 cml_status cml_method_reserve_tensor(cml_method *m, cml_tensor *t, size_t bytes) {
     if (bytes <= t->capacity) return CML_OK;
+    if (cml_method_bound_capacity(m, t))
+        return cml_fail(&m->err, CML_ERR_SHAPE, "a bound output buffer holds %zu bytes; this "
+                        "execute needs %zu", t->capacity, bytes);
     uint32_t k = 0;
     while (k < m->nowned_buffers && m->owned_buffers[k] != t->data) k++;
     if (k == m->nowned_buffers)
