@@ -531,6 +531,53 @@ def md_llm(results):
     return out + [""]
 
 
+# (row label, ratio target): issue 9's latency targets for every cml precision
+RATIO_TARGETS = (("MobileNetV2 1.0x 224x224 (full)", 0.9), ("MobileNetV2 0.35x 96x96 (fixture)", 1.0),
+                 ("BERT-base 2 layers seq128", 0.8))
+SPEEDUP_TARGET, LOAD_TARGET, TRIAD_TARGET = 1.7, 1.0, 0.6
+
+
+def target_lines(results):
+    """(target, measured, met) triples for issue 9's targets, from this run."""
+    lat = [r for r in results["latency"] if "error" not in r and r["runtime"] == "cml"]
+    out = []
+    for label, goal in RATIO_TARGETS:
+        for r in (r for r in lat if r["label"] == label and r.get("ratio_median") is not None):
+            out.append((f"{label}, {r['runtime_label']}, {r['threads']}t: ratio ≤ {goal}",
+                        fmt_ratio(r["ratio_median"]), r["ratio_median"] <= goal))
+    for r in lat:
+        if r.get("speedup_vs_1t") is not None and r["label"] in (RATIO_TARGETS[0][0], RATIO_TARGETS[2][0]):
+            out.append((f"{r['label']}, {r['runtime_label']}: {r['threads']}-thread speedup ≥ {SPEEDUP_TARGET}",
+                        fmt_ratio(r["speedup_vs_1t"]), r["speedup_vs_1t"] >= SPEEDUP_TARGET))
+    loads = [r for r in lat + [r for r in results.get("llm", []) if r.get("runtime") == "cml" and "error" not in r]
+             if r.get("ratio_load") is not None]
+    if loads:
+        w = max(loads, key=lambda r: r["ratio_load"])
+        out.append((f"load ratio ≤ {LOAD_TARGET} on every cml row ({len(loads)} rows)",
+                    f"max {w['ratio_load']:.2f}× ({w['label']}, {w['runtime_label']}, {w['threads']}t)",
+                    w["ratio_load"] <= LOAD_TARGET))
+    for r in (r for r in results.get("llm", []) if "error" not in r and r.get("variant") == "coreml_int4"):
+        if r.get("triad_fraction") is not None:
+            out.append((f"LLM ctx {r['context']}, cml int4, {r['threads']}t: ≥ {TRIAD_TARGET:.0%} of triad",
+                        f"{r['triad_fraction']:.1%}" + (f" ({r['triad_fraction_excl_emb']:.1%} excl. emb.)"
+                                                         if r.get("triad_fraction_excl_emb") else ""),
+                        r["triad_fraction"] >= TRIAD_TARGET))
+        if r.get("ratio_median") is not None:
+            out.append((f"LLM ctx {r['context']}, cml int4, {r['threads']}t: faster than XNNPACK 8da4w",
+                        fmt_ratio(r["ratio_median"]), r["ratio_median"] < 1.0))
+    return out
+
+
+def md_targets(results):
+    lines = target_lines(results)
+    if not lines:
+        return []
+    out = ["Issue 9's targets against this run (medians; ratios are cml / the XNNPACK row):\n",
+           "| target | measured | met |", "|---|---:|---|"]
+    out += [f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, m, ok in lines]
+    return out + [""]
+
+
 def md_quant(results):
     if not results.get("quantized"):
         return []
@@ -567,7 +614,7 @@ def markdown(results) -> str:
     out = [f"rows {','.join(s.get('rows', []))}; warmup {s['warmup']}, iterations {s['iterations']}, threads "
            f"{', '.join(map(str, s['threads']))}; load average (1/5/15 min) {la('loadavg_start')} at start, "
            f"{la('loadavg_end')} at end; cml {results['versions'].get('cml_git')}.\n"]
-    out += md_machine(results) + md_latency(results) + md_llm(results) + md_quant(results)
+    out += md_machine(results) + md_latency(results) + md_llm(results) + md_targets(results) + md_quant(results)
     if results.get("missing"):
         out.append("Skipped (files missing):\n")
         out += [f"- {m}" for m in results["missing"]]
