@@ -492,7 +492,7 @@ def md_latency(results):
     for r in results["latency"]:
         head = f"| {r['label']} | {r['runtime_label']} | {r['threads']} |"
         if "error" in r:
-            out.append(f"{head} failed: {first_line(r['error'])} |||||||||| |")
+            out.append(f"{head} failed: {first_line(r['error'])} |" + " |" * 10)
             continue
         pre = r.get("pre_load_rss_mb")
         delta = (r["peak_rss_mb"] - pre) if pre is not None else None
@@ -519,7 +519,7 @@ def md_llm(results):
     for r in results["llm"]:
         head = f"| {r['context']} | {r['runtime_label']} | {r['threads']} |"
         if "error" in r:
-            out.append(f"{head} failed: {first_line(r['error'])} |||||||||| |")
+            out.append(f"{head} failed: {first_line(r['error'])} |" + " |" * 10)
             continue
         wb = r.get("weight_bytes")
         out.append(
@@ -633,8 +633,11 @@ def echo(r):
     print(f"  {r['label']:38s} {r['runtime_label']:28s} t={r['threads']}  {msg}", flush=True)
 
 
-def missing_entry(runtime, path, threads):
-    return {"runtime": runtime, "model": str(path), "threads": threads, "error": f"missing {path} (skipped)"}
+def missing_entry(runtime, path, threads, results):
+    msg = f"{Path(path).relative_to(ROOT) if Path(path).is_relative_to(ROOT) else path} missing (skipped)"
+    if msg not in results["missing"]:
+        results["missing"].append(msg)
+    return {"runtime": runtime, "model": str(path), "threads": threads, "error": msg}
 
 
 def run_model_row(a, cml, label, cml_cases, xnn_dir, onnx_dir, results):
@@ -660,11 +663,11 @@ def run_model_row(a, cml, label, cml_cases, xnn_dir, onnx_dir, results):
             pte = c / "model.pte"
             jobs.append((f"cml Core ML {prec}", lambda pte=pte, c=c, t=t, prec=prec: dict(
                 run_cml(cml, pte, [c / "input_0.npy"], t, a.warmup, a.iterations), **acc.get(prec, {}))
-                if pte.exists() else missing_entry("cml", pte, t)))
+                if pte.exists() else missing_entry("cml", pte, t, results)))
         for rl, rt, f in ((XNN_FP32, "executorch", xnn_dir / "model.pte"),
                           ("onnxruntime CPU fp32", "onnxruntime", onnx_dir / "model.onnx")):
             jobs.append((rl, lambda rt=rt, f=f, t=t: run_peer(rt, f, [ref_in], expected, t, a.warmup, a.iterations)
-                         if f.exists() else missing_entry(rt, f, t)))
+                         if f.exists() else missing_entry(rt, f, t, results)))
         for rl, job in jobs:
             r = job()
             r["label"], r["runtime_label"], r["threads"] = label, rl, t
