@@ -103,17 +103,17 @@ if want bert; then
     "$py" bench/make_bert.py  # about 3 minutes the first time
 fi
 if want llm; then
-    if [ -f bench/make_llm.py ]; then
-        # one line per context with files to export: "--ctx C --only V1,V2"
-        "$py" bench/peers.py llm-todo | while read -r todo; do
-            [ -n "$todo" ] || continue
-            echo "bench: bench/make_llm.py $todo (several minutes)" >&2
-            # shellcheck disable=SC2086
-            "$py" bench/make_llm.py $todo || echo "bench: make_llm.py $todo failed (see its manifest)" >&2
-        done
-    else
-        echo "bench: bench/make_llm.py not in this tree: the LLM decode rows will be skipped" >&2
-    fi
+    # one line per context with files to export: "--ctx C --only V1,V2"
+    "$py" bench/peers.py llm-todo | while read -r todo; do
+        [ -n "$todo" ] || continue
+        if [ ! -f bench/make_llm.py ]; then
+            echo "bench: decoder files to export ($todo) but bench/make_llm.py is not in this tree: their rows will be skipped" >&2
+            continue
+        fi
+        echo "bench: bench/make_llm.py $todo (several minutes)" >&2
+        # shellcheck disable=SC2086
+        "$py" bench/make_llm.py $todo || echo "bench: make_llm.py $todo failed (see its manifest)" >&2
+    done
 fi
 
 membench="${MEMBENCH:-$(dirname "$cml")/cml_membench}"
