@@ -53,7 +53,7 @@ def small_mv2(gen):
     return m, x
 
 
-def write_onnx(gen, name, m, x, out_root: Path):
+def write_onnx(gen, name, m, x, out_root: Path, description=None):
     d = out_root / name
     if d.exists():
         shutil.rmtree(d)
@@ -70,8 +70,8 @@ def write_onnx(gen, name, m, x, out_root: Path):
     np.save(d / "expected_0.npy", gen.run_eager(m, [x])[0])
     (d / "case.json").write_text(json.dumps({
         "name": name, "status": status, "error": error, "benchmark_only": True,
-        "description": "Benchmark-only ONNX export (TorchScript-based torch.onnx.export, opset 17) "
-                       "of the small MobileNetV2 of tests/fixtures/mobilenet_v2_fp32; same weights and input.",
+        "description": description or "Benchmark-only ONNX export (TorchScript-based torch.onnx.export, opset 17) "
+                                      "of the small MobileNetV2 of tests/fixtures/mobilenet_v2_fp32; same weights and input.",
         "generated_with": gen.versions(),
     }, indent=2) + "\n")
     return {"name": name, "status": status, "error": error}
