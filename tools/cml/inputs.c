@@ -216,8 +216,9 @@ static int count_error(const char *cmd, const cml_method *method, const plan *p,
     return CLI_ERR_USAGE;
 }
 
-/* Named sources claim their inputs; positional ones fill the rest in order.
- * The caller has checked that there are as many sources as inputs. */
+/* Named sources claim their inputs (an input named twice is a usage
+ * error); positional ones fill the rest in order. Sources beyond the input
+ * count stay unplaced: the caller then reports the count. */
 static int place(const char *cmd, const cml_method *method, plan *p) {
     size_t n = cml_method_input_count(method);
     p->of_input = malloc((n ? n : 1) * sizeof *p->of_input);
@@ -250,9 +251,9 @@ static int make_plan(const char *cmd, const cml_method *method, const char *cons
     memset(p, 0, sizeof *p);
     int rc = CLI_OK;
     for (size_t k = 0; k < nargs && rc == CLI_OK; k++) rc = add_arg(cmd, method, args[k], o, p);
+    if (rc == CLI_OK) rc = place(cmd, method, p);
     if (rc == CLI_OK && p->n != cml_method_input_count(method))
         rc = count_error(cmd, method, p, nargs, group);
-    if (rc == CLI_OK) rc = place(cmd, method, p);
     if (rc != CLI_OK) plan_free(p);
     return rc;
 }
