@@ -478,6 +478,18 @@ static void write_inputs(void) {
     write_zip("deflated.npz", &d, 1);
 }
 
+static void test_cli_help(void) {
+    static const char *const cmds[] = {"run --help", "bench --help"};
+    for (int k = 0; k < 2; k++) {
+        CHECK(cli(cmds[k]) == 0);
+        CHECK_MSG(strstr(out_text, "--cast") && strstr(out_text, "--raw") &&
+                      strstr(out_text, "--shape [NAME=]D0,D1,...") &&
+                      strstr(out_text, "--dtype [NAME=]TYPE") && strstr(out_text, "input files:") &&
+                      strstr(out_text, "FILE.npz") && strstr(out_text, "saturates"),
+                  "%s:\n%s", cmds[k], out_text);
+    }
+}
+
 static void test_cli_forms(void) {
     char args[1200];
     snprintf(args, sizeof args, "-i '%s/mlp/input_0.npy'", CML_FIXTURE_DIR);
@@ -599,6 +611,7 @@ int main(void) {
     test_npz_corrupt_everywhere();
     test_npz_errors();
     write_inputs();
+    test_cli_help();
     test_cli_forms();
     test_cli_cast_values();
     test_cli_errors();
