@@ -21,14 +21,19 @@ static const char bench_help[] =
     "  --compute-units U      all | cpu_only | cpu_and_gpu | cpu_and_ne\n"
     "  --warmup N             untimed runs first (default 3)\n"
     "  --iterations N         timed runs (default 20)\n"
-    "  -i, --input FILE.npy   use this input instead of random values (repeat per input)\n"
+    "  -i, --input [NAME=]FILE\n"
+    "                         use this input instead of random values (repeat per\n"
+    "                         input; .npy, .npz or raw, as for `cml run`)\n"
     "  --seed N               seed for the random inputs (default 0)\n"
+    CLI_INPUT_OPTIONS_HELP
     "  --json                 print the results as one JSON object\n"
-    "  -h, --help             show this help\n";
+    "  -h, --help             show this help\n"
+    CLI_INPUT_FILES_HELP;
 
 typedef struct bench_opts {
     const char *model, *method;
     cml_method_params params;
+    cli_input_opts in;
     int64_t warmup, iterations;
     uint64_t seed;
     bool json;
@@ -54,6 +59,8 @@ static int parse(int argc, char **argv, bench_opts *o) {
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
             i++;
+        } else if ((r = cli_input_option("bench", argc, argv, &i, &o->in)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
         } else if ((r = cli_opt_value("bench", argc, argv, &i, "--method", NULL, &v)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
             o->method = v;
@@ -159,7 +166,7 @@ static int report_json(const bench_opts *o, const bench_result *r) {
 
 static int measure(const bench_opts *o, cli_model *m, bench_result *r) {
     uint64_t rng = o->seed;
-    int rc = cli_set_inputs("bench", m->method, o->inputs, o->ninputs, &rng);
+    int rc = cli_set_inputs("bench", m->method, o->inputs, o->ninputs, &o->in, &rng);
     if (rc != CLI_OK) return rc;
     double *t = malloc((size_t)o->iterations * sizeof *t);
     if (!t) return cli_error("bench", "out of memory");
@@ -182,7 +189,11 @@ static int measure(const bench_opts *o, cli_model *m, bench_result *r) {
 int cli_bench(int argc, char **argv) {
     bench_opts o = {0};
     o.inputs = calloc((size_t)argc + 1, sizeof *o.inputs);
-    if (!o.inputs) return cli_error("bench", "out of memory");
+    if (!o.inputs || cli_input_opts_init(&o.in, argc) != 0) {
+        free(o.inputs);
+        cli_input_opts_free(&o.in);
+        return cli_error("bench", "out of memory");
+    }
     int rc = parse(argc, argv, &o);
     if (rc == CLI_OK) {
         cli_model m;
@@ -207,5 +218,6 @@ int cli_bench(int argc, char **argv) {
         rc = CLI_OK;
     }
     free(o.inputs);
+    cli_input_opts_free(&o.in);
     return rc;
 }

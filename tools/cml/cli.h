@@ -75,18 +75,81 @@ void cli_model_close(cli_model *m);
 void cli_print_inputs(FILE *f, const cml_method *method);
 double cli_now_ms(void);
 
-/* ---- inputs (inputs.c) ---- */
+/* ---- inputs (inputs.c, raw.c) ---- */
 
-/* A usage error listing the expected inputs unless npaths is 0 (random
- * inputs) or the method's input count. group (1-based) names a --call group;
- * 0 for none. */
-int cli_check_input_count(const char *cmd, const cml_method *method, size_t npaths,
-                          size_t group);
-/* Reads each .npy in paths and sets it as input i, or, when npaths is 0,
- * fills every input with random values from *rng. Input count mismatch is a
- * usage error that lists the expected inputs. */
-int cli_set_inputs(const char *cmd, cml_method *method, const char *const *paths, size_t npaths,
-                   uint64_t *rng);
+/* How --input files are read (`cml run --help` documents the options). */
+typedef struct cli_input_opts {
+    bool cast;           /* --cast: convert a file's dtype to the input's */
+    bool raw;            /* --raw: every --input file is raw binary */
+    const char **shapes; /* --shape values, "[NAME=]D0,D1,..." */
+    size_t nshapes;
+    const char **dtypes; /* --dtype values, "[NAME=]TYPE" */
+    size_t ndtypes;
+} cli_input_opts;
+
+/* The input-file options and their description, shared by the --help of
+ * `cml run` and `cml bench`. */
+#define CLI_INPUT_OPTIONS_HELP                                                          \
+    "  --cast                 convert each input file to its input's dtype (any of\n"   \
+    "                         bool, int8..int64, uint8..uint64, float16, bfloat16,\n"   \
+    "                         float32, float64); without it a dtype mismatch is an\n"  \
+    "                         error\n"                                                  \
+    "  --raw                  read every --input file as raw binary data\n"           \
+    "  --shape [NAME=]D0,D1,...\n"                                                     \
+    "                         shape of raw input NAME, or (no NAME=) of every raw\n"   \
+    "                         input (default: the input's default shape; \"\" is a\n"   \
+    "                         scalar)\n"                                                \
+    "  --dtype [NAME=]TYPE    element type of raw input NAME, or of every raw input\n" \
+    "                         (default: the input's dtype; another needs --cast)\n"
+#define CLI_INPUT_FILES_HELP                                                            \
+    "\n"                                                                                \
+    "input files:\n"                                                                    \
+    "  FILE.npy   one array (little-endian, C order).\n"                                \
+    "  FILE.npz   several arrays (np.savez; np.savez_compressed when built with\n"      \
+    "             zlib): member \"x.npy\" goes to the input named x (`cml inspect`\n"    \
+    "             lists the names), np.savez's positional arr_0, arr_1, ... go by\n"   \
+    "             position; one .npz may supply every input, or mix with other\n"      \
+    "             --input files. NAME=FILE.npz takes member NAME (or the only one).\n" \
+    "  other      raw binary (also any file with --raw): little-endian elements of\n"  \
+    "             --dtype, shaped by --shape; the file size must be exactly the\n"    \
+    "             element count times the element size. A file without the .npy\n"   \
+    "             or .npz extension that starts with the .npy magic is read as .npy.\n" \
+    "  --cast semantics: C casts. float -> integer truncates toward zero and\n"         \
+    "  saturates values out of the integer's range (NaN -> 0); integer -> integer\n"  \
+    "  keeps the low bits (wraps); to float16 / bfloat16 rounds to nearest even\n"     \
+    "  (overflow -> inf); nonzero -> bool true.\n"
+
+/* Room for argc options of each kind; -1 when out of memory. */
+int cli_input_opts_init(cli_input_opts *o, int argc);
+void cli_input_opts_free(cli_input_opts *o);
+/* Takes --cast, --raw, --shape V or --dtype V at argv[*i] (advancing *i):
+ * 1 when it did, 0 when argv[*i] is another option, -1 after a usage error
+ * (missing or malformed value). */
+int cli_input_option(const char *cmd, int argc, char **argv, int *i, cli_input_opts *o);
+/* Usage error unless every NAME= of --shape / --dtype names an input. */
+int cli_check_input_specs(const char *cmd, const cml_method *method, const cli_input_opts *o);
+
+/*
+ * Checks that the --input arguments args[0..nargs) (.npz archives count one
+ * per member) supply each input of method exactly once, by name or by
+ * position, without reading array data. A usage error lists the expected
+ * inputs; nargs 0 (random inputs) is fine. group (1-based) names a --call
+ * group in messages; 0 for none.
+ */
+int cli_check_inputs(const char *cmd, const cml_method *method, const char *const *args,
+                     size_t nargs, const cli_input_opts *o, size_t group);
+/* Reads the files args[0..nargs) as cli_check_inputs places them and sets
+ * each input (converting dtypes under o->cast), or, when nargs is 0, fills
+ * every input with random values from *rng at its default shape. */
+int cli_set_inputs(const char *cmd, cml_method *method, const char *const *args, size_t nargs,
+                   const cli_input_opts *o, uint64_t *rng);
+
+struct cml_npy;
+/* Reads path as raw little-endian elements of input i: dtype and shape from
+ * o (NAME= specs first, then plain ones), else the input's dtype and
+ * default shape. The file size must equal numel * element size. */
+int cli_read_raw(const char *cmd, const cml_method *method, size_t i, const char *path,
+                 const cli_input_opts *o, struct cml_npy *out);
 
 /* ---- outputs (outputs.c) ---- */
 

@@ -13,9 +13,10 @@ static const char run_help[] =
     "\n"
     "options:\n"
     "  --method NAME          method to run (default: forward, or the only one)\n"
-    "  -i, --input [NAME=]FILE.npy\n"
+    "  -i, --input [NAME=]FILE\n"
     "                         an input, by name (NAME=) or in positional order;\n"
-    "                         repeat for each input.\n"
+    "                         repeat for each input. FILE is a .npy, an .npz or raw\n"
+    "                         binary data (see \"input files\" below).\n"
     "                         Without any, every input gets seeded random values of\n"
     "                         its dtype and shape (floats in [-1, 1), integers in\n"
     "                         [0, 10), random bools; flexible inputs at their default\n"
@@ -32,14 +33,17 @@ static const char run_help[] =
     "  --reset-state          zero the method's state (Core ML states, mutable\n"
     "                         buffers) once, before the first execution\n"
     "  --seed N               seed for the random inputs (default 0)\n"
+    CLI_INPUT_OPTIONS_HELP
     "  -h, --help             show this help\n"
     "\n"
     "exit status: 0 ok, 1 runtime error, 2 usage error (including an --input count\n"
-    "that does not match the method; the expected inputs are listed)\n";
+    "that does not match the method; the expected inputs are listed)\n"
+    CLI_INPUT_FILES_HELP;
 
 typedef struct run_opts {
     const char *model, *method, *out_dir;
     cml_method_params params;
+    cli_input_opts in;
     bool reset_state;
     uint64_t seed;
     const char **inputs;  /* all --input paths, in order */
@@ -74,7 +78,9 @@ static int parse(int argc, char **argv, run_opts *o) {
             continue;
         }
         if (strcmp(a, "--reset-state") == 0) { o->reset_state = true; i++; continue; }
-        if ((r = cli_opt_value("run", argc, argv, &i, "--input", "-i", &v)) != 0) {
+        if ((r = cli_input_option("run", argc, argv, &i, &o->in)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
+        } else if ((r = cli_opt_value("run", argc, argv, &i, "--input", "-i", &v)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
             o->inputs[o->ninputs++] = v;
         } else if ((r = cli_opt_value("run", argc, argv, &i, "--method", NULL, &v)) != 0) {
@@ -107,14 +113,15 @@ static int run_groups(const run_opts *o, cml_method *method) {
     /* Check every group before the first execute, so a typo in the last
      * group does not surface after the earlier calls have run. */
     for (size_t k = 0; k < o->ngroups; k++) {
-        int rc = cli_check_input_count("run", method, o->group_start[k + 1] - o->group_start[k],
-                                       o->ngroups > 1 ? k + 1 : 0);
+        int rc = cli_check_inputs("run", method, o->inputs + o->group_start[k],
+                                  o->group_start[k + 1] - o->group_start[k], &o->in,
+                                  o->ngroups > 1 ? k + 1 : 0);
         if (rc != CLI_OK) return rc;
     }
     uint64_t rng = o->seed;
     for (size_t k = 0; k < o->ngroups; k++) {
         size_t first = o->group_start[k], count = o->group_start[k + 1] - first;
-        int rc = cli_set_inputs("run", method, o->inputs + first, count, &rng);
+        int rc = cli_set_inputs("run", method, o->inputs + first, count, &o->in, &rng);
         if (rc != CLI_OK) {
             if (o->ngroups > 1) fprintf(stderr, "(in call group %zu)\n", k + 1);
             return rc;
@@ -147,9 +154,10 @@ int cli_run(int argc, char **argv) {
     /* Every argument is at most one input and one group boundary. */
     o.inputs = calloc((size_t)argc + 1, sizeof *o.inputs);
     o.group_start = calloc((size_t)argc + 2, sizeof *o.group_start);
-    if (!o.inputs || !o.group_start) {
+    if (!o.inputs || !o.group_start || cli_input_opts_init(&o.in, argc) != 0) {
         free(o.inputs);
         free(o.group_start);
+        cli_input_opts_free(&o.in);
         return cli_error("run", "out of memory");
     }
     int rc = parse(argc, argv, &o);
@@ -169,5 +177,6 @@ int cli_run(int argc, char **argv) {
     }
     free(o.inputs);
     free(o.group_start);
+    cli_input_opts_free(&o.in);
     return rc;
 }
