@@ -70,6 +70,7 @@ static bool fuse_update(cml_mil_graph *g, cml_mil_block *blk, uint32_t i) {
     wr->folded = true;
     rv->needs_buffer = uv->needs_buffer = false;
     rv->data = uv->data = sv->data;
+    uv->fp16 = false; /* as cml_mil_op_slice_update_state's infer declares it */
     su->def = &cml_mil_op_slice_update_state;
     return true;
 }

@@ -121,6 +121,7 @@ static void check_rewrites(const cml_mil_graph *g, int variant) {
     CHECK_MSG(node_named(g, "kw")->folded == fused, "variant %d: update fused %d", variant, fused);
     CHECK_MSG((kn->data == state) == fused && kn->needs_buffer == !fused, "variant %d: kn view",
               variant);
+    CHECK_MSG(kn->fp16 == !fused, "variant %d: the in-place update is not re-rounded", variant);
     CHECK_MSG((node_named(g, "kn")->def == &cml_mil_op_slice_update_state) == fused,
               "variant %d: in-place slice_update", variant);
     CHECK_MSG(node_named(g, "k2")->folded == aliased && (k2->data == state) == aliased,
@@ -163,6 +164,13 @@ static void test_variant(int variant) {
     CHECK_MSG(st == CML_OK, "variant %d: %s", variant, err.msg);
     if (st == CML_OK) {
         check_rewrites(&g, variant);
+        run_steps(&g, variant);
+        /* re-planning (new input shapes) re-infers the live ops: the rewrite
+         * stays in force */
+        st = cml_mil_replan(&g, &err);
+        CHECK_MSG(st == CML_OK, "variant %d: replan: %s", variant, err.msg);
+        check_rewrites(&g, variant);
+        cml_mil_reset_states(&g);
         run_steps(&g, variant);
         cml_mil_graph_free(&g);
     }
