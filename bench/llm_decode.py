@@ -52,11 +52,13 @@ def run_one(a):
     for _ in range(a.warmup):
         method.execute(ins)
     ns = []
+    c0 = time.process_time_ns()
     for _ in range(a.iterations):
         t0 = time.perf_counter_ns()
         method.execute(ins)
         ns.append(time.perf_counter_ns() - t0)
     r = stats(ns)
+    r["cpu_ms_mean"] = (time.process_time_ns() - c0) / 1e6 / a.iterations  # all threads
     r["load_ms"] = load_ms
     r["threadpool_threads"] = int(portable_lib._threadpool_get_thread_count())
     print(json.dumps(r))

@@ -10,8 +10,8 @@
 #include "kernels/kinternal.h"
 
 /* Rows per parallel chunk are a multiple of this (the SIMD kernels step
- * four rows at a time). */
-#define QGEMV_ROW_ALIGN 4
+ * four or eight rows at a time). */
+#define QGEMV_ROW_ALIGN 8
 /* Below this many weights one thread does it all. */
 #define QGEMV_PARALLEL_MIN ((size_t)1 << 16)
 

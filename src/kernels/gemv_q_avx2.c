@@ -5,7 +5,7 @@
  * tail, then the same horizontal sum and the bias.
  *
  * Fast path (block_k a multiple of 8, so every 8-wide step lies in one scale
- * block): 4 rows at a time; each 8 weights are decoded in registers --
+ * block): 8 rows at a time; each 8 weights are decoded in registers --
  * nibbles moved to the top of their lane and shifted back down (arithmetic
  * for int4), or bytes widened, converted, times the block's scale, and
  * rounded through fp16 with F16C when round_fp16. Other layouts decode a
@@ -16,6 +16,7 @@
 #include "kernels/kinternal.h"
 
 #define CHUNK 256 /* generic path: weights decoded per step (a multiple of 8) */
+#define ROWS 8    /* rows per fast step: eight independent FMA chains, x loaded once */
 
 static CML_ALWAYS_INLINE float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -29,17 +30,18 @@ static CML_ALWAYS_INLINE __m256i tail_mask8(size_t n) {
     return _mm256_loadu_si256((const __m256i *)(const void *)(m + 8 - n));
 }
 
-/* Eight quantized values starting at element i (i a multiple of 8) as fp32. */
-static CML_ALWAYS_INLINE __m256 q8(const bool q4, const bool sgn, const uint8_t *q, size_t i) {
+/* Eight quantized values of a row (row: its first byte) from column k (a
+ * multiple of 8) as fp32. */
+static CML_ALWAYS_INLINE __m256 q8(const bool q4, const bool sgn, const uint8_t *row, size_t k) {
     __m256i v;
     if (q4) {
         uint32_t u;
-        memcpy(&u, q + (i >> 1), 4);
+        memcpy(&u, row + (k >> 1), 4);
         v = _mm256_sllv_epi32(_mm256_set1_epi32((int32_t)u),
                               _mm256_setr_epi32(28, 24, 20, 16, 12, 8, 4, 0));
         v = sgn ? _mm256_srai_epi32(v, 28) : _mm256_srli_epi32(v, 28);
     } else {
-        __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(q + i));
+        __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(row + k));
         v = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
     }
     return _mm256_cvtepi32_ps(v);
@@ -53,25 +55,27 @@ static CML_ALWAYS_INLINE void fast_rows(const int R, const bool q4, const bool s
                                         const cml_qgemv_params *p, const float *x, size_t n,
                                         float *y) {
     const size_t K = p->K, bk = p->block_k, nb = K / bk;
-    const float *srow[4];
-    __m256 acc[4];
-    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+    const float *srow[ROWS];
+    const uint8_t *qrow[ROWS];
+    __m256 acc[ROWS];
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
         srow[r] = p->scale + ((n + (size_t)r) / p->block_n) * nb;
+        qrow[r] = p->q + (q4 ? (n + (size_t)r) * K / 2 : (n + (size_t)r) * K); /* K % 8 == 0 */
         acc[r] = _mm256_setzero_ps();
     }
     for (size_t b = 0; b < nb; b++) {
-        __m256 s[4];
-        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) s[r] = _mm256_set1_ps(srow[r][b]);
+        __m256 s[ROWS];
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) s[r] = _mm256_set1_ps(srow[r][b]);
         for (size_t k = b * bk; k < (b + 1) * bk; k += 8) {
             __m256 xv = _mm256_loadu_ps(x + k);
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
-                __m256 w = _mm256_mul_ps(s[r], q8(q4, sgn, p->q, (n + (size_t)r) * K + k));
+            _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
+                __m256 w = _mm256_mul_ps(s[r], q8(q4, sgn, qrow[r], k));
                 if (r16) w = round16(w);
                 acc[r] = _mm256_fmadd_ps(xv, w, acc[r]);
             }
         }
     }
-    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
         float v = hsum8(acc[r]);
         if (p->bias) v += p->bias[n + (size_t)r];
         y[n + (size_t)r] = v;
@@ -88,13 +92,13 @@ static CML_ALWAYS_INLINE void fast_rows(const int R, const bool q4, const bool s
     FAST(R, 0, 0, 0) FAST(R, 0, 0, 1) FAST(R, 0, 1, 0) FAST(R, 0, 1, 1)                      \
     FAST(R, 1, 0, 0) FAST(R, 1, 0, 1) FAST(R, 1, 1, 0) FAST(R, 1, 1, 1)
 FAST_R(1)
-FAST_R(4)
+FAST_R(8)
 
 typedef void (*fast_fn)(const cml_qgemv_params *, const float *, size_t, float *);
 static const fast_fn kFast1[8] = {fast_1_000, fast_1_001, fast_1_010, fast_1_011,
                                   fast_1_100, fast_1_101, fast_1_110, fast_1_111};
-static const fast_fn kFast4[8] = {fast_4_000, fast_4_001, fast_4_010, fast_4_011,
-                                  fast_4_100, fast_4_101, fast_4_110, fast_4_111};
+static const fast_fn kFast8[8] = {fast_8_000, fast_8_001, fast_8_010, fast_8_011,
+                                  fast_8_100, fast_8_101, fast_8_110, fast_8_111};
 
 static void generic_row(const cml_qgemv_params *p, const float *x, size_t n, float *y) {
     float w[CHUNK] CML_ALIGNED(32);
@@ -124,6 +128,6 @@ void cml_qgemv_rows_avx2(const cml_qgemv_params *p, const float *x, size_t n0, s
         return;
     }
     unsigned v = (p->bits == 4) << 2 | (unsigned)p->is_signed << 1 | (unsigned)p->round_fp16;
-    for (; n + 4 <= n1; n += 4) kFast4[v](p, x, n, y);
+    for (; n + ROWS <= n1; n += ROWS) kFast8[v](p, x, n, y);
     for (; n < n1; n++) kFast1[v](p, x, n, y);
 }
