@@ -120,7 +120,7 @@ def main() -> int:
                         print(f"{name:40s} ctx {ctx:4d} t={t}: {r['error']}", flush=True)
                         continue
                     print(f"{name:40s} ctx {ctx:4d} t={t}: median {r['median_ms']:.2f} ms  min {r['min_ms']:.2f} ms "
-                          f"load {r['load_ms']:.0f} ms  (loadavg {open('/proc/loadavg').read().split()[0]})", flush=True)
+                          f"load {r['load_ms']:.0f} ms" + (f"  cpu {r['cpu_ms_mean']:.2f} ms/call" if "cpu_ms_mean" in r else "") + f"  (loadavg {open('/proc/loadavg').read().split()[0]})", flush=True)
                     if key not in best or r["median_ms"] < best[key]["median_ms"]:
                         best[key] = r
     print("\nbest median over rounds (ms/token), min in brackets; GB/s = linear weight bytes / median")
