@@ -30,3 +30,14 @@ const cml_vec_kit *cml_k_vec_kit(void) {
 #endif
     return &cml_vec_kit_scalar;
 }
+
+cml_qgemv_rows_fn cml_k_qgemv_rows(void) {
+#if CML_HAVE_X86_KITS
+    switch (cml_cpu_isa_level()) {
+    case CML_ISA_AVX512: return cml_qgemv_rows_avx512;
+    case CML_ISA_AVX2: return cml_qgemv_rows_avx2;
+    case CML_ISA_SCALAR: break;
+    }
+#endif
+    return cml_qgemv_rows_scalar;
+}

@@ -93,6 +93,33 @@ void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K,
                     const float *A, size_t lda, const float *B, size_t ldb, bool trans_b,
                     const float *bias, float *C, size_t ldc, bool accumulate);
 
+/* ---- quantized matrix-vector product (gemv_q.c) -------------------------
+ * y[n] = sum_k x[k] * w(n, k) (+ bias[n]) for n < N, with W [N, K] held as
+ * blockwise-quantized integers and decoded on the fly:
+ *   w(n, k) = scale[(n / block_n) * (K / block_k) + k / block_k] * q(n, k),
+ * rounded to fp16 when round_fp16 -- exactly the values the MIL op
+ * constexpr_blockwise_shift_scale (no offset) decodes. q is row-major
+ * (element i = n * K + k): bits 4 packs two per byte, element i in byte
+ * i / 2, the low nibble first; bits 8 is one byte each. is_signed reads
+ * two's complement (int4 / int8), else unsigned.
+ * Each output is accumulated in the order cml_k_gemm_f32 (M = 1, trans_b)
+ * uses at the same ISA level, so the result is bit-identical to decoding W
+ * to fp32 and calling cml_k_gemm_f32. Rows are split over the pool. */
+typedef struct cml_qgemv_params {
+    size_t N, K;
+    const uint8_t *q;
+    unsigned bits;              /* 4 or 8 */
+    bool is_signed;
+    const float *scale;         /* [N / block_n, K / block_k] */
+    size_t block_n, block_k;    /* > 0, dividing N and K */
+    bool round_fp16;
+    const float *bias;          /* [N] or NULL */
+} cml_qgemv_params;
+
+/* true when p describes a supported layout (bits, blocks dividing N and K). */
+bool cml_k_qgemv_supported(const cml_qgemv_params *p);
+void cml_k_qgemv_f32(cml_threadpool *pool, const cml_qgemv_params *p, const float *x, float *y);
+
 /* ---- convolution (NCHW, 1-D convs use H = 1) -------------------------- */
 
 typedef struct cml_conv2d_params {

@@ -132,6 +132,26 @@ void cml_k_dw_plane_scalar(const cml_conv2d_params *p, const float *x, const flo
 void cml_k_layer_norm_row_scalar(const float *x, float *y, size_t n, const float *gamma,
                                  const float *beta, float eps);
 
+/* ---- quantized gemv (gemv_q*.c) -----------------------------------------
+ * Per-ISA row kernels: y[n] for rows [n0, n1) of cml_k_qgemv_f32, each
+ * accumulated in the order of that ISA's gemm kit at M = 1 (scalar: K in
+ * kit.kc blocks, each summed sequentially then added to the running result;
+ * AVX2 / AVX-512: 8 / 16 lane accumulators over K, masked tail, the small_t
+ * horizontal sum, then the bias). */
+typedef void (*cml_qgemv_rows_fn)(const cml_qgemv_params *p, const float *x, size_t n0,
+                                  size_t n1, float *y);
+void cml_qgemv_rows_scalar(const cml_qgemv_params *p, const float *x, size_t n0, size_t n1,
+                           float *y);
+void cml_qgemv_rows_avx2(const cml_qgemv_params *p, const float *x, size_t n0, size_t n1,
+                         float *y);
+void cml_qgemv_rows_avx512(const cml_qgemv_params *p, const float *x, size_t n0, size_t n1,
+                           float *y);
+cml_qgemv_rows_fn cml_k_qgemv_rows(void);
+/* Decoded weights w(n, k0 .. k0 + count) into dst (the scalar decoder the
+ * generic paths share). */
+void cml_qgemv_decode_row(const cml_qgemv_params *p, size_t n, size_t k0, size_t count,
+                          float *dst);
+
 /* Splits [0, n) of an index space over the pool when the work is worth it. */
 static inline size_t cml_k_min(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t cml_k_max(size_t a, size_t b) { return a > b ? a : b; }

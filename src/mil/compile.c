@@ -21,6 +21,7 @@
 #include "mil/compressed.h"
 #include "mil/fuse.h"
 #include "mil/graph.h"
+#include "mil/state_inplace.h"
 #include "platform/file.h"
 
 typedef CoreML__Specification__MILSpec__Operation pb_op;
@@ -879,6 +880,7 @@ static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Fun
     CML_TRY(infer_block(c, &g->main, "main block"));
     cml_mil_compressed_release(g);
     cml_mil_fuse_activations(g);
+    cml_mil_state_inplace(g); /* state_inplace.h: KV-cache updates without copies */
     for (uint32_t i = 0; i < g->main.noutputs; i++) {
         const cml_mil_value *v = &g->values[g->main.outputs[i]];
         if (v->kind != CML_MIL_KIND_TENSOR)

@@ -27,6 +27,7 @@
 
 #include <stdio.h>
 
+#include "kernels/kernels.h"
 #include "mil/mil.h"
 
 extern const cml_mil_op_def cml_mil_op_constexpr_deferred;
@@ -37,6 +38,8 @@ extern const cml_mil_op_def cml_mil_op_linear_compressed;
 typedef struct cml_mil_compressed_attr {
     const cml_mil_node *src;   /* the deferred constexpr node */
     int64_t tile;              /* weight rows decoded per gemm */
+    bool gemv;                 /* one-row x: cml_k_qgemv_f32 straight from qgemv */
+    cml_qgemv_params qgemv;    /* the weight as the quantized GEMV reads it */
 } cml_mil_compressed_attr;
 
 cml_status cml_mil_compressed_mark(cml_mil_graph *g, cml_error *err);

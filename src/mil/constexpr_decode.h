@@ -17,11 +17,20 @@
 #ifndef CML_MIL_CONSTEXPR_DECODE_H
 #define CML_MIL_CONSTEXPR_DECODE_H
 
+#include "kernels/kernels.h"
 #include "mil/mil.h"
 
 bool cml_constexpr_decodable(cml_mil_ctx *ctx, const cml_mil_node *node);
 
 void cml_constexpr_decode_range(cml_mil_ctx *ctx, const cml_mil_node *node, int64_t start,
                                 int64_t count, float *dst);
+
+/* For a decodable constexpr_blockwise_shift_scale whose output is a 2-D
+ * [N, K] weight of 4-bit (packed) or 8-bit integers with no offset, fills p
+ * (kernels.h cml_qgemv_params, bias NULL) so that cml_k_qgemv_f32 decodes
+ * exactly what cml_constexpr_decode_range would, and returns true; false for
+ * every other form. */
+bool cml_constexpr_qgemv_params(cml_mil_ctx *ctx, const cml_mil_node *node,
+                                cml_qgemv_params *p);
 
 #endif

@@ -846,6 +846,32 @@ void cml_constexpr_decode_range(cml_mil_ctx *ctx, const cml_mil_node *node, int6
     if (out->fp16) cml_k_round_fp16(dst, (size_t)count);
 }
 
+bool cml_constexpr_qgemv_params(cml_mil_ctx *ctx, const cml_mil_node *node,
+                                cml_qgemv_params *p) {
+    if (!cml_constexpr_decodable(ctx, node) ||
+        strcmp(node->type, "constexpr_blockwise_shift_scale") != 0 ||
+        cml_mil_in(ctx, node, "offset"))
+        return false;
+    const bss_attr *a = node->attr;
+    const cml_mil_value *data = cml_mil_in(ctx, node, "data"), *scale = cml_mil_in(ctx, node, "scale");
+    const cml_mil_value *out = cml_mil_out(ctx, node, 0);
+    if (a->rank != 2 || !data || !scale || scale->dtype != CML_DTYPE_FLOAT32) return false;
+    unsigned bits = data->packed_bits;
+    if (!(bits == 4 || (bits == 0 && is_small_int(data->dtype)))) return false;
+    *p = (cml_qgemv_params){
+        .N = (size_t)data->shape[0],
+        .K = (size_t)data->shape[1],
+        .q = data->data,
+        .bits = bits ? bits : 8,
+        .is_signed = bits ? data->packed_signed : data->dtype == CML_DTYPE_INT8,
+        .scale = scale->data,
+        .block_n = (size_t)a->block[0],
+        .block_k = (size_t)a->block[1],
+        .round_fp16 = out->fp16,
+    };
+    return cml_k_qgemv_supported(p);
+}
+
 /* --------------------------------------------------------------- registry */
 
 const cml_mil_op_def cml_mil_op_constexpr_affine_dequantize = {

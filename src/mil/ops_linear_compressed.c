@@ -7,6 +7,11 @@
  * are the values folding would have produced, bit for bit; every output
  * element is one K-long dot product whatever N the gemm sees, so results
  * match the materialize-then-linear path (test_mil_compressed checks this).
+ *
+ * A one-row x (decode steps of an LLM) with a blockwise int4 / int8 weight
+ * skips the tiles: cml_k_qgemv_f32 decodes each weight in registers inside
+ * the dot product, with each output summed in the same order as the gemm
+ * (kernels.h), so results are the same bits.
  */
 #include <string.h>
 
@@ -34,6 +39,8 @@ static cml_status lc_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     if (tile > n) tile = n;
     if (tile < 1) tile = 1;
     a->tile = tile;
+    a->gemv = cml_constexpr_qgemv_params(ctx, a->src, &a->qgemv) && a->qgemv.N == (size_t)n &&
+              a->qgemv.K == (size_t)k;
     node->scratch = (size_t)(tile * (k > 0 ? k : 1)) * sizeof(float);
     return CML_OK;
 }
@@ -55,6 +62,12 @@ static cml_status lc_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     float *o = out->data;
     if (din == 0) {
         for (int64_t i = 0; i < m * dout; i++) o[i] = bias ? bias[i % dout] : 0.0f;
+        return CML_OK;
+    }
+    if (m == 1 && a->gemv) {
+        cml_qgemv_params qp = a->qgemv;
+        qp.bias = bias;
+        cml_k_qgemv_f32(ctx->pool, &qp, x->data, o);
         return CML_OK;
     }
     void *scr = NULL;

@@ -12,6 +12,7 @@
 
 #include "kernels/kernels.h"
 #include "mil/ops.h"
+#include "mil/state_inplace.h"
 
 static size_t esz(const cml_mil_value *v) { return cml_dtype_size(v->dtype); }
 
@@ -267,6 +268,19 @@ static cml_status su_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
 }
 
 const cml_mil_op_def cml_mil_op_slice_update = {"slice_update", su_infer, su_run, false};
+
+/* The in-place form (state_inplace.h): x and the output are views of the
+ * state's buffer, so su_run skips the copy and writes only the slice; the
+ * output is declared fp32 so the executor does not re-round the whole state
+ * (its values are fp16 already, and so is the update). */
+static cml_status su_state_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
+    CML_TRY(su_infer(ctx, node));
+    cml_mil_out(ctx, node, 0)->fp16 = false;
+    return CML_OK;
+}
+
+const cml_mil_op_def cml_mil_op_slice_update_state = {"slice_update", su_state_infer, su_run,
+                                                      true};
 
 /* ---- concat(values, axis, interleave) ------------------------------------------------ */
 

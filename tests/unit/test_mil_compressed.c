@@ -13,7 +13,9 @@
  *
  * Also checked: the compressed op's output value never needs the weight's
  * data (it is NULL during the run), and a non-float constexpr output is
- * reported as not decodable. */
+ * reported as not decodable. Each form also runs with a one-row x, where
+ * blockwise int4 / int8 weights without offset take the quantized GEMV
+ * (kernels.h cml_k_qgemv_f32), which must give the same bits too. */
 #include "core/fp16.h"
 #include "coreml/value.h"
 #include "mil/compressed.h"
@@ -71,8 +73,62 @@ static cml_status lnode_go(tg *t, lnode *l, cml_threadpool *pool) {
     return st;
 }
 
+/* Runs linear (weight wc, materialized) and linear_compressed (weight: the
+ * deferred constexpr's output) on x with `rows` rows of K; every output
+ * must match bit for bit. Returns the compressed op's attr.gemv. */
+static bool compare_linear(tg *t, const form *f, cml_mil_vid x, cml_mil_vid wc, cml_mil_vid b,
+                           int64_t rows, cml_threadpool *pool) {
+    cml_mil_value *wv = tg_o(t, 0);
+    lnode ref, cmp;
+    lnode_init(t, &ref, x, wc, b);
+    cml_status st = lnode_go(t, &ref, pool);
+    CHECK_MSG(st == CML_OK, "%s: reference linear: %s", f->what, t->err.msg);
+    /* compressed: the constexpr deferred, its output without data */
+    lnode_init(t, &cmp, x, t->outs[0], b);
+    cml_mil_compressed_attr *attr = tg_keep(t, calloc(1, sizeof *attr));
+    attr->src = &t->node;
+    cmp.node.def = &cml_mil_op_linear_compressed;
+    cmp.node.attr = attr;
+    t->node.def = &cml_mil_op_constexpr_deferred;
+    void *saved = wv->data;
+    wv->data = NULL;
+    wv->is_const = false;
+    st = lnode_go(t, &cmp, pool);
+    wv->data = saved;
+    CHECK_MSG(st == CML_OK, "%s: compressed linear: %s", f->what, t->err.msg);
+    CHECK_MSG(cmp.node.def == &cml_mil_op_linear_compressed, "%s: fell back to linear", f->what);
+    if (st != CML_OK) return false;
+    CHECK_MSG(attr->tile >= 1 && attr->tile <= f->n, "%s: tile %lld", f->what,
+              (long long)attr->tile);
+    const float *yr = t->g.values[ref.out].data, *yc = t->g.values[cmp.out].data;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < rows * f->n; i++)
+        if (memcmp(&yr[i], &yc[i], sizeof(float)) != 0) {
+            if (bad < 3)
+                fprintf(stderr, "  %s: y[%lld] = %.9g, reference %.9g\n", f->what, (long long)i,
+                        yc[i], yr[i]);
+            bad++;
+        }
+    CHECK_MSG(bad == 0, "%s (%lld rows of x, tile %lld of %lld rows, gemv %d, pool %s): %lld "
+              "elements differ", f->what, (long long)rows, (long long)attr->tile,
+              (long long)f->n, attr->gemv, pool ? "yes" : "no", (long long)bad);
+    return attr->gemv;
+}
+
+/* Whether the compressed linear should take the quantized GEMV for a one-row
+ * x: blockwise_shift_scale, no offset, int4 packed or 8-bit data. */
+static bool expect_gemv(tg *t) {
+    if (strcmp(t->node.type, "constexpr_blockwise_shift_scale") != 0 ||
+        cml_mil_in(&t->ctx, &t->node, "offset"))
+        return false;
+    const cml_mil_value *d = cml_mil_in(&t->ctx, &t->node, "data");
+    return d->packed_bits == 4 || (d->packed_bits == 0 && (d->dtype == CML_DTYPE_INT8 ||
+                                                           d->dtype == CML_DTYPE_UINT8));
+}
+
 /* t holds one constexpr node (params bound, 1 output declared). Checks the
- * compressed linear against materialize-then-linear for x [2, 3, K]. */
+ * compressed linear against materialize-then-linear for x [2, 3, K] and for
+ * a one-row x [1, 1, K] (the decode-step GEMV). */
 static void check_form(tg *t, const form *f, bool fp16_x, cml_threadpool *pool) {
     int64_t n = f->n, k = f->k;
     /* reference: fold the constexpr (run + fp16 rounding, as compile.c does) */
@@ -93,46 +149,21 @@ static void check_form(tg *t, const form *f, bool fp16_x, cml_threadpool *pool) 
         CHECK_MSG(memcmp(d, (const float *)wv->data + start, (size_t)count * sizeof(float)) == 0,
                   "%s: decode_range differs from folding", f->what);
     }
-    int64_t xs[3] = {2, 3, k};
+    bool want_gemv = expect_gemv(t);
+    int64_t xs[3] = {2, 3, k}, x1s[3] = {1, 1, k};
     float *xd = tg_rand_buf(2 * 3 * k), *bd = tg_rand_buf(n);
     tg_keep(t, xd);
     tg_keep(t, bd);
     if (fp16_x)
         for (int64_t i = 0; i < 2 * 3 * k; i++) xd[i] = cml_round_fp16(xd[i]);
     cml_mil_vid x = tg_value(t, "x", CML_DTYPE_FLOAT32, fp16_x, 3, xs, xd, false);
+    cml_mil_vid x1 = tg_value(t, "x1", CML_DTYPE_FLOAT32, fp16_x, 3, x1s, xd + k, false);
     int64_t nn = n;
     cml_mil_vid b = tg_value(t, "b", CML_DTYPE_FLOAT32, wv->fp16, 1, &nn, bd, true);
     cml_mil_vid wc = tg_value(t, "wc", CML_DTYPE_FLOAT32, wv->fp16, 2, wv->shape, wv->data, true);
-    lnode ref, cmp;
-    lnode_init(t, &ref, x, wc, b);
-    st = lnode_go(t, &ref, pool);
-    CHECK_MSG(st == CML_OK, "%s: reference linear: %s", f->what, t->err.msg);
-    /* compressed: the constexpr deferred, its output without data */
-    lnode_init(t, &cmp, x, t->outs[0], b);
-    cml_mil_compressed_attr attr = {.src = &t->node};
-    cmp.node.def = &cml_mil_op_linear_compressed;
-    cmp.node.attr = &attr;
-    t->node.def = &cml_mil_op_constexpr_deferred;
-    void *saved = wv->data;
-    wv->data = NULL;
-    wv->is_const = false;
-    st = lnode_go(t, &cmp, pool);
-    wv->data = saved;
-    CHECK_MSG(st == CML_OK, "%s: compressed linear: %s", f->what, t->err.msg);
-    CHECK_MSG(cmp.node.def == &cml_mil_op_linear_compressed, "%s: fell back to linear", f->what);
-    if (st != CML_OK) return;
-    CHECK_MSG(attr.tile >= 1 && attr.tile <= n, "%s: tile %lld", f->what, (long long)attr.tile);
-    const float *yr = t->g.values[ref.out].data, *yc = t->g.values[cmp.out].data;
-    int64_t bad = 0;
-    for (int64_t i = 0; i < 6 * n; i++)
-        if (memcmp(&yr[i], &yc[i], sizeof(float)) != 0) {
-            if (bad < 3)
-                fprintf(stderr, "  %s: y[%lld] = %.9g, reference %.9g\n", f->what, (long long)i,
-                        yc[i], yr[i]);
-            bad++;
-        }
-    CHECK_MSG(bad == 0, "%s (tile %lld of %lld rows, pool %s): %lld elements differ", f->what,
-              (long long)attr.tile, (long long)n, pool ? "yes" : "no", (long long)bad);
+    compare_linear(t, f, x, wc, b, 6, pool);
+    bool gemv = compare_linear(t, f, x1, wc, b, 1, pool);
+    CHECK_MSG(gemv == want_gemv, "%s: gemv %d, expected %d", f->what, gemv, want_gemv);
 }
 
 static cml_mil_vid f32v(tg *t, const char *name, int32_t r, const int64_t *s, bool fp16) {
@@ -287,16 +318,17 @@ static void pack_value(tg *t, cml_mil_vid vid, unsigned bits) {
  * equal those from unpacked data, and the compressed linear equals
  * materialize-then-linear (check_form). */
 static void test_packed(cml_threadpool *pool) {
-    static const struct { const char *what; const char *op; unsigned bits; bool sgn; int64_t n, k, g; } kForms[] = {
-        {"packed bss int4 g9 int4 offset", "constexpr_blockwise_shift_scale", 4, true, 37, 63, 9},
-        {"packed bss uint4 g15", "constexpr_blockwise_shift_scale", 4, false, 300, 45, 15},
-        {"packed bss uint3 g7 uint3 offset", "constexpr_blockwise_shift_scale", 3, false, 21, 49, 7},
-        {"packed affine int4 per-row", "constexpr_affine_dequantize", 4, true, 30, 41, 0},
-        {"packed lut uint1 per 2 rows", "constexpr_lut_to_dense", 1, false, 40, 37, 2},
-        {"packed lut uint2 per row", "constexpr_lut_to_dense", 2, false, 33, 35, 1},
-        {"packed lut uint3 per row", "constexpr_lut_to_dense", 3, false, 700, 61, 1},
-        {"packed lut uint4 per tensor", "constexpr_lut_to_dense", 4, false, 50, 67, 50},
-        {"packed lut uint6 per tensor", "constexpr_lut_to_dense", 6, false, 20, 33, 20},
+    static const struct { const char *what; const char *op; unsigned bits; bool sgn; int64_t n, k, g; bool no_offset; } kForms[] = {
+        {"packed bss int4 g32 (torchao, the GEMV fast path)", "constexpr_blockwise_shift_scale", 4, true, 70, 96, 32, true},
+        {"packed bss int4 g9 int4 offset", "constexpr_blockwise_shift_scale", 4, true, 37, 63, 9, false},
+        {"packed bss uint4 g15", "constexpr_blockwise_shift_scale", 4, false, 300, 45, 15, false},
+        {"packed bss uint3 g7 uint3 offset", "constexpr_blockwise_shift_scale", 3, false, 21, 49, 7, false},
+        {"packed affine int4 per-row", "constexpr_affine_dequantize", 4, true, 30, 41, 0, false},
+        {"packed lut uint1 per 2 rows", "constexpr_lut_to_dense", 1, false, 40, 37, 2, false},
+        {"packed lut uint2 per row", "constexpr_lut_to_dense", 2, false, 33, 35, 1, false},
+        {"packed lut uint3 per row", "constexpr_lut_to_dense", 3, false, 700, 61, 1, false},
+        {"packed lut uint4 per tensor", "constexpr_lut_to_dense", 4, false, 50, 67, 50, false},
+        {"packed lut uint6 per tensor", "constexpr_lut_to_dense", 6, false, 20, 33, 20, false},
     };
     for (size_t i = 0; i < sizeof kForms / sizeof kForms[0]; i++) {
         float *folded[2] = {NULL, NULL};
@@ -332,7 +364,7 @@ static void test_packed(cml_threadpool *pool) {
                 if (packed) pack_value(&t, d, bits);
                 tg_param(&t, "data", d);
                 tg_param(&t, "scale", f32v(&t, "s", 2, ss, true));
-                if (bits != 4 || kForms[i].sgn) {
+                if (!kForms[i].no_offset && (bits != 4 || kForms[i].sgn)) {
                     cml_mil_vid o = bytesv(&t, "o", dt, 2, ss, lo, hi);
                     if (packed) pack_value(&t, o, bits);
                     tg_param(&t, "offset", o);
