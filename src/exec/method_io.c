@@ -120,9 +120,26 @@ static cml_status init_input_shapes(cml_method *m) {
     return CML_OK;
 }
 
+/* Argument checks of the query calls, which take a const handle: a failure
+ * still leaves its message on the method (its error buffer belongs to the
+ * method, which one thread uses at a time). */
+static cml_status check_query(const cml_method *m, const char *fn, bool args_ok, size_t index,
+                              size_t count, const char *what) {
+    cml_error *err = (cml_error *)&m->err;
+    if (!args_ok) return cml_fail(err, CML_ERR_INVALID_ARG, "%s: NULL argument", fn);
+    if (index >= count)
+        return cml_fail(err, CML_ERR_INVALID_ARG, "%s: %s index %zu out of range (%zu %ss)", fn,
+                        what, index, count, what);
+    return CML_OK;
+}
+
 cml_status cml_method_input_shape(const cml_method *m, size_t index, cml_io_shape *shape) {
-    if (!m || !shape || index >= m->ninputs || !m->input_shapes) return CML_ERR_INVALID_ARG;
-    if (shape->struct_size < sizeof *shape) return CML_ERR_INVALID_ARG; /* older layouts: none yet */
+    if (!m) return CML_ERR_INVALID_ARG;
+    CML_TRY(check_query(m, "cml_method_input_shape", shape && m->input_shapes, index, m->ninputs,
+                        "input"));
+    if (shape->struct_size < sizeof *shape) /* older layouts: none yet */
+        return cml_fail((cml_error *)&m->err, CML_ERR_INVALID_ARG, "cml_method_input_shape: "
+                        "struct_size %u, expected %zu", shape->struct_size, sizeof *shape);
     const cml_input_shape_store *st = &m->input_shapes[index];
     shape->rank = st->rank;
     shape->min = st->min;
@@ -159,14 +176,16 @@ static void describe_value(const cml_evalue *v, const int64_t *bounds, cml_io_in
 }
 
 cml_status cml_method_input_info(const cml_method *m, size_t index, cml_io_info *info) {
-    if (!m || !info || index >= m->ninputs) return CML_ERR_INVALID_ARG;
+    if (!m) return CML_ERR_INVALID_ARG;
+    CML_TRY(check_query(m, "cml_method_input_info", info, index, m->ninputs, "input"));
     describe_value(&m->values[m->inputs[index]], m->input_bounds[index], info);
     info->name = m->input_names ? m->input_names[index] : "";
     return CML_OK;
 }
 
 cml_status cml_method_output_info(const cml_method *m, size_t index, cml_io_info *info) {
-    if (!m || !info || index >= m->noutputs) return CML_ERR_INVALID_ARG;
+    if (!m) return CML_ERR_INVALID_ARG;
+    CML_TRY(check_query(m, "cml_method_output_info", info, index, m->noutputs, "output"));
     describe_value(&m->values[m->outputs[index]], m->output_bounds[index], info);
     info->name = m->output_names ? m->output_names[index] : "";
     return CML_OK;
@@ -278,8 +297,12 @@ cml_status cml_method_reserve_tensor(cml_method *m, cml_tensor *t, size_t bytes)
 }
 
 cml_status cml_method_output(const cml_method *m, size_t index, cml_tensor_view *view) {
-    if (!m || !view || index >= m->noutputs) return CML_ERR_INVALID_ARG;
-    if (!m->executed) return CML_ERR_STATE;
+    if (!m) return CML_ERR_INVALID_ARG;
+    CML_TRY(check_query(m, "cml_method_output", view, index, m->noutputs, "output"));
+    if (!m->executed)
+        return cml_fail((cml_error *)&m->err, CML_ERR_STATE, "cml_method_output: no outputs: the "
+                        "method has not executed successfully since it was created or an output "
+                        "was bound");
     cml_evalue *v = &m->values[m->outputs[index]];
     switch (v->kind) {
     case CML_VALUE_TENSOR:
@@ -310,7 +333,9 @@ cml_status cml_method_output(const cml_method *m, size_t index, cml_tensor_view 
 size_t cml_method_delegate_count(const cml_method *m) { return m ? m->ndelegates : 0; }
 
 cml_status cml_method_delegate_describe(const cml_method *m, size_t index, char *buf, size_t size) {
-    if (!m || !buf || !size || index >= m->ndelegates) return CML_ERR_INVALID_ARG;
+    if (!m) return CML_ERR_INVALID_ARG;
+    CML_TRY(check_query(m, "cml_method_delegate_describe", buf && size, index, m->ndelegates,
+                        "delegate"));
     const cml_delegate_instance *d = &m->delegates[index];
     /* Backends describe themselves to a stream; a memory stream keeps the
      * backend interface simple. */

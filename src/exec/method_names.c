@@ -68,20 +68,25 @@ void cml_method_names_free(cml_method *m) {
     m->input_names = m->output_names = NULL;
 }
 
-static cml_status find(const char *const *names, uint32_t n, const char *name, size_t *index) {
-    if (!names || !name || !index) return CML_ERR_INVALID_ARG;
-    for (uint32_t i = 0; i < n; i++)
+static cml_status find(const cml_method *m, bool output, const char *name, size_t *index) {
+    cml_error *err = (cml_error *)&m->err; /* the method's own buffer (method_io.c) */
+    const char *fn = output ? "cml_method_output_index" : "cml_method_input_index";
+    if (!name || !index) return cml_fail(err, CML_ERR_INVALID_ARG, "%s: NULL argument", fn);
+    const char *const *names = output ? m->output_names : m->input_names;
+    uint32_t n = output ? m->noutputs : m->ninputs;
+    for (uint32_t i = 0; names && i < n; i++)
         if (strcmp(names[i], name) == 0) {
             *index = i;
             return CML_OK;
         }
-    return CML_ERR_NOT_FOUND;
+    return cml_fail(err, CML_ERR_NOT_FOUND, "%s: no %s is named '%.100s'", fn,
+                    output ? "output" : "input", name);
 }
 
 cml_status cml_method_input_index(const cml_method *m, const char *name, size_t *index) {
-    return m ? find(m->input_names, m->ninputs, name, index) : CML_ERR_INVALID_ARG;
+    return m ? find(m, false, name, index) : CML_ERR_INVALID_ARG;
 }
 
 cml_status cml_method_output_index(const cml_method *m, const char *name, size_t *index) {
-    return m ? find(m->output_names, m->noutputs, name, index) : CML_ERR_INVALID_ARG;
+    return m ? find(m, true, name, index) : CML_ERR_INVALID_ARG;
 }

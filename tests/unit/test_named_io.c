@@ -45,8 +45,18 @@ static void test_delegate_names(void) {
     CHECK(cml_method_input_index(m, "x", &idx) == CML_OK && idx == 0);
     CHECK(cml_method_output_index(m, "aten_softmax_int", &idx) == CML_OK && idx == 0);
     CHECK(cml_method_input_index(m, "nosuch", &idx) == CML_ERR_NOT_FOUND);
+    CHECK_MSG(strcmp(cml_method_errmsg(m), "cml_method_input_index: no input is named 'nosuch'") == 0,
+              "%s", cml_method_errmsg(m));
     CHECK(cml_method_input_index(m, "input_0", &idx) == CML_ERR_NOT_FOUND);
     CHECK(cml_method_input_index(m, NULL, &idx) == CML_ERR_INVALID_ARG);
+    CHECK(strstr(cml_method_errmsg(m), "NULL argument") != NULL);
+    cml_io_info info;
+    CHECK(cml_method_output_info(m, 5, &info) == CML_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(cml_method_errmsg(m), "output index 5 out of range (1 outputs)") != NULL, "%s",
+              cml_method_errmsg(m));
+    cml_tensor_view early;
+    CHECK(cml_method_output(m, 0, &early) == CML_ERR_STATE);
+    CHECK(strstr(cml_method_errmsg(m), "has not executed") != NULL);
     CHECK(cml_method_input_index(m, "x", NULL) == CML_ERR_INVALID_ARG);
     CHECK(cml_method_output_index(NULL, "x", &idx) == CML_ERR_INVALID_ARG);
 
