@@ -65,12 +65,12 @@ static int64_t ref_bits(int op, cml_dtype c, int64_t a, int64_t b) {
 static void fill_counts(cml_tensor *t) {
     static const int64_t edge[] = {0, 1, 7, 8, 15, 16, 31, 32, 63, 64, -1, 100};
     int64_t lo, hi;
-    ew_int_range(t->dtype, &lo, &hi);
+    cml_ew_int_range(t->dtype, &lo, &hi);
     for (int64_t k = 0; k < cml_tensor_numel(t); k++) {
         int64_t v = k < 12 ? edge[k] : tv_randint(0, 9);
         if (t->dtype == CML_DTYPE_BOOL) v = v & 1;
         if (v < lo || v > hi) v = tv_randint(0, 5);
-        ew_seti(t, k, v);
+        cml_ew_seti(t, k, v);
     }
 }
 
@@ -79,26 +79,26 @@ static void test_tensor_pairs(void) {
         for (int i = 0; i < 6; i++)
             for (int j = 0; j < 6; j++) {
                 reset();
-                cml_dtype da = INTB[i], db = INTB[j], common = ew_t_promote(da, db);
+                cml_dtype da = INTB[i], db = INTB[j], common = cml_ew_t_promote(da, db);
                 /* Output: the common type, or a wider real type it casts to. */
                 cml_dtype od = (i + j) % 4 == 1 ? CML_DTYPE_INT64 : (i + j) % 4 == 3 ? CML_DTYPE_FLOAT32 : common;
                 cml_evalue *a = TS(&E, da, 3, 1, 4), *b = TS(&E, db, 3, 4);
-                cml_evalue *y = ew_tensor(&E, od, 1, S(36));
-                ew_fill(T(a), 1000.0, true);
+                cml_evalue *y = cml_ew_tensor(&E, od, 1, S(36));
+                cml_ew_fill(T(a), 1000.0, true);
                 if (op >= OP_SHL) fill_counts(T(b));
-                else ew_fill(T(b), 1000.0, true);
+                else cml_ew_fill(T(b), 1000.0, true);
                 cml_status st = CALL(&E, tname(op), a, b, y, y);
                 bool ok = st == CML_OK && tv_shape_is(T(y), 3, S(3, 3, 4));
                 for (int64_t k = 0; ok && k < 36; k++) {
                     int64_t ia = (k / 12) * 4 + k % 4, ib = k % 12;
-                    int64_t want = ref_bits(op, common, ew_geti(T(a), ia), ew_geti(T(b), ib));
-                    want = ew_t_wrap(common, want);
-                    ok = od == CML_DTYPE_FLOAT32 ? ew_getd(T(y), k) == (double)(float)want
-                                                 : ew_geti(T(y), k) == ew_t_wrap(od, want);
+                    int64_t want = ref_bits(op, common, cml_ew_geti(T(a), ia), cml_ew_geti(T(b), ib));
+                    want = cml_ew_t_wrap(common, want);
+                    ok = od == CML_DTYPE_FLOAT32 ? cml_ew_getd(T(y), k) == (double)(float)want
+                                                 : cml_ew_geti(T(y), k) == cml_ew_t_wrap(od, want);
                     if (!ok)
                         fprintf(stderr, "[%lld] %lld, %lld: got %lld want %lld\n", (long long)k,
-                                (long long)ew_geti(T(a), ia), (long long)ew_geti(T(b), ib),
-                                (long long)ew_geti(T(y), k), (long long)want);
+                                (long long)cml_ew_geti(T(a), ia), (long long)cml_ew_geti(T(b), ib),
+                                (long long)cml_ew_geti(T(y), k), (long long)want);
                 }
                 CHECK_MSG(ok, "%s %s,%s -> %s: %s", tname(op), cml_dtype_name(da), cml_dtype_name(db),
                           cml_dtype_name(od), E.err.msg);
@@ -116,12 +116,12 @@ static void test_scalars(void) {
                 int64_t v = op >= OP_SHL && k == 2 ? 9 : sv[k];
                 cml_evalue *s = sbool ? tv_bool(&E, true) : tv_int(&E, v);
                 cml_dtype common = (!sbool && da == CML_DTYPE_BOOL) ? CML_DTYPE_INT64 : da;
-                cml_evalue *a = TS(&E, da, 2, 5), *y = ew_tensor(&E, common, 1, S(10));
-                ew_fill(T(a), 100.0, true);
+                cml_evalue *a = TS(&E, da, 2, 5), *y = cml_ew_tensor(&E, common, 1, S(10));
+                cml_ew_fill(T(a), 100.0, true);
                 bool ok = CALL(&E, sname(op), a, s, y, y) == CML_OK;
-                int64_t b = ew_t_wrap(common, v); /* the Scalar cast to the common type */
+                int64_t b = cml_ew_t_wrap(common, v); /* the Scalar cast to the common type */
                 for (int64_t e = 0; ok && e < 10; e++)
-                    ok = ew_geti(T(y), e) == ew_t_wrap(common, ref_bits(op, common, ew_geti(T(a), e), b));
+                    ok = cml_ew_geti(T(y), e) == cml_ew_t_wrap(common, ref_bits(op, common, cml_ew_geti(T(a), e), b));
                 CHECK_MSG(ok, "%s %s, scalar %lld: %s", sname(op), cml_dtype_name(da), (long long)v,
                           E.err.msg);
             }
@@ -135,24 +135,24 @@ static void test_constants(void) {
     cml_evalue *y = TS(&E, CML_DTYPE_INT16, 1);
     ((uint8_t *)T(a)->data)[0] = 200;
     ((int8_t *)T(b)->data)[0] = 1;
-    CHECK(CALL(&E, "aten::bitwise_left_shift.Tensor_out", a, b, y, y) == CML_OK && ew_geti(T(y), 0) == 400);
+    CHECK(CALL(&E, "aten::bitwise_left_shift.Tensor_out", a, b, y, y) == CML_OK && cml_ew_geti(T(y), 0) == 400);
     /* int8 1 << 7 = -128; int8 -128 << 1 = 0; int8 -128 >> 9 = -1; uint8 200 >> 9 = 0. */
     cml_evalue *i8 = TS(&E, CML_DTYPE_INT8, 2), *o8 = TS(&E, CML_DTYPE_INT8, 2);
     memcpy(T(i8)->data, (int8_t[]){1, -128}, 2);
     CHECK(CALL(&E, "aten::bitwise_left_shift.Tensor_Scalar_out", i8, tv_int(&E, 7), o8, o8) == CML_OK &&
-          ew_geti(T(o8), 0) == -128 && ew_geti(T(o8), 1) == 0);
+          cml_ew_geti(T(o8), 0) == -128 && cml_ew_geti(T(o8), 1) == 0);
     CHECK(CALL(&E, "aten::bitwise_right_shift.Tensor_Scalar_out", i8, tv_int(&E, 9), o8, o8) == CML_OK &&
-          ew_geti(T(o8), 0) == 0 && ew_geti(T(o8), 1) == -1);
+          cml_ew_geti(T(o8), 0) == 0 && cml_ew_geti(T(o8), 1) == -1);
     CHECK(CALL(&E, "aten::bitwise_right_shift.Tensor_Scalar_out", a, tv_int(&E, 9), a, a) == CML_OK &&
-          ew_geti(T(a), 0) == 0);
+          cml_ew_geti(T(a), 0) == 0);
     /* int64: shifts by 63, 64 and -1. */
     cml_evalue *l = TS(&E, CML_DTYPE_INT64, 3), *c = TS(&E, CML_DTYPE_INT64, 3), *lo = TS(&E, CML_DTYPE_INT64, 3);
     memcpy(T(l)->data, (int64_t[]){1, -8, -8}, 24);
     memcpy(T(c)->data, (int64_t[]){63, 64, -1}, 24);
     CHECK(CALL(&E, "aten::bitwise_left_shift.Tensor_out", l, c, lo, lo) == CML_OK &&
-          ew_geti(T(lo), 0) == INT64_MIN && ew_geti(T(lo), 1) == 0 && ew_geti(T(lo), 2) == 0);
+          cml_ew_geti(T(lo), 0) == INT64_MIN && cml_ew_geti(T(lo), 1) == 0 && cml_ew_geti(T(lo), 2) == 0);
     CHECK(CALL(&E, "aten::bitwise_right_shift.Tensor_out", l, c, lo, lo) == CML_OK &&
-          ew_geti(T(lo), 0) == 0 && ew_geti(T(lo), 1) == -1 && ew_geti(T(lo), 2) == -1);
+          cml_ew_geti(T(lo), 0) == 0 && cml_ew_geti(T(lo), 1) == -1 && cml_ew_geti(T(lo), 2) == -1);
     /* Bool: and/or/xor stay Bool; with an Int Scalar the result is Long. */
     cml_evalue *bb = TS(&E, CML_DTYPE_BOOL, 4), *bo = TS(&E, CML_DTYPE_BOOL, 4), *bc = TS(&E, CML_DTYPE_BOOL, 4);
     memcpy(T(bb)->data, (uint8_t[]){0, 0, 1, 1}, 4);
@@ -161,7 +161,7 @@ static void test_constants(void) {
           memcmp(T(bo)->data, (uint8_t[]){0, 1, 1, 0}, 4) == 0);
     cml_evalue *lo4 = TS(&E, CML_DTYPE_INT64, 4);
     CHECK(CALL(&E, "aten::bitwise_or.Scalar_out", bb, tv_int(&E, 6), lo4, lo4) == CML_OK &&
-          ew_geti(T(lo4), 0) == 6 && ew_geti(T(lo4), 3) == 7);
+          cml_ew_geti(T(lo4), 0) == 6 && cml_ew_geti(T(lo4), 3) == 7);
 }
 
 static void test_bad(void) {
@@ -169,16 +169,16 @@ static void test_bad(void) {
     cml_evalue *f = TS(&E, CML_DTYPE_FLOAT32, 4), *i = TS(&E, CML_DTYPE_INT32, 4);
     cml_evalue *b = TS(&E, CML_DTYPE_BOOL, 4);
     const char *op = "aten::bitwise_and.Tensor_out";
-    CHECK(PREP(&E, op, f, i, f, f) == CML_ERR_UNSUPPORTED && ew_msg_names(&E, op) &&
+    CHECK(PREP(&E, op, f, i, f, f) == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, op) &&
           strstr(E.err.msg, "float32"));
     op = "aten::bitwise_or.Scalar_out";
-    CHECK(PREP(&E, op, i, tv_double(&E, 1.5), f, f) == CML_ERR_UNSUPPORTED && ew_msg_names(&E, op));
+    CHECK(PREP(&E, op, i, tv_double(&E, 1.5), f, f) == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, op));
     op = "aten::bitwise_xor.Tensor_out";
-    CHECK(PREP(&E, op, i, i, b, b) == CML_ERR_UNSUPPORTED && ew_msg_names(&E, op)); /* int -> bool */
+    CHECK(PREP(&E, op, i, i, b, b) == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, op)); /* int -> bool */
     cml_evalue *u16 = TS(&E, CML_DTYPE_UINT16, 4);
     op = "aten::bitwise_left_shift.Tensor_out";
-    CHECK(PREP(&E, op, u16, i, i, i) == CML_ERR_UNSUPPORTED && ew_msg_names(&E, op));
-    CHECK(PREP(&E, op, i, i, i) == CML_ERR_INVALID_ARG && ew_msg_names(&E, op)); /* arg count */
+    CHECK(PREP(&E, op, u16, i, i, i) == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, op));
+    CHECK(PREP(&E, op, i, i, i) == CML_ERR_INVALID_ARG && cml_ew_msg_names(&E, op)); /* arg count */
     cml_evalue *s5 = TS(&E, CML_DTYPE_INT32, 5);
     CHECK(CALL(&E, "aten::bitwise_and.Tensor_out", i, s5, i, i) == CML_ERR_SHAPE);
 }

@@ -17,23 +17,23 @@ static const cml_dtype EW_ALL[] = {CML_DTYPE_UINT8,   CML_DTYPE_INT8,    CML_DTY
                                    CML_DTYPE_BOOL};
 #define EW_NALL ((int)(sizeof EW_ALL / sizeof EW_ALL[0]))
 
-static inline bool ew_t_float(cml_dtype d) {
+static inline bool cml_ew_t_float(cml_dtype d) {
     return d == CML_DTYPE_FLOAT16 || d == CML_DTYPE_BFLOAT16 || d == CML_DTYPE_FLOAT32 ||
            d == CML_DTYPE_FLOAT64;
 }
-static inline bool ew_t_int(cml_dtype d) {
+static inline bool cml_ew_t_int(cml_dtype d) {
     return d == CML_DTYPE_UINT8 || d == CML_DTYPE_INT8 || d == CML_DTYPE_INT16 ||
            d == CML_DTYPE_INT32 || d == CML_DTYPE_INT64;
 }
 
-static inline float ew_bf16_to_f32(uint16_t h) {
+static inline float cml_ew_bf16_to_f32(uint16_t h) {
     uint32_t b = (uint32_t)h << 16;
     float f;
     memcpy(&f, &b, 4);
     return f;
 }
 /* Round-to-nearest-even float -> bf16, NaN kept NaN. */
-static inline uint16_t ew_f32_to_bf16(float f) {
+static inline uint16_t cml_ew_f32_to_bf16(float f) {
     uint32_t b;
     memcpy(&b, &f, 4);
     if (isnan(f)) return (uint16_t)((b >> 16) | 0x40);
@@ -42,7 +42,7 @@ static inline uint16_t ew_f32_to_bf16(float f) {
 }
 
 /* Element i as double / as int64 (integers and bool exact). */
-static inline double ew_getd(const cml_tensor *t, int64_t i) {
+static inline double cml_ew_getd(const cml_tensor *t, int64_t i) {
     const void *p = t->data;
     switch (t->dtype) {
     case CML_DTYPE_UINT8: case CML_DTYPE_BOOL: return ((const uint8_t *)p)[i];
@@ -51,13 +51,13 @@ static inline double ew_getd(const cml_tensor *t, int64_t i) {
     case CML_DTYPE_INT32: return ((const int32_t *)p)[i];
     case CML_DTYPE_INT64: return (double)((const int64_t *)p)[i];
     case CML_DTYPE_FLOAT16: return cml_fp16_to_fp32(((const uint16_t *)p)[i]);
-    case CML_DTYPE_BFLOAT16: return ew_bf16_to_f32(((const uint16_t *)p)[i]);
+    case CML_DTYPE_BFLOAT16: return cml_ew_bf16_to_f32(((const uint16_t *)p)[i]);
     case CML_DTYPE_FLOAT32: return ((const float *)p)[i];
     case CML_DTYPE_FLOAT64: return ((const double *)p)[i];
     default: return NAN;
     }
 }
-static inline int64_t ew_geti(const cml_tensor *t, int64_t i) {
+static inline int64_t cml_ew_geti(const cml_tensor *t, int64_t i) {
     const void *p = t->data;
     switch (t->dtype) {
     case CML_DTYPE_UINT8: case CML_DTYPE_BOOL: return ((const uint8_t *)p)[i];
@@ -65,12 +65,12 @@ static inline int64_t ew_geti(const cml_tensor *t, int64_t i) {
     case CML_DTYPE_INT16: return ((const int16_t *)p)[i];
     case CML_DTYPE_INT32: return ((const int32_t *)p)[i];
     case CML_DTYPE_INT64: return ((const int64_t *)p)[i];
-    default: return (int64_t)ew_getd(t, i);
+    default: return (int64_t)cml_ew_getd(t, i);
     }
 }
 
 /* Stores a value representable in t's dtype (floats rounded to nearest). */
-static inline void ew_set(cml_tensor *t, int64_t i, double v) {
+static inline void cml_ew_set(cml_tensor *t, int64_t i, double v) {
     void *p = t->data;
     switch (t->dtype) {
     case CML_DTYPE_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
@@ -80,19 +80,19 @@ static inline void ew_set(cml_tensor *t, int64_t i, double v) {
     case CML_DTYPE_INT32: ((int32_t *)p)[i] = (int32_t)v; break;
     case CML_DTYPE_INT64: ((int64_t *)p)[i] = (int64_t)v; break;
     case CML_DTYPE_FLOAT16: ((uint16_t *)p)[i] = cml_fp32_to_fp16((float)v); break;
-    case CML_DTYPE_BFLOAT16: ((uint16_t *)p)[i] = ew_f32_to_bf16((float)v); break;
+    case CML_DTYPE_BFLOAT16: ((uint16_t *)p)[i] = cml_ew_f32_to_bf16((float)v); break;
     case CML_DTYPE_FLOAT32: ((float *)p)[i] = (float)v; break;
     case CML_DTYPE_FLOAT64: ((double *)p)[i] = v; break;
     default: break;
     }
 }
-static inline void ew_seti(cml_tensor *t, int64_t i, int64_t v) {
+static inline void cml_ew_seti(cml_tensor *t, int64_t i, int64_t v) {
     if (t->dtype == CML_DTYPE_INT64) ((int64_t *)t->data)[i] = v;
-    else ew_set(t, i, (double)v);
+    else cml_ew_set(t, i, (double)v);
 }
 
 /* Smallest / largest value of an integer dtype. */
-static inline void ew_int_range(cml_dtype d, int64_t *lo, int64_t *hi) {
+static inline void cml_ew_int_range(cml_dtype d, int64_t *lo, int64_t *hi) {
     switch (d) {
     case CML_DTYPE_UINT8: *lo = 0; *hi = 255; break;
     case CML_DTYPE_INT8: *lo = -128; *hi = 127; break;
@@ -105,30 +105,30 @@ static inline void ew_int_range(cml_dtype d, int64_t *lo, int64_t *hi) {
 
 /* Fills t: the first elements are edge values of its dtype (0, +-1, the
  * extremes, inf/nan for floats), the rest random in [-span, span]. */
-static inline void ew_fill(cml_tensor *t, double span, bool edges) {
+static inline void cml_ew_fill(cml_tensor *t, double span, bool edges) {
     int64_t n = cml_tensor_numel(t), lo, hi;
-    ew_int_range(t->dtype, &lo, &hi);
+    cml_ew_int_range(t->dtype, &lo, &hi);
     double fe[] = {0.0, -0.0, 1.0, -1.0, 0.5, -2.5, INFINITY, -INFINITY, NAN, 1e-3, 60000.0, -7.0};
     int64_t ie[] = {0, 1, -1, lo, hi, lo + 1, hi - 1, 7, -7, 2};
     for (int64_t i = 0; i < n; i++) {
         if (t->dtype == CML_DTYPE_BOOL) {
-            ew_set(t, i, (double)(tv_rand() & 1));
-        } else if (ew_t_float(t->dtype)) {
+            cml_ew_set(t, i, (double)(tv_rand() & 1));
+        } else if (cml_ew_t_float(t->dtype)) {
             double v = tv_randf() * span;
             if (edges && i < (int64_t)(sizeof fe / sizeof fe[0])) v = fe[i];
-            ew_set(t, i, v);
+            cml_ew_set(t, i, v);
         } else {
             int64_t v = (int64_t)(tv_randf() * span);
             if (edges && i < (int64_t)(sizeof ie / sizeof ie[0])) v = ie[i];
             if (v < lo) v = lo;
             if (v > hi) v = hi;
-            ew_seti(t, i, v);
+            cml_ew_seti(t, i, v);
         }
     }
 }
 
 /* v as the integer dtype d (C conversion: the low bits). */
-static inline int64_t ew_t_wrap(cml_dtype d, int64_t v) {
+static inline int64_t cml_ew_t_wrap(cml_dtype d, int64_t v) {
     switch (d) {
     case CML_DTYPE_UINT8: return (uint8_t)v;
     case CML_DTYPE_INT8: return (int8_t)v;
@@ -140,7 +140,7 @@ static inline int64_t ew_t_wrap(cml_dtype d, int64_t v) {
 }
 
 /* torch.promote_types, written out by category and rank. */
-static inline int ew_t_rank(cml_dtype d) {
+static inline int cml_ew_t_rank(cml_dtype d) {
     switch (d) {
     case CML_DTYPE_BOOL: return 0;
     case CML_DTYPE_UINT8: return 1;
@@ -154,21 +154,21 @@ static inline int ew_t_rank(cml_dtype d) {
     default: return 9;
     }
 }
-static inline cml_dtype ew_t_promote(cml_dtype a, cml_dtype b) {
+static inline cml_dtype cml_ew_t_promote(cml_dtype a, cml_dtype b) {
     if (a == b) return a;
     if ((a == CML_DTYPE_UINT8 && b == CML_DTYPE_INT8) || (a == CML_DTYPE_INT8 && b == CML_DTYPE_UINT8))
         return CML_DTYPE_INT16;
     if ((a == CML_DTYPE_FLOAT16 && b == CML_DTYPE_BFLOAT16) ||
         (a == CML_DTYPE_BFLOAT16 && b == CML_DTYPE_FLOAT16))
         return CML_DTYPE_FLOAT32;
-    return ew_t_rank(a) > ew_t_rank(b) ? a : b;
+    return cml_ew_t_rank(a) > cml_ew_t_rank(b) ? a : b;
 }
 
 /* A compute-precision value rounded into dtype d, read back as double. */
-static inline double ew_round_to(cml_dtype d, double v) {
+static inline double cml_ew_round_to(cml_dtype d, double v) {
     switch (d) {
     case CML_DTYPE_FLOAT16: return cml_fp16_to_fp32(cml_fp32_to_fp16((float)v));
-    case CML_DTYPE_BFLOAT16: return ew_bf16_to_f32(ew_f32_to_bf16((float)v));
+    case CML_DTYPE_BFLOAT16: return cml_ew_bf16_to_f32(cml_ew_f32_to_bf16((float)v));
     case CML_DTYPE_FLOAT32: return (float)v;
     default: return v;
     }
@@ -176,7 +176,7 @@ static inline double ew_round_to(cml_dtype d, double v) {
 
 /* Equal as floats of dtype d: NaN matches NaN; fp16/bf16 within one unit
  * of the last place (double rounding from fp64 compute). */
-static inline bool ew_same_float(cml_dtype d, double got, double want) {
+static inline bool cml_ew_same_float(cml_dtype d, double got, double want) {
     if (isnan(got) || isnan(want)) return isnan(got) && isnan(want);
     if (isinf(got) || isinf(want)) return got == want;
     double tol = d == CML_DTYPE_FLOAT16 ? 1e-3 : d == CML_DTYPE_BFLOAT16 ? 8e-3
@@ -185,12 +185,12 @@ static inline bool ew_same_float(cml_dtype d, double got, double want) {
 }
 
 /* A tensor of dtype d and the given shape, dynamic-bound for outputs. */
-static inline cml_evalue *ew_tensor(tenv *e, cml_dtype d, int32_t rank, const int64_t *sizes) {
+static inline cml_evalue *cml_ew_tensor(tenv *e, cml_dtype d, int32_t rank, const int64_t *sizes) {
     return tv_tensor_cap(e, d, rank, sizes, 0, CML_SHAPE_DYNAMIC_BOUND);
 }
 
 /* True when e's last error message names the op. */
-static inline bool ew_msg_names(const tenv *e, const char *op) {
+static inline bool cml_ew_msg_names(const tenv *e, const char *op) {
     return strstr(e->err.msg, op) != NULL;
 }
 

@@ -39,18 +39,18 @@ static void test_unary_float(void) {
                 reset();
                 cml_dtype in = EW_ALL[i], od = FLOATS[o];
                 cml_evalue *x = TS(&E, in, 3, 5);
-                cml_evalue *y = ew_tensor(&E, od, 2, S(3, 5));
-                ew_fill(T(x), 3.0, true);
+                cml_evalue *y = cml_ew_tensor(&E, od, 2, S(3, 5));
+                cml_ew_fill(T(x), 3.0, true);
                 cml_status st = CALL(&E, UF[f].op, x, y, y);
                 bool ok = st == CML_OK && tv_shape_is(T(y), 2, S(3, 5));
                 for (int64_t k = 0; ok && k < 15; k++) {
-                    double v = ew_getd(T(x), k);
+                    double v = cml_ew_getd(T(x), k);
                     double want = in == CML_DTYPE_FLOAT64 ? UF[f].f64(v) : (double)UF[f].f32((float)v);
-                    ok = ew_same_float(od, ew_getd(T(y), k), ew_round_to(od, want));
+                    ok = cml_ew_same_float(od, cml_ew_getd(T(y), k), cml_ew_round_to(od, want));
                     if (!ok)
                         fprintf(stderr, "%s %s->%s [%lld] x=%g got %g want %g\n", UF[f].op,
                                 cml_dtype_name(in), cml_dtype_name(od), (long long)k, v,
-                                ew_getd(T(y), k), want);
+                                cml_ew_getd(T(y), k), want);
                 }
                 CHECK_MSG(ok, "%s %s -> %s: %s", UF[f].op, cml_dtype_name(in), cml_dtype_name(od),
                           E.err.msg);
@@ -58,10 +58,10 @@ static void test_unary_float(void) {
     /* Bad: integer output, uint16 input. */
     reset();
     cml_evalue *x = TS(&E, CML_DTYPE_FLOAT32, 4), *y = TS(&E, CML_DTYPE_INT32, 4);
-    CHECK(PREP(&E, "aten::acos.out", x, y, y) == CML_ERR_UNSUPPORTED && ew_msg_names(&E, "aten::acos.out"));
+    CHECK(PREP(&E, "aten::acos.out", x, y, y) == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, "aten::acos.out"));
     x = TS(&E, CML_DTYPE_UINT16, 4);
     y = TS(&E, CML_DTYPE_FLOAT32, 4);
-    CHECK(PREP(&E, "aten::log2.out", x, y, y) == CML_ERR_UNSUPPORTED && ew_msg_names(&E, "aten::log2.out"));
+    CHECK(PREP(&E, "aten::log2.out", x, y, y) == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, "aten::log2.out"));
 }
 
 /* ---- isinf / isnan / sign / trunc / logit ----------------------------------------------- */
@@ -71,19 +71,19 @@ static void test_predicates(void) {
         for (int i = 0; i < EW_NALL; i++) {
             reset();
             const char *op = p ? "aten::isnan.out" : "aten::isinf.out";
-            cml_evalue *x = TS(&E, EW_ALL[i], 16), *y = ew_tensor(&E, CML_DTYPE_BOOL, 1, S(16));
-            ew_fill(T(x), 100.0, true);
+            cml_evalue *x = TS(&E, EW_ALL[i], 16), *y = cml_ew_tensor(&E, CML_DTYPE_BOOL, 1, S(16));
+            cml_ew_fill(T(x), 100.0, true);
             bool ok = CALL(&E, op, x, y, y) == CML_OK;
             for (int64_t k = 0; ok && k < 16; k++) {
-                double v = ew_getd(T(x), k);
-                bool want = ew_t_float(EW_ALL[i]) && (p ? isnan(v) : isinf(v));
+                double v = cml_ew_getd(T(x), k);
+                bool want = cml_ew_t_float(EW_ALL[i]) && (p ? isnan(v) : isinf(v));
                 ok = ((const uint8_t *)T(y)->data)[k] == (uint8_t)want;
             }
             CHECK_MSG(ok, "%s %s: %s", op, cml_dtype_name(EW_ALL[i]), E.err.msg);
         }
     reset();
     cml_evalue *x = TS(&E, CML_DTYPE_FLOAT32, 4), *y = TS(&E, CML_DTYPE_FLOAT32, 4);
-    CHECK(PREP(&E, "aten::isnan.out", x, y, y) == CML_ERR_UNSUPPORTED && ew_msg_names(&E, "aten::isnan.out"));
+    CHECK(PREP(&E, "aten::isnan.out", x, y, y) == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, "aten::isnan.out"));
 }
 
 static void test_sign_trunc(void) {
@@ -92,29 +92,29 @@ static void test_sign_trunc(void) {
             reset();
             cml_dtype d = EW_ALL[i];
             const char *op = s ? "aten::sign.out" : "aten::trunc.out";
-            cml_evalue *x = TS(&E, d, 2, 8), *y = ew_tensor(&E, d, 2, S(2, 8));
-            ew_fill(T(x), 50.0, true);
+            cml_evalue *x = TS(&E, d, 2, 8), *y = cml_ew_tensor(&E, d, 2, S(2, 8));
+            cml_ew_fill(T(x), 50.0, true);
             cml_status st = CALL(&E, op, x, y, y);
             if (!s && d == CML_DTYPE_BOOL) { /* trunc has no Bool kernel upstream */
-                CHECK(st == CML_ERR_UNSUPPORTED && ew_msg_names(&E, op));
+                CHECK(st == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, op));
                 continue;
             }
             bool ok = st == CML_OK;
             for (int64_t k = 0; ok && k < 16; k++) {
-                if (ew_t_float(d)) {
-                    double v = ew_getd(T(x), k);
+                if (cml_ew_t_float(d)) {
+                    double v = cml_ew_getd(T(x), k);
                     double want = s ? (isnan(v) ? v : (double)((v > 0) - (v < 0))) : trunc(v);
-                    ok = ew_same_float(d, ew_getd(T(y), k), want);
+                    ok = cml_ew_same_float(d, cml_ew_getd(T(y), k), want);
                 } else {
-                    int64_t v = ew_geti(T(x), k);
-                    ok = ew_geti(T(y), k) == (s ? (v > 0) - (v < 0) : v);
+                    int64_t v = cml_ew_geti(T(x), k);
+                    ok = cml_ew_geti(T(y), k) == (s ? (v > 0) - (v < 0) : v);
                 }
             }
             CHECK_MSG(ok, "%s %s: %s", op, cml_dtype_name(d), E.err.msg);
         }
     reset();
     cml_evalue *x = TS(&E, CML_DTYPE_FLOAT32, 4), *y = TS(&E, CML_DTYPE_FLOAT16, 4);
-    CHECK(PREP(&E, "aten::sign.out", x, y, y) == CML_ERR_UNSUPPORTED && ew_msg_names(&E, "aten::sign.out"));
+    CHECK(PREP(&E, "aten::sign.out", x, y, y) == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, "aten::sign.out"));
 }
 
 static void test_logit(void) {
@@ -125,14 +125,14 @@ static void test_logit(void) {
             for (int ep = 0; ep < 2; ep++) {
                 reset();
                 cml_dtype od = FLOATS[o];
-                cml_evalue *x = TS(&E, ins[i], 12), *y = ew_tensor(&E, od, 1, S(12));
-                ew_fill(T(x), 1.0, true);
-                for (int64_t k = 0; k < 6 && ew_t_float(ins[i]); k++) ew_set(T(x), k, 0.1 * (double)k + 0.05);
+                cml_evalue *x = TS(&E, ins[i], 12), *y = cml_ew_tensor(&E, od, 1, S(12));
+                cml_ew_fill(T(x), 1.0, true);
+                for (int64_t k = 0; k < 6 && cml_ew_t_float(ins[i]); k++) cml_ew_set(T(x), k, 0.1 * (double)k + 0.05);
                 double eps = 0.25;
                 cml_evalue *ev = ep ? tv_double(&E, eps) : tv_null(&E);
                 bool ok = CALL(&E, "aten::logit.out", x, ev, y, y) == CML_OK;
                 for (int64_t k = 0; ok && k < 12; k++) {
-                    double v = ew_getd(T(x), k), want;
+                    double v = cml_ew_getd(T(x), k), want;
                     if (od == CML_DTYPE_FLOAT64) {
                         if (ep) v = v < eps ? eps : v > 1 - eps ? 1 - eps : v;
                         want = log(v / (1 - v));
@@ -141,7 +141,7 @@ static void test_logit(void) {
                         if (ep) fv = fv < eps ? (float)eps : fv > 1 - eps ? (float)(1 - eps) : fv;
                         want = logf(fv / (1.0f - fv));
                     }
-                    ok = ew_same_float(od, ew_getd(T(y), k), ew_round_to(od, want));
+                    ok = cml_ew_same_float(od, cml_ew_getd(T(y), k), cml_ew_round_to(od, want));
                 }
                 CHECK_MSG(ok, "logit %s -> %s eps=%d: %s", cml_dtype_name(ins[i]), cml_dtype_name(od),
                           ep, E.err.msg);
@@ -149,7 +149,7 @@ static void test_logit(void) {
     reset();
     cml_evalue *x = TS(&E, CML_DTYPE_FLOAT32, 4), *y = TS(&E, CML_DTYPE_INT64, 4);
     CHECK(PREP(&E, "aten::logit.out", x, tv_null(&E), y, y) == CML_ERR_UNSUPPORTED &&
-          ew_msg_names(&E, "aten::logit.out"));
+          cml_ew_msg_names(&E, "aten::logit.out"));
 }
 
 /* ---- complex: _conj_physical, view_as_real_copy ---------------------------------------- */
@@ -158,7 +158,7 @@ static void test_complex(void) {
     reset();
     /* complex64 [2, 2]: (1, 2), (-3, -0), (nan, inf), (0, 5) */
     float c64[8] = {1, 2, -3, -0.0f, NAN, INFINITY, 0, 5};
-    cml_evalue *x = TS(&E, CML_DTYPE_COMPLEX64, 2, 2), *y = ew_tensor(&E, CML_DTYPE_COMPLEX64, 2, S(2, 2));
+    cml_evalue *x = TS(&E, CML_DTYPE_COMPLEX64, 2, 2), *y = cml_ew_tensor(&E, CML_DTYPE_COMPLEX64, 2, S(2, 2));
     memcpy(T(x)->data, c64, sizeof c64);
     CHECK(CALL(&E, "aten::_conj_physical.out", x, y, y) == CML_OK);
     const float *r = T(y)->data;
@@ -203,13 +203,13 @@ static void test_complex(void) {
     x = TS(&E, CML_DTYPE_FLOAT32, 2);
     y = TS(&E, CML_DTYPE_FLOAT32, 2, 2);
     CHECK(PREP(&E, "aten::view_as_real_copy.out", x, y, y) == CML_ERR_UNSUPPORTED &&
-          ew_msg_names(&E, "aten::view_as_real_copy.out"));
+          cml_ew_msg_names(&E, "aten::view_as_real_copy.out"));
     x = TS(&E, CML_DTYPE_COMPLEX64, 2);
     y = TS(&E, CML_DTYPE_BFLOAT16, 2, 2);
     CHECK(PREP(&E, "aten::view_as_real_copy.out", x, y, y) == CML_ERR_UNSUPPORTED);
     y = TS(&E, CML_DTYPE_COMPLEX128, 2);
     CHECK(PREP(&E, "aten::_conj_physical.out", x, y, y) == CML_ERR_UNSUPPORTED &&
-          ew_msg_names(&E, "aten::_conj_physical.out"));
+          cml_ew_msg_names(&E, "aten::_conj_physical.out"));
     x = TS(&E, CML_DTYPE_FLOAT32, 2);
     y = TS(&E, CML_DTYPE_FLOAT32, 2);
     CHECK(PREP(&E, "aten::_conj_physical.out", x, y, y) == CML_ERR_UNSUPPORTED);
@@ -222,68 +222,68 @@ static void test_fill(void) {
         for (int k = 0; k < 3; k++) {
             reset();
             cml_dtype d = EW_ALL[i];
-            cml_evalue *x = TS(&E, d, 2, 3), *y = ew_tensor(&E, d, 1, S(6));
+            cml_evalue *x = TS(&E, d, 2, 3), *y = cml_ew_tensor(&E, d, 1, S(6));
             cml_evalue *v = k == 0 ? tv_int(&E, 5) : k == 1 ? tv_double(&E, -2.5) : tv_bool(&E, true);
             double want = k == 0 ? 5 : k == 1 ? -2.5 : 1;
             if (d == CML_DTYPE_BOOL) want = want != 0;
-            else if (!ew_t_float(d)) want = trunc(want);
+            else if (!cml_ew_t_float(d)) want = trunc(want);
             cml_status st = CALL(&E, "aten::fill.Scalar_out", x, v, y, y);
             if (d == CML_DTYPE_UINT8 && k == 1) { /* torch: a negative Double does not fit uint8 */
-                CHECK(st == CML_ERR_INVALID_ARG && ew_msg_names(&E, "aten::fill.Scalar_out"));
+                CHECK(st == CML_ERR_INVALID_ARG && cml_ew_msg_names(&E, "aten::fill.Scalar_out"));
                 continue;
             }
             bool ok = st == CML_OK && tv_shape_is(T(y), 2, S(2, 3));
-            for (int64_t j = 0; ok && j < 6; j++) ok = ew_getd(T(y), j) == want;
+            for (int64_t j = 0; ok && j < 6; j++) ok = cml_ew_getd(T(y), j) == want;
             CHECK_MSG(ok, "fill.Scalar %s kind %d: %s", cml_dtype_name(d), k, E.err.msg);
         }
     reset();
     cml_evalue *x = TS(&E, CML_DTYPE_INT8, 3), *y = TS(&E, CML_DTYPE_INT8, 3);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, 300), y, y) == CML_ERR_INVALID_ARG &&
-          ew_msg_names(&E, "aten::fill.Scalar_out"));
+          cml_ew_msg_names(&E, "aten::fill.Scalar_out"));
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, -128), y, y) == CML_OK &&
-          ew_geti(T(y), 2) == -128);
+          cml_ew_geti(T(y), 2) == -128);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, NAN), y, y) == CML_ERR_INVALID_ARG);
     /* Doubles fit by range, without wrapping (torch: 127.5 and -128.9 do not fit int8). */
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, 127.5), y, y) == CML_ERR_INVALID_ARG);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -128.9), y, y) == CML_ERR_INVALID_ARG);
-    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -127.9), y, y) == CML_OK && ew_geti(T(y), 0) == -127);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -127.9), y, y) == CML_OK && cml_ew_geti(T(y), 0) == -127);
     /* uint8: an Int from -255 wraps (torch: fill_(-255) gives 1), -256 does not fit. */
     x = TS(&E, CML_DTYPE_UINT8, 3);
     y = TS(&E, CML_DTYPE_UINT8, 3);
-    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, -255), y, y) == CML_OK && ew_geti(T(y), 1) == 1);
+    CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, -255), y, y) == CML_OK && cml_ew_geti(T(y), 1) == 1);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, -256), y, y) == CML_ERR_INVALID_ARG);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -0.5), y, y) == CML_ERR_INVALID_ARG);
     /* fp16 rounds, to inf beyond its range (torch: 65519 -> 65504, 1e6 -> inf). */
     x = TS(&E, CML_DTYPE_FLOAT16, 3);
     y = TS(&E, CML_DTYPE_FLOAT16, 3);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, 65519.0), y, y) == CML_OK &&
-          ew_getd(T(y), 0) == 65504.0);
+          cml_ew_getd(T(y), 0) == 65504.0);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, 1e6), y, y) == CML_OK &&
-          ew_getd(T(y), 2) == INFINITY);
+          cml_ew_getd(T(y), 2) == INFINITY);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, -INFINITY), y, y) == CML_OK &&
-          ew_getd(T(y), 1) == -INFINITY);
+          cml_ew_getd(T(y), 1) == -INFINITY);
     x = TS(&E, CML_DTYPE_INT64, 3);
     y = TS(&E, CML_DTYPE_INT64, 3);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_int(&E, INT64_MIN), y, y) == CML_OK &&
-          ew_geti(T(y), 0) == INT64_MIN);
+          cml_ew_geti(T(y), 0) == INT64_MIN);
     CHECK(CALL(&E, "aten::fill.Scalar_out", x, tv_double(&E, 9.3e18), y, y) == CML_ERR_INVALID_ARG);
     y = TS(&E, CML_DTYPE_INT32, 3);
     CHECK(PREP(&E, "aten::fill.Scalar_out", x, tv_int(&E, 1), y, y) == CML_ERR_UNSUPPORTED &&
-          ew_msg_names(&E, "aten::fill.Scalar_out"));
+          cml_ew_msg_names(&E, "aten::fill.Scalar_out"));
     /* fill.Tensor_out: value converts like a C cast. */
     cml_evalue *v = TS(&E, CML_DTYPE_FLOAT64, 1);
     ((double *)T(v)->data)[0] = -3.7;
     x = TS(&E, CML_DTYPE_INT32, 2, 2);
-    y = ew_tensor(&E, CML_DTYPE_INT32, 1, S(4));
+    y = cml_ew_tensor(&E, CML_DTYPE_INT32, 1, S(4));
     CHECK(CALL(&E, "aten::fill.Tensor_out", x, v, y, y) == CML_OK && tv_shape_is(T(y), 2, S(2, 2)) &&
-          ew_geti(T(y), 3) == -3);
+          cml_ew_geti(T(y), 3) == -3);
     x = TS(&E, CML_DTYPE_BFLOAT16, 3);
     y = TS(&E, CML_DTYPE_BFLOAT16, 3);
     CHECK(CALL(&E, "aten::fill.Tensor_out", x, v, y, y) == CML_OK &&
-          ew_getd(T(y), 0) == ew_round_to(CML_DTYPE_BFLOAT16, -3.7));
+          cml_ew_getd(T(y), 0) == cml_ew_round_to(CML_DTYPE_BFLOAT16, -3.7));
     v = TS(&E, CML_DTYPE_FLOAT64, 2);
     CHECK(CALL(&E, "aten::fill.Tensor_out", x, v, y, y) == CML_ERR_SHAPE &&
-          ew_msg_names(&E, "aten::fill.Tensor_out"));
+          cml_ew_msg_names(&E, "aten::fill.Tensor_out"));
 }
 
 /* ---- binary: atan2, fmod, remainder ------------------------------------------------------- */
@@ -321,25 +321,25 @@ static const char *bin_name(int op, bool scalar) {
 /* Checks out [2, 3, 4] = op(a [2, 3, 1], b [3, 4]) (b NULL: the Scalar sv). */
 static bool check_bin(int op, const cml_tensor *a, const cml_tensor *b, double sv, bool sv_int,
                       cml_dtype common, const cml_tensor *out) {
-    bool fl = ew_t_float(common), f64 = common == CML_DTYPE_FLOAT64;
+    bool fl = cml_ew_t_float(common), f64 = common == CML_DTYPE_FLOAT64;
     for (int64_t k = 0; k < 24; k++) {
         int64_t ia = k / 4, ib = k % 12;
         double want;
         if (fl) {
-            double bv = b ? ew_getd(b, ib) : sv;
-            want = ew_round_to(out->dtype, ref_bin_f(op, f64, ew_getd(a, ia), bv));
+            double bv = b ? cml_ew_getd(b, ib) : sv;
+            want = cml_ew_round_to(out->dtype, ref_bin_f(op, f64, cml_ew_getd(a, ia), bv));
         } else {
-            int64_t bv = b ? ew_geti(b, ib) : (int64_t)sv;
-            int64_t r = ref_bin_i(op, ew_geti(a, ia), bv);
-            if (!ew_t_float(out->dtype)) {
-                if (ew_geti(out, k) != r) return false;
+            int64_t bv = b ? cml_ew_geti(b, ib) : (int64_t)sv;
+            int64_t r = ref_bin_i(op, cml_ew_geti(a, ia), bv);
+            if (!cml_ew_t_float(out->dtype)) {
+                if (cml_ew_geti(out, k) != r) return false;
                 continue;
             }
-            want = ew_round_to(out->dtype, (double)r);
+            want = cml_ew_round_to(out->dtype, (double)r);
         }
         (void)sv_int;
-        if (!ew_same_float(ew_t_float(out->dtype) ? out->dtype : CML_DTYPE_FLOAT64, ew_getd(out, k), want)) {
-            fprintf(stderr, "[%lld] got %g want %g\n", (long long)k, ew_getd(out, k), want);
+        if (!cml_ew_same_float(cml_ew_t_float(out->dtype) ? out->dtype : CML_DTYPE_FLOAT64, cml_ew_getd(out, k), want)) {
+            fprintf(stderr, "[%lld] got %g want %g\n", (long long)k, cml_ew_getd(out, k), want);
             return false;
         }
     }
@@ -347,15 +347,15 @@ static bool check_bin(int op, const cml_tensor *a, const cml_tensor *b, double s
 }
 
 static cml_dtype atan2_common(cml_dtype a, cml_dtype b) {
-    if (ew_t_float(a) && ew_t_float(b)) return ew_t_promote(a, b);
-    if (ew_t_float(a)) return a;
-    return ew_t_float(b) ? b : CML_DTYPE_FLOAT32;
+    if (cml_ew_t_float(a) && cml_ew_t_float(b)) return cml_ew_t_promote(a, b);
+    if (cml_ew_t_float(a)) return a;
+    return cml_ew_t_float(b) ? b : CML_DTYPE_FLOAT32;
 }
 
 /* Divisors: no zero for integer common types. */
 static void nonzero(cml_tensor *t) {
     for (int64_t k = 0; k < cml_tensor_numel(t); k++)
-        if (ew_getd(t, k) == 0) ew_set(t, k, 3);
+        if (cml_ew_getd(t, k) == 0) cml_ew_set(t, k, 3);
 }
 
 static void test_binary_tensor(void) {
@@ -364,17 +364,17 @@ static void test_binary_tensor(void) {
             for (int j = 0; j < EW_NALL; j++) {
                 reset();
                 cml_dtype da = EW_ALL[i], db = EW_ALL[j];
-                cml_dtype common = op == B_ATAN2 ? atan2_common(da, db) : ew_t_promote(da, db);
+                cml_dtype common = op == B_ATAN2 ? atan2_common(da, db) : cml_ew_t_promote(da, db);
                 cml_dtype od = common;
-                if (op != B_ATAN2 && ew_t_int(common) && (i + j) % 3 == 0) od = CML_DTYPE_FLOAT32;
+                if (op != B_ATAN2 && cml_ew_t_int(common) && (i + j) % 3 == 0) od = CML_DTYPE_FLOAT32;
                 cml_evalue *a = TS(&E, da, 2, 3, 1), *b = TS(&E, db, 3, 4);
-                cml_evalue *y = ew_tensor(&E, od, 1, S(24));
-                ew_fill(T(a), 20.0, true);
-                ew_fill(T(b), 9.0, (i + j) % 2 == 0);
-                if (!ew_t_float(common)) nonzero(T(b));
+                cml_evalue *y = cml_ew_tensor(&E, od, 1, S(24));
+                cml_ew_fill(T(a), 20.0, true);
+                cml_ew_fill(T(b), 9.0, (i + j) % 2 == 0);
+                if (!cml_ew_t_float(common)) nonzero(T(b));
                 cml_status st = CALL(&E, bin_name(op, false), a, b, y, y);
                 if (common == CML_DTYPE_BOOL && op != B_ATAN2) {
-                    CHECK(st == CML_ERR_UNSUPPORTED && ew_msg_names(&E, bin_name(op, false)));
+                    CHECK(st == CML_ERR_UNSUPPORTED && cml_ew_msg_names(&E, bin_name(op, false)));
                     continue;
                 }
                 bool ok = st == CML_OK && tv_shape_is(T(y), 3, S(2, 3, 4)) &&
@@ -394,20 +394,20 @@ static void test_binary_scalar(void) {
                 bool sint = k < 2;
                 cml_evalue *sv = sint ? tv_int(&E, (int64_t)svals[k]) : tv_double(&E, svals[k]);
                 cml_dtype common = sint ? (da == CML_DTYPE_BOOL ? CML_DTYPE_INT64 : da)
-                                        : (ew_t_float(da) ? da : CML_DTYPE_FLOAT32);
-                cml_evalue *a = TS(&E, da, 2, 3, 1), *y = ew_tensor(&E, common, 1, S(6));
-                ew_fill(T(a), 30.0, true);
+                                        : (cml_ew_t_float(da) ? da : CML_DTYPE_FLOAT32);
+                cml_evalue *a = TS(&E, da, 2, 3, 1), *y = cml_ew_tensor(&E, common, 1, S(6));
+                cml_ew_fill(T(a), 30.0, true);
                 cml_status st = CALL(&E, bin_name(op, true), a, sv, y, y);
                 bool ok = st == CML_OK && tv_shape_is(T(y), 3, S(2, 3, 1));
                 /* check_bin reads a [2,3,1] broadcast to [2,3,4]; compare the 6 directly. */
                 for (int64_t e = 0; ok && e < 6; e++) {
-                    if (ew_t_float(common)) {
-                        double w = ew_round_to(common, ref_bin_f(op, common == CML_DTYPE_FLOAT64,
-                                                                 ew_getd(T(a), e), svals[k]));
-                        ok = ew_same_float(common, ew_getd(T(y), e), w);
+                    if (cml_ew_t_float(common)) {
+                        double w = cml_ew_round_to(common, ref_bin_f(op, common == CML_DTYPE_FLOAT64,
+                                                                 cml_ew_getd(T(a), e), svals[k]));
+                        ok = cml_ew_same_float(common, cml_ew_getd(T(y), e), w);
                     } else {
-                        int64_t b = ew_t_wrap(common, (int64_t)svals[k]); /* Scalar cast to common */
-                        ok = ew_geti(T(y), e) == ref_bin_i(op, ew_geti(T(a), e), b);
+                        int64_t b = cml_ew_t_wrap(common, (int64_t)svals[k]); /* Scalar cast to common */
+                        ok = cml_ew_geti(T(y), e) == ref_bin_i(op, cml_ew_geti(T(a), e), b);
                     }
                 }
                 CHECK_MSG(ok, "%s %s, scalar %g: %s", bin_name(op, true), cml_dtype_name(da),
@@ -424,9 +424,9 @@ static void test_binary_edges(void) {
     memcpy(T(a)->data, av, 16);
     memcpy(T(b)->data, bv, 16);
     CHECK(CALL(&E, "aten::fmod.Tensor_out", a, b, y, y) == CML_OK);
-    CHECK(ew_geti(T(y), 0) == -1 && ew_geti(T(y), 1) == 1 && ew_geti(T(y), 2) == -1 && ew_geti(T(y), 3) == 1);
+    CHECK(cml_ew_geti(T(y), 0) == -1 && cml_ew_geti(T(y), 1) == 1 && cml_ew_geti(T(y), 2) == -1 && cml_ew_geti(T(y), 3) == 1);
     CHECK(CALL(&E, "aten::remainder.Tensor_out", a, b, y, y) == CML_OK);
-    CHECK(ew_geti(T(y), 0) == 2 && ew_geti(T(y), 1) == -2 && ew_geti(T(y), 2) == -1 && ew_geti(T(y), 3) == 1);
+    CHECK(cml_ew_geti(T(y), 0) == 2 && cml_ew_geti(T(y), 1) == -2 && cml_ew_geti(T(y), 2) == -1 && cml_ew_geti(T(y), 3) == 1);
     cml_evalue *fa = TS(&E, CML_DTYPE_FLOAT32, 3), *fy = TS(&E, CML_DTYPE_FLOAT32, 3);
     memcpy(T(fa)->data, (float[]){-5.5f, 5.5f, -0.0f}, 12);
     CHECK(CALL(&E, "aten::remainder.Scalar_out", fa, tv_double(&E, 2.0), fy, fy) == CML_OK);
@@ -435,25 +435,25 @@ static void test_binary_edges(void) {
     /* INT64_MIN by -1 is 0, not a trap. */
     cml_evalue *la = TS(&E, CML_DTYPE_INT64, 1), *ly = TS(&E, CML_DTYPE_INT64, 1);
     ((int64_t *)T(la)->data)[0] = INT64_MIN;
-    CHECK(CALL(&E, "aten::remainder.Scalar_out", la, tv_int(&E, -1), ly, ly) == CML_OK && ew_geti(T(ly), 0) == 0);
-    CHECK(CALL(&E, "aten::fmod.Scalar_out", la, tv_int(&E, -1), ly, ly) == CML_OK && ew_geti(T(ly), 0) == 0);
+    CHECK(CALL(&E, "aten::remainder.Scalar_out", la, tv_int(&E, -1), ly, ly) == CML_OK && cml_ew_geti(T(ly), 0) == 0);
+    CHECK(CALL(&E, "aten::fmod.Scalar_out", la, tv_int(&E, -1), ly, ly) == CML_OK && cml_ew_geti(T(ly), 0) == 0);
     /* Integer division by zero fails at run, naming the op. */
     ((int32_t *)T(b)->data)[2] = 0;
     CHECK(CALL(&E, "aten::fmod.Tensor_out", a, b, y, y) == CML_ERR_INVALID_ARG &&
-          ew_msg_names(&E, "aten::fmod.Tensor_out") && strstr(E.err.msg, "division by zero"));
+          cml_ew_msg_names(&E, "aten::fmod.Tensor_out") && strstr(E.err.msg, "division by zero"));
     CHECK(CALL(&E, "aten::remainder.Tensor_out", a, b, y, y) == CML_ERR_INVALID_ARG);
     CHECK(CALL(&E, "aten::remainder.Scalar_out", a, tv_bool(&E, false), y, y) == CML_ERR_INVALID_ARG &&
-          ew_msg_names(&E, "aten::remainder.Scalar_out"));
+          cml_ew_msg_names(&E, "aten::remainder.Scalar_out"));
     /* Bad dtype combos at prepare: float common into an int output, bool
      * operands, a complex operand, a float output for atan2 only. */
     CHECK(PREP(&E, "aten::fmod.Tensor_out", fa, a, y, y) == CML_ERR_UNSUPPORTED &&
-          ew_msg_names(&E, "aten::fmod.Tensor_out"));
+          cml_ew_msg_names(&E, "aten::fmod.Tensor_out"));
     CHECK(PREP(&E, "aten::remainder.Scalar_out", a, tv_double(&E, 1.5), y, y) == CML_ERR_UNSUPPORTED);
     cml_evalue *bb = TS(&E, CML_DTYPE_BOOL, 4);
     CHECK(PREP(&E, "aten::fmod.Tensor_out", bb, bb, bb, bb) == CML_ERR_UNSUPPORTED);
     cml_evalue *cx = TS(&E, CML_DTYPE_COMPLEX64, 4);
     CHECK(PREP(&E, "aten::atan2.out", cx, fa, fy, fy) == CML_ERR_UNSUPPORTED &&
-          ew_msg_names(&E, "aten::atan2.out"));
+          cml_ew_msg_names(&E, "aten::atan2.out"));
     CHECK(PREP(&E, "aten::atan2.out", a, a, y, y) == CML_ERR_UNSUPPORTED);
     /* Incompatible broadcast at run. */
     cml_evalue *s5 = TS(&E, CML_DTYPE_FLOAT32, 5);
@@ -466,8 +466,8 @@ static void test_channels_last(void) {
     cml_evalue *a = TS(&E, CML_DTYPE_FLOAT32, 1, 3, 2, 2), *b = TS(&E, CML_DTYPE_FLOAT32, 3, 1, 1);
     cml_evalue *y = TS(&E, CML_DTYPE_FLOAT32, 1, 3, 2, 2);
     memcpy(T(y)->dim_order, (uint8_t[]){0, 2, 3, 1}, 4);
-    ew_fill(T(a), 2.0, false);
-    ew_fill(T(b), 2.0, false);
+    cml_ew_fill(T(a), 2.0, false);
+    cml_ew_fill(T(b), 2.0, false);
     CHECK(CALL(&E, "aten::atan2.out", a, b, y, y) == CML_OK);
     bool ok = true;
     for (int c = 0; c < 3; c++)
@@ -493,30 +493,30 @@ static void test_clamp_tensor(void) {
             cml_dtype dx = EW_ALL[i], dl = EW_ALL[j], dh = EW_ALL[(i + j) % EW_NALL];
             int which = (i + j) % 3; /* 0: both, 1: min only, 2: max only */
             cml_evalue *x = TS(&E, dx, 2, 3), *lo = TS(&E, dl, 3), *hi = TS(&E, dh, 2, 1);
-            ew_fill(T(x), 40.0, true);
-            ew_fill(T(lo), 20.0, j % 2 == 0);
-            ew_fill(T(hi), 20.0, false);
+            cml_ew_fill(T(x), 40.0, true);
+            cml_ew_fill(T(lo), 20.0, j % 2 == 0);
+            cml_ew_fill(T(hi), 20.0, false);
             cml_dtype common = dx;
-            if (which != 2) common = ew_t_promote(common, dl);
-            if (which != 1) common = ew_t_promote(common, dh);
-            cml_evalue *y = ew_tensor(&E, common, 1, S(6));
+            if (which != 2) common = cml_ew_t_promote(common, dl);
+            if (which != 1) common = cml_ew_t_promote(common, dh);
+            cml_evalue *y = cml_ew_tensor(&E, common, 1, S(6));
             cml_evalue *lov = which == 2 ? tv_null(&E) : lo, *hiv = which == 1 ? tv_none_tensor(&E) : hi;
             bool ok = CALL(&E, "aten::clamp.Tensor_out", x, lov, hiv, y, y) == CML_OK &&
                       tv_shape_is(T(y), 2, S(2, 3));
-            bool fl = ew_t_float(common);
+            bool fl = cml_ew_t_float(common);
             for (int64_t k = 0; ok && k < 6; k++) {
                 /* Operands in the common type first (exact for integers). */
-                double v = ew_round_to(common, ew_getd(T(x), k));
-                double l = ew_round_to(common, ew_getd(T(lo), k % 3));
-                double h = ew_round_to(common, ew_getd(T(hi), k / 3));
+                double v = cml_ew_round_to(common, cml_ew_getd(T(x), k));
+                double l = cml_ew_round_to(common, cml_ew_getd(T(lo), k % 3));
+                double h = cml_ew_round_to(common, cml_ew_getd(T(hi), k / 3));
                 if (!fl) {
-                    int64_t iv = ew_geti(T(x), k), il = ew_geti(T(lo), k % 3), ih = ew_geti(T(hi), k / 3);
+                    int64_t iv = cml_ew_geti(T(x), k), il = cml_ew_geti(T(lo), k % 3), ih = cml_ew_geti(T(hi), k / 3);
                     if (which != 2 && il > iv) iv = il;
                     if (which != 1 && ih < iv) iv = ih;
-                    ok = ew_geti(T(y), k) == iv;
+                    ok = cml_ew_geti(T(y), k) == iv;
                 } else {
                     double w = clamp_ref(v, which != 2 ? &l : NULL, which != 1 ? &h : NULL);
-                    ok = ew_same_float(common, ew_getd(T(y), k), w);
+                    ok = cml_ew_same_float(common, cml_ew_getd(T(y), k), w);
                 }
             }
             CHECK_MSG(ok, "clamp.Tensor %s,%s,%s which %d: %s", cml_dtype_name(dx), cml_dtype_name(dl),
@@ -525,7 +525,7 @@ static void test_clamp_tensor(void) {
     reset();
     cml_evalue *x = TS(&E, CML_DTYPE_FLOAT32, 3), *y = TS(&E, CML_DTYPE_INT32, 3);
     CHECK(PREP(&E, "aten::clamp.Tensor_out", x, x, x, y, y) == CML_ERR_UNSUPPORTED &&
-          ew_msg_names(&E, "aten::clamp.Tensor_out"));
+          cml_ew_msg_names(&E, "aten::clamp.Tensor_out"));
     y = TS(&E, CML_DTYPE_FLOAT32, 3);
     CHECK(PREP(&E, "aten::clamp.Tensor_out", x, tv_null(&E), tv_null(&E), y, y) == CML_ERR_INVALID_ARG);
 }

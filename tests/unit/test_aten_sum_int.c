@@ -18,7 +18,7 @@ static void ref_sum(const cml_tensor *x, const bool *mask, bool as_bool, int64_t
         tv_unravel(i, 3, x->sizes, idx);
         int64_t o = 0;
         for (int d = 0; d < 3; d++) o = o * osz[d] + (mask[d] ? 0 : idx[d]);
-        int64_t v = ew_geti(x, i);
+        int64_t v = cml_ew_geti(x, i);
         if (as_bool) v = v != 0;
         out[o] = (int64_t)((uint64_t)out[o] + (uint64_t)v);
         fsum[o] += (double)(float)v; /* each element converted to float, as the kernel does */
@@ -38,13 +38,13 @@ static void test_dtypes(void) {
                 tv_free(&E);
                 tv_init(&E);
                 cml_evalue *x = TS(&E, ins[i], 2, 3, 4);
-                ew_fill(T(x), 120.0, true);
+                cml_ew_fill(T(x), 120.0, true);
                 int64_t dims[3];
                 uint32_t nd = 0;
                 for (int d = 0; d < 3; d++)
                     if (masks[m][d]) dims[nd++] = d - (m == 1 ? 3 : 0); /* negative dims too */
                 cml_evalue *dl = tv_int_list(&E, nd, dims);
-                cml_evalue *y = ew_tensor(&E, outs[o], 3, S(2, 3, 4));
+                cml_evalue *y = cml_ew_tensor(&E, outs[o], 3, S(2, 3, 4));
                 cml_evalue *dt = m == 3 ? tv_int(&E, outs[o]) : tv_null(&E);
                 cml_status st = CALL(&E, "aten::sum.IntList_out", x, dl, tv_bool(&E, true), dt, y, y);
                 int64_t want[24], n;
@@ -53,9 +53,9 @@ static void test_dtypes(void) {
                 bool ok = st == CML_OK && cml_tensor_numel(T(y)) == n && T(y)->rank == 3;
                 for (int64_t k = 0; ok && k < n; k++) {
                     if (outs[o] == CML_DTYPE_FLOAT32) /* int input converted, summed in fp32 */
-                        ok = fabs(ew_getd(T(y), k) - fwant[k]) <= 1e-6 * fmag[k] + 1e-3;
+                        ok = fabs(cml_ew_getd(T(y), k) - fwant[k]) <= 1e-6 * fmag[k] + 1e-3;
                     else
-                        ok = ew_geti(T(y), k) == ew_t_wrap(outs[o], want[k]);
+                        ok = cml_ew_geti(T(y), k) == cml_ew_t_wrap(outs[o], want[k]);
                 }
                 CHECK_MSG(ok, "sum %s -> %s mask %d: %s", cml_dtype_name(ins[i]), cml_dtype_name(outs[o]), m,
                           E.err.msg);

@@ -41,7 +41,7 @@ static cml_status un_read(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **a
                           un_args *a) {
     const char *op = sp->name;
     if (nargs != sp->nargs)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", sp->nargs, nargs);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", sp->nargs, nargs);
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
     CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &a->out));
     a->op = sp->op;
@@ -65,11 +65,11 @@ static cml_status un_read(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **a
     case UP_GELU: {
         const char *s;
         uint32_t len;
-        CML_TRY(aten_arg_opt_str(ctx, op, args, 1, &s, &len));
+        CML_TRY(cml_aten_arg_opt_str(ctx, op, args, 1, &s, &len));
         if (!s || (len == 4 && memcmp(s, "none", 4) == 0)) a->op = CML_UN_GELU_EXACT;
         else if (len == 4 && memcmp(s, "tanh", 4) == 0) a->op = CML_UN_GELU_TANH;
         else
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "approximate='%.*s' not supported",
+            return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "approximate='%.*s' not supported",
                              (int)len, s);
         break;
     }
@@ -79,7 +79,7 @@ static cml_status un_read(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **a
         CML_TRY(cml_arg_double(ctx, op, args, 2, &scale));
         CML_TRY(cml_arg_double(ctx, op, args, 3, &input_scale));
         if (scale != 1.0 || input_scale != 1.0)
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+            return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
                              "scale=%g, input_scale=%g not supported (only 1)", scale, input_scale);
         break;
     }
@@ -89,7 +89,7 @@ static cml_status un_read(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **a
 }
 
 static bool un_int_domain(const un_spec *sp, const un_args *a) {
-    return sp->int_ok && aten_is_int(a->out->dtype) && aten_is_int(a->x->dtype);
+    return sp->int_ok && cml_aten_is_int(a->out->dtype) && cml_aten_is_int(a->x->dtype);
 }
 
 static cml_status un_prepare(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **args,
@@ -98,17 +98,17 @@ static cml_status un_prepare(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue 
     CML_TRY(un_read(ctx, sp, args, nargs, &a));
     /* Elementwise over memory: any dim order, as long as both share it. */
     if ((!cml_tensor_is_contiguous(a.x) || !cml_tensor_is_contiguous(a.out)) &&
-        !aten_same_dim_order(a.x, a.out))
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, sp->name,
+        !cml_aten_same_dim_order(a.x, a.out))
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, sp->name,
                          "input and output have different dim orders");
     if (un_int_domain(sp, &a)) {
-        *scratch_bytes = aten_i64_need(a.x) + aten_i64_need(a.out);
+        *scratch_bytes = cml_aten_i64_need(a.x) + cml_aten_i64_need(a.out);
         return CML_OK;
     }
-    if (!aten_is_float(a.out->dtype)) return aten_bad_dtype(ctx, sp->name, "output", a.out->dtype);
-    if (!aten_is_float(a.x->dtype) && !aten_is_int_or_bool(a.x->dtype))
-        return aten_bad_dtype(ctx, sp->name, "input", a.x->dtype);
-    *scratch_bytes = aten_f32_need(a.x) + aten_f32_need(a.out);
+    if (!cml_aten_is_float(a.out->dtype)) return cml_aten_bad_dtype(ctx, sp->name, "output", a.out->dtype);
+    if (!cml_aten_is_float(a.x->dtype) && !cml_aten_is_int_or_bool(a.x->dtype))
+        return cml_aten_bad_dtype(ctx, sp->name, "input", a.x->dtype);
+    *scratch_bytes = cml_aten_f32_need(a.x) + cml_aten_f32_need(a.out);
     return CML_OK;
 }
 
@@ -117,16 +117,16 @@ static cml_status un_run(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **ar
     const char *op = sp->name;
     un_args a;
     CML_TRY(un_read(ctx, sp, args, nargs, &a));
-    CML_TRY(aten_resize(ctx, op, a.out, a.x->rank, a.x->sizes));
+    CML_TRY(cml_aten_resize(ctx, op, a.out, a.x->rank, a.x->sizes));
     size_t n = (size_t)cml_tensor_numel(a.out);
     if (n == 0) return CML_OK;
-    aten_scratch s = aten_scratch_of(ctx);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
     if (un_int_domain(sp, &a)) {
-        const int64_t *x = aten_load_i64(&s, a.x);
-        int64_t *y = aten_out_i64(&s, a.out);
-        if (!x || !y) return aten_scratch_short(ctx, op);
-        int64_t lo = a.has_min ? aten_double_to_i64(ceil(a.alpha)) : INT64_MIN;
-        int64_t hi = a.has_max ? aten_double_to_i64(floor(a.beta)) : INT64_MAX;
+        const int64_t *x = cml_aten_load_i64(&s, a.x);
+        int64_t *y = cml_aten_out_i64(&s, a.out);
+        if (!x || !y) return cml_aten_scratch_short(ctx, op);
+        int64_t lo = a.has_min ? cml_aten_double_to_i64(ceil(a.alpha)) : INT64_MIN;
+        int64_t hi = a.has_max ? cml_aten_double_to_i64(floor(a.beta)) : INT64_MAX;
         for (size_t k = 0; k < n; k++) {
             int64_t v = x[k];
             switch (a.op) {
@@ -141,18 +141,18 @@ static cml_status un_run(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **ar
             }
             y[k] = v;
         }
-        aten_store_i64(a.out, y);
+        cml_aten_store_i64(a.out, y);
         return CML_OK;
     }
-    const float *x = aten_load_f32(&s, a.x);
-    if (!x) return aten_scratch_short(ctx, op);
+    const float *x = cml_aten_load_f32(&s, a.x);
+    if (!x) return cml_aten_scratch_short(ctx, op);
     float *y;
     if (a.out->dtype == CML_DTYPE_FLOAT32) y = a.out->data;
     else if (x != a.x->data) y = (float *)x; /* reuse the staged input */
-    else y = aten_out_f32(&s, a.out);
-    if (!y) return aten_scratch_short(ctx, op);
+    else y = cml_aten_out_f32(&s, a.out);
+    if (!y) return cml_aten_scratch_short(ctx, op);
     cml_k_unary_f32(a.op, x, y, n, (float)a.alpha, (float)a.beta);
-    aten_store_f32(a.out, y);
+    cml_aten_store_f32(a.out, y);
     return CML_OK;
 }
 
@@ -166,27 +166,27 @@ static cml_status un_run(cml_kernel_ctx *ctx, const un_spec *sp, cml_evalue **ar
         return un_run(ctx, &fn##_spec, args, nargs);                                             \
     }
 
-UN_OP(aten_relu_out,        "aten::relu.out",        CML_UN_RELU,        UP_NONE,     1, 3)
-UN_OP(aten_hardtanh_out,    "aten::hardtanh.out",    CML_UN_CLAMP,       UP_HARDTANH, 1, 5)
-UN_OP(aten_clamp_out,       "aten::clamp.out",       CML_UN_CLAMP,       UP_CLAMP,    1, 5)
-UN_OP(aten_sigmoid_out,     "aten::sigmoid.out",     CML_UN_SIGMOID,     UP_NONE,     0, 3)
-UN_OP(aten_tanh_out,        "aten::tanh.out",        CML_UN_TANH,        UP_NONE,     0, 3)
-UN_OP(aten_gelu_out,        "aten::gelu.out",        CML_UN_GELU_EXACT,  UP_GELU,     0, 4)
-UN_OP(aten_silu_out,        "aten::silu.out",        CML_UN_SILU,        UP_NONE,     0, 3)
-UN_OP(aten_hardswish_out,   "aten::hardswish.out",   CML_UN_HARDSWISH,   UP_NONE,     0, 3)
-UN_OP(aten_hardsigmoid_out, "aten::hardsigmoid.out", CML_UN_HARDSIGMOID, UP_NONE,     0, 3)
-UN_OP(aten_leaky_relu_out,  "aten::leaky_relu.out",  CML_UN_LEAKY_RELU,  UP_LEAKY,    0, 4)
-UN_OP(aten_elu_out,         "aten::elu.out",         CML_UN_ELU,         UP_ELU,      0, 6)
-UN_OP(aten_exp_out,         "aten::exp.out",         CML_UN_EXP,         UP_NONE,     0, 3)
-UN_OP(aten_log_out,         "aten::log.out",         CML_UN_LOG,         UP_NONE,     0, 3)
-UN_OP(aten_sqrt_out,        "aten::sqrt.out",        CML_UN_SQRT,        UP_NONE,     0, 3)
-UN_OP(aten_rsqrt_out,       "aten::rsqrt.out",       CML_UN_RSQRT,       UP_NONE,     0, 3)
-UN_OP(aten_neg_out,         "aten::neg.out",         CML_UN_NEG,         UP_NONE,     1, 3)
-UN_OP(aten_abs_out,         "aten::abs.out",         CML_UN_ABS,         UP_NONE,     1, 3)
-UN_OP(aten_sin_out,         "aten::sin.out",         CML_UN_SIN,         UP_NONE,     0, 3)
-UN_OP(aten_cos_out,         "aten::cos.out",         CML_UN_COS,         UP_NONE,     0, 3)
-UN_OP(aten_erf_out,         "aten::erf.out",         CML_UN_ERF,         UP_NONE,     0, 3)
-UN_OP(aten_floor_out,       "aten::floor.out",       CML_UN_FLOOR,       UP_NONE,     0, 3)
-UN_OP(aten_ceil_out,        "aten::ceil.out",        CML_UN_CEIL,        UP_NONE,     0, 3)
-UN_OP(aten_round_out,       "aten::round.out",       CML_UN_ROUND_EVEN,  UP_NONE,     0, 3)
-UN_OP(aten_reciprocal_out,  "aten::reciprocal.out",  CML_UN_RECIPROCAL,  UP_NONE,     0, 3)
+UN_OP(cml_aten_relu_out,        "aten::relu.out",        CML_UN_RELU,        UP_NONE,     1, 3)
+UN_OP(cml_aten_hardtanh_out,    "aten::hardtanh.out",    CML_UN_CLAMP,       UP_HARDTANH, 1, 5)
+UN_OP(cml_aten_clamp_out,       "aten::clamp.out",       CML_UN_CLAMP,       UP_CLAMP,    1, 5)
+UN_OP(cml_aten_sigmoid_out,     "aten::sigmoid.out",     CML_UN_SIGMOID,     UP_NONE,     0, 3)
+UN_OP(cml_aten_tanh_out,        "aten::tanh.out",        CML_UN_TANH,        UP_NONE,     0, 3)
+UN_OP(cml_aten_gelu_out,        "aten::gelu.out",        CML_UN_GELU_EXACT,  UP_GELU,     0, 4)
+UN_OP(cml_aten_silu_out,        "aten::silu.out",        CML_UN_SILU,        UP_NONE,     0, 3)
+UN_OP(cml_aten_hardswish_out,   "aten::hardswish.out",   CML_UN_HARDSWISH,   UP_NONE,     0, 3)
+UN_OP(cml_aten_hardsigmoid_out, "aten::hardsigmoid.out", CML_UN_HARDSIGMOID, UP_NONE,     0, 3)
+UN_OP(cml_aten_leaky_relu_out,  "aten::leaky_relu.out",  CML_UN_LEAKY_RELU,  UP_LEAKY,    0, 4)
+UN_OP(cml_aten_elu_out,         "aten::elu.out",         CML_UN_ELU,         UP_ELU,      0, 6)
+UN_OP(cml_aten_exp_out,         "aten::exp.out",         CML_UN_EXP,         UP_NONE,     0, 3)
+UN_OP(cml_aten_log_out,         "aten::log.out",         CML_UN_LOG,         UP_NONE,     0, 3)
+UN_OP(cml_aten_sqrt_out,        "aten::sqrt.out",        CML_UN_SQRT,        UP_NONE,     0, 3)
+UN_OP(cml_aten_rsqrt_out,       "aten::rsqrt.out",       CML_UN_RSQRT,       UP_NONE,     0, 3)
+UN_OP(cml_aten_neg_out,         "aten::neg.out",         CML_UN_NEG,         UP_NONE,     1, 3)
+UN_OP(cml_aten_abs_out,         "aten::abs.out",         CML_UN_ABS,         UP_NONE,     1, 3)
+UN_OP(cml_aten_sin_out,         "aten::sin.out",         CML_UN_SIN,         UP_NONE,     0, 3)
+UN_OP(cml_aten_cos_out,         "aten::cos.out",         CML_UN_COS,         UP_NONE,     0, 3)
+UN_OP(cml_aten_erf_out,         "aten::erf.out",         CML_UN_ERF,         UP_NONE,     0, 3)
+UN_OP(cml_aten_floor_out,       "aten::floor.out",       CML_UN_FLOOR,       UP_NONE,     0, 3)
+UN_OP(cml_aten_ceil_out,        "aten::ceil.out",        CML_UN_CEIL,        UP_NONE,     0, 3)
+UN_OP(cml_aten_round_out,       "aten::round.out",       CML_UN_ROUND_EVEN,  UP_NONE,     0, 3)
+UN_OP(cml_aten_reciprocal_out,  "aten::reciprocal.out",  CML_UN_RECIPROCAL,  UP_NONE,     0, 3)

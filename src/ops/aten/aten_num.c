@@ -8,14 +8,14 @@ static const void *at(cml_dtype dt, const void *base, size_t i) {
     return (const char *)base + i * cml_dtype_size(dt);
 }
 
-double aten_num_get_any(cml_dtype dt, const void *base, size_t i) {
-    return aten_elem_supported(dt) ? aten_elem_get_f64(dt, at(dt, base, i)) : 0.0;
+double cml_aten_num_get_any(cml_dtype dt, const void *base, size_t i) {
+    return cml_aten_elem_supported(dt) ? cml_aten_elem_get_f64(dt, at(dt, base, i)) : 0.0;
 }
 
-int64_t aten_num_get_i64(cml_dtype dt, const void *base, size_t i) {
-    return aten_elem_supported(dt) ? aten_elem_get_i64(dt, at(dt, base, i)) : 0;
+int64_t cml_aten_num_get_i64(cml_dtype dt, const void *base, size_t i) {
+    return cml_aten_elem_supported(dt) ? cml_aten_elem_get_i64(dt, at(dt, base, i)) : 0;
 }
 
-void aten_num_set_any(cml_dtype dt, void *base, size_t i, double v) {
-    if (aten_elem_supported(dt)) aten_elem_set_f64(dt, (void *)at(dt, base, i), v);
+void cml_aten_num_set_any(cml_dtype dt, void *base, size_t i, double v) {
+    if (cml_aten_elem_supported(dt)) cml_aten_elem_set_f64(dt, (void *)at(dt, base, i), v);
 }

@@ -41,7 +41,7 @@ static cml_status geom_check(cml_kernel_ctx *ctx, const char *op, const int64_t 
     for (int d = 0; d < 2; d++)
         if (st[d] <= 0 || st[d] > ATEN_MAX_GEOM || pad[d] < 0 || pad[d] > ATEN_MAX_GEOM ||
             dil[d] <= 0 || dil[d] > ATEN_MAX_GEOM)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                              "stride %lld, padding %lld, dilation %lld out of range",
                              (long long)st[d], (long long)pad[d], (long long)dil[d]);
     return CML_OK;
@@ -67,13 +67,13 @@ typedef struct cb_args {
 static cml_status cb_read_mask(cml_kernel_ctx *ctx, cml_evalue **args, cb_args *a) {
     const cml_evalue *v = args[10];
     if (v->kind != CML_VALUE_BOOL_LIST || v->u.bool_list.count != 3)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, CB, "output_mask must be a list of 3 bools");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, CB, "output_mask must be a list of 3 bools");
     for (int k = 0; k < 3; k++) a->mask[k] = v->u.bool_list.items[k] != 0;
     a->has_bias_sizes = !cml_arg_is_none(args, 3);
     if (a->has_bias_sizes) {
         uint32_t n;
         CML_TRY(cml_arg_int_list(ctx, CB, args, 3, &a->bias_size, 1, &n));
-        if (n != 1) return aten_fail(ctx, CML_ERR_INVALID_ARG, CB, "bias_sizes must have 1 value");
+        if (n != 1) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, CB, "bias_sizes must have 1 value");
     }
     return CML_OK;
 }
@@ -82,11 +82,11 @@ static cml_status cb_read_geom(cml_kernel_ctx *ctx, cml_evalue **args, cb_args *
     bool transposed;
     CML_TRY(cml_arg_bool(ctx, CB, args, 7, &transposed));
     if (transposed)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, CB,
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, CB,
                          "transposed convolution backward not supported (as upstream)");
-    CML_TRY(aten_arg_int_tuple(ctx, CB, args, 4, 2, 1, a->st));
-    CML_TRY(aten_arg_int_tuple(ctx, CB, args, 5, 2, 0, a->pad));
-    CML_TRY(aten_arg_int_tuple(ctx, CB, args, 6, 2, 1, a->dil));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, CB, args, 4, 2, 1, a->st));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, CB, args, 5, 2, 0, a->pad));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, CB, args, 6, 2, 1, a->dil));
     CML_TRY(cml_arg_int(ctx, CB, args, 9, &a->groups));
     return geom_check(ctx, CB, a->st, a->pad, a->dil);
 }
@@ -96,10 +96,10 @@ static cml_status cb_check_shapes(cml_kernel_ctx *ctx, const cb_args *a) {
     int64_t C = x->sizes[1], OC = w->sizes[0], g = a->groups;
     for (int d = 2; d < 4; d++)
         if (w->sizes[d] > ATEN_MAX_GEOM || x->sizes[d] > ((int64_t)1 << 60))
-            return aten_fail(ctx, CML_ERR_SHAPE, CB, "kernel %lld or input %lld too large",
+            return cml_aten_fail(ctx, CML_ERR_SHAPE, CB, "kernel %lld or input %lld too large",
                              (long long)w->sizes[d], (long long)x->sizes[d]);
     if (g <= 0 || C % g != 0 || OC % g != 0 || w->sizes[1] != C / g)
-        return aten_fail(ctx, CML_ERR_SHAPE, CB,
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, CB,
                          "groups %lld do not fit input channels %lld, weight [%lld, %lld]",
                          (long long)g, (long long)C, (long long)OC, (long long)w->sizes[1]);
     int64_t want[4] = {x->sizes[0], OC,
@@ -107,17 +107,17 @@ static cml_status cb_check_shapes(cml_kernel_ctx *ctx, const cb_args *a) {
                        conv_out_size(x->sizes[3], w->sizes[3], a->pad[1], a->st[1], a->dil[1])};
     if (w->sizes[2] <= 0 || w->sizes[3] <= 0 || want[2] <= 0 || want[3] <= 0 ||
         !same_shape4(a->go, want))
-        return aten_fail(ctx, CML_ERR_SHAPE, CB, "grad_output must be [%lld, %lld, %lld, %lld]",
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, CB, "grad_output must be [%lld, %lld, %lld, %lld]",
                          (long long)want[0], (long long)want[1], (long long)want[2],
                          (long long)want[3]);
     if (a->has_bias_sizes && a->bias_size != OC)
-        return aten_fail(ctx, CML_ERR_SHAPE, CB, "bias_sizes [%lld] is not [%lld]",
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, CB, "bias_sizes [%lld] is not [%lld]",
                          (long long)a->bias_size, (long long)OC);
     return CML_OK;
 }
 
 static cml_status cb_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cb_args *a) {
-    CML_TRY(aten_nargs_is(ctx, CB, nargs, 15));
+    CML_TRY(cml_aten_nargs_is(ctx, CB, nargs, 15));
     memset(a, 0, sizeof *a);
     CML_TRY(cml_arg_tensor(ctx, CB, args, 0, &a->go));
     CML_TRY(cml_arg_tensor(ctx, CB, args, 1, &a->x));
@@ -127,25 +127,25 @@ static cml_status cb_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
     CML_TRY(cml_arg_tensor(ctx, CB, args, 13, &a->gb));
     CML_TRY(cb_read_mask(ctx, args, a));
     CML_TRY(cb_read_geom(ctx, args, a));
-    CML_TRY(aten_check_rank(ctx, CB, a->w, "weight (2-D convolution only, as upstream)", 4, 4));
-    CML_TRY(aten_check_rank(ctx, CB, a->x, "input", 4, 4));
+    CML_TRY(cml_aten_check_rank(ctx, CB, a->w, "weight (2-D convolution only, as upstream)", 4, 4));
+    CML_TRY(cml_aten_check_rank(ctx, CB, a->x, "input", 4, 4));
     return cb_check_shapes(ctx, a);
 }
 
-cml_status aten_convolution_backward_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_convolution_backward_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                  uint32_t nargs, size_t *scratch_bytes) {
     cb_args a;
     CML_TRY(cb_read(ctx, args, nargs, &a));
-    if (!aten_is_floating(a.x->dtype)) return aten_bad_dtype(ctx, CB, "input", a.x->dtype);
+    if (!cml_aten_is_floating(a.x->dtype)) return cml_aten_bad_dtype(ctx, CB, "input", a.x->dtype);
     const cml_tensor *ts[6] = {a.go, a.x, a.w, a.gi, a.gw, a.gb};
     static const char *const names[6] = {"grad_output", "input",       "weight",
                                          "grad_input",  "grad_weight", "grad_bias"};
     for (int k = 0; k < 6; k++) {
         if (k >= 3 && !a.mask[k - 3]) continue;
         if (ts[k]->dtype != a.x->dtype)
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, CB, "%s dtype %s differs from input %s",
+            return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, CB, "%s dtype %s differs from input %s",
                              names[k], cml_dtype_name(ts[k]->dtype), cml_dtype_name(a.x->dtype));
-        CML_TRY(aten_check_contiguous(ctx, CB, ts[k], names[k]));
+        CML_TRY(cml_aten_check_contiguous(ctx, CB, ts[k], names[k]));
     }
     *scratch_bytes = 0;
     return CML_OK;
@@ -153,7 +153,7 @@ cml_status aten_convolution_backward_out_prepare(cml_kernel_ctx *ctx, cml_evalue
 
 /* Adds v into element i of t (in t's dtype, as upstream accumulates). */
 static void acc_add(cml_tensor *t, size_t i, double v) {
-    aten_num_set(t->dtype, t->data, i, aten_num_get(t->dtype, t->data, i) + v);
+    cml_aten_num_set(t->dtype, t->data, i, cml_aten_num_get(t->dtype, t->data, i) + v);
 }
 
 static void cb_zero(cml_tensor *t) {
@@ -172,7 +172,7 @@ static void cb_accumulate(const cb_args *a) {
             for (int64_t oh = 0; oh < OH; oh++)
                 for (int64_t ow = 0; ow < OW; ow++) {
                     size_t oi = (size_t)(((n * OC + oc) * OH + oh) * OW + ow);
-                    double g = aten_num_get(dt, go->data, oi);
+                    double g = cml_aten_num_get(dt, go->data, oi);
                     if (a->mask[2]) acc_add(a->gb, (size_t)oc, g);
                     for (int64_t ic = 0; ic < cpg; ic++) {
                         int64_t c = (oc / opg) * cpg + ic;
@@ -184,20 +184,20 @@ static void cb_accumulate(const cb_args *a) {
                                 if (iw < 0 || iw >= W) continue;
                                 size_t xi = (size_t)(((n * C + c) * H + ih) * W + iw);
                                 size_t wi = (size_t)(((oc * cpg + ic) * KH + kh) * KW + kw);
-                                if (a->mask[0]) acc_add(a->gi, xi, g * aten_num_get(dt, w->data, wi));
-                                if (a->mask[1]) acc_add(a->gw, wi, g * aten_num_get(dt, x->data, xi));
+                                if (a->mask[0]) acc_add(a->gi, xi, g * cml_aten_num_get(dt, w->data, wi));
+                                if (a->mask[1]) acc_add(a->gw, wi, g * cml_aten_num_get(dt, x->data, xi));
                             }
                         }
                     }
                 }
 }
 
-cml_status aten_convolution_backward_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_convolution_backward_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cb_args a;
     CML_TRY(cb_read(ctx, args, nargs, &a));
-    if (a.mask[0]) CML_TRY(aten_resize(ctx, CB, a.gi, 4, a.x->sizes));
-    if (a.mask[1]) CML_TRY(aten_resize(ctx, CB, a.gw, 4, a.w->sizes));
-    if (a.mask[2]) CML_TRY(aten_resize(ctx, CB, a.gb, 1, a.w->sizes));
+    if (a.mask[0]) CML_TRY(cml_aten_resize(ctx, CB, a.gi, 4, a.x->sizes));
+    if (a.mask[1]) CML_TRY(cml_aten_resize(ctx, CB, a.gw, 4, a.w->sizes));
+    if (a.mask[2]) CML_TRY(cml_aten_resize(ctx, CB, a.gb, 1, a.w->sizes));
     if (a.mask[0]) cb_zero(a.gi);
     if (a.mask[1]) cb_zero(a.gw);
     if (a.mask[2]) cb_zero(a.gb);
@@ -215,23 +215,23 @@ static cml_status mb_geom(cml_kernel_ctx *ctx, cml_evalue **args, const cml_tens
                           int64_t *oh, int64_t *ow) {
     int64_t k[2], st[2], pad[2], dil[2];
     bool ceil_mode;
-    CML_TRY(aten_arg_int_tuple(ctx, MB, args, 2, 2, 1, k));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, MB, args, 2, 2, 1, k));
     uint32_t ns;
     CML_TRY(cml_arg_int_list(ctx, MB, args, 3, st, 2, &ns));
     if (ns == 0) memcpy(st, k, sizeof st); /* stride defaults to the kernel */
-    else CML_TRY(aten_arg_int_tuple(ctx, MB, args, 3, 2, 1, st));
-    CML_TRY(aten_arg_int_tuple(ctx, MB, args, 4, 2, 0, pad));
-    CML_TRY(aten_arg_int_tuple(ctx, MB, args, 5, 2, 1, dil));
+    else CML_TRY(cml_aten_arg_int_tuple(ctx, MB, args, 3, 2, 1, st));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, MB, args, 4, 2, 0, pad));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, MB, args, 5, 2, 1, dil));
     CML_TRY(cml_arg_bool(ctx, MB, args, 6, &ceil_mode));
     CML_TRY(geom_check(ctx, MB, st, pad, dil));
     int64_t out[2];
     for (int d = 0; d < 2; d++) {
         if (k[d] <= 0 || k[d] > ATEN_MAX_GEOM || pad[d] > k[d] / 2)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, MB, "kernel %lld with padding %lld is invalid",
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, MB, "kernel %lld with padding %lld is invalid",
                              (long long)k[d], (long long)pad[d]);
         int64_t in = x->sizes[x->rank - 2 + d];
         if (in > ((int64_t)1 << 60))
-            return aten_fail(ctx, CML_ERR_SHAPE, MB, "input size %lld too large", (long long)in);
+            return cml_aten_fail(ctx, CML_ERR_SHAPE, MB, "input size %lld too large", (long long)in);
         int64_t num = in + 2 * pad[d] - dil[d] * (k[d] - 1) - 1 + (ceil_mode ? st[d] - 1 : 0);
         int64_t q = num / st[d];
         if (num % st[d] != 0 && num < 0) q--;
@@ -244,12 +244,12 @@ static cml_status mb_geom(cml_kernel_ctx *ctx, cml_evalue **args, const cml_tens
 }
 
 static cml_status mb_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, mb_args *a) {
-    CML_TRY(aten_nargs_is(ctx, MB, nargs, 10));
+    CML_TRY(cml_aten_nargs_is(ctx, MB, nargs, 10));
     CML_TRY(cml_arg_tensor(ctx, MB, args, 0, &a->go));
     CML_TRY(cml_arg_tensor(ctx, MB, args, 1, &a->x));
     CML_TRY(cml_arg_tensor(ctx, MB, args, 7, &a->idx));
     CML_TRY(cml_arg_tensor(ctx, MB, args, 8, &a->gi));
-    CML_TRY(aten_check_rank(ctx, MB, a->x, "input", 3, 4));
+    CML_TRY(cml_aten_check_rank(ctx, MB, a->x, "input", 3, 4));
     int64_t oh = 0, ow = 0;
     CML_TRY(mb_geom(ctx, args, a->x, &oh, &ow));
     int32_t r = a->x->rank;
@@ -258,51 +258,51 @@ static cml_status mb_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
     for (int32_t d = 0; ok && d < r - 2; d++) ok = a->go->sizes[d] == a->x->sizes[d];
     for (int32_t d = 0; ok && d < r; d++) ok = a->idx->sizes[d] == a->go->sizes[d];
     if (!ok)
-        return aten_fail(ctx, CML_ERR_SHAPE, MB,
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, MB,
                          "grad_output and indices must be the pooled shape (.., %lld, %lld)",
                          (long long)oh, (long long)ow);
     return CML_OK;
 }
 
-cml_status aten_max_pool2d_with_indices_backward_grad_input_prepare(cml_kernel_ctx *ctx,
+cml_status cml_aten_max_pool2d_with_indices_backward_grad_input_prepare(cml_kernel_ctx *ctx,
                                                                    cml_evalue **args,
                                                                    uint32_t nargs,
                                                                    size_t *scratch_bytes) {
     mb_args a;
     CML_TRY(mb_read(ctx, args, nargs, &a));
-    if (!aten_is_floating(a.x->dtype)) return aten_bad_dtype(ctx, MB, "input", a.x->dtype);
+    if (!cml_aten_is_floating(a.x->dtype)) return cml_aten_bad_dtype(ctx, MB, "input", a.x->dtype);
     if (a.go->dtype != a.x->dtype || a.gi->dtype != a.x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, MB,
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, MB,
                          "grad_output %s and grad_input %s must be %s", cml_dtype_name(a.go->dtype),
                          cml_dtype_name(a.gi->dtype), cml_dtype_name(a.x->dtype));
-    if (a.idx->dtype != CML_DTYPE_INT64) return aten_bad_dtype(ctx, MB, "indices", a.idx->dtype);
-    CML_TRY(aten_check_contiguous(ctx, MB, a.go, "grad_output"));
-    CML_TRY(aten_check_contiguous(ctx, MB, a.idx, "indices"));
-    CML_TRY(aten_check_contiguous(ctx, MB, a.gi, "grad_input"));
+    if (a.idx->dtype != CML_DTYPE_INT64) return cml_aten_bad_dtype(ctx, MB, "indices", a.idx->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, MB, a.go, "grad_output"));
+    CML_TRY(cml_aten_check_contiguous(ctx, MB, a.idx, "indices"));
+    CML_TRY(cml_aten_check_contiguous(ctx, MB, a.gi, "grad_input"));
     *scratch_bytes = 0;
     return CML_OK;
 }
 
-cml_status aten_max_pool2d_with_indices_backward_grad_input_run(cml_kernel_ctx *ctx,
+cml_status cml_aten_max_pool2d_with_indices_backward_grad_input_run(cml_kernel_ctx *ctx,
                                                                cml_evalue **args, uint32_t nargs) {
     mb_args a;
     CML_TRY(mb_read(ctx, args, nargs, &a));
     int32_t r = a.x->rank;
-    CML_TRY(aten_resize(ctx, MB, a.gi, r, a.x->sizes));
+    CML_TRY(cml_aten_resize(ctx, MB, a.gi, r, a.x->sizes));
     cb_zero(a.gi);
-    int64_t planes = aten_prod(a.x->sizes, 0, r - 2), in_plane = aten_prod(a.x->sizes, r - 2, r);
-    int64_t out_plane = aten_prod(a.go->sizes, r - 2, r);
+    int64_t planes = cml_aten_prod(a.x->sizes, 0, r - 2), in_plane = cml_aten_prod(a.x->sizes, r - 2, r);
+    int64_t out_plane = cml_aten_prod(a.go->sizes, r - 2, r);
     const int64_t *idx = a.idx->data;
     for (int64_t p = 0; p < planes; p++)
         for (int64_t o = 0; o < out_plane; o++) {
             int64_t m = idx[p * out_plane + o];
             if (m == -1) continue;
             if (m < 0 || m >= in_plane)
-                return aten_fail(ctx, CML_ERR_INVALID_ARG, MB,
+                return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, MB,
                                  "index %lld outside the %lld-element plane", (long long)m,
                                  (long long)in_plane);
             acc_add(a.gi, (size_t)(p * in_plane + m),
-                    aten_num_get(a.go->dtype, a.go->data, (size_t)(p * out_plane + o)));
+                    cml_aten_num_get(a.go->dtype, a.go->data, (size_t)(p * out_plane + o)));
         }
     return CML_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * Binary math ops with upstream's dtype rules (ew_util.h), broadcasting:
+ * Binary math ops with upstream's dtype rules (cml_ew_util.h), broadcasting:
  *
  *   atan2.out(Tensor self, Tensor other, *, Tensor(a!) out): floating out.
  *   fmod.Tensor_out / fmod.Scalar_out(Tensor self, Tensor|Scalar other, *,
@@ -72,15 +72,15 @@ static bool rem_i64(const int64_t *a, const int64_t *b, size_t bs, int64_t *o, s
 }
 
 /*         function                        name                          scalar rule */
-EW_BIN_OP(aten_atan2_out,              "aten::atan2.out",              0, EW_RULE_FLOAT,
+EW_BIN_OP(cml_aten_atan2_out,              "aten::atan2.out",              0, EW_RULE_FLOAT,
           atan2_f32, atan2_f64, NULL)
-EW_BIN_OP(aten_fmod_tensor_out,        "aten::fmod.Tensor_out",        0, EW_RULE_MOD,
+EW_BIN_OP(cml_aten_fmod_tensor_out,        "aten::fmod.Tensor_out",        0, EW_RULE_MOD,
           fmod_f32, fmod_f64, fmod_i64)
-EW_BIN_OP(aten_fmod_scalar_out,        "aten::fmod.Scalar_out",        1, EW_RULE_MOD,
+EW_BIN_OP(cml_aten_fmod_scalar_out,        "aten::fmod.Scalar_out",        1, EW_RULE_MOD,
           fmod_f32, fmod_f64, fmod_i64)
-EW_BIN_OP(aten_remainder_tensor_out,   "aten::remainder.Tensor_out",   0, EW_RULE_MOD,
+EW_BIN_OP(cml_aten_remainder_tensor_out,   "aten::remainder.Tensor_out",   0, EW_RULE_MOD,
           rem_f32, rem_f64, rem_i64)
-EW_BIN_OP(aten_remainder_scalar_out,   "aten::remainder.Scalar_out",   1, EW_RULE_MOD,
+EW_BIN_OP(cml_aten_remainder_scalar_out,   "aten::remainder.Scalar_out",   1, EW_RULE_MOD,
           rem_f32, rem_f64, rem_i64)
 
 /* ---- clamp.Tensor_out(Tensor self, Tensor? min=None, Tensor? max=None, *, Tensor(a!) out) ---- */
@@ -94,34 +94,34 @@ typedef struct clamp_args {
 
 static cml_status clamp_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                              clamp_args *c) {
-    CML_TRY(aten_nargs_is(ctx, CLAMPT, nargs, 5));
+    CML_TRY(cml_aten_nargs_is(ctx, CLAMPT, nargs, 5));
     CML_TRY(cml_arg_tensor(ctx, CLAMPT, args, 0, &c->x));
-    CML_TRY(aten_arg_opt_tensor(ctx, CLAMPT, args, 1, &c->lo));
-    CML_TRY(aten_arg_opt_tensor(ctx, CLAMPT, args, 2, &c->hi));
+    CML_TRY(cml_aten_arg_opt_tensor(ctx, CLAMPT, args, 1, &c->lo));
+    CML_TRY(cml_aten_arg_opt_tensor(ctx, CLAMPT, args, 2, &c->hi));
     CML_TRY(cml_arg_tensor(ctx, CLAMPT, args, 3, &c->out));
     if (!c->lo && !c->hi)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, CLAMPT, "at least one of min and max is needed");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, CLAMPT, "at least one of min and max is needed");
     const cml_tensor *ts[4] = {c->x, c->lo, c->hi, c->out};
     const char *names[4] = {"self", "min", "max", "output"};
     for (int k = 0; k < 4; k++)
-        if (ts[k]) CML_TRY(ew_require(ctx, CLAMPT, aten_is_realhbbf16(ts[k]->dtype), names[k], ts[k]->dtype));
+        if (ts[k]) CML_TRY(cml_ew_require(ctx, CLAMPT, cml_aten_is_realhbbf16(ts[k]->dtype), names[k], ts[k]->dtype));
     c->common = c->x->dtype;
-    if (c->lo) c->common = ew_promote(c->common, c->lo->dtype);
-    if (c->hi) c->common = ew_promote(c->common, c->hi->dtype);
-    if (!ew_can_cast(c->common, c->out->dtype))
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, CLAMPT, "result type %s cannot be cast to output %s",
+    if (c->lo) c->common = cml_ew_promote(c->common, c->lo->dtype);
+    if (c->hi) c->common = cml_ew_promote(c->common, c->hi->dtype);
+    if (!cml_ew_can_cast(c->common, c->out->dtype))
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, CLAMPT, "result type %s cannot be cast to output %s",
                          cml_dtype_name(c->common), cml_dtype_name(c->out->dtype));
-    c->cdt = ew_compute_dtype(c->common);
+    c->cdt = cml_ew_compute_dtype(c->common);
     return CML_OK;
 }
 
-cml_status aten_clamp_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_clamp_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                          size_t *scratch_bytes) {
     clamp_args c;
     CML_TRY(clamp_read(ctx, args, nargs, &c));
-    size_t need = ew_stage_need(c.x, c.cdt, c.out) + ew_result_need(c.out, c.cdt);
-    if (c.lo) need += ew_stage_need(c.lo, c.cdt, c.out);
-    if (c.hi) need += ew_stage_need(c.hi, c.cdt, c.out);
+    size_t need = cml_ew_stage_need(c.x, c.cdt, c.out) + cml_ew_result_need(c.out, c.cdt);
+    if (c.lo) need += cml_ew_stage_need(c.lo, c.cdt, c.out);
+    if (c.hi) need += cml_ew_stage_need(c.hi, c.cdt, c.out);
     *scratch_bytes = need;
     return CML_OK;
 }
@@ -147,22 +147,22 @@ static void clamp_i64(const int64_t *x, const int64_t *lo, const int64_t *hi, in
     CLAMP_LOOP(int64_t, NO_NAN)
 }
 
-cml_status aten_clamp_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_clamp_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     clamp_args c;
     CML_TRY(clamp_read(ctx, args, nargs, &c));
     const cml_tensor *ts[3] = {c.x, c.lo, c.hi};
-    CML_TRY(ew_broadcast_resize(ctx, CLAMPT, ts, 3, c.out));
+    CML_TRY(cml_ew_broadcast_resize(ctx, CLAMPT, ts, 3, c.out));
     size_t n = (size_t)cml_tensor_numel(c.out);
     if (n == 0) return CML_OK;
-    aten_scratch s = aten_scratch_of(ctx);
-    const void *xp = ew_stage(&s, c.x, c.cdt, c.out);
-    const void *lp = c.lo ? ew_stage(&s, c.lo, c.cdt, c.out) : NULL;
-    const void *hp = c.hi ? ew_stage(&s, c.hi, c.cdt, c.out) : NULL;
-    void *op = ew_result(&s, c.out, c.cdt);
-    if (!xp || (c.lo && !lp) || (c.hi && !hp) || !op) return aten_scratch_short(ctx, CLAMPT);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
+    const void *xp = cml_ew_stage(&s, c.x, c.cdt, c.out);
+    const void *lp = c.lo ? cml_ew_stage(&s, c.lo, c.cdt, c.out) : NULL;
+    const void *hp = c.hi ? cml_ew_stage(&s, c.hi, c.cdt, c.out) : NULL;
+    void *op = cml_ew_result(&s, c.out, c.cdt);
+    if (!xp || (c.lo && !lp) || (c.hi && !hp) || !op) return cml_aten_scratch_short(ctx, CLAMPT);
     if (c.cdt == CML_DTYPE_FLOAT32) clamp_f32(xp, lp, hp, op, n);
     else if (c.cdt == CML_DTYPE_FLOAT64) clamp_f64(xp, lp, hp, op, n);
     else clamp_i64(xp, lp, hp, op, n);
-    ew_finish(c.out, op, c.cdt);
+    cml_ew_finish(c.out, op, c.cdt);
     return CML_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * Bitwise ops with upstream's dtype rules (ew_util.h, EW_RULE_BITS),
+ * Bitwise ops with upstream's dtype rules (cml_ew_util.h, EW_RULE_BITS),
  * broadcasting:
  *
  *   bitwise_and / bitwise_or / bitwise_xor .Tensor_out / .Scalar_out
@@ -37,19 +37,19 @@ static bool xor_i64(const int64_t *a, const int64_t *b, size_t bs, int64_t *o, s
 
 static bool lshift_i64(const int64_t *a, const int64_t *b, size_t bs, int64_t *o, size_t n,
                        cml_dtype common) {
-    int64_t bits = ew_int_bits(common);
+    int64_t bits = cml_ew_int_bits(common);
     for (size_t k = 0; k < n; k++) {
         int64_t c = b[k * bs];
         if (common == CML_DTYPE_BOOL) o[k] = a[k];
         else if (c < 0 || c >= bits) o[k] = 0;
-        else o[k] = ew_wrap_int(common, (int64_t)((uint64_t)a[k] << c));
+        else o[k] = cml_ew_wrap_int(common, (int64_t)((uint64_t)a[k] << c));
     }
     return true;
 }
 
 static bool rshift_i64(const int64_t *a, const int64_t *b, size_t bs, int64_t *o, size_t n,
                        cml_dtype common) {
-    int64_t bits = ew_int_bits(common);
+    int64_t bits = cml_ew_int_bits(common);
     for (size_t k = 0; k < n; k++) {
         int64_t c = b[k * bs];
         if (common == CML_DTYPE_BOOL) o[k] = c ? 0 : a[k];
@@ -59,23 +59,23 @@ static bool rshift_i64(const int64_t *a, const int64_t *b, size_t bs, int64_t *o
     return true;
 }
 
-EW_BIN_OP(aten_bitwise_and_tensor_out, "aten::bitwise_and.Tensor_out", 0, EW_RULE_BITS,
+EW_BIN_OP(cml_aten_bitwise_and_tensor_out, "aten::bitwise_and.Tensor_out", 0, EW_RULE_BITS,
           NULL, NULL, and_i64)
-EW_BIN_OP(aten_bitwise_and_scalar_out, "aten::bitwise_and.Scalar_out", 1, EW_RULE_BITS,
+EW_BIN_OP(cml_aten_bitwise_and_scalar_out, "aten::bitwise_and.Scalar_out", 1, EW_RULE_BITS,
           NULL, NULL, and_i64)
-EW_BIN_OP(aten_bitwise_or_tensor_out,  "aten::bitwise_or.Tensor_out",  0, EW_RULE_BITS,
+EW_BIN_OP(cml_aten_bitwise_or_tensor_out,  "aten::bitwise_or.Tensor_out",  0, EW_RULE_BITS,
           NULL, NULL, or_i64)
-EW_BIN_OP(aten_bitwise_or_scalar_out,  "aten::bitwise_or.Scalar_out",  1, EW_RULE_BITS,
+EW_BIN_OP(cml_aten_bitwise_or_scalar_out,  "aten::bitwise_or.Scalar_out",  1, EW_RULE_BITS,
           NULL, NULL, or_i64)
-EW_BIN_OP(aten_bitwise_xor_tensor_out, "aten::bitwise_xor.Tensor_out", 0, EW_RULE_BITS,
+EW_BIN_OP(cml_aten_bitwise_xor_tensor_out, "aten::bitwise_xor.Tensor_out", 0, EW_RULE_BITS,
           NULL, NULL, xor_i64)
-EW_BIN_OP(aten_bitwise_xor_scalar_out, "aten::bitwise_xor.Scalar_out", 1, EW_RULE_BITS,
+EW_BIN_OP(cml_aten_bitwise_xor_scalar_out, "aten::bitwise_xor.Scalar_out", 1, EW_RULE_BITS,
           NULL, NULL, xor_i64)
-EW_BIN_OP(aten_bitwise_left_shift_tensor_out, "aten::bitwise_left_shift.Tensor_out", 0,
+EW_BIN_OP(cml_aten_bitwise_left_shift_tensor_out, "aten::bitwise_left_shift.Tensor_out", 0,
           EW_RULE_BITS, NULL, NULL, lshift_i64)
-EW_BIN_OP(aten_bitwise_left_shift_tensor_scalar_out, "aten::bitwise_left_shift.Tensor_Scalar_out",
+EW_BIN_OP(cml_aten_bitwise_left_shift_tensor_scalar_out, "aten::bitwise_left_shift.Tensor_Scalar_out",
           1, EW_RULE_BITS, NULL, NULL, lshift_i64)
-EW_BIN_OP(aten_bitwise_right_shift_tensor_out, "aten::bitwise_right_shift.Tensor_out", 0,
+EW_BIN_OP(cml_aten_bitwise_right_shift_tensor_out, "aten::bitwise_right_shift.Tensor_out", 0,
           EW_RULE_BITS, NULL, NULL, rshift_i64)
-EW_BIN_OP(aten_bitwise_right_shift_tensor_scalar_out,
+EW_BIN_OP(cml_aten_bitwise_right_shift_tensor_scalar_out,
           "aten::bitwise_right_shift.Tensor_Scalar_out", 1, EW_RULE_BITS, NULL, NULL, rshift_i64)

@@ -23,12 +23,12 @@ static const char D2H[] = "et_copy::_d2h_copy.out";
 
 static cml_status em_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t nargs,
                           int64_t *sizes, uint32_t *rank, cml_tensor **out) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, 4));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, 4));
     CML_TRY(cml_arg_int_list(ctx, op, args, 0, sizes, CML_MAX_DIMS, rank));
     CML_TRY(cml_arg_tensor(ctx, op, args, 2, out));
-    if (!aten_is_known_dtype((*out)->dtype)) return aten_bad_dtype(ctx, op, "output", (*out)->dtype);
+    if (!cml_aten_is_known_dtype((*out)->dtype)) return cml_aten_bad_dtype(ctx, op, "output", (*out)->dtype);
     if (*rank != (uint32_t)(*out)->rank)
-        return aten_fail(ctx, CML_ERR_SHAPE, op, "size has %u dims, output has %d", *rank, (*out)->rank);
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, op, "size has %u dims, output has %d", *rank, (*out)->rank);
     return CML_OK;
 }
 
@@ -37,19 +37,19 @@ static cml_status em_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args
 static cml_status em_check_order(cml_kernel_ctx *ctx, cml_evalue **args, const cml_tensor *out) {
     int64_t order[CML_MAX_DIMS];
     uint32_t n;
-    if (cml_arg_is_none(args, 1)) return aten_check_contiguous(ctx, EMPTY_DO, out, "output");
+    if (cml_arg_is_none(args, 1)) return cml_aten_check_contiguous(ctx, EMPTY_DO, out, "output");
     CML_TRY(cml_arg_int_list(ctx, EMPTY_DO, args, 1, order, CML_MAX_DIMS, &n));
     if (n != (uint32_t)out->rank)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, EMPTY_DO, "dim_order has %u entries for rank %d", n, out->rank);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, EMPTY_DO, "dim_order has %u entries for rank %d", n, out->rank);
     bool contig = true, cl = n >= 3 && order[0] == 0 && order[n - 1] == 1;
     for (uint32_t i = 0; i < n; i++) {
         contig = contig && order[i] == (int64_t)i;
         if (i >= 1 && i + 1 < n) cl = cl && order[i] == (int64_t)i + 1;
         if (order[i] != out->dim_order[i])
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, EMPTY_DO, "dim_order differs from the output's");
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, EMPTY_DO, "dim_order differs from the output's");
     }
     if (!contig && !cl)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, EMPTY_DO, "dim_order is neither contiguous nor channels last");
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, EMPTY_DO, "dim_order is neither contiguous nor channels last");
     return CML_OK;
 }
 
@@ -69,21 +69,21 @@ static cml_status em_run(cml_kernel_ctx *ctx, const char *op, cml_evalue **args,
     uint32_t rank;
     cml_tensor *out;
     CML_TRY(em_read(ctx, op, args, nargs, sizes, &rank, &out));
-    return aten_resize(ctx, op, out, (int32_t)rank, sizes);
+    return cml_aten_resize(ctx, op, out, (int32_t)rank, sizes);
 }
 
-cml_status aten_empty_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_empty_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                   size_t *scratch_bytes) {
     return em_prepare(ctx, EMPTY, args, nargs, scratch_bytes);
 }
-cml_status aten_empty_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_empty_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return em_run(ctx, EMPTY, args, nargs);
 }
-cml_status dim_order_empty_dim_order_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_dim_order_empty_dim_order_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                  uint32_t nargs, size_t *scratch_bytes) {
     return em_prepare(ctx, EMPTY_DO, args, nargs, scratch_bytes);
 }
-cml_status dim_order_empty_dim_order_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_dim_order_empty_dim_order_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return em_run(ctx, EMPTY_DO, args, nargs);
 }
 
@@ -91,16 +91,16 @@ cml_status dim_order_empty_dim_order_out_run(cml_kernel_ctx *ctx, cml_evalue **a
 
 static cml_status dc_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t nargs,
                           cml_tensor **self, cml_tensor **out) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, 3));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, 3));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, self));
     CML_TRY(cml_arg_tensor(ctx, op, args, 1, out));
-    if (!aten_is_known_dtype((*self)->dtype)) return aten_bad_dtype(ctx, op, "input", (*self)->dtype);
+    if (!cml_aten_is_known_dtype((*self)->dtype)) return cml_aten_bad_dtype(ctx, op, "input", (*self)->dtype);
     if ((*out)->dtype != (*self)->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
                          cml_dtype_name((*out)->dtype), cml_dtype_name((*self)->dtype));
     if ((*self)->rank != (*out)->rank ||
         memcmp((*self)->dim_order, (*out)->dim_order, (size_t)(*self)->rank))
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output rank or dim order differs from the input's");
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output rank or dim order differs from the input's");
     return CML_OK;
 }
 
@@ -114,23 +114,23 @@ static cml_status dc_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
 static cml_status dc_run(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     CML_TRY(dc_read(ctx, op, args, nargs, &self, &out));
-    CML_TRY(aten_resize(ctx, op, out, self->rank, self->sizes));
+    CML_TRY(cml_aten_resize(ctx, op, out, self->rank, self->sizes));
     size_t n = cml_tensor_nbytes(self);
     if (n && out->data != self->data) memmove(out->data, self->data, n);
     return CML_OK;
 }
 
-cml_status et_copy_h2d_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_et_copy_h2d_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                         size_t *scratch_bytes) {
     return dc_prepare(ctx, H2D, args, nargs, scratch_bytes);
 }
-cml_status et_copy_h2d_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_et_copy_h2d_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return dc_run(ctx, H2D, args, nargs);
 }
-cml_status et_copy_d2h_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_et_copy_d2h_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                         size_t *scratch_bytes) {
     return dc_prepare(ctx, D2H, args, nargs, scratch_bytes);
 }
-cml_status et_copy_d2h_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_et_copy_d2h_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return dc_run(ctx, D2H, args, nargs);
 }

@@ -17,46 +17,46 @@ static const char GLU[] = "aten::glu.out";
 
 static cml_status glu_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **x,
                            cml_tensor **out, int32_t *dim) {
-    CML_TRY(aten_nargs_is(ctx, GLU, nargs, 4));
+    CML_TRY(cml_aten_nargs_is(ctx, GLU, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, GLU, args, 0, x));
     CML_TRY(cml_arg_tensor(ctx, GLU, args, 2, out));
     int64_t d;
     CML_TRY(cml_arg_int(ctx, GLU, args, 1, &d));
-    CML_TRY(aten_check_rank(ctx, GLU, *x, "input", 1, CML_MAX_DIMS));
-    CML_TRY(aten_norm_dim(ctx, GLU, d, (*x)->rank, dim));
+    CML_TRY(cml_aten_check_rank(ctx, GLU, *x, "input", 1, CML_MAX_DIMS));
+    CML_TRY(cml_aten_norm_dim(ctx, GLU, d, (*x)->rank, dim));
     if ((*x)->sizes[*dim] % 2 != 0)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, GLU, "dim %d has odd size %lld", *dim,
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, GLU, "dim %d has odd size %lld", *dim,
                          (long long)(*x)->sizes[*dim]);
     return CML_OK;
 }
 
-cml_status aten_glu_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_glu_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                 size_t *scratch_bytes) {
     cml_tensor *x, *out;
     int32_t dim;
     CML_TRY(glu_read(ctx, args, nargs, &x, &out, &dim));
-    if (!aten_is_floating(x->dtype)) return aten_bad_dtype(ctx, GLU, "input", x->dtype);
-    if (!aten_is_floating(out->dtype)) return aten_bad_dtype(ctx, GLU, "output", out->dtype);
-    CML_TRY(aten_check_contiguous(ctx, GLU, x, "input"));
-    CML_TRY(aten_check_contiguous(ctx, GLU, out, "output"));
+    if (!cml_aten_is_floating(x->dtype)) return cml_aten_bad_dtype(ctx, GLU, "input", x->dtype);
+    if (!cml_aten_is_floating(out->dtype)) return cml_aten_bad_dtype(ctx, GLU, "output", out->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, GLU, x, "input"));
+    CML_TRY(cml_aten_check_contiguous(ctx, GLU, out, "output"));
     *scratch_bytes = 0;
     return CML_OK;
 }
 
-cml_status aten_glu_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_glu_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *x, *out;
     int32_t dim;
     CML_TRY(glu_read(ctx, args, nargs, &x, &out, &dim));
     int64_t osz[CML_MAX_DIMS];
     memcpy(osz, x->sizes, sizeof(int64_t) * (size_t)x->rank);
     osz[dim] /= 2;
-    CML_TRY(aten_resize(ctx, GLU, out, x->rank, osz));
-    int64_t outer = aten_prod(x->sizes, 0, dim), half = osz[dim] * aten_prod(x->sizes, dim + 1, x->rank);
+    CML_TRY(cml_aten_resize(ctx, GLU, out, x->rank, osz));
+    int64_t outer = cml_aten_prod(x->sizes, 0, dim), half = osz[dim] * cml_aten_prod(x->sizes, dim + 1, x->rank);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < half; i++) {
-            double a = aten_num_get(x->dtype, x->data, (size_t)(o * 2 * half + i));
-            double b = aten_num_get(x->dtype, x->data, (size_t)(o * 2 * half + half + i));
-            aten_num_set(out->dtype, out->data, (size_t)(o * half + i), a * (1.0 / (1.0 + exp(-b))));
+            double a = cml_aten_num_get(x->dtype, x->data, (size_t)(o * 2 * half + i));
+            double b = cml_aten_num_get(x->dtype, x->data, (size_t)(o * 2 * half + half + i));
+            cml_aten_num_set(out->dtype, out->data, (size_t)(o * half + i), a * (1.0 / (1.0 + exp(-b))));
         }
     return CML_OK;
 }

@@ -39,26 +39,26 @@ static const char PU[] = "aten::pixel_unshuffle.out";
 static cml_status ps_read(cml_kernel_ctx *ctx, bool shuffle, cml_evalue **args, uint32_t nargs,
                           cml_tensor **x, cml_tensor **out, int64_t *f) {
     const char *op = shuffle ? PS : PU;
-    CML_TRY(aten_nargs_is(ctx, op, nargs, 4));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, x));
     CML_TRY(cml_arg_int(ctx, op, args, 1, f));
     CML_TRY(cml_arg_tensor(ctx, op, args, 2, out));
-    CML_TRY(aten_check_rank(ctx, op, *x, "input", 3, CML_MAX_DIMS));
+    CML_TRY(cml_aten_check_rank(ctx, op, *x, "input", 3, CML_MAX_DIMS));
     if (*f <= 0 || *f >= 32768)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "factor %lld must be in [1, 32767]",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "factor %lld must be in [1, 32767]",
                          (long long)*f);
     const int64_t *s = (*x)->sizes + (*x)->rank - 3;
     if (shuffle && s[0] % (*f * *f) != 0)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                          "channels %lld not divisible by upscale_factor^2 = %lld",
                          (long long)s[0], (long long)(*f * *f));
     if (!shuffle && (s[1] % *f != 0 || s[2] % *f != 0))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                          "height %lld and width %lld must be divisible by %lld", (long long)s[1],
                          (long long)s[2], (long long)*f);
     if ((!shuffle && s[0] > INT64_MAX / (*f * *f)) ||
         (shuffle && (s[1] > INT64_MAX / *f || s[2] > INT64_MAX / *f)))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "factor %lld makes the output too large",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "factor %lld makes the output too large",
                          (long long)*f);
     return CML_OK;
 }
@@ -68,8 +68,8 @@ static cml_status ps_prepare(cml_kernel_ctx *ctx, bool shuffle, cml_evalue **arg
     cml_tensor *x, *out;
     int64_t f;
     CML_TRY(ps_read(ctx, shuffle, args, nargs, &x, &out, &f));
-    CML_TRY(aten_prep_copy(ctx, shuffle ? PS : PU, x, out));
-    CML_TRY(aten_check_contiguous(ctx, shuffle ? PS : PU, x, "input"));
+    CML_TRY(cml_aten_prep_copy(ctx, shuffle ? PS : PU, x, out));
+    CML_TRY(cml_aten_check_contiguous(ctx, shuffle ? PS : PU, x, "input"));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -87,11 +87,11 @@ static cml_status ps_run(cml_kernel_ctx *ctx, bool shuffle, cml_evalue **args, u
     osz[r - 3] = shuffle ? C / (f * f) : C * f * f;
     osz[r - 2] = shuffle ? H * f : H / f;
     osz[r - 1] = shuffle ? W * f : W / f;
-    CML_TRY(aten_resize(ctx, shuffle ? PS : PU, out, r, osz));
+    CML_TRY(cml_aten_resize(ctx, shuffle ? PS : PU, out, r, osz));
     if (cml_tensor_numel(out) == 0) return CML_OK;
     /* (n, c, h, s1, w, s2) over the large image; (n, c, s1, s2, h, w) over the small. */
     int64_t c = shuffle ? osz[r - 3] : C, h = shuffle ? H : osz[r - 2], w = shuffle ? W : osz[r - 1];
-    int64_t sizes[6] = {aten_prod(x->sizes, 0, r - 3), c, h, f, w, f};
+    int64_t sizes[6] = {cml_aten_prod(x->sizes, 0, r - 3), c, h, f, w, f};
     int64_t big[6] = {c * f * f * h * w, f * f * h * w, f * f * w, f * w, f, 1};
     int64_t small[6] = {c * f * f * h * w, f * f * h * w, w, f * h * w, 1, h * w};
     size_t es = cml_dtype_size(x->dtype);
@@ -100,18 +100,18 @@ static cml_status ps_run(cml_kernel_ctx *ctx, bool shuffle, cml_evalue **args, u
     return CML_OK;
 }
 
-cml_status aten_pixel_shuffle_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_pixel_shuffle_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                           size_t *scratch_bytes) {
     return ps_prepare(ctx, true, args, nargs, scratch_bytes);
 }
-cml_status aten_pixel_shuffle_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_pixel_shuffle_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return ps_run(ctx, true, args, nargs);
 }
-cml_status aten_pixel_unshuffle_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_pixel_unshuffle_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                             uint32_t nargs, size_t *scratch_bytes) {
     return ps_prepare(ctx, false, args, nargs, scratch_bytes);
 }
-cml_status aten_pixel_unshuffle_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_pixel_unshuffle_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return ps_run(ctx, false, args, nargs);
 }
 
@@ -140,23 +140,23 @@ static cml_status ub_read_vec(cml_kernel_ctx *ctx, cml_evalue **args, ub_args *a
         uint32_t n;
         CML_TRY(cml_arg_int_list(ctx, UB, args, 1, a->osize, 2, &n));
         if (n != 2)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "output_size needs 2 values, has %u", n);
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "output_size needs 2 values, has %u", n);
         a->has_osize = true;
     }
     const cml_evalue *v = args[3];
     if (v->kind == CML_VALUE_DOUBLE_LIST) {
         if (v->u.double_list.count != 2)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "scale_factors needs 2 values, has %u",
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "scale_factors needs 2 values, has %u",
                              v->u.double_list.count);
         a->scale[0] = v->u.double_list.items[0];
         a->scale[1] = v->u.double_list.items[1];
         if (!(a->scale[0] > 0 && a->scale[1] > 0))
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "scale factors must be positive");
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "scale factors must be positive");
     } else if (!cml_arg_is_none(args, 3)) {
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "arg 3: expected a float list or None");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, UB, "arg 3: expected a float list or None");
     }
     if (a->has_osize == (a->scale[0] > 0))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, UB,
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, UB,
                          "exactly one of output_size and scale_factors must be given");
     return CML_OK;
 }
@@ -166,7 +166,7 @@ static cml_status ub_read_aa(cml_kernel_ctx *ctx, cml_evalue **args, ub_args *a)
     uint32_t n;
     CML_TRY(cml_arg_int_list(ctx, UBAA, args, 1, a->osize, 2, &n));
     if (n != 2)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, UBAA, "output_size needs 2 values, has %u", n);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, UBAA, "output_size needs 2 values, has %u", n);
     a->has_osize = true;
     CML_TRY(ub_opt_double(ctx, UBAA, args, 3, &a->scale[0]));
     CML_TRY(ub_opt_double(ctx, UBAA, args, 4, &a->scale[1]));
@@ -177,19 +177,19 @@ static cml_status ub_read_aa(cml_kernel_ctx *ctx, cml_evalue **args, ub_args *a)
 static cml_status ub_read(cml_kernel_ctx *ctx, bool aa, cml_evalue **args, uint32_t nargs,
                           ub_args *a) {
     const char *op = aa ? UBAA : UB;
-    CML_TRY(aten_nargs_is(ctx, op, nargs, aa ? 7 : 6));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, aa ? 7 : 6));
     memset(a, 0, sizeof *a);
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
     CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &a->out));
     CML_TRY(cml_arg_bool(ctx, op, args, 2, &a->align));
-    CML_TRY(aten_check_rank(ctx, op, a->x, "input", 4, 4));
+    CML_TRY(cml_aten_check_rank(ctx, op, a->x, "input", 4, 4));
     CML_TRY(aa ? ub_read_aa(ctx, args, a) : ub_read_vec(ctx, args, a));
     for (int d = 0; d < 2; d++) {
         if (a->has_osize && (a->osize[d] <= 0 || a->osize[d] > ATEN_MAX_GEOM))
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output size %lld out of range",
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output size %lld out of range",
                              (long long)a->osize[d]);
         if (!(a->scale[d] == 0 || (a->scale[d] >= 1e-6 && a->scale[d] <= 1e6)))
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale factor %g out of range", a->scale[d]);
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale factor %g out of range", a->scale[d]);
     }
     return CML_OK;
 }
@@ -199,9 +199,9 @@ static cml_status check_nchw_or_nhwc(cml_kernel_ctx *ctx, const char *op, const 
                                      const cml_tensor *out) {
     static const uint8_t nhwc[4] = {0, 2, 3, 1};
     if (!cml_tensor_is_contiguous(x) && memcmp(x->dim_order, nhwc, 4) != 0)
-        return aten_check_contiguous(ctx, op, x, "input");
+        return cml_aten_check_contiguous(ctx, op, x, "input");
     if (out->rank != 4 || memcmp(out->dim_order, x->dim_order, 4) != 0)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
                          "output must be rank 4 in the input's dim order");
     return CML_OK;
 }
@@ -211,9 +211,9 @@ static cml_status ub_prepare(cml_kernel_ctx *ctx, bool aa, cml_evalue **args, ui
     const char *op = aa ? UBAA : UB;
     ub_args a;
     CML_TRY(ub_read(ctx, aa, args, nargs, &a));
-    if (!aten_is_realhbf16(a.x->dtype)) return aten_bad_dtype(ctx, op, "input", a.x->dtype);
+    if (!cml_aten_is_realhbf16(a.x->dtype)) return cml_aten_bad_dtype(ctx, op, "input", a.x->dtype);
     if (a.out->dtype != a.x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
                          cml_dtype_name(a.out->dtype), cml_dtype_name(a.x->dtype));
     CML_TRY(check_nchw_or_nhwc(ctx, op, a.x, a.out));
     *scratch_bytes = 0;
@@ -253,10 +253,10 @@ static cml_status ub_out_shape(cml_kernel_ctx *ctx, const char *op, const ub_arg
     osz[1] = x->sizes[1];
     for (int d = 0; d < 2; d++)
         osz[2 + d] = a->has_osize ? a->osize[d]
-                                  : aten_double_to_i64((double)x->sizes[2 + d] * a->scale[d]);
+                                  : cml_aten_double_to_i64((double)x->sizes[2 + d] * a->scale[d]);
     if (osz[2] <= 0 || osz[3] <= 0 || osz[2] > ATEN_MAX_GEOM || osz[3] > ATEN_MAX_GEOM ||
         x->sizes[2] <= 0 || x->sizes[3] <= 0)
-        return aten_fail(ctx, CML_ERR_SHAPE, op, "cannot resample [%lld, %lld] to [%lld, %lld]",
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, op, "cannot resample [%lld, %lld] to [%lld, %lld]",
                          (long long)x->sizes[2], (long long)x->sizes[3], (long long)osz[2],
                          (long long)osz[3]);
     return CML_OK;
@@ -272,13 +272,13 @@ static void ub_one(const ub_args *a, const int64_t *ist, const int64_t *ost, con
     ub_src(r[0], oh, H, a->out->sizes[2], a->align, &h0, &h1, &lh0, &lh1);
     ub_src(r[1], ow, W, a->out->sizes[3], a->align, &w0, &w1, &lw0, &lw1);
     size_t b = (size_t)(n * ist[0] + c * ist[1]);
-    double tl = aten_num_get(dt, x->data, b + (size_t)(h0 * ist[2] + w0 * ist[3]));
-    double tr = aten_num_get(dt, x->data, b + (size_t)(h0 * ist[2] + w1 * ist[3]));
-    double bl = aten_num_get(dt, x->data, b + (size_t)(h1 * ist[2] + w0 * ist[3]));
-    double br = aten_num_get(dt, x->data, b + (size_t)(h1 * ist[2] + w1 * ist[3]));
+    double tl = cml_aten_num_get(dt, x->data, b + (size_t)(h0 * ist[2] + w0 * ist[3]));
+    double tr = cml_aten_num_get(dt, x->data, b + (size_t)(h0 * ist[2] + w1 * ist[3]));
+    double bl = cml_aten_num_get(dt, x->data, b + (size_t)(h1 * ist[2] + w0 * ist[3]));
+    double br = cml_aten_num_get(dt, x->data, b + (size_t)(h1 * ist[2] + w1 * ist[3]));
     double top = tl * lw0 + tr * lw1, bot = bl * lw0 + br * lw1;
     size_t o = (size_t)(n * ost[0] + c * ost[1] + oh * ost[2] + ow * ost[3]);
-    aten_num_set(dt, a->out->data, o, top * lh0 + bot * lh1);
+    cml_aten_num_set(dt, a->out->data, o, top * lh0 + bot * lh1);
 }
 
 /* Walks the output in memory order (channels innermost for channels-last). */
@@ -359,12 +359,12 @@ static void ub_aa(const ub_args *a, const int64_t *ist, const int64_t *ost) {
                         float fh = aa_weight(&wh, ih);
                         for (int64_t iw = ww.lo; iw < ww.hi; iw++) {
                             double v =
-                                aten_num_get(dt, x->data, b + (size_t)(ih * ist[2] + iw * ist[3]));
+                                cml_aten_num_get(dt, x->data, b + (size_t)(ih * ist[2] + iw * ist[3]));
                             acc += v * fh * aa_weight(&ww, iw);
                         }
                     }
                     size_t o = (size_t)(n * ost[0] + c * ost[1] + oh * ost[2] + ow * ost[3]);
-                    aten_num_set(dt, a->out->data, o, acc);
+                    cml_aten_num_set(dt, a->out->data, o, acc);
                 }
         }
     }
@@ -376,7 +376,7 @@ static cml_status ub_run(cml_kernel_ctx *ctx, bool aa, cml_evalue **args, uint32
     CML_TRY(ub_read(ctx, aa, args, nargs, &a));
     int64_t osz[4], ist[4], ost[4];
     CML_TRY(ub_out_shape(ctx, op, &a, osz));
-    CML_TRY(aten_resize(ctx, op, a.out, 4, osz));
+    CML_TRY(cml_aten_resize(ctx, op, a.out, 4, osz));
     cml_tensor_strides(a.x, ist);
     cml_tensor_strides(a.out, ost);
     if (aa) ub_aa(&a, ist, ost);
@@ -384,19 +384,19 @@ static cml_status ub_run(cml_kernel_ctx *ctx, bool aa, cml_evalue **args, uint32
     return CML_OK;
 }
 
-cml_status aten_upsample_bilinear2d_vec_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_upsample_bilinear2d_vec_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                     uint32_t nargs, size_t *scratch_bytes) {
     return ub_prepare(ctx, false, args, nargs, scratch_bytes);
 }
-cml_status aten_upsample_bilinear2d_vec_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_upsample_bilinear2d_vec_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
                                                 uint32_t nargs) {
     return ub_run(ctx, false, args, nargs);
 }
-cml_status aten_upsample_bilinear2d_aa_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_upsample_bilinear2d_aa_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                    uint32_t nargs, size_t *scratch_bytes) {
     return ub_prepare(ctx, true, args, nargs, scratch_bytes);
 }
-cml_status aten_upsample_bilinear2d_aa_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_upsample_bilinear2d_aa_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
                                                uint32_t nargs) {
     return ub_run(ctx, true, args, nargs);
 }
@@ -416,22 +416,22 @@ typedef struct gs_args {
 } gs_args;
 
 static cml_status gs_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, gs_args *a) {
-    CML_TRY(aten_nargs_is(ctx, GS, nargs, 7));
+    CML_TRY(cml_aten_nargs_is(ctx, GS, nargs, 7));
     CML_TRY(cml_arg_tensor(ctx, GS, args, 0, &a->x));
     CML_TRY(cml_arg_tensor(ctx, GS, args, 1, &a->grid));
     CML_TRY(cml_arg_int(ctx, GS, args, 2, &a->mode));
     CML_TRY(cml_arg_int(ctx, GS, args, 3, &a->pad));
     CML_TRY(cml_arg_bool(ctx, GS, args, 4, &a->align));
     CML_TRY(cml_arg_tensor(ctx, GS, args, 5, &a->out));
-    CML_TRY(aten_check_rank(ctx, GS, a->x, "input", 4, 4));
-    CML_TRY(aten_check_rank(ctx, GS, a->grid, "grid", 4, 4));
+    CML_TRY(cml_aten_check_rank(ctx, GS, a->x, "input", 4, 4));
+    CML_TRY(cml_aten_check_rank(ctx, GS, a->grid, "grid", 4, 4));
     if (a->mode < GS_BILINEAR || a->mode > GS_BICUBIC)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, GS, "interpolation_mode %lld not 0..2",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, GS, "interpolation_mode %lld not 0..2",
                          (long long)a->mode);
     if (a->pad < GS_ZEROS || a->pad > GS_REFLECTION)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, GS, "padding_mode %lld not 0..2", (long long)a->pad);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, GS, "padding_mode %lld not 0..2", (long long)a->pad);
     if (a->grid->sizes[3] != 2 || a->grid->sizes[0] != a->x->sizes[0])
-        return aten_fail(
+        return cml_aten_fail(
             ctx, CML_ERR_SHAPE, GS, "grid must be [N=%lld, H, W, 2], is [%lld, %lld, %lld, %lld]",
             (long long)a->x->sizes[0], (long long)a->grid->sizes[0], (long long)a->grid->sizes[1],
             (long long)a->grid->sizes[2], (long long)a->grid->sizes[3]);
@@ -443,15 +443,15 @@ static cml_status gs_prepare_impl(cml_kernel_ctx *ctx, cml_evalue **args, uint32
                                   size_t *scratch_bytes) {
     gs_args a;
     CML_TRY(gs_read(ctx, args, nargs, &a));
-    if (!aten_is_realhbf16(a.x->dtype)) return aten_bad_dtype(ctx, GS, "input", a.x->dtype);
+    if (!cml_aten_is_realhbf16(a.x->dtype)) return cml_aten_bad_dtype(ctx, GS, "input", a.x->dtype);
     if (a.grid->dtype != a.x->dtype || a.out->dtype != a.x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, GS,
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, GS,
                          "grid %s and output %s must have the input's dtype %s",
                          cml_dtype_name(a.grid->dtype), cml_dtype_name(a.out->dtype),
                          cml_dtype_name(a.x->dtype));
-    CML_TRY(aten_check_contiguous(ctx, GS, a.x, "input"));
-    CML_TRY(aten_check_contiguous(ctx, GS, a.grid, "grid"));
-    CML_TRY(aten_check_contiguous(ctx, GS, a.out, "output"));
+    CML_TRY(cml_aten_check_contiguous(ctx, GS, a.x, "input"));
+    CML_TRY(cml_aten_check_contiguous(ctx, GS, a.grid, "grid"));
+    CML_TRY(cml_aten_check_contiguous(ctx, GS, a.out, "output"));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -508,7 +508,7 @@ static double gs_at(const gs_args *a, size_t b, int64_t iy, int64_t ix, bool cub
         iy = iy < 0 ? 0 : iy >= H ? H - 1 : iy;
         ix = ix < 0 ? 0 : ix >= W ? W - 1 : ix;
     }
-    return aten_num_get(a->x->dtype, a->x->data, b + (size_t)(iy * W + ix));
+    return cml_aten_num_get(a->x->dtype, a->x->data, b + (size_t)(iy * W + ix));
 }
 
 static double gs_bilinear(const gs_args *a, size_t b, double ix, double iy) {
@@ -566,10 +566,10 @@ static cml_status gs_run_impl(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t n
     int64_t N = a.x->sizes[0], C = a.x->sizes[1], H = a.x->sizes[2], W = a.x->sizes[3];
     int64_t HO = a.grid->sizes[1], WO = a.grid->sizes[2];
     int64_t osz[4] = {N, C, HO, WO};
-    CML_TRY(aten_resize(ctx, GS, a.out, 4, osz));
+    CML_TRY(cml_aten_resize(ctx, GS, a.out, 4, osz));
     if (cml_tensor_numel(a.out) == 0) return CML_OK;
     if (H == 0 || W == 0)
-        return aten_fail(ctx, CML_ERR_SHAPE, GS, "cannot sample an empty [%lld, %lld] image",
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, GS, "cannot sample an empty [%lld, %lld] image",
                          (long long)H, (long long)W);
     cml_dtype dt = a.x->dtype;
     size_t o = 0;
@@ -578,18 +578,18 @@ static cml_status gs_run_impl(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t n
             size_t b = (size_t)((n * C + c) * H * W);
             for (int64_t p = 0; p < HO * WO; p++) {
                 size_t g = (size_t)((n * HO * WO + p) * 2);
-                double gx = aten_num_get(dt, a.grid->data, g),
-                       gy = aten_num_get(dt, a.grid->data, g + 1);
-                aten_num_set(dt, a.out->data, o++, gs_sample(&a, b, gx, gy));
+                double gx = cml_aten_num_get(dt, a.grid->data, g),
+                       gy = cml_aten_num_get(dt, a.grid->data, g + 1);
+                cml_aten_num_set(dt, a.out->data, o++, gs_sample(&a, b, gx, gy));
             }
         }
     return CML_OK;
 }
 
-cml_status aten_grid_sampler_2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_grid_sampler_2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                             size_t *scratch_bytes) {
     return gs_prepare_impl(ctx, args, nargs, scratch_bytes);
 }
-cml_status aten_grid_sampler_2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_grid_sampler_2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return gs_run_impl(ctx, args, nargs);
 }

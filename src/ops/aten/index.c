@@ -28,21 +28,21 @@ static cml_status index_read_list(cml_kernel_ctx *ctx, cml_evalue **args, const 
                                   index_plan *p) {
     const cml_evalue *v = args[1];
     if (v->kind != CML_VALUE_OPT_TENSOR_LIST && v->kind != CML_VALUE_TENSOR_LIST)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "arg 1: expected a list of optional tensors");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "arg 1: expected a list of optional tensors");
     uint32_t n = v->u.tensor_list.count;
     if (n > (uint32_t)self->rank || n > CML_MAX_DIMS)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "%u indices for a tensor of rank %d", n,
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "%u indices for a tensor of rank %d", n,
                          self->rank);
     memset(p, 0, sizeof *p);
     for (uint32_t k = 0; k < n; k++) {
         int32_t vi = v->u.tensor_list.items[k];
         if (vi < 0) continue;
         if ((uint32_t)vi >= ctx->nvalues)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "index %u names value %d, out of range", k, vi);
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "index %u names value %d, out of range", k, vi);
         const cml_evalue *iv = &ctx->values[vi];
         if (iv->kind == CML_VALUE_NULL) continue;
         if (iv->kind != CML_VALUE_TENSOR || !iv->u.t)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "index %u is not a tensor", k);
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX, "index %u is not a tensor", k);
         p->idx[k] = iv->u.t;
     }
     return CML_OK;
@@ -50,7 +50,7 @@ static cml_status index_read_list(cml_kernel_ctx *ctx, cml_evalue **args, const 
 
 static cml_status index_check_tensors(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
                                       const index_plan *p, const cml_tensor *out, size_t *need) {
-    CML_TRY(aten_prep_copy(ctx, op, self, out));
+    CML_TRY(cml_aten_prep_copy(ctx, op, self, out));
     *need = 0;
     bool any = false;
     for (int32_t d = 0; d < self->rank; d++) {
@@ -58,11 +58,11 @@ static cml_status index_check_tensors(cml_kernel_ctx *ctx, const char *op, const
         if (!t) continue;
         any = true;
         if (t->dtype != CML_DTYPE_INT64 && t->dtype != CML_DTYPE_INT32)
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s indices not supported (int64/int32 only)",
+            return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s indices not supported (int64/int32 only)",
                              cml_dtype_name(t->dtype));
-        *need += aten_i64_need(t);
+        *need += cml_aten_i64_need(t);
     }
-    if (!any) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "no index tensor given");
+    if (!any) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "no index tensor given");
     return CML_OK;
 }
 
@@ -78,7 +78,7 @@ static cml_status index_run_plan(cml_kernel_ctx *ctx, const char *op, const cml_
         last = d;
         int32_t nr;
         int64_t ns[CML_MAX_DIMS];
-        CML_TRY(aten_broadcast_shape(ctx, op, p->rank_b, p->b_sizes, t->rank, t->sizes, &nr, ns));
+        CML_TRY(cml_aten_broadcast_shape(ctx, op, p->rank_b, p->b_sizes, t->rank, t->sizes, &nr, ns));
         p->rank_b = nr;
         memcpy(p->b_sizes, ns, sizeof ns);
     }
@@ -100,27 +100,27 @@ static cml_status index_run_plan(cml_kernel_ctx *ctx, const char *op, const cml_
         }
     }
     int32_t orank = na + p->rank_b + nc;
-    if (orank > CML_MAX_DIMS) return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "result rank too large");
+    if (orank > CML_MAX_DIMS) return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "result rank too large");
     int64_t osz[CML_MAX_DIMS];
     memcpy(osz, a_sz, sizeof(int64_t) * (size_t)na);
     memcpy(osz + na, p->b_sizes, sizeof(int64_t) * (size_t)p->rank_b);
     memcpy(osz + na + p->rank_b, c_sz, sizeof(int64_t) * (size_t)nc);
-    CML_TRY(aten_resize(ctx, op, out, orank, osz));
+    CML_TRY(cml_aten_resize(ctx, op, out, orank, osz));
     if (cml_tensor_numel(out) == 0) return CML_OK;
 
-    aten_scratch s = aten_scratch_of(ctx);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
     const int64_t *ip[CML_MAX_DIMS] = {NULL};
     int64_t ist[CML_MAX_DIMS][CML_MAX_DIMS];
     for (int32_t d = 0; d < r; d++) {
         if (!p->idx[d]) continue;
-        ip[d] = aten_load_i64(&s, p->idx[d]);
-        if (!ip[d]) return aten_scratch_short(ctx, op);
-        aten_tensor_bcast_strides(p->idx[d], p->rank_b, p->b_sizes, ist[d]);
+        ip[d] = cml_aten_load_i64(&s, p->idx[d]);
+        if (!ip[d]) return cml_aten_scratch_short(ctx, op);
+        cml_aten_tensor_bcast_strides(p->idx[d], p->rank_b, p->b_sizes, ist[d]);
     }
     /* Destination strides: A dims, then (B flattened), then C contiguous. */
-    int64_t nb = aten_prod(p->b_sizes, 0, p->rank_b), cn = aten_prod(c_sz, 0, nc);
+    int64_t nb = cml_aten_prod(p->b_sizes, 0, p->rank_b), cn = cml_aten_prod(c_sz, 0, nc);
     int64_t ost[CML_MAX_DIMS], blk_sz[CML_MAX_DIMS], blk_sst[CML_MAX_DIMS], blk_dst[CML_MAX_DIMS];
-    aten_contig_strides(orank, osz, ost);
+    cml_aten_contig_strides(orank, osz, ost);
     int32_t nblk = 0;
     for (int32_t k = 0; k < na; k++) {
         blk_sz[nblk] = a_sz[k];
@@ -142,12 +142,12 @@ static cml_status index_run_plan(cml_kernel_ctx *ctx, const char *op, const cml_
             for (int32_t k = 0; k < p->rank_b; k++) io += bidx[k] * ist[d][k];
             int64_t v = ip[d][io], size = self->sizes[d];
             if (v < -size || v >= size)
-                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %lld out of range for dim %d of size %lld",
+                return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %lld out of range for dim %d of size %lld",
                                  (long long)v, d, (long long)size);
             off += (v < 0 ? v + size : v) * st[d];
         }
         uint8_t *dst = (uint8_t *)out->data + (size_t)(b * cn) * es;
-        aten_copy_block(es, nblk, blk_sz, aten_elem_ptr(self, off), blk_sst, dst, blk_dst);
+        cml_aten_copy_block(es, nblk, blk_sz, cml_aten_elem_ptr(self, off), blk_sst, dst, blk_dst);
         for (int32_t k = p->rank_b - 1; k >= 0; k--) {
             if (++bidx[k] < p->b_sizes[k]) break;
             bidx[k] = 0;
@@ -156,18 +156,18 @@ static cml_status index_run_plan(cml_kernel_ctx *ctx, const char *op, const cml_
     return CML_OK;
 }
 
-cml_status aten_index_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_index_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                          size_t *scratch_bytes) {
     cml_tensor *self, *out;
     index_plan p;
-    CML_TRY(aten_nargs_is(ctx, INDEX, nargs, 4));
+    CML_TRY(cml_aten_nargs_is(ctx, INDEX, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, INDEX, args, 0, &self));
     CML_TRY(cml_arg_tensor(ctx, INDEX, args, 2, &out));
     CML_TRY(index_read_list(ctx, args, self, &p));
     return index_check_tensors(ctx, INDEX, self, &p, out, scratch_bytes);
 }
 
-cml_status aten_index_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_index_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     index_plan p;
     (void)nargs;
@@ -182,21 +182,21 @@ static cml_status index_select_read(cml_kernel_ctx *ctx, cml_evalue **args, uint
     int64_t dim64;
     int32_t dim;
     cml_tensor *index;
-    CML_TRY(aten_nargs_is(ctx, INDEX_SEL, nargs, 5));
+    CML_TRY(cml_aten_nargs_is(ctx, INDEX_SEL, nargs, 5));
     CML_TRY(cml_arg_tensor(ctx, INDEX_SEL, args, 0, self));
     CML_TRY(cml_arg_int(ctx, INDEX_SEL, args, 1, &dim64));
     CML_TRY(cml_arg_tensor(ctx, INDEX_SEL, args, 2, &index));
     CML_TRY(cml_arg_tensor(ctx, INDEX_SEL, args, 3, out));
-    if ((*self)->rank == 0) return aten_fail(ctx, CML_ERR_UNSUPPORTED, INDEX_SEL, "scalar input");
-    CML_TRY(aten_norm_dim(ctx, INDEX_SEL, dim64, (*self)->rank, &dim));
+    if ((*self)->rank == 0) return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, INDEX_SEL, "scalar input");
+    CML_TRY(cml_aten_norm_dim(ctx, INDEX_SEL, dim64, (*self)->rank, &dim));
     if (index->rank > 1)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX_SEL, "index must be 0-D or 1-D, is %d-D", index->rank);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, INDEX_SEL, "index must be 0-D or 1-D, is %d-D", index->rank);
     memset(p, 0, sizeof *p);
     p->idx[dim] = index;
     return CML_OK;
 }
 
-cml_status aten_index_select_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_index_select_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                          size_t *scratch_bytes) {
     cml_tensor *self, *out;
     index_plan p;
@@ -204,7 +204,7 @@ cml_status aten_index_select_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
     return index_check_tensors(ctx, INDEX_SEL, self, &p, out, scratch_bytes);
 }
 
-cml_status aten_index_select_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_index_select_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     index_plan p;
     CML_TRY(index_select_read(ctx, args, nargs, &self, &out, &p));

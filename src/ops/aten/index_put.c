@@ -52,20 +52,20 @@ static bool ip_is_mask(const cml_tensor *t) {
 static cml_status ip_add_entry(cml_kernel_ctx *ctx, const char *op, ip_args *a, const cml_tensor *t,
                                uint32_t k) {
     if (!ip_is_mask(t) && t->dtype != CML_DTYPE_INT64 && t->dtype != CML_DTYPE_INT32)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
                          "index %u: %s indices not supported (int64, int32, bool or uint8)", k,
                          cml_dtype_name(t->dtype));
     int32_t nd = ip_is_mask(t) ? t->rank : 1;
     if (ip_is_mask(t) && t->rank == 0)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "index %u: 0-D mask not supported", k);
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "index %u: 0-D mask not supported", k);
     if (a->consumed + nd > a->self->rank)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "too many indices for a tensor of rank %d",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "too many indices for a tensor of rank %d",
                          a->self->rank);
     if (ip_is_mask(t)) {
-        CML_TRY(aten_check_contiguous(ctx, op, t, "mask index"));
+        CML_TRY(cml_aten_check_contiguous(ctx, op, t, "mask index"));
         for (int32_t j = 0; j < nd; j++)
             if (t->sizes[j] != a->self->sizes[a->consumed + j])
-                return aten_fail(ctx, CML_ERR_SHAPE, op,
+                return cml_aten_fail(ctx, CML_ERR_SHAPE, op,
                                  "mask index %u dim %d has size %lld, self dim %d has %lld", k, j,
                                  (long long)t->sizes[j], a->consumed + j,
                                  (long long)a->self->sizes[a->consumed + j]);
@@ -86,11 +86,11 @@ static cml_status ip_item(cml_kernel_ctx *ctx, const char *op, const cml_evalue 
     *iv = NULL;
     if (vi < 0) return CML_OK;
     if ((uint32_t)vi >= ctx->nvalues)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %u names value %d, out of range", k, vi);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %u names value %d, out of range", k, vi);
     const cml_evalue *e = &ctx->values[vi];
     if (e->kind == CML_VALUE_NULL || e->kind == CML_VALUE_NONE) return CML_OK;
     if (e->kind != CML_VALUE_TENSOR || !e->u.t)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %u is not a tensor", k);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "index %u is not a tensor", k);
     *iv = e;
     return CML_OK;
 }
@@ -98,10 +98,10 @@ static cml_status ip_item(cml_kernel_ctx *ctx, const char *op, const cml_evalue 
 /* Reads the indices list (None = -1 item or a Null value). */
 static cml_status ip_read_list(cml_kernel_ctx *ctx, const char *op, const cml_evalue *v, ip_args *a) {
     if (v->kind != CML_VALUE_OPT_TENSOR_LIST && v->kind != CML_VALUE_TENSOR_LIST)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg 1: expected a list of optional tensors");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg 1: expected a list of optional tensors");
     uint32_t n = v->u.tensor_list.count;
     if (n > (uint32_t)(a->self->rank > 0 ? a->self->rank : 0))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "%u indices for a tensor of rank %d", n,
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "%u indices for a tensor of rank %d", n,
                          a->self->rank);
     int32_t blocks = 0;
     bool prev = false;
@@ -110,7 +110,7 @@ static cml_status ip_read_list(cml_kernel_ctx *ctx, const char *op, const cml_ev
         CML_TRY(ip_item(ctx, op, v, k, &iv));
         if (!iv) {
             if (a->consumed + 1 > a->self->rank)
-                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "too many indices");
+                return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "too many indices");
             a->consumed++;
             prev = false;
             continue;
@@ -127,7 +127,7 @@ static cml_status ip_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args
                           ip_args *a) {
     bool inplace = op == IPUT_;
     memset(a, 0, sizeof *a);
-    CML_TRY(aten_nargs_is(ctx, op, nargs, inplace ? 5 : 6));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, inplace ? 5 : 6));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->self));
     CML_TRY(cml_arg_tensor(ctx, op, args, 2, &a->values));
     CML_TRY(cml_arg_bool(ctx, op, args, 3, &a->accumulate));
@@ -139,18 +139,18 @@ static cml_status ip_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
                              uint32_t nargs, size_t *scratch_bytes) {
     ip_args a;
     CML_TRY(ip_read(ctx, op, args, nargs, &a));
-    if (!aten_elem_supported(a.self->dtype)) return aten_bad_dtype(ctx, op, "input", a.self->dtype);
+    if (!cml_aten_elem_supported(a.self->dtype)) return cml_aten_bad_dtype(ctx, op, "input", a.self->dtype);
     if (a.values->dtype != a.self->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "values dtype %s differs from self %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "values dtype %s differs from self %s",
                          cml_dtype_name(a.values->dtype), cml_dtype_name(a.self->dtype));
-    CML_TRY(aten_prep_copy(ctx, op, a.self, a.out));
-    CML_TRY(aten_check_contiguous(ctx, op, a.self, "self"));
+    CML_TRY(cml_aten_prep_copy(ctx, op, a.self, a.out));
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.self, "self"));
     if (op == IPUT_ && a.self->is_const)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "self is a read-only constant");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "self is a read-only constant");
     size_t need = 0;
     for (int32_t k = 0; k < a.n; k++) /* mask offsets, or int32 indices widened */
         if (a.e[k].mask || a.e[k].t->dtype != CML_DTYPE_INT64)
-            need += aten_align(aten_bound_numel(a.e[k].t) * sizeof(int64_t));
+            need += cml_aten_align(cml_aten_bound_numel(a.e[k].t) * sizeof(int64_t));
     *scratch_bytes = need;
     return CML_OK;
 }
@@ -191,12 +191,12 @@ static int64_t ip_mask_offsets(const cml_tensor *m, int32_t dim0, const int64_t 
 static cml_status ip_check_all(cml_kernel_ctx *ctx, const char *op, const int64_t *idx, int64_t n,
                                const cml_tensor *self, int32_t d) {
     int64_t v;
-    for (int64_t i = 0; i < n; i++) CML_TRY(aten_norm_index(ctx, op, idx[i], self->sizes[d], d, &v));
+    for (int64_t i = 0; i < n; i++) CML_TRY(cml_aten_norm_index(ctx, op, idx[i], self->sizes[d], d, &v));
     return CML_OK;
 }
 
 static cml_status ip_load(cml_kernel_ctx *ctx, const char *op, const ip_args *a, ip_state *s) {
-    aten_scratch sc = aten_scratch_of(ctx);
+    cml_aten_scratch sc = cml_aten_scratch_of(ctx);
     cml_tensor_strides(a->self, s->st);
     s->rank_b = 0;
     for (int32_t k = 0; k < a->n; k++) {
@@ -204,20 +204,20 @@ static cml_status ip_load(cml_kernel_ctx *ctx, const char *op, const ip_args *a,
         int32_t r = en->t->rank;
         const int64_t *sz = en->t->sizes;
         if (en->mask) {
-            int64_t *buf = aten_scratch_alloc(&sc, (size_t)cml_tensor_numel(en->t) * sizeof(int64_t));
-            if (!buf) return aten_scratch_short(ctx, op);
+            int64_t *buf = cml_aten_scratch_alloc(&sc, (size_t)cml_tensor_numel(en->t) * sizeof(int64_t));
+            if (!buf) return cml_aten_scratch_short(ctx, op);
             s->len[k] = ip_mask_offsets(en->t, en->dim0, s->st, buf);
             s->data[k] = buf;
             r = 1;
             sz = &s->len[k];
         } else {
-            s->data[k] = aten_load_i64(&sc, en->t);
-            if (!s->data[k]) return aten_scratch_short(ctx, op);
+            s->data[k] = cml_aten_load_i64(&sc, en->t);
+            if (!s->data[k]) return cml_aten_scratch_short(ctx, op);
             CML_TRY(ip_check_all(ctx, op, s->data[k], cml_tensor_numel(en->t), a->self, en->dim0));
         }
         int64_t ns[CML_MAX_DIMS];
         int32_t nr;
-        CML_TRY(aten_broadcast_shape(ctx, op, s->rank_b, s->b_sizes, r, sz, &nr, ns));
+        CML_TRY(cml_aten_broadcast_shape(ctx, op, s->rank_b, s->b_sizes, r, sz, &nr, ns));
         s->rank_b = nr;
         memcpy(s->b_sizes, ns, sizeof ns);
     }
@@ -227,8 +227,8 @@ static cml_status ip_load(cml_kernel_ctx *ctx, const char *op, const ip_args *a,
 /* Strides of each entry over B, and x's shape. */
 static cml_status ip_shape_x(cml_kernel_ctx *ctx, const char *op, const ip_args *a, ip_state *s) {
     for (int32_t k = 0; k < a->n; k++) {
-        if (a->e[k].mask) aten_broadcast_strides(1, &s->len[k], s->rank_b, s->b_sizes, s->bst[k]);
-        else aten_tensor_bcast_strides(a->e[k].t, s->rank_b, s->b_sizes, s->bst[k]);
+        if (a->e[k].mask) cml_aten_broadcast_strides(1, &s->len[k], s->rank_b, s->b_sizes, s->bst[k]);
+        else cml_aten_tensor_bcast_strides(a->e[k].t, s->rank_b, s->b_sizes, s->bst[k]);
     }
     bool covered[CML_MAX_DIMS] = {false};
     for (int32_t k = 0; k < a->n; k++)
@@ -239,12 +239,12 @@ static cml_status ip_shape_x(cml_kernel_ctx *ctx, const char *op, const ip_args 
     for (int32_t d = 0; d < a->self->rank; d++) {
         if (covered[d]) continue;
         if (r == s->bpos) r += s->rank_b; /* leave room for B */
-        if (r >= CML_MAX_DIMS) return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "indexed rank too large");
+        if (r >= CML_MAX_DIMS) return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "indexed rank too large");
         s->xmap[r] = d;
         s->x_sizes[r++] = a->self->sizes[d];
     }
     if (r <= s->bpos) r = s->bpos + s->rank_b;
-    if (r > CML_MAX_DIMS) return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "indexed rank too large");
+    if (r > CML_MAX_DIMS) return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "indexed rank too large");
     for (int32_t k = 0; k < s->rank_b; k++) {
         s->xmap[s->bpos + k] = -1;
         s->x_sizes[s->bpos + k] = s->b_sizes[k];
@@ -263,7 +263,7 @@ static cml_status ip_check_values(cml_kernel_ctx *ctx, const char *op, const cml
     }
     if (ok) return CML_OK;
     char b1[160], b2[160];
-    return aten_fail(ctx, CML_ERR_SHAPE, op, "values of shape %s do not broadcast to the indexed shape %s",
+    return cml_aten_fail(ctx, CML_ERR_SHAPE, op, "values of shape %s do not broadcast to the indexed shape %s",
                      cml_shape_str(v->rank, v->sizes, b1, sizeof b1),
                      cml_shape_str(s->xrank, s->x_sizes, b2, sizeof b2));
 }
@@ -280,7 +280,7 @@ static cml_status ip_b_offset(cml_kernel_ctx *ctx, const char *op, const ip_args
         }
         int32_t d = a->e[k].dim0;
         int64_t v;
-        CML_TRY(aten_norm_index(ctx, op, s->data[k][bo], a->self->sizes[d], d, &v));
+        CML_TRY(cml_aten_norm_index(ctx, op, s->data[k][bo], a->self->sizes[d], d, &v));
         *off += v * s->st[d];
     }
     return CML_OK;
@@ -298,7 +298,7 @@ static void ip_write_run(const ip_args *a, uint8_t *dst, int64_t dst_st, const u
     for (int64_t j = 0; j < n; j++) {
         uint8_t *d = dst + j * dst_st * (int64_t)es;
         const uint8_t *v = src + j * src_st * (int64_t)es;
-        if (a->accumulate) aten_elem_add(dt, d, v);
+        if (a->accumulate) cml_aten_elem_add(dt, d, v);
         else memmove(d, v, es);
     }
 }
@@ -307,11 +307,11 @@ static void ip_write_run(const ip_args *a, uint8_t *dst, int64_t dst_st, const u
  * is written as one run per outer position. */
 static cml_status ip_scatter(cml_kernel_ctx *ctx, const char *op, const ip_args *a, const ip_state *s) {
     int64_t vst[CML_MAX_DIMS], xc[CML_MAX_DIMS] = {0};
-    aten_tensor_bcast_strides(a->values, s->xrank, s->x_sizes, vst);
+    cml_aten_tensor_bcast_strides(a->values, s->xrank, s->x_sizes, vst);
     int32_t last = s->xrank - 1;
     bool inner = last >= 0 && s->xmap[last] >= 0;
     int32_t orank = inner ? last : s->xrank;
-    int64_t run = inner ? s->x_sizes[last] : 1, outer = aten_prod(s->x_sizes, 0, orank);
+    int64_t run = inner ? s->x_sizes[last] : 1, outer = cml_aten_prod(s->x_sizes, 0, orank);
     int64_t run_sst = inner ? s->st[s->xmap[last]] : 1, run_vst = inner ? vst[last] : 1;
     size_t es = cml_dtype_size(a->self->dtype);
     uint8_t *out = a->out->data;
@@ -340,7 +340,7 @@ static cml_status ip_run(cml_kernel_ctx *ctx, const char *op, cml_evalue **args,
     CML_TRY(ip_shape_x(ctx, op, &a, &s));
     CML_TRY(ip_check_values(ctx, op, a.values, &s));
     if (a.out != a.self) {
-        CML_TRY(aten_resize(ctx, op, a.out, a.self->rank, a.self->sizes));
+        CML_TRY(cml_aten_resize(ctx, op, a.out, a.self->rank, a.self->sizes));
         if (a.out->data != a.self->data && cml_tensor_nbytes(a.self))
             memmove(a.out->data, a.self->data, cml_tensor_nbytes(a.self));
     }
@@ -348,17 +348,17 @@ static cml_status ip_run(cml_kernel_ctx *ctx, const char *op, cml_evalue **args,
     return ip_scatter(ctx, op, &a, &s);
 }
 
-cml_status aten_index_put_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_index_put_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                       size_t *scratch_bytes) {
     return ip_prepare(ctx, IPUT, args, nargs, scratch_bytes);
 }
-cml_status aten_index_put_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_index_put_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return ip_run(ctx, IPUT, args, nargs);
 }
-cml_status aten_index_put__prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_index_put__prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                    size_t *scratch_bytes) {
     return ip_prepare(ctx, IPUT_, args, nargs, scratch_bytes);
 }
-cml_status aten_index_put__run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_index_put__run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return ip_run(ctx, IPUT_, args, nargs);
 }

@@ -35,18 +35,18 @@ typedef struct mk_walk {
 
 static cml_status mk_check(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
                            const cml_tensor *mask, const cml_tensor *out) {
-    if (!aten_elem_supported(self->dtype)) return aten_bad_dtype(ctx, op, "input", self->dtype);
-    if (mask->dtype != CML_DTYPE_BOOL) return aten_bad_dtype(ctx, op, "mask", mask->dtype);
-    return aten_prep_copy(ctx, op, self, out);
+    if (!cml_aten_elem_supported(self->dtype)) return cml_aten_bad_dtype(ctx, op, "input", self->dtype);
+    if (mask->dtype != CML_DTYPE_BOOL) return cml_aten_bad_dtype(ctx, op, "mask", mask->dtype);
+    return cml_aten_prep_copy(ctx, op, self, out);
 }
 
 static cml_status mk_walk_init(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
                                const cml_tensor *mask, mk_walk *w) {
-    CML_TRY(aten_broadcast_shape(ctx, op, self->rank, self->sizes, mask->rank, mask->sizes, &w->rank,
+    CML_TRY(cml_aten_broadcast_shape(ctx, op, self->rank, self->sizes, mask->rank, mask->sizes, &w->rank,
                                  w->sizes));
-    aten_tensor_bcast_strides(self, w->rank, w->sizes, w->sst);
-    aten_tensor_bcast_strides(mask, w->rank, w->sizes, w->mst);
-    w->numel = aten_prod(w->sizes, 0, w->rank);
+    cml_aten_tensor_bcast_strides(self, w->rank, w->sizes, w->sst);
+    cml_aten_tensor_bcast_strides(mask, w->rank, w->sizes, w->mst);
+    w->numel = cml_aten_prod(w->sizes, 0, w->rank);
     return CML_OK;
 }
 
@@ -91,13 +91,13 @@ static void mk_move(const mk_walk *w, const cml_tensor *self, const cml_tensor *
 
 static cml_status msel_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **self,
                             cml_tensor **mask, cml_tensor **out) {
-    CML_TRY(aten_nargs_is(ctx, MSEL, nargs, 4));
+    CML_TRY(cml_aten_nargs_is(ctx, MSEL, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, MSEL, args, 0, self));
     CML_TRY(cml_arg_tensor(ctx, MSEL, args, 1, mask));
     return cml_arg_tensor(ctx, MSEL, args, 2, out);
 }
 
-cml_status aten_masked_select_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_masked_select_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                           size_t *scratch_bytes) {
     cml_tensor *self, *mask, *out;
     CML_TRY(msel_read(ctx, args, nargs, &self, &mask, &out));
@@ -105,45 +105,45 @@ cml_status aten_masked_select_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args
     return mk_check(ctx, MSEL, self, mask, out);
 }
 
-cml_status aten_masked_select_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_masked_select_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *mask, *out;
     mk_walk w;
     CML_TRY(msel_read(ctx, args, nargs, &self, &mask, &out));
     CML_TRY(mk_walk_init(ctx, MSEL, self, mask, &w));
     int64_t n = mk_count(&w, mask);
-    CML_TRY(aten_resize(ctx, MSEL, out, 1, &n));
+    CML_TRY(cml_aten_resize(ctx, MSEL, out, 1, &n));
     mk_move(&w, self, mask, NULL, out);
     return CML_OK;
 }
 
 static cml_status mscat_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **t) {
-    CML_TRY(aten_nargs_is(ctx, MSCAT, nargs, 5));
+    CML_TRY(cml_aten_nargs_is(ctx, MSCAT, nargs, 5));
     for (uint32_t i = 0; i < 4; i++) CML_TRY(cml_arg_tensor(ctx, MSCAT, args, i, &t[i]));
     return CML_OK;
 }
 
-cml_status aten_masked_scatter_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_masked_scatter_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                            size_t *scratch_bytes) {
     cml_tensor *t[4]; /* self, mask, source, out */
     CML_TRY(mscat_read(ctx, args, nargs, t));
     *scratch_bytes = 0;
     CML_TRY(mk_check(ctx, MSCAT, t[0], t[1], t[3]));
     if (t[2]->dtype != t[0]->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, MSCAT, "source dtype %s differs from self %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, MSCAT, "source dtype %s differs from self %s",
                          cml_dtype_name(t[2]->dtype), cml_dtype_name(t[0]->dtype));
     return CML_OK;
 }
 
-cml_status aten_masked_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_masked_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *t[4];
     mk_walk w;
     CML_TRY(mscat_read(ctx, args, nargs, t));
     CML_TRY(mk_walk_init(ctx, MSCAT, t[0], t[1], &w));
     int64_t n = mk_count(&w, t[1]);
     if (n > cml_tensor_numel(t[2]))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, MSCAT, "mask selects %lld elements, source has only %lld",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, MSCAT, "mask selects %lld elements, source has only %lld",
                          (long long)n, (long long)cml_tensor_numel(t[2]));
-    CML_TRY(aten_resize(ctx, MSCAT, t[3], w.rank, w.sizes));
+    CML_TRY(cml_aten_resize(ctx, MSCAT, t[3], w.rank, w.sizes));
     mk_move(&w, t[0], t[1], t[2], t[3]);
     return CML_OK;
 }
@@ -152,23 +152,23 @@ cml_status aten_masked_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, u
 
 static cml_status nz_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **self,
                           cml_tensor **out) {
-    CML_TRY(aten_nargs_is(ctx, NONZERO, nargs, 3));
+    CML_TRY(cml_aten_nargs_is(ctx, NONZERO, nargs, 3));
     CML_TRY(cml_arg_tensor(ctx, NONZERO, args, 0, self));
     return cml_arg_tensor(ctx, NONZERO, args, 1, out);
 }
 
-cml_status aten_nonzero_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_nonzero_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                     size_t *scratch_bytes) {
     cml_tensor *self, *out;
     CML_TRY(nz_read(ctx, args, nargs, &self, &out));
     *scratch_bytes = 0;
-    if (!aten_elem_supported(self->dtype)) return aten_bad_dtype(ctx, NONZERO, "input", self->dtype);
-    if (out->dtype != CML_DTYPE_INT64) return aten_bad_dtype(ctx, NONZERO, "output", out->dtype);
-    if (out->rank != 2) return aten_fail(ctx, CML_ERR_INVALID_ARG, NONZERO, "output must be 2-D, is %d-D", out->rank);
+    if (!cml_aten_elem_supported(self->dtype)) return cml_aten_bad_dtype(ctx, NONZERO, "input", self->dtype);
+    if (out->dtype != CML_DTYPE_INT64) return cml_aten_bad_dtype(ctx, NONZERO, "output", out->dtype);
+    if (out->rank != 2) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, NONZERO, "output must be 2-D, is %d-D", out->rank);
     return CML_OK;
 }
 
-cml_status aten_nonzero_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_nonzero_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     CML_TRY(nz_read(ctx, args, nargs, &self, &out));
     int64_t n = cml_tensor_numel(self), cnt = 0, st[CML_MAX_DIMS];
@@ -176,12 +176,12 @@ cml_status aten_nonzero_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t
     cml_tensor_strides(self, st);
     int64_t c[CML_MAX_DIMS] = {0};
     for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) CML_TRY(aten_resize(ctx, NONZERO, out, 2, (int64_t[]){cnt, self->rank}));
+        if (pass == 1) CML_TRY(cml_aten_resize(ctx, NONZERO, out, 2, (int64_t[]){cnt, self->rank}));
         int64_t k = 0, *o = out->data;
         for (int64_t i = 0; i < n; i++) {
             int64_t off = 0;
             for (int32_t d = 0; d < self->rank; d++) off += c[d] * st[d];
-            if (aten_elem_nonzero(self->dtype, (const uint8_t *)self->data + (size_t)off * es)) {
+            if (cml_aten_elem_nonzero(self->dtype, (const uint8_t *)self->data + (size_t)off * es)) {
                 if (pass == 1) memcpy(o + k * self->rank, c, sizeof(int64_t) * (size_t)self->rank);
                 k++;
             }
@@ -199,21 +199,21 @@ cml_status aten_nonzero_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t
 
 static cml_status ri_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **rep,
                           cml_tensor **out, bool *has_size, int64_t *size) {
-    CML_TRY(aten_nargs_is(ctx, REPI, nargs, 4));
+    CML_TRY(cml_aten_nargs_is(ctx, REPI, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, REPI, args, 0, rep));
-    CML_TRY(aten_arg_opt_int(ctx, REPI, args, 1, has_size, size));
+    CML_TRY(cml_aten_arg_opt_int(ctx, REPI, args, 1, has_size, size));
     CML_TRY(cml_arg_tensor(ctx, REPI, args, 2, out));
     if ((*rep)->dtype != CML_DTYPE_INT64 && (*rep)->dtype != CML_DTYPE_INT32)
-        return aten_bad_dtype(ctx, REPI, "repeats", (*rep)->dtype);
+        return cml_aten_bad_dtype(ctx, REPI, "repeats", (*rep)->dtype);
     if ((*out)->dtype != (*rep)->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, REPI, "output dtype %s differs from repeats %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, REPI, "output dtype %s differs from repeats %s",
                          cml_dtype_name((*out)->dtype), cml_dtype_name((*rep)->dtype));
     if ((*rep)->rank != 1)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, REPI, "repeats must be 1-D, is %d-D", (*rep)->rank);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, REPI, "repeats must be 1-D, is %d-D", (*rep)->rank);
     return CML_OK;
 }
 
-cml_status aten_repeat_interleave_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_repeat_interleave_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                      uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *rep, *out;
     bool has;
@@ -222,7 +222,7 @@ cml_status aten_repeat_interleave_tensor_out_prepare(cml_kernel_ctx *ctx, cml_ev
     return ri_read(ctx, args, nargs, &rep, &out, &has, &size);
 }
 
-cml_status aten_repeat_interleave_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_repeat_interleave_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
                                                  uint32_t nargs) {
     cml_tensor *rep, *out;
     bool has;
@@ -230,20 +230,20 @@ cml_status aten_repeat_interleave_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue
     CML_TRY(ri_read(ctx, args, nargs, &rep, &out, &has, &size));
     n = rep->sizes[0];
     for (int64_t i = 0; i < n; i++) {
-        int64_t r = aten_index_at(rep, i);
+        int64_t r = cml_aten_index_at(rep, i);
         if (r < 0)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, REPI, "repeats[%lld] = %lld is negative",
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, REPI, "repeats[%lld] = %lld is negative",
                              (long long)i, (long long)r);
         if (__builtin_add_overflow(sum, r, &sum))
-            return aten_fail(ctx, CML_ERR_SHAPE, REPI, "sum of repeats overflows");
+            return cml_aten_fail(ctx, CML_ERR_SHAPE, REPI, "sum of repeats overflows");
     }
     if (has && size != sum)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, REPI, "output_size %lld differs from the sum of repeats %lld",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, REPI, "output_size %lld differs from the sum of repeats %lld",
                          (long long)size, (long long)sum);
-    CML_TRY(aten_resize(ctx, REPI, out, 1, &sum));
+    CML_TRY(cml_aten_resize(ctx, REPI, out, 1, &sum));
     size_t es = cml_dtype_size(out->dtype);
     uint8_t *o = out->data;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = aten_index_at(rep, i); j > 0; j--, o += es) aten_elem_set_i64(out->dtype, o, i);
+        for (int64_t j = cml_aten_index_at(rep, i); j > 0; j--, o += es) cml_aten_elem_set_i64(out->dtype, o, i);
     return CML_OK;
 }

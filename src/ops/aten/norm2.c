@@ -40,15 +40,15 @@ typedef struct bn_args {
 static cml_status bn_read(cml_kernel_ctx *ctx, bool stats, cml_evalue **args, uint32_t nargs,
                           bn_args *a) {
     const char *op = stats ? BNL : BNS;
-    CML_TRY(aten_nargs_is(ctx, op, nargs, stats ? 12 : 10));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, stats ? 12 : 10));
     memset(a, 0, sizeof *a);
     uint32_t k = stats ? 5 : 3; /* index of `training` */
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
-    CML_TRY(aten_arg_opt_tensor(ctx, op, args, 1, &a->w));
-    CML_TRY(aten_arg_opt_tensor(ctx, op, args, 2, &a->b));
+    CML_TRY(cml_aten_arg_opt_tensor(ctx, op, args, 1, &a->w));
+    CML_TRY(cml_aten_arg_opt_tensor(ctx, op, args, 2, &a->b));
     if (stats) {
-        CML_TRY(aten_arg_opt_tensor(ctx, op, args, 3, &a->rm));
-        CML_TRY(aten_arg_opt_tensor(ctx, op, args, 4, &a->rv));
+        CML_TRY(cml_aten_arg_opt_tensor(ctx, op, args, 3, &a->rm));
+        CML_TRY(cml_aten_arg_opt_tensor(ctx, op, args, 4, &a->rv));
     }
     CML_TRY(cml_arg_bool(ctx, op, args, k, &a->training));
     CML_TRY(cml_arg_double(ctx, op, args, k + 1, &a->momentum));
@@ -57,9 +57,9 @@ static cml_status bn_read(cml_kernel_ctx *ctx, bool stats, cml_evalue **args, ui
     CML_TRY(cml_arg_tensor(ctx, op, args, k + 4, &a->mean));
     CML_TRY(cml_arg_tensor(ctx, op, args, k + 5, &a->invstd));
     if (!stats) a->training = true;
-    CML_TRY(aten_check_rank(ctx, op, a->x, "input", 2, CML_MAX_DIMS));
+    CML_TRY(cml_aten_check_rank(ctx, op, a->x, "input", 2, CML_MAX_DIMS));
     if (!a->training && (!a->rm || !a->rv))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "training=false needs the running stats");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "training=false needs the running stats");
     return CML_OK;
 }
 
@@ -67,12 +67,12 @@ static cml_status bn_check_param(cml_kernel_ctx *ctx, const char *op, const cml_
                                  const char *what, const cml_tensor *x) {
     if (!p) return CML_OK;
     if (p->dtype != x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s dtype %s differs from input %s", what,
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s dtype %s differs from input %s", what,
                          cml_dtype_name(p->dtype), cml_dtype_name(x->dtype));
     if (p->rank != 1 || p->sizes[0] != x->sizes[1])
-        return aten_fail(ctx, CML_ERR_SHAPE, op, "%s must be [%lld] (the channels)", what,
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, op, "%s must be [%lld] (the channels)", what,
                          (long long)x->sizes[1]);
-    return aten_check_contiguous(ctx, op, p, what);
+    return cml_aten_check_contiguous(ctx, op, p, what);
 }
 
 static cml_status bn_prepare(cml_kernel_ctx *ctx, bool stats, cml_evalue **args, uint32_t nargs,
@@ -80,8 +80,8 @@ static cml_status bn_prepare(cml_kernel_ctx *ctx, bool stats, cml_evalue **args,
     const char *op = stats ? BNL : BNS;
     bn_args a;
     CML_TRY(bn_read(ctx, stats, args, nargs, &a));
-    if (!aten_is_floating(a.x->dtype)) return aten_bad_dtype(ctx, op, "input", a.x->dtype);
-    CML_TRY(aten_check_contiguous(ctx, op, a.x, "input"));
+    if (!cml_aten_is_floating(a.x->dtype)) return cml_aten_bad_dtype(ctx, op, "input", a.x->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.x, "input"));
     CML_TRY(bn_check_param(ctx, op, a.w, "weight", a.x));
     CML_TRY(bn_check_param(ctx, op, a.b, "bias", a.x));
     CML_TRY(bn_check_param(ctx, op, a.rm, "running_mean", a.x));
@@ -89,20 +89,20 @@ static cml_status bn_prepare(cml_kernel_ctx *ctx, bool stats, cml_evalue **args,
     const cml_tensor *outs[3] = {a.out, a.mean, a.invstd};
     for (int k = 0; k < 3; k++) {
         if (outs[k]->dtype != a.x->dtype)
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
+            return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op,
                              "output %d dtype %s differs from input %s", k,
                              cml_dtype_name(outs[k]->dtype), cml_dtype_name(a.x->dtype));
-        CML_TRY(aten_check_contiguous(ctx, op, outs[k], "output"));
+        CML_TRY(cml_aten_check_contiguous(ctx, op, outs[k], "output"));
     }
     if ((a.rm && a.rm->is_const) || (a.rv && a.rv->is_const))
         if (a.training)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "running stats to update are read-only");
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "running stats to update are read-only");
     *scratch_bytes = 0;
     return CML_OK;
 }
 
 static double bn_param(const cml_tensor *p, int64_t c, double dflt) {
-    return p ? aten_num_get(p->dtype, p->data, (size_t)c) : dflt;
+    return p ? cml_aten_num_get(p->dtype, p->data, (size_t)c) : dflt;
 }
 
 /* Batch mean and biased variance of channel c over N and the inner dims. */
@@ -112,11 +112,11 @@ static void bn_stats(const bn_args *a, int64_t c, int64_t inner, double *mean, d
     double s = 0.0, s2 = 0.0;
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j < inner; j++)
-            s += aten_num_get(x->dtype, x->data, (size_t)((i * C + c) * inner + j));
+            s += cml_aten_num_get(x->dtype, x->data, (size_t)((i * C + c) * inner + j));
     *mean = n ? s / (double)n : NAN;
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j < inner; j++) {
-            double d = aten_num_get(x->dtype, x->data, (size_t)((i * C + c) * inner + j)) - *mean;
+            double d = cml_aten_num_get(x->dtype, x->data, (size_t)((i * C + c) * inner + j)) - *mean;
             s2 += d * d;
         }
     *var = n ? s2 / (double)n : NAN;
@@ -129,19 +129,19 @@ static void bn_channel(const bn_args *a, int64_t c, int64_t inner, double mean, 
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j < inner; j++) {
             size_t k = (size_t)((i * C + c) * inner + j);
-            aten_num_set(x->dtype, a->out->data, k,
-                         (aten_num_get(x->dtype, x->data, k) - mean) * invstd * w + b);
+            cml_aten_num_set(x->dtype, a->out->data, k,
+                         (cml_aten_num_get(x->dtype, x->data, k) - mean) * invstd * w + b);
         }
 }
 
 static void bn_update(const bn_args *a, int64_t c, int64_t n, double mean, double var) {
     double m = a->momentum;
     if (a->rm)
-        aten_num_set(a->rm->dtype, a->rm->data, (size_t)c,
+        cml_aten_num_set(a->rm->dtype, a->rm->data, (size_t)c,
                      (1 - m) * bn_param(a->rm, c, 0) + m * mean);
     if (a->rv) {
         double unbiased = var * (double)n / (double)(n - 1);
-        aten_num_set(a->rv->dtype, a->rv->data, (size_t)c,
+        cml_aten_num_set(a->rv->dtype, a->rv->data, (size_t)c,
                      (1 - m) * bn_param(a->rv, c, 0) + m * unbiased);
     }
 }
@@ -150,11 +150,11 @@ static cml_status bn_run(cml_kernel_ctx *ctx, bool stats, cml_evalue **args, uin
     const char *op = stats ? BNL : BNS;
     bn_args a;
     CML_TRY(bn_read(ctx, stats, args, nargs, &a));
-    int64_t C = a.x->sizes[1], inner = aten_prod(a.x->sizes, 2, a.x->rank);
+    int64_t C = a.x->sizes[1], inner = cml_aten_prod(a.x->sizes, 2, a.x->rank);
     int64_t csz = a.training ? C : 0;
-    CML_TRY(aten_resize(ctx, op, a.out, a.x->rank, a.x->sizes));
-    CML_TRY(aten_resize(ctx, op, a.mean, 1, &csz));
-    CML_TRY(aten_resize(ctx, op, a.invstd, 1, &csz));
+    CML_TRY(cml_aten_resize(ctx, op, a.out, a.x->rank, a.x->sizes));
+    CML_TRY(cml_aten_resize(ctx, op, a.mean, 1, &csz));
+    CML_TRY(cml_aten_resize(ctx, op, a.invstd, 1, &csz));
     for (int64_t c = 0; c < C; c++) {
         double mean, var;
         if (a.training) bn_stats(&a, c, inner, &mean, &var);
@@ -165,27 +165,27 @@ static cml_status bn_run(cml_kernel_ctx *ctx, bool stats, cml_evalue **args, uin
         double invstd = 1.0 / sqrt(var + a.eps);
         bn_channel(&a, c, inner, mean, invstd);
         if (!a.training) continue;
-        aten_num_set(a.mean->dtype, a.mean->data, (size_t)c, mean);
-        aten_num_set(a.invstd->dtype, a.invstd->data, (size_t)c, invstd);
+        cml_aten_num_set(a.mean->dtype, a.mean->data, (size_t)c, mean);
+        cml_aten_num_set(a.invstd->dtype, a.invstd->data, (size_t)c, invstd);
         bn_update(&a, c, a.x->sizes[0] * inner, mean, var);
     }
     return CML_OK;
 }
 
-cml_status aten_native_batch_norm_legit_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_native_batch_norm_legit_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                     uint32_t nargs, size_t *scratch_bytes) {
     return bn_prepare(ctx, true, args, nargs, scratch_bytes);
 }
-cml_status aten_native_batch_norm_legit_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_native_batch_norm_legit_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
                                                 uint32_t nargs) {
     return bn_run(ctx, true, args, nargs);
 }
-cml_status aten_native_batch_norm_legit_no_stats_out_prepare(cml_kernel_ctx *ctx,
+cml_status cml_aten_native_batch_norm_legit_no_stats_out_prepare(cml_kernel_ctx *ctx,
                                                              cml_evalue **args, uint32_t nargs,
                                                              size_t *scratch_bytes) {
     return bn_prepare(ctx, false, args, nargs, scratch_bytes);
 }
-cml_status aten_native_batch_norm_legit_no_stats_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_native_batch_norm_legit_no_stats_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
                                                          uint32_t nargs) {
     return bn_run(ctx, false, args, nargs);
 }

@@ -30,26 +30,26 @@ typedef struct pad_args {
 static cml_status pad_read(cml_kernel_ctx *ctx, const pad_spec *sp, cml_evalue **args,
                            uint32_t nargs, pad_args *a) {
     const char *op = sp->name;
-    CML_TRY(aten_nargs_is(ctx, op, nargs, 4));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, 4));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
     CML_TRY(cml_arg_tensor(ctx, op, args, 2, &a->out));
     uint32_t cnt = 0;
     CML_TRY(cml_arg_int_list(ctx, op, args, 1, a->pad, 6, &cnt));
     if (cnt != (uint32_t)(2 * sp->n))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "padding has %u values, expected %d", cnt,
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "padding has %u values, expected %d", cnt,
                          2 * sp->n);
-    CML_TRY(aten_check_rank(ctx, op, a->x, "input", sp->n + 1, sp->n + 2));
+    CML_TRY(cml_aten_check_rank(ctx, op, a->x, "input", sp->n + 1, sp->n + 2));
     for (int32_t k = 0; k < sp->n; k++) {
         int64_t size = a->x->sizes[a->x->rank - 1 - k], l = a->pad[2 * k], r = a->pad[2 * k + 1];
         if (l < -ATEN_MAX_GEOM || l > ATEN_MAX_GEOM || r < -ATEN_MAX_GEOM || r > ATEN_MAX_GEOM)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "padding %lld, %lld out of range",
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "padding %lld, %lld out of range",
                              (long long)l, (long long)r);
         if (size + l + r < 0)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                              "padding %lld, %lld gives a negative size for dim of size %lld",
                              (long long)l, (long long)r, (long long)size);
         if (sp->reflect && (l >= size || r >= size))
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                              "reflection padding %lld, %lld must be < the dim size %lld",
                              (long long)l, (long long)r, (long long)size);
     }
@@ -60,8 +60,8 @@ static cml_status pad_prepare(cml_kernel_ctx *ctx, const pad_spec *sp, cml_evalu
                               uint32_t nargs, size_t *scratch_bytes) {
     pad_args a;
     CML_TRY(pad_read(ctx, sp, args, nargs, &a));
-    CML_TRY(aten_prep_copy(ctx, sp->name, a.x, a.out));
-    CML_TRY(aten_check_contiguous(ctx, sp->name, a.x, "input"));
+    CML_TRY(cml_aten_prep_copy(ctx, sp->name, a.x, a.out));
+    CML_TRY(cml_aten_check_contiguous(ctx, sp->name, a.x, "input"));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -89,7 +89,7 @@ static cml_status pad_copy(cml_kernel_ctx *ctx, const pad_spec *sp, const pad_ar
     int64_t in3[3], out3[3], l3[3];
     pad_dims3(sp, a, in3, out3, l3);
     size_t es = cml_dtype_size(a->x->dtype);
-    int64_t outer = aten_prod(a->x->sizes, 0, a->x->rank - sp->n);
+    int64_t outer = cml_aten_prod(a->x->sizes, 0, a->x->rank - sp->n);
     const uint8_t *src = a->x->data;
     uint8_t *dst = a->out->data;
     for (int64_t i = 0; i < outer; i++) {
@@ -111,7 +111,7 @@ static cml_status pad_copy(cml_kernel_ctx *ctx, const pad_spec *sp, const pad_ar
     }
     return CML_OK;
 oob:
-    return aten_fail(ctx, CML_ERR_SHAPE, sp->name, "cannot pad an empty dimension");
+    return cml_aten_fail(ctx, CML_ERR_SHAPE, sp->name, "cannot pad an empty dimension");
 }
 
 static cml_status pad_run(cml_kernel_ctx *ctx, const pad_spec *sp, cml_evalue **args,
@@ -123,7 +123,7 @@ static cml_status pad_run(cml_kernel_ctx *ctx, const pad_spec *sp, cml_evalue **
     int64_t osz[CML_MAX_DIMS];
     memcpy(osz, a.x->sizes, sizeof(int64_t) * (size_t)r);
     for (int32_t k = 0; k < sp->n; k++) osz[r - 1 - k] += a.pad[2 * k] + a.pad[2 * k + 1];
-    CML_TRY(aten_resize(ctx, op, a.out, r, osz));
+    CML_TRY(cml_aten_resize(ctx, op, a.out, r, osz));
     if (cml_tensor_numel(a.out) == 0) return CML_OK;
     return pad_copy(ctx, sp, &a);
 }
@@ -138,9 +138,9 @@ static cml_status pad_run(cml_kernel_ctx *ctx, const pad_spec *sp, cml_evalue **
         return pad_run(ctx, &fn##_spec, args, nargs);                                            \
     }
 
-PAD_OP(aten_reflection_pad1d_out,  "aten::reflection_pad1d.out",  1, true)
-PAD_OP(aten_reflection_pad2d_out,  "aten::reflection_pad2d.out",  2, true)
-PAD_OP(aten_reflection_pad3d_out,  "aten::reflection_pad3d.out",  3, true)
-PAD_OP(aten_replication_pad1d_out, "aten::replication_pad1d.out", 1, false)
-PAD_OP(aten_replication_pad2d_out, "aten::replication_pad2d.out", 2, false)
-PAD_OP(aten_replication_pad3d_out, "aten::replication_pad3d.out", 3, false)
+PAD_OP(cml_aten_reflection_pad1d_out,  "aten::reflection_pad1d.out",  1, true)
+PAD_OP(cml_aten_reflection_pad2d_out,  "aten::reflection_pad2d.out",  2, true)
+PAD_OP(cml_aten_reflection_pad3d_out,  "aten::reflection_pad3d.out",  3, true)
+PAD_OP(cml_aten_replication_pad1d_out, "aten::replication_pad1d.out", 1, false)
+PAD_OP(cml_aten_replication_pad2d_out, "aten::replication_pad2d.out", 2, false)
+PAD_OP(cml_aten_replication_pad3d_out, "aten::replication_pad3d.out", 3, false)

@@ -38,24 +38,24 @@ static cml_status pool_check_geometry(cml_kernel_ctx *ctx, const char *op, const
         if (a->k[d] < 1 || a->stride[d] < 1 || a->pad[d] < 0 || a->dil[d] < 1 ||
             a->k[d] > ATEN_MAX_GEOM || a->stride[d] > ATEN_MAX_GEOM || a->pad[d] > ATEN_MAX_GEOM ||
             a->dil[d] > ATEN_MAX_GEOM)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                              "bad kernel %lld / stride %lld / padding %lld / dilation %lld",
                              (long long)a->k[d], (long long)a->stride[d], (long long)a->pad[d],
                              (long long)a->dil[d]);
         if (a->pad[d] * 2 > a->dil[d] * (a->k[d] - 1) + 1)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op,
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op,
                              "padding %lld must be at most half of the kernel size %lld",
                              (long long)a->pad[d], (long long)a->k[d]);
     }
     if (a->has_div && a->divisor == 0)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "divisor_override must be non-zero");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "divisor_override must be non-zero");
     return CML_OK;
 }
 
 static cml_status pool_params(cml_kernel_ctx *ctx, const char *op, const pool_args *a,
                               cml_pool2d_params *p, int64_t *osz) {
     const cml_tensor *x = a->x;
-    CML_TRY(aten_check_rank(ctx, op, x, "input", 3, 4));
+    CML_TRY(cml_aten_check_rank(ctx, op, x, "input", 3, 4));
     bool batched = x->rank == 4;
     memset(p, 0, sizeof *p);
     p->n = batched ? x->sizes[0] : 1;
@@ -76,7 +76,7 @@ static cml_status pool_params(cml_kernel_ctx *ctx, const char *op, const pool_ar
     p->w_out = pool_out_size(p->w_in, p->k_w, p->pad_left, p->stride_w, p->dilation_w, a->ceil_mode);
     if (p->h_out <= 0 || p->w_out <= 0) {
         char b[160];
-        return aten_fail(ctx, CML_ERR_SHAPE, op, "input %s is too small for the pooling window",
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, op, "input %s is too small for the pooling window",
                          cml_shape_str(x->rank, x->sizes, b, sizeof b));
     }
     int32_t r = 0;
@@ -88,12 +88,12 @@ static cml_status pool_params(cml_kernel_ctx *ctx, const char *op, const pool_ar
 }
 
 static cml_status pool_check_tensors(cml_kernel_ctx *ctx, const char *op, const pool_args *a) {
-    CML_TRY(aten_check_float(ctx, op, a->x, "input"));
-    CML_TRY(aten_check_float(ctx, op, a->out, "output"));
-    CML_TRY(aten_check_contiguous(ctx, op, a->x, "input"));
-    CML_TRY(aten_check_contiguous(ctx, op, a->out, "output"));
-    CML_TRY(aten_check_rank(ctx, op, a->x, "input", 3, 4));
-    return aten_check_rank(ctx, op, a->out, "output", a->x->rank, a->x->rank);
+    CML_TRY(cml_aten_check_float(ctx, op, a->x, "input"));
+    CML_TRY(cml_aten_check_float(ctx, op, a->out, "output"));
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a->x, "input"));
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a->out, "output"));
+    CML_TRY(cml_aten_check_rank(ctx, op, a->x, "input", 3, 4));
+    return cml_aten_check_rank(ctx, op, a->out, "output", a->x->rank, a->x->rank);
 }
 
 /* ---- avg_pool2d ----------------------------------------------------------------- */
@@ -101,47 +101,47 @@ static cml_status pool_check_tensors(cml_kernel_ctx *ctx, const char *op, const 
 static const char AVG[] = "aten::avg_pool2d.out";
 
 static cml_status avg_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, pool_args *a) {
-    if (nargs != 9) return aten_fail(ctx, CML_ERR_INVALID_ARG, AVG, "expected 9 args, got %u", nargs);
+    if (nargs != 9) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, AVG, "expected 9 args, got %u", nargs);
     memset(a, 0, sizeof *a);
     CML_TRY(cml_arg_tensor(ctx, AVG, args, 0, &a->x));
-    CML_TRY(aten_arg_int_tuple(ctx, AVG, args, 1, 2, 0, a->k));
-    CML_TRY(aten_arg_int_tuple(ctx, AVG, args, 2, 2, 0, a->stride));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, AVG, args, 1, 2, 0, a->k));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, AVG, args, 2, 2, 0, a->stride));
     if (a->stride[0] == 0 && a->stride[1] == 0) {
         a->stride[0] = a->k[0];
         a->stride[1] = a->k[1];
     }
-    CML_TRY(aten_arg_int_tuple(ctx, AVG, args, 3, 2, 0, a->pad));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, AVG, args, 3, 2, 0, a->pad));
     a->dil[0] = a->dil[1] = 1;
     CML_TRY(cml_arg_bool(ctx, AVG, args, 4, &a->ceil_mode));
     CML_TRY(cml_arg_bool(ctx, AVG, args, 5, &a->count_include_pad));
-    CML_TRY(aten_arg_opt_int(ctx, AVG, args, 6, &a->has_div, &a->divisor));
+    CML_TRY(cml_aten_arg_opt_int(ctx, AVG, args, 6, &a->has_div, &a->divisor));
     CML_TRY(cml_arg_tensor(ctx, AVG, args, 7, &a->out));
     return pool_check_geometry(ctx, AVG, a);
 }
 
-cml_status aten_avg_pool2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_avg_pool2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                        size_t *scratch_bytes) {
     pool_args a;
     CML_TRY(avg_read(ctx, args, nargs, &a));
     CML_TRY(pool_check_tensors(ctx, AVG, &a));
-    *scratch_bytes = aten_f32_need(a.x) + aten_f32_need(a.out);
+    *scratch_bytes = cml_aten_f32_need(a.x) + cml_aten_f32_need(a.out);
     return CML_OK;
 }
 
-cml_status aten_avg_pool2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_avg_pool2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     pool_args a;
     CML_TRY(avg_read(ctx, args, nargs, &a));
     cml_pool2d_params p;
     int64_t osz[4];
     CML_TRY(pool_params(ctx, AVG, &a, &p, osz));
-    CML_TRY(aten_resize(ctx, AVG, a.out, a.x->rank, osz));
+    CML_TRY(cml_aten_resize(ctx, AVG, a.out, a.x->rank, osz));
     if (cml_tensor_numel(a.out) == 0) return CML_OK;
-    aten_scratch s = aten_scratch_of(ctx);
-    const float *x = aten_load_f32(&s, a.x);
-    float *y = aten_out_f32(&s, a.out);
-    if (!x || !y) return aten_scratch_short(ctx, AVG);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
+    const float *x = cml_aten_load_f32(&s, a.x);
+    float *y = cml_aten_out_f32(&s, a.out);
+    if (!x || !y) return cml_aten_scratch_short(ctx, AVG);
     cml_k_avgpool2d_f32(ctx->pool, &p, x, y);
-    aten_store_f32(a.out, y);
+    cml_aten_store_f32(a.out, y);
     return CML_OK;
 }
 
@@ -150,31 +150,31 @@ cml_status aten_avg_pool2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint3
 static const char MAXP[] = "aten::max_pool2d_with_indices.out";
 
 static cml_status max_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, pool_args *a) {
-    if (nargs != 9) return aten_fail(ctx, CML_ERR_INVALID_ARG, MAXP, "expected 9 args, got %u", nargs);
+    if (nargs != 9) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, MAXP, "expected 9 args, got %u", nargs);
     memset(a, 0, sizeof *a);
     CML_TRY(cml_arg_tensor(ctx, MAXP, args, 0, &a->x));
-    CML_TRY(aten_arg_int_tuple(ctx, MAXP, args, 1, 2, 0, a->k));
-    CML_TRY(aten_arg_int_tuple(ctx, MAXP, args, 2, 2, 0, a->stride));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, MAXP, args, 1, 2, 0, a->k));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, MAXP, args, 2, 2, 0, a->stride));
     if (a->stride[0] == 0 && a->stride[1] == 0) {
         a->stride[0] = a->k[0];
         a->stride[1] = a->k[1];
     }
-    CML_TRY(aten_arg_int_tuple(ctx, MAXP, args, 3, 2, 0, a->pad));
-    CML_TRY(aten_arg_int_tuple(ctx, MAXP, args, 4, 2, 1, a->dil));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, MAXP, args, 3, 2, 0, a->pad));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, MAXP, args, 4, 2, 1, a->dil));
     CML_TRY(cml_arg_bool(ctx, MAXP, args, 5, &a->ceil_mode));
     CML_TRY(cml_arg_tensor(ctx, MAXP, args, 6, &a->out));
     CML_TRY(cml_arg_tensor(ctx, MAXP, args, 7, &a->indices));
     return pool_check_geometry(ctx, MAXP, a);
 }
 
-cml_status aten_max_pool2d_with_indices_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_max_pool2d_with_indices_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                     uint32_t nargs, size_t *scratch_bytes) {
     pool_args a;
     CML_TRY(max_read(ctx, args, nargs, &a));
     CML_TRY(pool_check_tensors(ctx, MAXP, &a));
-    if (a.indices->dtype != CML_DTYPE_INT64) return aten_bad_dtype(ctx, MAXP, "indices", a.indices->dtype);
-    CML_TRY(aten_check_contiguous(ctx, MAXP, a.indices, "indices"));
-    *scratch_bytes = aten_f32_need(a.x) + aten_f32_need(a.out);
+    if (a.indices->dtype != CML_DTYPE_INT64) return cml_aten_bad_dtype(ctx, MAXP, "indices", a.indices->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, MAXP, a.indices, "indices"));
+    *scratch_bytes = cml_aten_f32_need(a.x) + cml_aten_f32_need(a.out);
     return CML_OK;
 }
 
@@ -221,22 +221,22 @@ static void argmax_planes(void *ctx, size_t begin, size_t end) {
     }
 }
 
-cml_status aten_max_pool2d_with_indices_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_max_pool2d_with_indices_out_run(cml_kernel_ctx *ctx, cml_evalue **args,
                                                 uint32_t nargs) {
     pool_args a;
     CML_TRY(max_read(ctx, args, nargs, &a));
     cml_pool2d_params p;
     int64_t osz[4];
     CML_TRY(pool_params(ctx, MAXP, &a, &p, osz));
-    CML_TRY(aten_resize(ctx, MAXP, a.out, a.x->rank, osz));
-    CML_TRY(aten_resize(ctx, MAXP, a.indices, a.x->rank, osz));
+    CML_TRY(cml_aten_resize(ctx, MAXP, a.out, a.x->rank, osz));
+    CML_TRY(cml_aten_resize(ctx, MAXP, a.indices, a.x->rank, osz));
     if (cml_tensor_numel(a.out) == 0) return CML_OK;
-    aten_scratch s = aten_scratch_of(ctx);
-    const float *x = aten_load_f32(&s, a.x);
-    float *y = aten_out_f32(&s, a.out);
-    if (!x || !y) return aten_scratch_short(ctx, MAXP);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
+    const float *x = cml_aten_load_f32(&s, a.x);
+    float *y = cml_aten_out_f32(&s, a.out);
+    if (!x || !y) return cml_aten_scratch_short(ctx, MAXP);
     cml_k_maxpool2d_f32(ctx->pool, &p, x, y);
-    aten_store_f32(a.out, y);
+    cml_aten_store_f32(a.out, y);
     argmax_job job = {&p, x, a.indices->data};
     cml_parallel_for(ctx->pool, (size_t)(p.n * p.c), 1, argmax_planes, &job);
     return CML_OK;
@@ -248,34 +248,34 @@ static const char ADAPT[] = "aten::_adaptive_avg_pool2d.out";
 
 static cml_status adapt_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                              cml_tensor **x, int64_t *osize, cml_tensor **out) {
-    if (nargs != 4) return aten_fail(ctx, CML_ERR_INVALID_ARG, ADAPT, "expected 4 args, got %u", nargs);
+    if (nargs != 4) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ADAPT, "expected 4 args, got %u", nargs);
     CML_TRY(cml_arg_tensor(ctx, ADAPT, args, 0, x));
-    CML_TRY(aten_arg_int_tuple(ctx, ADAPT, args, 1, 2, 1, osize));
+    CML_TRY(cml_aten_arg_int_tuple(ctx, ADAPT, args, 1, 2, 1, osize));
     CML_TRY(cml_arg_tensor(ctx, ADAPT, args, 2, out));
     if (osize[0] < 1 || osize[1] < 1)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, ADAPT, "output_size [%lld, %lld] must be positive",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ADAPT, "output_size [%lld, %lld] must be positive",
                          (long long)osize[0], (long long)osize[1]);
     return CML_OK;
 }
 
-cml_status aten_adaptive_avg_pool2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_adaptive_avg_pool2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                 uint32_t nargs, size_t *scratch_bytes) {
     pool_args a;
     int64_t osize[2];
     memset(&a, 0, sizeof a);
     CML_TRY(adapt_read(ctx, args, nargs, &a.x, osize, &a.out));
     CML_TRY(pool_check_tensors(ctx, ADAPT, &a));
-    *scratch_bytes = aten_f32_need(a.x) + aten_f32_need(a.out);
+    *scratch_bytes = cml_aten_f32_need(a.x) + cml_aten_f32_need(a.out);
     return CML_OK;
 }
 
-cml_status aten_adaptive_avg_pool2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_adaptive_avg_pool2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *xt, *out;
     int64_t osize[2];
     CML_TRY(adapt_read(ctx, args, nargs, &xt, osize, &out));
     cml_pool2d_params p;
     memset(&p, 0, sizeof p);
-    CML_TRY(aten_check_rank(ctx, ADAPT, xt, "input", 3, 4));
+    CML_TRY(cml_aten_check_rank(ctx, ADAPT, xt, "input", 3, 4));
     bool batched = xt->rank == 4;
     p.n = batched ? xt->sizes[0] : 1;
     p.c = xt->sizes[xt->rank - 3];
@@ -284,21 +284,21 @@ cml_status aten_adaptive_avg_pool2d_out_run(cml_kernel_ctx *ctx, cml_evalue **ar
     p.h_out = osize[0];
     p.w_out = osize[1];
     if (p.h_in == 0 || p.w_in == 0)
-        return aten_fail(ctx, CML_ERR_SHAPE, ADAPT, "empty spatial input");
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, ADAPT, "empty spatial input");
     int64_t osz[4];
     int32_t r = 0;
     if (batched) osz[r++] = p.n;
     osz[r++] = p.c;
     osz[r++] = p.h_out;
     osz[r++] = p.w_out;
-    CML_TRY(aten_resize(ctx, ADAPT, out, xt->rank, osz));
+    CML_TRY(cml_aten_resize(ctx, ADAPT, out, xt->rank, osz));
     if (cml_tensor_numel(out) == 0) return CML_OK;
-    aten_scratch s = aten_scratch_of(ctx);
-    const float *x = aten_load_f32(&s, xt);
-    float *y = aten_out_f32(&s, out);
-    if (!x || !y) return aten_scratch_short(ctx, ADAPT);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
+    const float *x = cml_aten_load_f32(&s, xt);
+    float *y = cml_aten_out_f32(&s, out);
+    if (!x || !y) return cml_aten_scratch_short(ctx, ADAPT);
     cml_k_adaptive_avgpool2d_f32(&p, x, y);
-    aten_store_f32(out, y);
+    cml_aten_store_f32(out, y);
     return CML_OK;
 }
 
@@ -330,36 +330,36 @@ static cml_status upn_read(cml_kernel_ctx *ctx, bool vec, cml_evalue **args, uin
                            upn_args *a) {
     const char *op = vec ? UPN_VEC : UPN;
     uint32_t want = vec ? 5 : 6;
-    if (nargs != want) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", want, nargs);
+    if (nargs != want) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "expected %u args, got %u", want, nargs);
     memset(a, 0, sizeof *a);
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
     CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &a->out));
-    CML_TRY(aten_check_rank(ctx, op, a->x, "input", 4, 4));
+    CML_TRY(cml_aten_check_rank(ctx, op, a->x, "input", 4, 4));
     if (!cml_arg_is_none(args, 1)) {
         uint32_t n;
         CML_TRY(cml_arg_int_list(ctx, op, args, 1, a->osize, 2, &n));
-        if (n != 2) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output_size needs 2 values, has %u", n);
+        if (n != 2) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output_size needs 2 values, has %u", n);
         a->has_osize = true;
     }
     if (vec) {
         const cml_evalue *v = args[2];
         if (v->kind == CML_VALUE_DOUBLE_LIST) {
             if (v->u.double_list.count != 2)
-                return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale_factors needs 2 values");
+                return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale_factors needs 2 values");
             a->scale[0] = v->u.double_list.items[0];
             a->scale[1] = v->u.double_list.items[1];
         } else if (!cml_arg_is_none(args, 2)) {
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg 2: expected a float list or None");
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "arg 2: expected a float list or None");
         }
     } else {
         CML_TRY(read_opt_double(ctx, op, args, 2, &a->scale[0]));
         CML_TRY(read_opt_double(ctx, op, args, 3, &a->scale[1]));
     }
     if (!a->has_osize && !(a->scale[0] > 0 && a->scale[1] > 0))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "needs output_size or positive scale factors");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "needs output_size or positive scale factors");
     for (int d = 0; d < 2; d++)
         if (!(a->scale[d] >= 0 && a->scale[d] <= 1e6))
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale factor %g out of range", a->scale[d]);
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "scale factor %g out of range", a->scale[d]);
     return CML_OK;
 }
 
@@ -368,11 +368,11 @@ static cml_status upn_prepare(cml_kernel_ctx *ctx, bool vec, cml_evalue **args, 
     upn_args a;
     const char *op = vec ? UPN_VEC : UPN;
     CML_TRY(upn_read(ctx, vec, args, nargs, &a));
-    if (!aten_is_known_dtype(a.x->dtype)) return aten_bad_dtype(ctx, op, "input", a.x->dtype);
+    if (!cml_aten_is_known_dtype(a.x->dtype)) return cml_aten_bad_dtype(ctx, op, "input", a.x->dtype);
     if (a.out->dtype != a.x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype differs from input");
-    CML_TRY(aten_check_contiguous(ctx, op, a.x, "input"));
-    CML_TRY(aten_check_contiguous(ctx, op, a.out, "output"));
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype differs from input");
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.x, "input"));
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.out, "output"));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -396,13 +396,13 @@ static cml_status upn_run(cml_kernel_ctx *ctx, bool vec, cml_evalue **args, uint
         ho = a.osize[0];
         wo = a.osize[1];
     } else {
-        ho = aten_double_to_i64((double)H * a.scale[0]);
-        wo = aten_double_to_i64((double)W * a.scale[1]);
+        ho = cml_aten_double_to_i64((double)H * a.scale[0]);
+        wo = cml_aten_double_to_i64((double)W * a.scale[1]);
     }
     if (ho < 0 || wo < 0 || ((ho > 0 || wo > 0) && (H == 0 || W == 0)))
-        return aten_fail(ctx, CML_ERR_SHAPE, op, "bad output size [%lld, %lld]", (long long)ho, (long long)wo);
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, op, "bad output size [%lld, %lld]", (long long)ho, (long long)wo);
     int64_t osz[4] = {N, C, ho, wo};
-    CML_TRY(aten_resize(ctx, op, a.out, 4, osz));
+    CML_TRY(cml_aten_resize(ctx, op, a.out, 4, osz));
     if (cml_tensor_numel(a.out) == 0) return CML_OK;
     /* vec_out passes the scale factors only when output_size is absent */
     double sh = a.has_osize && vec ? 0.0 : a.scale[0], sw = a.has_osize && vec ? 0.0 : a.scale[1];
@@ -422,17 +422,17 @@ static cml_status upn_run(cml_kernel_ctx *ctx, bool vec, cml_evalue **args, uint
     return CML_OK;
 }
 
-cml_status aten_upsample_nearest2d_vec_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_upsample_nearest2d_vec_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                                    uint32_t nargs, size_t *scratch_bytes) {
     return upn_prepare(ctx, true, args, nargs, scratch_bytes);
 }
-cml_status aten_upsample_nearest2d_vec_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_upsample_nearest2d_vec_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return upn_run(ctx, true, args, nargs);
 }
-cml_status aten_upsample_nearest2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_upsample_nearest2d_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                                size_t *scratch_bytes) {
     return upn_prepare(ctx, false, args, nargs, scratch_bytes);
 }
-cml_status aten_upsample_nearest2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_upsample_nearest2d_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return upn_run(ctx, false, args, nargs);
 }

@@ -63,9 +63,9 @@ static double rng_normal(rng *r) {
 
 static cml_status rnd_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t nargs,
                            int64_t *sizes, uint32_t *rank, cml_tensor **out) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, 3));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, 3));
     CML_TRY(cml_arg_int_list(ctx, op, args, 0, sizes, CML_MAX_DIMS, rank));
-    if (*rank > CML_MAX_DIMS) return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%u dims", *rank);
+    if (*rank > CML_MAX_DIMS) return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%u dims", *rank);
     return cml_arg_tensor(ctx, op, args, 1, out);
 }
 
@@ -75,8 +75,8 @@ static cml_status rnd_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **
     uint32_t rank;
     cml_tensor *out;
     CML_TRY(rnd_read(ctx, op, args, nargs, sizes, &rank, &out));
-    if (!aten_is_floating(out->dtype)) return aten_bad_dtype(ctx, op, "output", out->dtype);
-    CML_TRY(aten_check_contiguous(ctx, op, out, "output"));
+    if (!cml_aten_is_floating(out->dtype)) return cml_aten_bad_dtype(ctx, op, "output", out->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, op, out, "output"));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -97,29 +97,29 @@ static cml_status rnd_run(cml_kernel_ctx *ctx, const char *op, bool normal, cml_
     uint32_t rank;
     cml_tensor *out;
     CML_TRY(rnd_read(ctx, op, args, nargs, sizes, &rank, &out));
-    CML_TRY(aten_resize(ctx, op, out, (int32_t)rank, sizes));
+    CML_TRY(cml_aten_resize(ctx, op, out, (int32_t)rank, sizes));
     rng r = rng_next_stream();
     int64_t n = cml_tensor_numel(out);
     for (int64_t i = 0; i < n; i++) {
         double v = normal ? rng_normal(&r) : rng_uniform(&r);
         if (!normal) v = fmin(v, rnd_below_one(out->dtype)); /* rounding must not reach 1 */
-        aten_num_set(out->dtype, out->data, (size_t)i, v);
+        cml_aten_num_set(out->dtype, out->data, (size_t)i, v);
     }
     return CML_OK;
 }
 
-cml_status aten_rand_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_rand_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                  size_t *scratch_bytes) {
     return rnd_prepare(ctx, "aten::rand.out", args, nargs, scratch_bytes);
 }
-cml_status aten_rand_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_rand_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return rnd_run(ctx, "aten::rand.out", false, args, nargs);
 }
-cml_status aten_randn_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_randn_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                   size_t *scratch_bytes) {
     return rnd_prepare(ctx, "aten::randn.out", args, nargs, scratch_bytes);
 }
-cml_status aten_randn_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_randn_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return rnd_run(ctx, "aten::randn.out", true, args, nargs);
 }
 
@@ -134,7 +134,7 @@ typedef struct do_args {
 } do_args;
 
 static cml_status do_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, do_args *a) {
-    CML_TRY(aten_nargs_is(ctx, DO, nargs, 6));
+    CML_TRY(cml_aten_nargs_is(ctx, DO, nargs, 6));
     CML_TRY(cml_arg_tensor(ctx, DO, args, 0, &a->x));
     CML_TRY(cml_arg_double(ctx, DO, args, 1, &a->p));
     a->train = true;
@@ -142,33 +142,33 @@ static cml_status do_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
     CML_TRY(cml_arg_tensor(ctx, DO, args, 3, &a->out));
     CML_TRY(cml_arg_tensor(ctx, DO, args, 4, &a->mask));
     if (!(a->p >= 0 && a->p <= 1))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, DO, "dropout probability %g not in [0, 1]", a->p);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, DO, "dropout probability %g not in [0, 1]", a->p);
     a->train = a->train && a->p != 0;
     return CML_OK;
 }
 
-cml_status aten_native_dropout_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_native_dropout_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                            size_t *scratch_bytes) {
     do_args a;
     CML_TRY(do_read(ctx, args, nargs, &a));
-    if (a.train ? !aten_is_floating(a.x->dtype) : !aten_is_known_dtype(a.x->dtype))
-        return aten_bad_dtype(ctx, DO, "input", a.x->dtype);
+    if (a.train ? !cml_aten_is_floating(a.x->dtype) : !cml_aten_is_known_dtype(a.x->dtype))
+        return cml_aten_bad_dtype(ctx, DO, "input", a.x->dtype);
     if (a.out->dtype != a.x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, DO, "output dtype %s differs from input %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, DO, "output dtype %s differs from input %s",
                          cml_dtype_name(a.out->dtype), cml_dtype_name(a.x->dtype));
-    if (a.mask->dtype != CML_DTYPE_BOOL) return aten_bad_dtype(ctx, DO, "mask (bool only)", a.mask->dtype);
-    CML_TRY(aten_check_contiguous(ctx, DO, a.x, "input"));
-    CML_TRY(aten_check_contiguous(ctx, DO, a.out, "output"));
-    CML_TRY(aten_check_contiguous(ctx, DO, a.mask, "mask"));
+    if (a.mask->dtype != CML_DTYPE_BOOL) return cml_aten_bad_dtype(ctx, DO, "mask (bool only)", a.mask->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, DO, a.x, "input"));
+    CML_TRY(cml_aten_check_contiguous(ctx, DO, a.out, "output"));
+    CML_TRY(cml_aten_check_contiguous(ctx, DO, a.mask, "mask"));
     *scratch_bytes = 0;
     return CML_OK;
 }
 
-cml_status aten_native_dropout_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_native_dropout_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     do_args a;
     CML_TRY(do_read(ctx, args, nargs, &a));
-    CML_TRY(aten_resize(ctx, DO, a.out, a.x->rank, a.x->sizes));
-    CML_TRY(aten_resize(ctx, DO, a.mask, a.x->rank, a.x->sizes));
+    CML_TRY(cml_aten_resize(ctx, DO, a.out, a.x->rank, a.x->sizes));
+    CML_TRY(cml_aten_resize(ctx, DO, a.mask, a.x->rank, a.x->sizes));
     int64_t n = cml_tensor_numel(a.x);
     uint8_t *m = a.mask->data;
     if (!a.train) {
@@ -180,8 +180,8 @@ cml_status aten_native_dropout_out_run(cml_kernel_ctx *ctx, cml_evalue **args, u
     double scale = a.p < 1 ? 1.0 / (1.0 - a.p) : 0.0;
     for (int64_t i = 0; i < n; i++) {
         m[i] = rng_uniform(&r) >= a.p;
-        double v = m[i] ? aten_num_get(a.x->dtype, a.x->data, (size_t)i) * scale : 0.0;
-        aten_num_set(a.out->dtype, a.out->data, (size_t)i, v);
+        double v = m[i] ? cml_aten_num_get(a.x->dtype, a.x->data, (size_t)i) * scale : 0.0;
+        cml_aten_num_set(a.out->dtype, a.out->data, (size_t)i, v);
     }
     return CML_OK;
 }

@@ -101,7 +101,7 @@ static cml_status rd_dims(cml_kernel_ctx *ctx, const char *op, cml_evalue **args
     uint32_t n = 0;
     if (!cml_arg_is_none(args, i)) {
         CML_TRY(cml_arg_int_list(ctx, op, args, i, dims, CML_MAX_DIMS, &n));
-        if (n > CML_MAX_DIMS) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "%u dims listed", n);
+        if (n > CML_MAX_DIMS) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "%u dims listed", n);
         if (n == 0 && !empty_all) {
             *identity = true;
             return CML_OK;
@@ -113,9 +113,9 @@ static cml_status rd_dims(cml_kernel_ctx *ctx, const char *op, cml_evalue **args
     }
     for (uint32_t k = 0; k < n; k++) {
         int32_t d;
-        CML_TRY(aten_norm_dim(ctx, op, dims[k], x->rank, &d));
+        CML_TRY(cml_aten_norm_dim(ctx, op, dims[k], x->rank, &d));
         if (x->rank == 0) continue;
-        if (mask[d]) return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "dim %d listed twice", d);
+        if (mask[d]) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "dim %d listed twice", d);
         mask[d] = true;
     }
     return CML_OK;
@@ -126,7 +126,7 @@ static cml_status rd_dim1(cml_kernel_ctx *ctx, const char *op, int64_t dim, cons
                           bool *mask) {
     memset(mask, 0, sizeof(bool) * CML_MAX_DIMS);
     int32_t d;
-    CML_TRY(aten_norm_dim(ctx, op, dim, x->rank, &d));
+    CML_TRY(cml_aten_norm_dim(ctx, op, dim, x->rank, &d));
     if (x->rank > 0) mask[d] = true;
     return CML_OK;
 }
@@ -135,12 +135,12 @@ static cml_status rd_resize(cml_kernel_ctx *ctx, const char *op, const cml_tenso
                             const bool *mask, bool keepdim, cml_tensor *out) {
     int64_t osz[CML_MAX_DIMS];
     int32_t r = rd_out_shape(x, mask, keepdim, osz);
-    return aten_resize(ctx, op, out, r, osz);
+    return cml_aten_resize(ctx, op, out, r, osz);
 }
 
 static cml_status rd_check_in(cml_kernel_ctx *ctx, const char *op, const cml_tensor *x, bool floats) {
-    if (floats ? aten_is_floating(x->dtype) : aten_is_realhbbf16(x->dtype)) return CML_OK;
-    return aten_bad_dtype(ctx, op, "input", x->dtype);
+    if (floats ? cml_aten_is_floating(x->dtype) : cml_aten_is_realhbbf16(x->dtype)) return CML_OK;
+    return cml_aten_bad_dtype(ctx, op, "input", x->dtype);
 }
 
 /* ---- any ------------------------------------------------------------------- */
@@ -155,7 +155,7 @@ typedef struct any_args {
 
 static cml_status any_read(cml_kernel_ctx *ctx, const char *op, int form, cml_evalue **args,
                            uint32_t nargs, any_args *a) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, form == ANY_ALL ? 3 : 5));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, form == ANY_ALL ? 3 : 5));
     memset(a, 0, sizeof *a);
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
     CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &a->out));
@@ -179,8 +179,8 @@ static cml_status any_prepare(cml_kernel_ctx *ctx, const char *op, int form, cml
     CML_TRY(any_read(ctx, op, form, args, nargs, &a));
     CML_TRY(rd_check_in(ctx, op, a.x, false));
     if (a.out->dtype != CML_DTYPE_BOOL && a.out->dtype != CML_DTYPE_UINT8)
-        return aten_bad_dtype(ctx, op, "output (bool or uint8 only)", a.out->dtype);
-    CML_TRY(aten_check_contiguous(ctx, op, a.out, "output"));
+        return cml_aten_bad_dtype(ctx, op, "output (bool or uint8 only)", a.out->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.out, "output"));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -196,7 +196,7 @@ static cml_status any_run(cml_kernel_ctx *ctx, const char *op, int form, cml_eva
     for (int64_t o = 0; o < p.outer; o++) {
         bool any = false;
         for (int64_t r = 0; r < p.count && !any; r++)
-            any = aten_num_get(a.x->dtype, a.x->data, rd_at(&p, o, r)) != 0.0;
+            any = cml_aten_num_get(a.x->dtype, a.x->data, rd_at(&p, o, r)) != 0.0;
         y[o] = any;
     }
     return CML_OK;
@@ -211,9 +211,9 @@ static cml_status any_run(cml_kernel_ctx *ctx, const char *op, int form, cml_eva
         return any_run(ctx, NAME, FORM, args, nargs);                                            \
     }
 
-ANY_OP(aten_any_all_out,  "aten::any.all_out",  ANY_ALL)
-ANY_OP(aten_any_dims_out, "aten::any.dims_out", ANY_DIMS)
-ANY_OP(aten_any_out,      "aten::any.out",      ANY_DIM)
+ANY_OP(cml_aten_any_all_out,  "aten::any.all_out",  ANY_ALL)
+ANY_OP(cml_aten_any_dims_out, "aten::any.dims_out", ANY_DIMS)
+ANY_OP(cml_aten_any_out,      "aten::any.out",      ANY_DIM)
 
 /* ---- var / var_mean ---------------------------------------------------------- */
 
@@ -228,7 +228,7 @@ typedef struct var_args {
 
 static cml_status var_read(cml_kernel_ctx *ctx, const char *op, int form, cml_evalue **args,
                            uint32_t nargs, var_args *a) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, form == VAR_MEAN ? 7 : 6));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, form == VAR_MEAN ? 7 : 6));
     memset(a, 0, sizeof *a);
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
     CML_TRY(cml_arg_tensor(ctx, op, args, 4, &a->var));
@@ -245,7 +245,7 @@ static cml_status var_read(cml_kernel_ctx *ctx, const char *op, int form, cml_ev
     } else {
         int64_t iv;
         bool is_int;
-        CML_TRY(aten_arg_scalar(ctx, op, args, 2, &a->correction, &iv, &is_int));
+        CML_TRY(cml_aten_arg_scalar(ctx, op, args, 2, &a->correction, &iv, &is_int));
     }
     return CML_OK;
 }
@@ -255,13 +255,13 @@ static cml_status var_prepare(cml_kernel_ctx *ctx, const char *op, int form, cml
     var_args a;
     CML_TRY(var_read(ctx, op, form, args, nargs, &a));
     CML_TRY(rd_check_in(ctx, op, a.x, true));
-    if (!aten_is_floating(a.var->dtype)) return aten_bad_dtype(ctx, op, "output", a.var->dtype);
-    CML_TRY(aten_check_contiguous(ctx, op, a.var, "output"));
+    if (!cml_aten_is_floating(a.var->dtype)) return cml_aten_bad_dtype(ctx, op, "output", a.var->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.var, "output"));
     if (a.mean) {
         if (a.mean->dtype != a.var->dtype)
-            return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "mean output %s differs from var output %s",
+            return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "mean output %s differs from var output %s",
                              cml_dtype_name(a.mean->dtype), cml_dtype_name(a.var->dtype));
-        CML_TRY(aten_check_contiguous(ctx, op, a.mean, "mean output"));
+        CML_TRY(cml_aten_check_contiguous(ctx, op, a.mean, "mean output"));
     }
     *scratch_bytes = 0;
     return CML_OK;
@@ -279,15 +279,15 @@ static cml_status var_run(cml_kernel_ctx *ctx, const char *op, int form, cml_eva
     cml_dtype dt = a.x->dtype;
     for (int64_t o = 0; o < p.outer; o++) {
         double sum = 0.0, sum2 = 0.0;
-        for (int64_t r = 0; r < p.count; r++) sum += aten_num_get(dt, a.x->data, rd_at(&p, o, r));
+        for (int64_t r = 0; r < p.count; r++) sum += cml_aten_num_get(dt, a.x->data, rd_at(&p, o, r));
         double mean = sum / (double)p.count;
         for (int64_t r = 0; r < p.count; r++) {
-            double dv = aten_num_get(dt, a.x->data, rd_at(&p, o, r)) - mean;
+            double dv = cml_aten_num_get(dt, a.x->data, rd_at(&p, o, r)) - mean;
             sum2 += dv * dv;
         }
         bool bad = p.count == 0 || !(denom > 0);
-        aten_num_set(a.var->dtype, a.var->data, (size_t)o, bad ? NAN : sum2 / denom);
-        if (a.mean) aten_num_set(a.mean->dtype, a.mean->data, (size_t)o, bad ? NAN : mean);
+        cml_aten_num_set(a.var->dtype, a.var->data, (size_t)o, bad ? NAN : sum2 / denom);
+        if (a.mean) cml_aten_num_set(a.mean->dtype, a.mean->data, (size_t)o, bad ? NAN : mean);
     }
     return CML_OK;
 }
@@ -301,9 +301,9 @@ static cml_status var_run(cml_kernel_ctx *ctx, const char *op, int form, cml_eva
         return var_run(ctx, NAME, FORM, args, nargs);                                            \
     }
 
-VAR_OP(aten_var_out,                   "aten::var.out",                   VAR_UNBIASED)
-VAR_OP(aten_var_correction_out,        "aten::var.correction_out",        VAR_CORRECTION)
-VAR_OP(aten_var_mean_correction_out,   "aten::var_mean.correction_out",   VAR_MEAN)
+VAR_OP(cml_aten_var_out,                   "aten::var.out",                   VAR_UNBIASED)
+VAR_OP(cml_aten_var_correction_out,        "aten::var.correction_out",        VAR_CORRECTION)
+VAR_OP(cml_aten_var_mean_correction_out,   "aten::var_mean.correction_out",   VAR_MEAN)
 
 /* ---- prod ------------------------------------------------------------------- */
 
@@ -316,11 +316,11 @@ typedef struct prod_args {
 
 static cml_status prod_read(cml_kernel_ctx *ctx, const char *op, bool all, cml_evalue **args,
                             uint32_t nargs, prod_args *a) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, all ? 4 : 6));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, all ? 4 : 6));
     memset(a, 0, sizeof *a);
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
     CML_TRY(cml_arg_tensor(ctx, op, args, nargs - 2, &a->out));
-    CML_TRY(aten_arg_opt_int(ctx, op, args, nargs - 3, &a->has_dtype, &a->dtype));
+    CML_TRY(cml_aten_arg_opt_int(ctx, op, args, nargs - 3, &a->has_dtype, &a->dtype));
     if (all) {
         for (int32_t d = 0; d < a->x->rank; d++) a->mask[d] = true;
         return CML_OK;
@@ -337,17 +337,17 @@ static cml_status prod_prepare(cml_kernel_ctx *ctx, const char *op, bool all, cm
     CML_TRY(prod_read(ctx, op, all, args, nargs, &a));
     CML_TRY(rd_check_in(ctx, op, a.x, false));
     cml_dtype od = a.out->dtype;
-    if (!aten_is_realhbbf16(od)) return aten_bad_dtype(ctx, op, "output", od);
+    if (!cml_aten_is_realhbbf16(od)) return cml_aten_bad_dtype(ctx, op, "output", od);
     if (a.has_dtype && a.dtype != (int64_t)od)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "dtype %lld does not match output %s",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "dtype %lld does not match output %s",
                          (long long)a.dtype, cml_dtype_name(od));
     if (all && !a.has_dtype) {
-        cml_dtype want = aten_is_floating(a.x->dtype) ? a.x->dtype : CML_DTYPE_INT64;
+        cml_dtype want = cml_aten_is_floating(a.x->dtype) ? a.x->dtype : CML_DTYPE_INT64;
         if (od != want)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output must be %s for %s input, is %s",
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output must be %s for %s input, is %s",
                              cml_dtype_name(want), cml_dtype_name(a.x->dtype), cml_dtype_name(od));
     }
-    CML_TRY(aten_check_contiguous(ctx, op, a.out, "output"));
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.out, "output"));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -361,36 +361,36 @@ static cml_status prod_run(cml_kernel_ctx *ctx, const char *op, bool all, cml_ev
     rd_plan_init(&p, a.x, a.mask);
     cml_dtype dt = a.x->dtype, od = a.out->dtype;
     for (int64_t o = 0; o < p.outer; o++) {
-        if (aten_is_int(od)) {
+        if (cml_aten_is_int(od)) {
             /* wraps modulo 2^64, then to the out width: the out type's own wrap */
             uint64_t acc = 1;
             for (int64_t r = 0; r < p.count; r++)
-                acc *= (uint64_t)aten_num_get_i64(dt, a.x->data, rd_at(&p, o, r));
+                acc *= (uint64_t)cml_aten_num_get_i64(dt, a.x->data, rd_at(&p, o, r));
             int64_t v;
             memcpy(&v, &acc, sizeof v);
             cml_k_convert(CML_DTYPE_INT64, &v, od,
                           (uint8_t *)a.out->data + (size_t)o * cml_dtype_size(od), 1);
         } else {
             double acc = 1.0;
-            for (int64_t r = 0; r < p.count; r++) acc *= aten_num_get(dt, a.x->data, rd_at(&p, o, r));
-            aten_num_set(od, a.out->data, (size_t)o, acc);
+            for (int64_t r = 0; r < p.count; r++) acc *= cml_aten_num_get(dt, a.x->data, rd_at(&p, o, r));
+            cml_aten_num_set(od, a.out->data, (size_t)o, acc);
         }
     }
     return CML_OK;
 }
 
-cml_status aten_prod_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_prod_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                  size_t *scratch_bytes) {
     return prod_prepare(ctx, "aten::prod.out", true, args, nargs, scratch_bytes);
 }
-cml_status aten_prod_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_prod_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return prod_run(ctx, "aten::prod.out", true, args, nargs);
 }
-cml_status aten_prod_int_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_prod_int_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                      size_t *scratch_bytes) {
     return prod_prepare(ctx, "aten::prod.int_out", false, args, nargs, scratch_bytes);
 }
-cml_status aten_prod_int_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_prod_int_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return prod_run(ctx, "aten::prod.int_out", false, args, nargs);
 }
 
@@ -398,13 +398,13 @@ cml_status aten_prod_int_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_
 
 /* Whether element i beats the current best (NaN first, then strict order). */
 static bool mm_better(cml_dtype dt, const void *x, size_t i, size_t best, bool is_max) {
-    if (aten_is_floating(dt)) {
-        double v = aten_num_get(dt, x, i), b = aten_num_get(dt, x, best);
+    if (cml_aten_is_floating(dt)) {
+        double v = cml_aten_num_get(dt, x, i), b = cml_aten_num_get(dt, x, best);
         if (isnan(b)) return false;
         if (isnan(v)) return true;
         return is_max ? v > b : v < b;
     }
-    int64_t v = aten_num_get_i64(dt, x, i), b = aten_num_get_i64(dt, x, best);
+    int64_t v = cml_aten_num_get_i64(dt, x, i), b = cml_aten_num_get_i64(dt, x, best);
     return is_max ? v > b : v < b;
 }
 
@@ -416,7 +416,7 @@ typedef struct mm_args {
 
 static cml_status mm_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t nargs,
                           mm_args *a) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, 6));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, 6));
     memset(a, 0, sizeof *a);
     int64_t dim;
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &a->x));
@@ -427,7 +427,7 @@ static cml_status mm_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args
     CML_TRY(rd_dim1(ctx, op, dim, a->x, a->mask));
     int32_t d = a->x->rank > 0 ? (int32_t)(dim < 0 ? dim + a->x->rank : dim) : 0;
     if (a->x->rank > 0 && a->x->sizes[d] == 0)
-        return aten_fail(ctx, CML_ERR_SHAPE, op, "cannot reduce over the empty dim %d", d);
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, op, "cannot reduce over the empty dim %d", d);
     return CML_OK;
 }
 
@@ -437,11 +437,11 @@ static cml_status mm_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
     CML_TRY(mm_read(ctx, op, args, nargs, &a));
     CML_TRY(rd_check_in(ctx, op, a.x, false));
     if (a.val->dtype != a.x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "values output %s differs from input %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "values output %s differs from input %s",
                          cml_dtype_name(a.val->dtype), cml_dtype_name(a.x->dtype));
-    if (a.idx->dtype != CML_DTYPE_INT64) return aten_bad_dtype(ctx, op, "indices output", a.idx->dtype);
-    CML_TRY(aten_check_contiguous(ctx, op, a.val, "values output"));
-    CML_TRY(aten_check_contiguous(ctx, op, a.idx, "indices output"));
+    if (a.idx->dtype != CML_DTYPE_INT64) return cml_aten_bad_dtype(ctx, op, "indices output", a.idx->dtype);
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.val, "values output"));
+    CML_TRY(cml_aten_check_contiguous(ctx, op, a.idx, "indices output"));
     *scratch_bytes = 0;
     return CML_OK;
 }
@@ -460,31 +460,31 @@ static cml_status mm_run(cml_kernel_ctx *ctx, const char *op, bool is_max, cml_e
         for (int64_t r = 1; r < p.count; r++)
             if (mm_better(a.x->dtype, a.x->data, rd_at(&p, o, r), rd_at(&p, o, best), is_max)) best = r;
         memcpy((uint8_t *)a.val->data + (size_t)o * es,
-               aten_elem_ptr(a.x, (int64_t)rd_at(&p, o, best)), es);
+               cml_aten_elem_ptr(a.x, (int64_t)rd_at(&p, o, best)), es);
         ((int64_t *)a.idx->data)[o] = best;
     }
     return CML_OK;
 }
 
-cml_status aten_max_dim_max_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_max_dim_max_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                     size_t *scratch_bytes) {
     return mm_prepare(ctx, "aten::max.dim_max", args, nargs, scratch_bytes);
 }
-cml_status aten_max_dim_max_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_max_dim_max_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return mm_run(ctx, "aten::max.dim_max", true, args, nargs);
 }
-cml_status aten_min_dim_min_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_min_dim_min_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                     size_t *scratch_bytes) {
     return mm_prepare(ctx, "aten::min.dim_min", args, nargs, scratch_bytes);
 }
-cml_status aten_min_dim_min_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_min_dim_min_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return mm_run(ctx, "aten::min.dim_min", false, args, nargs);
 }
 
 /* unary: (self, out, ret) */
 static cml_status mu_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t nargs,
                           cml_tensor **x, cml_tensor **out) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, 3));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, 3));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, x));
     return cml_arg_tensor(ctx, op, args, 1, out);
 }
@@ -494,10 +494,10 @@ static cml_status mu_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
     cml_tensor *x, *out;
     CML_TRY(mu_read(ctx, op, args, nargs, &x, &out));
     CML_TRY(rd_check_in(ctx, op, x, false));
-    if (!aten_is_realhbbf16(out->dtype)) return aten_bad_dtype(ctx, op, "output", out->dtype);
-    bool xf = aten_is_floating(x->dtype), of = aten_is_floating(out->dtype);
+    if (!cml_aten_is_realhbbf16(out->dtype)) return cml_aten_bad_dtype(ctx, op, "output", out->dtype);
+    bool xf = cml_aten_is_floating(x->dtype), of = cml_aten_is_floating(out->dtype);
     if ((xf && !of) || (out->dtype == CML_DTYPE_BOOL && x->dtype != CML_DTYPE_BOOL))
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s input cannot be cast to %s output",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "%s input cannot be cast to %s output",
                          cml_dtype_name(x->dtype), cml_dtype_name(out->dtype));
     *scratch_bytes = 0;
     return CML_OK;
@@ -506,8 +506,8 @@ static cml_status mu_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
 /* The empty input's result: the out type's lowest (max) or highest (min) value. */
 static void mu_bound(cml_tensor *out, bool is_max) {
     static const double f_lo = -INFINITY, f_hi = INFINITY;
-    if (aten_is_floating(out->dtype)) {
-        aten_num_set(out->dtype, out->data, 0, is_max ? f_lo : f_hi);
+    if (cml_aten_is_floating(out->dtype)) {
+        cml_aten_num_set(out->dtype, out->data, 0, is_max ? f_lo : f_hi);
         return;
     }
     int64_t lo, hi;
@@ -528,7 +528,7 @@ static cml_status mu_run(cml_kernel_ctx *ctx, const char *op, bool is_max, cml_e
     cml_tensor *x, *out;
     CML_TRY(mu_read(ctx, op, args, nargs, &x, &out));
     int64_t scalar_shape[1] = {0};
-    CML_TRY(aten_resize(ctx, op, out, 0, scalar_shape));
+    CML_TRY(cml_aten_resize(ctx, op, out, 0, scalar_shape));
     int64_t n = cml_tensor_numel(x);
     if (n == 0) {
         mu_bound(out, is_max);
@@ -543,21 +543,21 @@ static cml_status mu_run(cml_kernel_ctx *ctx, const char *op, bool is_max, cml_e
         size_t i = rd_at(&p, 0, r);
         if (mm_better(x->dtype, x->data, i, best, is_max)) best = i;
     }
-    cml_k_convert(x->dtype, aten_elem_ptr(x, (int64_t)best), out->dtype, out->data, 1);
+    cml_k_convert(x->dtype, cml_aten_elem_ptr(x, (int64_t)best), out->dtype, out->data, 1);
     return CML_OK;
 }
 
-cml_status aten_max_unary_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_max_unary_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                       size_t *scratch_bytes) {
     return mu_prepare(ctx, "aten::max.unary_out", args, nargs, scratch_bytes);
 }
-cml_status aten_max_unary_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_max_unary_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return mu_run(ctx, "aten::max.unary_out", true, args, nargs);
 }
-cml_status aten_min_unary_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_min_unary_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                       size_t *scratch_bytes) {
     return mu_prepare(ctx, "aten::min.unary_out", args, nargs, scratch_bytes);
 }
-cml_status aten_min_unary_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_min_unary_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return mu_run(ctx, "aten::min.unary_out", false, args, nargs);
 }

@@ -34,7 +34,7 @@ static cml_status ro_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args
     uint32_t want = op == ROLL ? 5 : 4, oi = want - 2;
     memset(r, 0, sizeof *r);
     r->op = op;
-    CML_TRY(aten_nargs_is(ctx, op, nargs, want));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, want));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, &r->self));
     CML_TRY(cml_arg_tensor(ctx, op, args, oi, &r->out));
     if (op == TRIL) {
@@ -44,8 +44,8 @@ static cml_status ro_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args
         CML_TRY(cml_arg_int_list(ctx, op, args, 1, r->a, CML_MAX_DIMS, &r->na));
     }
     if (op == ROLL) CML_TRY(cml_arg_int_list(ctx, op, args, 2, r->b, CML_MAX_DIMS, &r->nb));
-    if (!aten_elem_supported(r->self->dtype)) return aten_bad_dtype(ctx, op, "input", r->self->dtype);
-    return aten_prep_copy(ctx, op, r->self, r->out);
+    if (!cml_aten_elem_supported(r->self->dtype)) return cml_aten_bad_dtype(ctx, op, "input", r->self->dtype);
+    return cml_aten_prep_copy(ctx, op, r->self, r->out);
 }
 
 /* Source coordinate of output coordinate c, per op. */
@@ -58,9 +58,9 @@ typedef struct ro_map {
 static cml_status ro_flip_map(cml_kernel_ctx *ctx, const ro_args *r, ro_map *m) {
     for (uint32_t k = 0; k < r->na; k++) {
         int32_t d;
-        CML_TRY(aten_norm_dim(ctx, FLIP, r->a[k], r->self->rank, &d));
+        CML_TRY(cml_aten_norm_dim(ctx, FLIP, r->a[k], r->self->rank, &d));
         if (r->self->rank == 0) continue;
-        if (m->flip[d]) return aten_fail(ctx, CML_ERR_INVALID_ARG, FLIP, "dim %d appears twice", d);
+        if (m->flip[d]) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, FLIP, "dim %d appears twice", d);
         m->flip[d] = true;
     }
     return CML_OK;
@@ -74,15 +74,15 @@ static int64_t ro_mod(int64_t s, int64_t n) {
 
 static cml_status ro_roll_map(cml_kernel_ctx *ctx, const ro_args *r, ro_map *m) {
     if (r->nb == 0) {
-        if (r->na != 1) return aten_fail(ctx, CML_ERR_INVALID_ARG, ROLL, "without dims, give exactly one shift");
+        if (r->na != 1) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ROLL, "without dims, give exactly one shift");
         m->flat_shift = ro_mod(r->a[0], cml_tensor_numel(r->self));
         return CML_OK;
     }
     if (r->na != r->nb)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, ROLL, "%u shifts for %u dims", r->na, r->nb);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ROLL, "%u shifts for %u dims", r->na, r->nb);
     for (uint32_t k = 0; k < r->nb; k++) {
         int32_t d;
-        CML_TRY(aten_norm_dim(ctx, ROLL, r->b[k], r->self->rank, &d));
+        CML_TRY(cml_aten_norm_dim(ctx, ROLL, r->b[k], r->self->rank, &d));
         if (r->self->rank == 0) continue;
         m->shift[d] = ro_mod(m->shift[d] + ro_mod(r->a[k], r->self->sizes[d]), r->self->sizes[d]);
     }
@@ -136,7 +136,7 @@ static cml_status ro_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **a
     *scratch_bytes = 0;
     CML_TRY(ro_read(ctx, op, args, nargs, &r));
     if (op == TRIL && r.self->rank < 2)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "input must have rank >= 2, has %d", r.self->rank);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "input must have rank >= 2, has %d", r.self->rank);
     return CML_OK;
 }
 
@@ -149,10 +149,10 @@ static cml_status ro_run(cml_kernel_ctx *ctx, const char *op, cml_evalue **args,
     if (op == FLIP) CML_TRY(ro_flip_map(ctx, &r, &m));
     if (op == ROLL) CML_TRY(ro_roll_map(ctx, &r, &m));
     if (op == TRIL && r.self->rank < 2)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "input must have rank >= 2, has %d", r.self->rank);
-    CML_TRY(aten_resize(ctx, op, r.out, r.self->rank, r.self->sizes));
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "input must have rank >= 2, has %d", r.self->rank);
+    CML_TRY(cml_aten_resize(ctx, op, r.out, r.self->rank, r.self->sizes));
     if (r.out->data == r.self->data && op != TRIL)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output aliases the input");
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, op, "output aliases the input");
     ro_move(&r, &m);
     return CML_OK;
 }
@@ -166,6 +166,6 @@ static cml_status ro_run(cml_kernel_ctx *ctx, const char *op, cml_evalue **args,
         return ro_run(ctx, name, args, nargs);                                                    \
     }
 
-RO_OP(aten_flip_out, FLIP)
-RO_OP(aten_roll_out, ROLL)
-RO_OP(aten_tril_out, TRIL)
+RO_OP(cml_aten_flip_out, FLIP)
+RO_OP(cml_aten_roll_out, ROLL)
+RO_OP(cml_aten_tril_out, TRIL)

@@ -42,9 +42,9 @@ static cml_status sg_read_value(cml_kernel_ctx *ctx, cml_evalue **args, sg_args 
     double d;
     int64_t iv;
     bool is_int;
-    CML_TRY(aten_arg_scalar(ctx, a->op, args, 3, &d, &iv, &is_int));
-    if (is_int) aten_elem_set_i64(a->self->dtype, a->value, iv);
-    else aten_elem_set_f64(a->self->dtype, a->value, d);
+    CML_TRY(cml_aten_arg_scalar(ctx, a->op, args, 3, &d, &iv, &is_int));
+    if (is_int) cml_aten_elem_set_i64(a->self->dtype, a->value, iv);
+    else cml_aten_elem_set_f64(a->self->dtype, a->value, d);
     return CML_OK;
 }
 
@@ -54,13 +54,13 @@ static cml_status sg_read(cml_kernel_ctx *ctx, sg_kind kind, cml_evalue **args, 
     memset(a, 0, sizeof *a);
     a->kind = kind;
     a->op = SG_NAMES[kind];
-    CML_TRY(aten_nargs_is(ctx, a->op, nargs, 6));
+    CML_TRY(cml_aten_nargs_is(ctx, a->op, nargs, 6));
     CML_TRY(cml_arg_tensor(ctx, a->op, args, 0, &a->self));
     CML_TRY(cml_arg_int(ctx, a->op, args, 1, &dim));
     CML_TRY(cml_arg_tensor(ctx, a->op, args, 2, &a->index));
     CML_TRY(cml_arg_tensor(ctx, a->op, args, 4, &a->out));
-    CML_TRY(aten_norm_dim(ctx, a->op, dim, a->self->rank, &a->dim));
-    if (!aten_elem_supported(a->self->dtype)) return aten_bad_dtype(ctx, a->op, "input", a->self->dtype);
+    CML_TRY(cml_aten_norm_dim(ctx, a->op, dim, a->self->rank, &a->dim));
+    if (!cml_aten_elem_supported(a->self->dtype)) return cml_aten_bad_dtype(ctx, a->op, "input", a->self->dtype);
     if (kind == SG_SCATTER_SRC || kind == SG_SCATTER_ADD) CML_TRY(cml_arg_tensor(ctx, a->op, args, 3, &a->src));
     if (kind == SG_SCATTER_VALUE) CML_TRY(sg_read_value(ctx, args, a));
     return CML_OK;
@@ -69,13 +69,13 @@ static cml_status sg_read(cml_kernel_ctx *ctx, sg_kind kind, cml_evalue **args, 
 /* Dtypes and layouts (prepare). */
 static cml_status sg_check_types(cml_kernel_ctx *ctx, const sg_args *a) {
     if (a->index->dtype != CML_DTYPE_INT64)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, a->op, "index must be int64, is %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, a->op, "index must be int64, is %s",
                          cml_dtype_name(a->index->dtype));
-    CML_TRY(aten_prep_copy(ctx, a->op, a->self, a->out));
+    CML_TRY(cml_aten_prep_copy(ctx, a->op, a->self, a->out));
     if (a->src && a->src->dtype != a->self->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, a->op, "src dtype %s differs from self %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, a->op, "src dtype %s differs from self %s",
                          cml_dtype_name(a->src->dtype), cml_dtype_name(a->self->dtype));
-    if (a->kind != SG_GATHER) CML_TRY(aten_check_contiguous(ctx, a->op, a->self, "self"));
+    if (a->kind != SG_GATHER) CML_TRY(cml_aten_check_contiguous(ctx, a->op, a->self, "self"));
     return CML_OK;
 }
 
@@ -84,15 +84,15 @@ static cml_status sg_check_shapes(cml_kernel_ctx *ctx, const sg_args *a) {
     if (cml_tensor_numel(a->index) == 0) return CML_OK;
     int32_t r = sg_rank(a->self);
     if (sg_rank(a->index) != r || (a->src && sg_rank(a->src) != r))
-        return aten_fail(ctx, CML_ERR_SHAPE, a->op, "self, index%s must have the same rank",
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, a->op, "self, index%s must have the same rank",
                          a->src ? " and src" : "");
     for (int32_t d = 0; d < r; d++) {
         int64_t n = sg_size(a->index, d);
         if (d != a->dim && n > sg_size(a->self, d))
-            return aten_fail(ctx, CML_ERR_SHAPE, a->op, "index size %lld exceeds self size %lld at dim %d",
+            return cml_aten_fail(ctx, CML_ERR_SHAPE, a->op, "index size %lld exceeds self size %lld at dim %d",
                              (long long)n, (long long)sg_size(a->self, d), d);
         if (a->src && n > sg_size(a->src, d))
-            return aten_fail(ctx, CML_ERR_SHAPE, a->op, "index size %lld exceeds src size %lld at dim %d",
+            return cml_aten_fail(ctx, CML_ERR_SHAPE, a->op, "index size %lld exceeds src size %lld at dim %d",
                              (long long)n, (long long)sg_size(a->src, d), d);
     }
     return CML_OK;
@@ -103,7 +103,7 @@ static cml_status sg_check_values(cml_kernel_ctx *ctx, const sg_args *a) {
     int64_t n = cml_tensor_numel(a->index), size = sg_size(a->self, a->dim);
     for (int64_t i = 0; i < n; i++)
         if (ix[i] < 0 || ix[i] >= size)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, a->op,
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, a->op,
                              "index %lld is out of bounds for dim %d of size %lld", (long long)ix[i],
                              a->dim, (long long)size);
     return CML_OK;
@@ -122,7 +122,7 @@ static void sg_walk(const sg_args *a) {
     sg_strides(a->self, sst);
     sg_strides(a->index, ist);
     if (a->src) sg_strides(a->src, xst);
-    aten_contig_strides(r, a->index->rank ? a->index->sizes : (int64_t[]){1}, ost);
+    cml_aten_contig_strides(r, a->index->rank ? a->index->sizes : (int64_t[]){1}, ost);
     for (int32_t d = 0; d < r; d++) isz[d] = sg_size(a->index, d);
     size_t es = cml_dtype_size(a->self->dtype);
     const uint8_t *self = a->self->data, *src = a->src ? a->src->data : NULL;
@@ -141,7 +141,7 @@ static void sg_walk(const sg_args *a) {
         case SG_GATHER: memcpy(out + oo * (int64_t)es, self + so * (int64_t)es, es); break;
         case SG_SCATTER_SRC: memcpy(out + so * (int64_t)es, src + xo * (int64_t)es, es); break;
         case SG_SCATTER_VALUE: memcpy(out + so * (int64_t)es, a->value, es); break;
-        case SG_SCATTER_ADD: aten_elem_add(a->self->dtype, out + so * (int64_t)es, src + xo * (int64_t)es); break;
+        case SG_SCATTER_ADD: cml_aten_elem_add(a->self->dtype, out + so * (int64_t)es, src + xo * (int64_t)es); break;
         }
         for (int32_t d = r - 1; d >= 0; d--) {
             if (++c[d] < isz[d]) break;
@@ -164,9 +164,9 @@ static cml_status sg_run(cml_kernel_ctx *ctx, sg_kind kind, cml_evalue **args, u
     CML_TRY(sg_check_shapes(ctx, &a));
     CML_TRY(sg_check_values(ctx, &a));
     if (kind == SG_GATHER) {
-        CML_TRY(aten_resize(ctx, a.op, a.out, a.index->rank, a.index->sizes));
+        CML_TRY(cml_aten_resize(ctx, a.op, a.out, a.index->rank, a.index->sizes));
     } else {
-        CML_TRY(aten_resize(ctx, a.op, a.out, a.self->rank, a.self->sizes));
+        CML_TRY(cml_aten_resize(ctx, a.op, a.out, a.self->rank, a.self->sizes));
         if (a.out->data != a.self->data && cml_tensor_nbytes(a.self))
             memmove(a.out->data, a.self->data, cml_tensor_nbytes(a.self));
     }
@@ -184,7 +184,7 @@ static cml_status sg_run(cml_kernel_ctx *ctx, sg_kind kind, cml_evalue **args, u
         return sg_run(ctx, kind, args, nargs);                                                    \
     }
 
-SG_OP(aten_gather_out, SG_GATHER)
-SG_OP(aten_scatter_src_out, SG_SCATTER_SRC)
-SG_OP(aten_scatter_value_out, SG_SCATTER_VALUE)
-SG_OP(aten_scatter_add_out, SG_SCATTER_ADD)
+SG_OP(cml_aten_gather_out, SG_GATHER)
+SG_OP(cml_aten_scatter_src_out, SG_SCATTER_SRC)
+SG_OP(cml_aten_scatter_value_out, SG_SCATTER_VALUE)
+SG_OP(cml_aten_scatter_add_out, SG_SCATTER_ADD)

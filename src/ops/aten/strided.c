@@ -35,9 +35,9 @@ typedef struct sv_view {
 /* Copies view v of src into a contiguous dst (converting dtypes). */
 static void sv_gather(const sv_view *v, const cml_tensor *src, cml_tensor *dst) {
     int64_t dst_st[CML_MAX_DIMS];
-    aten_contig_strides(v->rank, v->sizes, dst_st);
-    if (aten_prod(v->sizes, 0, v->rank) == 0) return;
-    aten_copy_block_cvt(src->dtype, dst->dtype, v->rank, v->sizes, aten_elem_ptr(src, v->offset),
+    cml_aten_contig_strides(v->rank, v->sizes, dst_st);
+    if (cml_aten_prod(v->sizes, 0, v->rank) == 0) return;
+    cml_aten_copy_block_cvt(src->dtype, dst->dtype, v->rank, v->sizes, cml_aten_elem_ptr(src, v->offset),
                         v->strides, dst->data, dst_st);
 }
 
@@ -46,17 +46,17 @@ static cml_status sv_scatter(cml_kernel_ctx *ctx, const char *op, const sv_view 
                              const cml_tensor *self, const cml_tensor *src, cml_tensor *out) {
     if (src->rank != v->rank || memcmp(src->sizes, v->sizes, sizeof(int64_t) * (size_t)v->rank)) {
         char b1[160], b2[160];
-        return aten_fail(ctx, CML_ERR_SHAPE, op, "src has shape %s, expected %s",
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, op, "src has shape %s, expected %s",
                          cml_shape_str(src->rank, src->sizes, b1, sizeof b1),
                          cml_shape_str(v->rank, v->sizes, b2, sizeof b2));
     }
-    CML_TRY(aten_resize(ctx, op, out, self->rank, self->sizes));
+    CML_TRY(cml_aten_resize(ctx, op, out, self->rank, self->sizes));
     if (out->data != self->data && cml_tensor_nbytes(self))
         memmove(out->data, self->data, cml_tensor_nbytes(self));
-    if (aten_prod(v->sizes, 0, v->rank) == 0) return CML_OK;
+    if (cml_aten_prod(v->sizes, 0, v->rank) == 0) return CML_OK;
     int64_t sst[CML_MAX_DIMS];
     cml_tensor_strides(src, sst);
-    aten_copy_block_cvt(src->dtype, out->dtype, v->rank, v->sizes, src->data, sst,
+    cml_aten_copy_block_cvt(src->dtype, out->dtype, v->rank, v->sizes, src->data, sst,
                         (uint8_t *)out->data + (size_t)v->offset * cml_dtype_size(out->dtype), v->strides);
     return CML_OK;
 }
@@ -65,7 +65,7 @@ static cml_status sv_scatter(cml_kernel_ctx *ctx, const char *op, const sv_view 
 static void sv_whole(const cml_tensor *t, sv_view *v) {
     v->rank = t->rank;
     memcpy(v->sizes, t->sizes, sizeof v->sizes);
-    aten_contig_strides(t->rank, t->sizes, v->strides);
+    cml_aten_contig_strides(t->rank, t->sizes, v->strides);
     v->offset = 0;
 }
 
@@ -82,11 +82,11 @@ static void sv_drop(sv_view *v, int32_t d) {
  * a REALHBBF16 dtype. */
 static cml_status sv_prep_scatter(cml_kernel_ctx *ctx, const char *op, const cml_tensor *self,
                                   const cml_tensor *src, const cml_tensor *out) {
-    if (!aten_elem_supported(self->dtype)) return aten_bad_dtype(ctx, op, "input", self->dtype);
-    if (!aten_elem_supported(src->dtype)) return aten_bad_dtype(ctx, op, "src", src->dtype);
-    CML_TRY(aten_prep_copy(ctx, op, self, out));
-    CML_TRY(aten_check_contiguous(ctx, op, self, "self"));
-    return aten_check_contiguous(ctx, op, src, "src");
+    if (!cml_aten_elem_supported(self->dtype)) return cml_aten_bad_dtype(ctx, op, "input", self->dtype);
+    if (!cml_aten_elem_supported(src->dtype)) return cml_aten_bad_dtype(ctx, op, "src", src->dtype);
+    CML_TRY(cml_aten_prep_copy(ctx, op, self, out));
+    CML_TRY(cml_aten_check_contiguous(ctx, op, self, "self"));
+    return cml_aten_check_contiguous(ctx, op, src, "src");
 }
 
 /* ---- select_scatter ---- */
@@ -95,17 +95,17 @@ static const char SELSC[] = "aten::select_scatter.out";
 
 static cml_status selsc_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **t,
                              int64_t *dim, int64_t *index) {
-    CML_TRY(aten_nargs_is(ctx, SELSC, nargs, 6));
+    CML_TRY(cml_aten_nargs_is(ctx, SELSC, nargs, 6));
     CML_TRY(cml_arg_tensor(ctx, SELSC, args, 0, &t[0]));
     CML_TRY(cml_arg_tensor(ctx, SELSC, args, 1, &t[1]));
     CML_TRY(cml_arg_int(ctx, SELSC, args, 2, dim));
     CML_TRY(cml_arg_int(ctx, SELSC, args, 3, index));
     CML_TRY(cml_arg_tensor(ctx, SELSC, args, 4, &t[2]));
-    if (t[0]->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, SELSC, "cannot select from a scalar");
+    if (t[0]->rank == 0) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, SELSC, "cannot select from a scalar");
     return CML_OK;
 }
 
-cml_status aten_select_scatter_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_select_scatter_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                            size_t *scratch_bytes) {
     cml_tensor *t[3];
     int64_t dim, index;
@@ -114,14 +114,14 @@ cml_status aten_select_scatter_out_prepare(cml_kernel_ctx *ctx, cml_evalue **arg
     return sv_prep_scatter(ctx, SELSC, t[0], t[1], t[2]);
 }
 
-cml_status aten_select_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_select_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *t[3];
     int64_t dim64, index;
     int32_t dim;
     sv_view v;
     CML_TRY(selsc_read(ctx, args, nargs, t, &dim64, &index));
-    CML_TRY(aten_norm_dim(ctx, SELSC, dim64, t[0]->rank, &dim));
-    CML_TRY(aten_norm_index(ctx, SELSC, index, t[0]->sizes[dim], dim, &index));
+    CML_TRY(cml_aten_norm_dim(ctx, SELSC, dim64, t[0]->rank, &dim));
+    CML_TRY(cml_aten_norm_index(ctx, SELSC, index, t[0]->sizes[dim], dim, &index));
     sv_whole(t[0], &v);
     v.offset = index * v.strides[dim];
     sv_drop(&v, dim);
@@ -132,11 +132,11 @@ cml_status aten_select_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, u
 
 static const char SLSC[] = "aten::slice_scatter.out";
 
-cml_status aten_slice_scatter_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_slice_scatter_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                           size_t *scratch_bytes) {
     cml_tensor *self, *src, *out;
     *scratch_bytes = 0;
-    CML_TRY(aten_nargs_is(ctx, SLSC, nargs, 8));
+    CML_TRY(cml_aten_nargs_is(ctx, SLSC, nargs, 8));
     CML_TRY(cml_arg_tensor(ctx, SLSC, args, 0, &self));
     CML_TRY(cml_arg_tensor(ctx, SLSC, args, 1, &src));
     CML_TRY(cml_arg_tensor(ctx, SLSC, args, 6, &out));
@@ -152,7 +152,7 @@ static int64_t sv_slice_len(int64_t size, int64_t *start, int64_t end, int64_t s
     return end > *start ? (end - *start - 1) / step + 1 : 0;
 }
 
-cml_status aten_slice_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_slice_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *src, *out;
     int64_t dim64, start, end, step;
     bool has_start, has_end;
@@ -162,13 +162,13 @@ cml_status aten_slice_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **args, ui
     CML_TRY(cml_arg_tensor(ctx, SLSC, args, 0, &self));
     CML_TRY(cml_arg_tensor(ctx, SLSC, args, 1, &src));
     CML_TRY(cml_arg_int(ctx, SLSC, args, 2, &dim64));
-    CML_TRY(aten_arg_opt_int(ctx, SLSC, args, 3, &has_start, &start));
-    CML_TRY(aten_arg_opt_int(ctx, SLSC, args, 4, &has_end, &end));
+    CML_TRY(cml_aten_arg_opt_int(ctx, SLSC, args, 3, &has_start, &start));
+    CML_TRY(cml_aten_arg_opt_int(ctx, SLSC, args, 4, &has_end, &end));
     CML_TRY(cml_arg_int(ctx, SLSC, args, 5, &step));
     CML_TRY(cml_arg_tensor(ctx, SLSC, args, 6, &out));
-    if (step < 1) return aten_fail(ctx, CML_ERR_INVALID_ARG, SLSC, "step %lld must be positive", (long long)step);
-    if (self->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, SLSC, "cannot slice a scalar");
-    CML_TRY(aten_norm_dim(ctx, SLSC, dim64, self->rank, &dim));
+    if (step < 1) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, SLSC, "step %lld must be positive", (long long)step);
+    if (self->rank == 0) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, SLSC, "cannot slice a scalar");
+    CML_TRY(cml_aten_norm_dim(ctx, SLSC, dim64, self->rank, &dim));
     if (!has_start) start = 0;
     int64_t len = sv_slice_len(self->sizes[dim], &start, has_end ? end : INT64_MAX, step);
     sv_whole(self, &v);
@@ -184,44 +184,44 @@ static const char NARROW[] = "aten::narrow_copy.out";
 
 static cml_status narrow_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **self,
                               cml_tensor **out, int64_t *p) {
-    CML_TRY(aten_nargs_is(ctx, NARROW, nargs, 6));
+    CML_TRY(cml_aten_nargs_is(ctx, NARROW, nargs, 6));
     CML_TRY(cml_arg_tensor(ctx, NARROW, args, 0, self));
     for (uint32_t i = 0; i < 3; i++) CML_TRY(cml_arg_int(ctx, NARROW, args, 1 + i, &p[i]));
     CML_TRY(cml_arg_tensor(ctx, NARROW, args, 4, out));
-    if ((*self)->rank == 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, NARROW, "cannot narrow a scalar");
+    if ((*self)->rank == 0) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, NARROW, "cannot narrow a scalar");
     return CML_OK;
 }
 
-cml_status aten_narrow_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_narrow_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                         size_t *scratch_bytes) {
     cml_tensor *self, *out;
     int64_t p[3];
     *scratch_bytes = 0;
     CML_TRY(narrow_read(ctx, args, nargs, &self, &out, p));
-    return aten_prep_copy(ctx, NARROW, self, out);
+    return cml_aten_prep_copy(ctx, NARROW, self, out);
 }
 
-cml_status aten_narrow_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_narrow_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     int64_t p[3]; /* dim, start, length */
     int32_t dim;
     sv_view v;
     CML_TRY(narrow_read(ctx, args, nargs, &self, &out, p));
-    CML_TRY(aten_norm_dim(ctx, NARROW, p[0], self->rank, &dim));
+    CML_TRY(cml_aten_norm_dim(ctx, NARROW, p[0], self->rank, &dim));
     int64_t size = self->sizes[dim], start = p[1], len = p[2];
     if (start < -size || start > size)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, NARROW, "start %lld out of range for dim %d of size %lld",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, NARROW, "start %lld out of range for dim %d of size %lld",
                          (long long)start, dim, (long long)size);
     if (start < 0) start += size;
     if (len < 0 || len > size - start)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, NARROW, "start %lld + length %lld exceeds dim %d of size %lld",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, NARROW, "start %lld + length %lld exceeds dim %d of size %lld",
                          (long long)start, (long long)len, dim, (long long)size);
     cml_tensor_strides(self, v.strides);
     v.rank = self->rank;
     memcpy(v.sizes, self->sizes, sizeof v.sizes);
     v.sizes[dim] = len;
     v.offset = len ? start * v.strides[dim] : 0;
-    CML_TRY(aten_resize(ctx, NARROW, out, v.rank, v.sizes));
+    CML_TRY(cml_aten_resize(ctx, NARROW, out, v.rank, v.sizes));
     sv_gather(&v, self, out);
     return CML_OK;
 }
@@ -232,32 +232,32 @@ static const char DIAG[] = "aten::diagonal_copy.out";
 
 static cml_status diag_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **self,
                             cml_tensor **out, int64_t *p) {
-    CML_TRY(aten_nargs_is(ctx, DIAG, nargs, 6));
+    CML_TRY(cml_aten_nargs_is(ctx, DIAG, nargs, 6));
     CML_TRY(cml_arg_tensor(ctx, DIAG, args, 0, self));
     for (uint32_t i = 0; i < 3; i++) CML_TRY(cml_arg_int(ctx, DIAG, args, 1 + i, &p[i]));
     CML_TRY(cml_arg_tensor(ctx, DIAG, args, 4, out));
-    if ((*self)->rank < 2) return aten_fail(ctx, CML_ERR_INVALID_ARG, DIAG, "input must have rank >= 2, has %d", (*self)->rank);
+    if ((*self)->rank < 2) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, DIAG, "input must have rank >= 2, has %d", (*self)->rank);
     return CML_OK;
 }
 
-cml_status aten_diagonal_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_diagonal_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                           size_t *scratch_bytes) {
     cml_tensor *self, *out;
     int64_t p[3];
     *scratch_bytes = 0;
     CML_TRY(diag_read(ctx, args, nargs, &self, &out, p));
-    return aten_prep_copy(ctx, DIAG, self, out);
+    return cml_aten_prep_copy(ctx, DIAG, self, out);
 }
 
-cml_status aten_diagonal_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_diagonal_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     int64_t p[3], st[CML_MAX_DIMS]; /* offset, dim1, dim2 */
     int32_t d1, d2;
     sv_view v;
     CML_TRY(diag_read(ctx, args, nargs, &self, &out, p));
-    CML_TRY(aten_norm_dim(ctx, DIAG, p[1], self->rank, &d1));
-    CML_TRY(aten_norm_dim(ctx, DIAG, p[2], self->rank, &d2));
-    if (d1 == d2) return aten_fail(ctx, CML_ERR_INVALID_ARG, DIAG, "dim1 and dim2 are both %d", d1);
+    CML_TRY(cml_aten_norm_dim(ctx, DIAG, p[1], self->rank, &d1));
+    CML_TRY(cml_aten_norm_dim(ctx, DIAG, p[2], self->rank, &d2));
+    if (d1 == d2) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, DIAG, "dim1 and dim2 are both %d", d1);
     int64_t off = p[0], s1 = self->sizes[d1], s2 = self->sizes[d2], len;
     if (off >= 0) len = off >= s2 ? 0 : (s1 < s2 - off ? s1 : s2 - off);
     else len = off <= -s1 ? 0 : (s1 + off < s2 ? s1 + off : s2); /* then -off < s1: no overflow */
@@ -271,7 +271,7 @@ cml_status aten_diagonal_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, ui
     v.sizes[v.rank] = len;
     v.strides[v.rank++] = st[d1] + st[d2];
     v.offset = len == 0 ? 0 : off >= 0 ? off * st[d2] : -off * st[d1];
-    CML_TRY(aten_resize(ctx, DIAG, out, v.rank, v.sizes));
+    CML_TRY(cml_aten_resize(ctx, DIAG, out, v.rank, v.sizes));
     sv_gather(&v, self, out);
     return CML_OK;
 }
@@ -284,54 +284,54 @@ static cml_status astr_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nar
                             cml_tensor **out, sv_view *v) {
     uint32_t nsz, nst;
     bool has_off;
-    CML_TRY(aten_nargs_is(ctx, ASTR, nargs, 6));
+    CML_TRY(cml_aten_nargs_is(ctx, ASTR, nargs, 6));
     CML_TRY(cml_arg_tensor(ctx, ASTR, args, 0, self));
     CML_TRY(cml_arg_int_list(ctx, ASTR, args, 1, v->sizes, CML_MAX_DIMS, &nsz));
     CML_TRY(cml_arg_int_list(ctx, ASTR, args, 2, v->strides, CML_MAX_DIMS, &nst));
-    CML_TRY(aten_arg_opt_int(ctx, ASTR, args, 3, &has_off, &v->offset));
+    CML_TRY(cml_aten_arg_opt_int(ctx, ASTR, args, 3, &has_off, &v->offset));
     CML_TRY(cml_arg_tensor(ctx, ASTR, args, 4, out));
     if (nsz != nst)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "%u sizes but %u strides", nsz, nst);
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "%u sizes but %u strides", nsz, nst);
     v->rank = (int32_t)nsz;
     return CML_OK;
 }
 
-cml_status aten_as_strided_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_as_strided_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                             size_t *scratch_bytes) {
     cml_tensor *self, *out;
     sv_view v;
     *scratch_bytes = 0;
     CML_TRY(astr_read(ctx, args, nargs, &self, &out, &v));
-    return aten_prep_copy(ctx, ASTR, self, out);
+    return cml_aten_prep_copy(ctx, ASTR, self, out);
 }
 
 /* The view must stay within self's elements: offset + sum((size-1)*stride) < numel. */
 static cml_status astr_check(cml_kernel_ctx *ctx, const sv_view *v, int64_t numel) {
-    if (v->offset < 0) return aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "negative storage offset %lld", (long long)v->offset);
+    if (v->offset < 0) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "negative storage offset %lld", (long long)v->offset);
     int64_t last = v->offset, n = 1;
     for (int32_t d = 0; d < v->rank; d++) {
         if (v->sizes[d] < 0 || v->strides[d] < 0)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "negative size or stride at dim %d", d);
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "negative size or stride at dim %d", d);
         n = v->sizes[d] ? n : 0;
     }
     if (n == 0) return CML_OK;
     for (int32_t d = 0; d < v->rank; d++) {
         int64_t t;
         if (__builtin_mul_overflow(v->sizes[d] - 1, v->strides[d], &t) || __builtin_add_overflow(last, t, &last))
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "view extent overflows");
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "view extent overflows");
     }
     if (last >= numel)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "view reaches element %lld of a tensor of %lld elements",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, ASTR, "view reaches element %lld of a tensor of %lld elements",
                          (long long)last, (long long)numel);
     return CML_OK;
 }
 
-cml_status aten_as_strided_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_as_strided_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     sv_view v;
     CML_TRY(astr_read(ctx, args, nargs, &self, &out, &v));
     CML_TRY(astr_check(ctx, &v, cml_tensor_numel(self)));
-    CML_TRY(aten_resize(ctx, ASTR, out, v.rank, v.sizes));
+    CML_TRY(cml_aten_resize(ctx, ASTR, out, v.rank, v.sizes));
     sv_gather(&v, self, out);
     return CML_OK;
 }
@@ -342,17 +342,17 @@ static const char UNFOLD[] = "aten::unfold_copy.out";
 
 static cml_status unfold_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **self,
                               cml_tensor **out, int64_t *p) {
-    CML_TRY(aten_nargs_is(ctx, UNFOLD, nargs, 6));
+    CML_TRY(cml_aten_nargs_is(ctx, UNFOLD, nargs, 6));
     CML_TRY(cml_arg_tensor(ctx, UNFOLD, args, 0, self));
     for (uint32_t i = 0; i < 3; i++) CML_TRY(cml_arg_int(ctx, UNFOLD, args, 1 + i, &p[i]));
     CML_TRY(cml_arg_tensor(ctx, UNFOLD, args, 4, out));
-    if (!aten_elem_supported((*self)->dtype)) return aten_bad_dtype(ctx, UNFOLD, "input", (*self)->dtype);
-    if (!aten_elem_supported((*out)->dtype)) return aten_bad_dtype(ctx, UNFOLD, "output", (*out)->dtype);
-    if ((*self)->rank >= CML_MAX_DIMS) return aten_fail(ctx, CML_ERR_UNSUPPORTED, UNFOLD, "input rank too large");
-    return aten_check_contiguous(ctx, UNFOLD, *out, "output");
+    if (!cml_aten_elem_supported((*self)->dtype)) return cml_aten_bad_dtype(ctx, UNFOLD, "input", (*self)->dtype);
+    if (!cml_aten_elem_supported((*out)->dtype)) return cml_aten_bad_dtype(ctx, UNFOLD, "output", (*out)->dtype);
+    if ((*self)->rank >= CML_MAX_DIMS) return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, UNFOLD, "input rank too large");
+    return cml_aten_check_contiguous(ctx, UNFOLD, *out, "output");
 }
 
-cml_status aten_unfold_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_unfold_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                         size_t *scratch_bytes) {
     cml_tensor *self, *out;
     int64_t p[3];
@@ -360,18 +360,18 @@ cml_status aten_unfold_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, 
     return unfold_read(ctx, args, nargs, &self, &out, p);
 }
 
-cml_status aten_unfold_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_unfold_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     int64_t p[3], st[CML_MAX_DIMS]; /* dimension, size, step */
     int32_t dim;
     sv_view v;
     CML_TRY(unfold_read(ctx, args, nargs, &self, &out, p));
-    CML_TRY(aten_norm_dim(ctx, UNFOLD, p[0], self->rank, &dim));
+    CML_TRY(cml_aten_norm_dim(ctx, UNFOLD, p[0], self->rank, &dim));
     int64_t dsize = self->rank ? self->sizes[dim] : 1, size = p[1], step = p[2];
     if (size < 0 || size > dsize)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, UNFOLD, "size %lld out of range for dim %d of size %lld",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, UNFOLD, "size %lld out of range for dim %d of size %lld",
                          (long long)size, dim, (long long)dsize);
-    if (step < 1) return aten_fail(ctx, CML_ERR_INVALID_ARG, UNFOLD, "step %lld must be positive", (long long)step);
+    if (step < 1) return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, UNFOLD, "step %lld must be positive", (long long)step);
     cml_tensor_strides(self, st);
     v.rank = self->rank;
     memcpy(v.sizes, self->sizes, sizeof v.sizes);
@@ -387,7 +387,7 @@ cml_status aten_unfold_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint
         v.sizes[v.rank] = size;
         v.strides[v.rank++] = st[dim];
     }
-    CML_TRY(aten_resize(ctx, UNFOLD, out, v.rank, v.sizes));
+    CML_TRY(cml_aten_resize(ctx, UNFOLD, out, v.rank, v.sizes));
     sv_gather(&v, self, out);
     return CML_OK;
 }

@@ -34,7 +34,7 @@ typedef struct tk_args {
 
 static cml_status tk_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, tk_args *a) {
     int64_t dim;
-    CML_TRY(aten_nargs_is(ctx, TOPK, nargs, 8));
+    CML_TRY(cml_aten_nargs_is(ctx, TOPK, nargs, 8));
     CML_TRY(cml_arg_tensor(ctx, TOPK, args, 0, &a->self));
     CML_TRY(cml_arg_int(ctx, TOPK, args, 1, &a->k));
     CML_TRY(cml_arg_int(ctx, TOPK, args, 2, &dim));
@@ -42,19 +42,19 @@ static cml_status tk_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs
     CML_TRY(cml_arg_bool(ctx, TOPK, args, 4, &a->sorted));
     CML_TRY(cml_arg_tensor(ctx, TOPK, args, 5, &a->values));
     CML_TRY(cml_arg_tensor(ctx, TOPK, args, 6, &a->indices));
-    CML_TRY(aten_norm_dim(ctx, TOPK, dim, a->self->rank, &a->dim));
-    if (!aten_elem_supported(a->self->dtype) || a->self->dtype == CML_DTYPE_BOOL)
-        return aten_bad_dtype(ctx, TOPK, "input", a->self->dtype);
-    CML_TRY(aten_prep_copy(ctx, TOPK, a->self, a->values));
-    if (a->indices->dtype != CML_DTYPE_INT64) return aten_bad_dtype(ctx, TOPK, "indices", a->indices->dtype);
-    return aten_check_contiguous(ctx, TOPK, a->indices, "indices");
+    CML_TRY(cml_aten_norm_dim(ctx, TOPK, dim, a->self->rank, &a->dim));
+    if (!cml_aten_elem_supported(a->self->dtype) || a->self->dtype == CML_DTYPE_BOOL)
+        return cml_aten_bad_dtype(ctx, TOPK, "input", a->self->dtype);
+    CML_TRY(cml_aten_prep_copy(ctx, TOPK, a->self, a->values));
+    if (a->indices->dtype != CML_DTYPE_INT64) return cml_aten_bad_dtype(ctx, TOPK, "indices", a->indices->dtype);
+    return cml_aten_check_contiguous(ctx, TOPK, a->indices, "indices");
 }
 
-cml_status aten_topk_values_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_topk_values_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                     size_t *scratch_bytes) {
     tk_args a;
     CML_TRY(tk_read(ctx, args, nargs, &a));
-    *scratch_bytes = aten_align(aten_bound_numel(a.self) * sizeof(int64_t));
+    *scratch_bytes = cml_aten_align(cml_aten_bound_numel(a.self) * sizeof(int64_t));
     return CML_OK;
 }
 
@@ -69,13 +69,13 @@ typedef struct tk_slice {
 /* True when element i ranks strictly before element j (ties: neither). */
 static bool tk_before(const tk_slice *s, int64_t i, int64_t j) {
     const uint8_t *a = s->base + i * s->stride, *b = s->base + j * s->stride;
-    if (aten_is_floating(s->dt)) {
-        double x = aten_elem_get_f64(s->dt, a), y = aten_elem_get_f64(s->dt, b);
+    if (cml_aten_is_floating(s->dt)) {
+        double x = cml_aten_elem_get_f64(s->dt, a), y = cml_aten_elem_get_f64(s->dt, b);
         bool xn = x != x, yn = y != y;
         if (xn || yn) return s->largest ? (xn && !yn) : (!xn && yn);
         return s->largest ? x > y : x < y;
     }
-    int64_t x = aten_elem_get_i64(s->dt, a), y = aten_elem_get_i64(s->dt, b);
+    int64_t x = cml_aten_elem_get_i64(s->dt, a), y = cml_aten_elem_get_i64(s->dt, b);
     return s->largest ? x > y : x < y;
 }
 
@@ -277,7 +277,7 @@ static void tk_geometry(const tk_args *a, tk_geom *g) {
     memcpy(g->osz, x->sizes, sizeof g->osz);
     g->osz[a->dim] = a->k;
     cml_tensor_strides(x, g->st);
-    aten_contig_strides(x->rank, g->osz, g->ost);
+    cml_aten_contig_strides(x->rank, g->osz, g->ost);
 }
 
 /* Sorts one slice and writes its first k entries at output offset oo. */
@@ -292,21 +292,21 @@ static void tk_slice_run(const tk_args *a, const tk_geom *g, tk_slice *s, int64_
     }
 }
 
-cml_status aten_topk_values_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_topk_values_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     tk_args a;
     tk_geom g;
     CML_TRY(tk_read(ctx, args, nargs, &a));
     tk_geometry(&a, &g);
     if (a.k < 0 || a.k > g.n)
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, TOPK, "k %lld out of range for dim %d of size %lld",
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, TOPK, "k %lld out of range for dim %d of size %lld",
                          (long long)a.k, a.dim, (long long)g.n);
     int32_t orank = a.self->rank;
-    CML_TRY(aten_resize(ctx, TOPK, a.values, orank, orank ? g.osz : a.self->sizes));
-    CML_TRY(aten_resize(ctx, TOPK, a.indices, orank, orank ? g.osz : a.self->sizes));
+    CML_TRY(cml_aten_resize(ctx, TOPK, a.values, orank, orank ? g.osz : a.self->sizes));
+    CML_TRY(cml_aten_resize(ctx, TOPK, a.indices, orank, orank ? g.osz : a.self->sizes));
     if (a.k == 0 || cml_tensor_numel(a.values) == 0) return CML_OK;
-    aten_scratch sc = aten_scratch_of(ctx);
-    int64_t *idx = aten_scratch_alloc(&sc, (size_t)g.n * sizeof(int64_t));
-    if (!idx) return aten_scratch_short(ctx, TOPK);
+    cml_aten_scratch sc = cml_aten_scratch_of(ctx);
+    int64_t *idx = cml_aten_scratch_alloc(&sc, (size_t)g.n * sizeof(int64_t));
+    if (!idx) return cml_aten_scratch_short(ctx, TOPK);
     size_t es = cml_dtype_size(a.self->dtype);
     int64_t c[CML_MAX_DIMS] = {0}, slices = cml_tensor_numel(a.values) / a.k;
     tk_slice s = {a.self->dtype, NULL, g.st[a.dim] * (int64_t)es, a.largest};
@@ -332,24 +332,24 @@ cml_status aten_topk_values_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t
 static cml_status cs_read(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs, cml_tensor **self,
                           cml_tensor **out, int32_t *dim) {
     int64_t d;
-    CML_TRY(aten_nargs_is(ctx, CUMSUM, nargs, 5));
+    CML_TRY(cml_aten_nargs_is(ctx, CUMSUM, nargs, 5));
     CML_TRY(cml_arg_tensor(ctx, CUMSUM, args, 0, self));
     CML_TRY(cml_arg_int(ctx, CUMSUM, args, 1, &d));
     CML_TRY(cml_arg_tensor(ctx, CUMSUM, args, 3, out));
-    CML_TRY(aten_norm_dim(ctx, CUMSUM, d, (*self)->rank, dim));
-    if (!aten_elem_supported((*self)->dtype)) return aten_bad_dtype(ctx, CUMSUM, "input", (*self)->dtype);
-    if (!aten_elem_supported((*out)->dtype)) return aten_bad_dtype(ctx, CUMSUM, "output", (*out)->dtype);
+    CML_TRY(cml_aten_norm_dim(ctx, CUMSUM, d, (*self)->rank, dim));
+    if (!cml_aten_elem_supported((*self)->dtype)) return cml_aten_bad_dtype(ctx, CUMSUM, "input", (*self)->dtype);
+    if (!cml_aten_elem_supported((*out)->dtype)) return cml_aten_bad_dtype(ctx, CUMSUM, "output", (*out)->dtype);
     if (!cml_arg_is_none(args, 2)) {
         int64_t dt;
         CML_TRY(cml_arg_int(ctx, CUMSUM, args, 2, &dt));
         if (dt != (int64_t)(*out)->dtype)
-            return aten_fail(ctx, CML_ERR_INVALID_ARG, CUMSUM, "dtype %lld does not match output %s",
+            return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, CUMSUM, "dtype %lld does not match output %s",
                              (long long)dt, cml_dtype_name((*out)->dtype));
     }
-    return aten_check_contiguous(ctx, CUMSUM, *out, "output");
+    return cml_aten_check_contiguous(ctx, CUMSUM, *out, "output");
 }
 
-cml_status aten_cumsum_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_cumsum_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                    size_t *scratch_bytes) {
     cml_tensor *self, *out;
     int32_t dim;
@@ -357,22 +357,22 @@ cml_status aten_cumsum_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint3
     return cs_read(ctx, args, nargs, &self, &out, &dim);
 }
 
-cml_status aten_cumsum_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_cumsum_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *self, *out;
     int32_t dim;
     CML_TRY(cs_read(ctx, args, nargs, &self, &out, &dim));
-    CML_TRY(aten_resize(ctx, CUMSUM, out, self->rank, self->sizes));
+    CML_TRY(cml_aten_resize(ctx, CUMSUM, out, self->rank, self->sizes));
     int64_t n = cml_tensor_numel(self), st[CML_MAX_DIMS], ost[CML_MAX_DIMS], c[CML_MAX_DIMS] = {0};
     cml_tensor_strides(self, st);
-    aten_contig_strides(self->rank, self->sizes, ost);
+    cml_aten_contig_strides(self->rank, self->sizes, ost);
     size_t es = cml_dtype_size(self->dtype), oes = cml_dtype_size(out->dtype);
     uint8_t *o = out->data;
     for (int64_t i = 0; i < n; i++) {
         int64_t off = 0;
         for (int32_t d = 0; d < self->rank; d++) off += c[d] * st[d];
-        aten_elem_convert(self->dtype, (const uint8_t *)self->data + off * (int64_t)es, out->dtype,
+        cml_aten_elem_convert(self->dtype, (const uint8_t *)self->data + off * (int64_t)es, out->dtype,
                           o + i * (int64_t)oes);
-        if (self->rank && c[dim] > 0) aten_elem_add(out->dtype, o + i * (int64_t)oes, o + (i - ost[dim]) * (int64_t)oes);
+        if (self->rank && c[dim] > 0) cml_aten_elem_add(out->dtype, o + i * (int64_t)oes, o + (i - ost[dim]) * (int64_t)oes);
         for (int32_t d = self->rank - 1; d >= 0; d--) {
             if (++c[d] < self->sizes[d]) break;
             c[d] = 0;

@@ -1,5 +1,5 @@
 /*
- * Unary math ops with upstream's dtype rules (ew_util.h):
+ * Unary math ops with upstream's dtype rules (cml_ew_util.h):
  *
  *   acos acosh asin asinh atan atanh cosh sinh tan expm1 log10 log1p log2 .out
  *       (Tensor self, *, Tensor(a!) out): self any real/bool dtype, out any
@@ -29,7 +29,7 @@
 
 static cml_status un_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t nargs,
                           uint32_t want, cml_tensor **x, cml_tensor **out) {
-    CML_TRY(aten_nargs_is(ctx, op, nargs, want));
+    CML_TRY(cml_aten_nargs_is(ctx, op, nargs, want));
     CML_TRY(cml_arg_tensor(ctx, op, args, 0, x));
     return cml_arg_tensor(ctx, op, args, nargs - 2, out);
 }
@@ -50,10 +50,10 @@ static cml_status uf_prepare(cml_kernel_ctx *ctx, const uf_spec *sp, cml_evalue 
                              uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, sp->name, args, nargs, 3, &x, &out));
-    CML_TRY(ew_require(ctx, sp->name, aten_is_realhbbf16(x->dtype), "input", x->dtype));
-    CML_TRY(ew_require(ctx, sp->name, aten_is_floating(out->dtype), "output", out->dtype));
+    CML_TRY(cml_ew_require(ctx, sp->name, cml_aten_is_realhbbf16(x->dtype), "input", x->dtype));
+    CML_TRY(cml_ew_require(ctx, sp->name, cml_aten_is_floating(out->dtype), "output", out->dtype));
     cml_dtype cdt = uf_compute(x);
-    *scratch_bytes = ew_stage_need(x, cdt, out) + ew_result_need(out, cdt);
+    *scratch_bytes = cml_ew_stage_need(x, cdt, out) + cml_ew_result_need(out, cdt);
     return CML_OK;
 }
 
@@ -61,14 +61,14 @@ static cml_status uf_run(cml_kernel_ctx *ctx, const uf_spec *sp, cml_evalue **ar
                          uint32_t nargs) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, sp->name, args, nargs, 3, &x, &out));
-    CML_TRY(aten_resize(ctx, sp->name, out, x->rank, x->sizes));
+    CML_TRY(cml_aten_resize(ctx, sp->name, out, x->rank, x->sizes));
     size_t n = (size_t)cml_tensor_numel(out);
     if (n == 0) return CML_OK;
     cml_dtype cdt = uf_compute(x);
-    aten_scratch s = aten_scratch_of(ctx);
-    const void *xp = ew_stage(&s, x, cdt, out);
-    void *yp = ew_result(&s, out, cdt);
-    if (!xp || !yp) return aten_scratch_short(ctx, sp->name);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
+    const void *xp = cml_ew_stage(&s, x, cdt, out);
+    void *yp = cml_ew_result(&s, out, cdt);
+    if (!xp || !yp) return cml_aten_scratch_short(ctx, sp->name);
     if (cdt == CML_DTYPE_FLOAT64) {
         const double *a = xp;
         double *y = yp;
@@ -78,7 +78,7 @@ static cml_status uf_run(cml_kernel_ctx *ctx, const uf_spec *sp, cml_evalue **ar
         float *y = yp;
         for (size_t k = 0; k < n; k++) y[k] = sp->f32(a[k]);
     }
-    ew_finish(out, yp, cdt);
+    cml_ew_finish(out, yp, cdt);
     return CML_OK;
 }
 
@@ -92,19 +92,19 @@ static cml_status uf_run(cml_kernel_ctx *ctx, const uf_spec *sp, cml_evalue **ar
         return uf_run(ctx, &fn##_spec, args, nargs);                                             \
     }
 
-UF_OP(aten_acos_out,  "aten::acos.out",  acosf,  acos)
-UF_OP(aten_acosh_out, "aten::acosh.out", acoshf, acosh)
-UF_OP(aten_asin_out,  "aten::asin.out",  asinf,  asin)
-UF_OP(aten_asinh_out, "aten::asinh.out", asinhf, asinh)
-UF_OP(aten_atan_out,  "aten::atan.out",  atanf,  atan)
-UF_OP(aten_atanh_out, "aten::atanh.out", atanhf, atanh)
-UF_OP(aten_cosh_out,  "aten::cosh.out",  coshf,  cosh)
-UF_OP(aten_sinh_out,  "aten::sinh.out",  sinhf,  sinh)
-UF_OP(aten_tan_out,   "aten::tan.out",   tanf,   tan)
-UF_OP(aten_expm1_out, "aten::expm1.out", expm1f, expm1)
-UF_OP(aten_log10_out, "aten::log10.out", log10f, log10)
-UF_OP(aten_log1p_out, "aten::log1p.out", log1pf, log1p)
-UF_OP(aten_log2_out,  "aten::log2.out",  log2f,  log2)
+UF_OP(cml_aten_acos_out,  "aten::acos.out",  acosf,  acos)
+UF_OP(cml_aten_acosh_out, "aten::acosh.out", acoshf, acosh)
+UF_OP(cml_aten_asin_out,  "aten::asin.out",  asinf,  asin)
+UF_OP(cml_aten_asinh_out, "aten::asinh.out", asinhf, asinh)
+UF_OP(cml_aten_atan_out,  "aten::atan.out",  atanf,  atan)
+UF_OP(cml_aten_atanh_out, "aten::atanh.out", atanhf, atanh)
+UF_OP(cml_aten_cosh_out,  "aten::cosh.out",  coshf,  cosh)
+UF_OP(cml_aten_sinh_out,  "aten::sinh.out",  sinhf,  sinh)
+UF_OP(cml_aten_tan_out,   "aten::tan.out",   tanf,   tan)
+UF_OP(cml_aten_expm1_out, "aten::expm1.out", expm1f, expm1)
+UF_OP(cml_aten_log10_out, "aten::log10.out", log10f, log10)
+UF_OP(cml_aten_log1p_out, "aten::log1p.out", log1pf, log1p)
+UF_OP(cml_aten_log2_out,  "aten::log2.out",  log2f,  log2)
 
 /* ---- logit.out(Tensor self, float? eps=None, *, Tensor(a!) out) -------------------- */
 
@@ -123,16 +123,16 @@ static cml_dtype logit_compute(const cml_tensor *out) {
     return out->dtype == CML_DTYPE_FLOAT64 ? CML_DTYPE_FLOAT64 : CML_DTYPE_FLOAT32;
 }
 
-cml_status aten_logit_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_logit_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                   size_t *scratch_bytes) {
     cml_tensor *x, *out;
     bool has_eps;
     double eps;
     CML_TRY(logit_read(ctx, args, nargs, &x, &has_eps, &eps, &out));
-    CML_TRY(ew_require(ctx, LOGIT, aten_is_realhbbf16(x->dtype), "input", x->dtype));
-    CML_TRY(ew_require(ctx, LOGIT, aten_is_floating(out->dtype), "output", out->dtype));
+    CML_TRY(cml_ew_require(ctx, LOGIT, cml_aten_is_realhbbf16(x->dtype), "input", x->dtype));
+    CML_TRY(cml_ew_require(ctx, LOGIT, cml_aten_is_floating(out->dtype), "output", out->dtype));
     cml_dtype cdt = logit_compute(out);
-    *scratch_bytes = ew_stage_need(x, cdt, out) + ew_result_need(out, cdt);
+    *scratch_bytes = cml_ew_stage_need(x, cdt, out) + cml_ew_result_need(out, cdt);
     return CML_OK;
 }
 
@@ -153,22 +153,22 @@ static void logit_f32(const float *x, float *y, size_t n, bool has_eps, double e
     }
 }
 
-cml_status aten_logit_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_logit_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *x, *out;
     bool has_eps;
     double eps;
     CML_TRY(logit_read(ctx, args, nargs, &x, &has_eps, &eps, &out));
-    CML_TRY(aten_resize(ctx, LOGIT, out, x->rank, x->sizes));
+    CML_TRY(cml_aten_resize(ctx, LOGIT, out, x->rank, x->sizes));
     size_t n = (size_t)cml_tensor_numel(out);
     if (n == 0) return CML_OK;
     cml_dtype cdt = logit_compute(out);
-    aten_scratch s = aten_scratch_of(ctx);
-    const void *xp = ew_stage(&s, x, cdt, out);
-    void *yp = ew_result(&s, out, cdt);
-    if (!xp || !yp) return aten_scratch_short(ctx, LOGIT);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
+    const void *xp = cml_ew_stage(&s, x, cdt, out);
+    void *yp = cml_ew_result(&s, out, cdt);
+    if (!xp || !yp) return cml_aten_scratch_short(ctx, LOGIT);
     if (cdt == CML_DTYPE_FLOAT64) logit_f64(xp, yp, n, has_eps, eps);
     else logit_f32(xp, yp, n, has_eps, eps);
-    ew_finish(out, yp, cdt);
+    cml_ew_finish(out, yp, cdt);
     return CML_OK;
 }
 
@@ -178,9 +178,9 @@ static cml_status isx_prepare(cml_kernel_ctx *ctx, const char *op, cml_evalue **
                               uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, op, args, nargs, 3, &x, &out));
-    CML_TRY(ew_require(ctx, op, aten_is_realhbbf16(x->dtype), "input", x->dtype));
-    CML_TRY(ew_require(ctx, op, out->dtype == CML_DTYPE_BOOL, "output (must be bool)", out->dtype));
-    *scratch_bytes = ew_stage_need(x, uf_compute(x), out);
+    CML_TRY(cml_ew_require(ctx, op, cml_aten_is_realhbbf16(x->dtype), "input", x->dtype));
+    CML_TRY(cml_ew_require(ctx, op, out->dtype == CML_DTYPE_BOOL, "output (must be bool)", out->dtype));
+    *scratch_bytes = cml_ew_stage_need(x, uf_compute(x), out);
     return CML_OK;
 }
 
@@ -188,18 +188,18 @@ static cml_status isx_run(cml_kernel_ctx *ctx, const char *op, bool nan, cml_eva
                           uint32_t nargs) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, op, args, nargs, 3, &x, &out));
-    CML_TRY(aten_resize(ctx, op, out, x->rank, x->sizes));
+    CML_TRY(cml_aten_resize(ctx, op, out, x->rank, x->sizes));
     size_t n = (size_t)cml_tensor_numel(out);
     if (n == 0) return CML_OK;
     uint8_t *y = out->data;
-    if (!aten_is_floating(x->dtype)) { /* integers are always finite */
+    if (!cml_aten_is_floating(x->dtype)) { /* integers are always finite */
         memset(y, 0, n);
         return CML_OK;
     }
-    aten_scratch s = aten_scratch_of(ctx);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
     cml_dtype cdt = uf_compute(x);
-    const void *xp = ew_stage(&s, x, cdt, out);
-    if (!xp) return aten_scratch_short(ctx, op);
+    const void *xp = cml_ew_stage(&s, x, cdt, out);
+    if (!xp) return cml_aten_scratch_short(ctx, op);
     if (cdt == CML_DTYPE_FLOAT64) {
         const double *a = xp;
         for (size_t k = 0; k < n; k++) y[k] = (uint8_t)(nan ? isnan(a[k]) != 0 : isinf(a[k]) != 0);
@@ -210,18 +210,18 @@ static cml_status isx_run(cml_kernel_ctx *ctx, const char *op, bool nan, cml_eva
     return CML_OK;
 }
 
-cml_status aten_isinf_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_isinf_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                   size_t *scratch_bytes) {
     return isx_prepare(ctx, "aten::isinf.out", args, nargs, scratch_bytes);
 }
-cml_status aten_isinf_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_isinf_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return isx_run(ctx, "aten::isinf.out", false, args, nargs);
 }
-cml_status aten_isnan_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_isnan_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                   size_t *scratch_bytes) {
     return isx_prepare(ctx, "aten::isnan.out", args, nargs, scratch_bytes);
 }
-cml_status aten_isnan_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_isnan_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return isx_run(ctx, "aten::isnan.out", true, args, nargs);
 }
 
@@ -231,13 +231,13 @@ static cml_status same_prepare(cml_kernel_ctx *ctx, const char *op, bool bool_ok
                                cml_evalue **args, uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, op, args, nargs, 3, &x, &out));
-    bool ok = aten_is_realhbf16(x->dtype) || (bool_ok && x->dtype == CML_DTYPE_BOOL);
-    CML_TRY(ew_require(ctx, op, ok, "input", x->dtype));
+    bool ok = cml_aten_is_realhbf16(x->dtype) || (bool_ok && x->dtype == CML_DTYPE_BOOL);
+    CML_TRY(cml_ew_require(ctx, op, ok, "input", x->dtype));
     if (out->dtype != x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
                          cml_dtype_name(out->dtype), cml_dtype_name(x->dtype));
-    cml_dtype cdt = ew_compute_dtype(x->dtype);
-    *scratch_bytes = ew_stage_need(x, cdt, out) + ew_result_need(out, cdt);
+    cml_dtype cdt = cml_ew_compute_dtype(x->dtype);
+    *scratch_bytes = cml_ew_stage_need(x, cdt, out) + cml_ew_result_need(out, cdt);
     return CML_OK;
 }
 
@@ -263,31 +263,31 @@ static cml_status same_run(cml_kernel_ctx *ctx, const char *op, bool sign, cml_e
                            uint32_t nargs) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, op, args, nargs, 3, &x, &out));
-    CML_TRY(aten_resize(ctx, op, out, x->rank, x->sizes));
+    CML_TRY(cml_aten_resize(ctx, op, out, x->rank, x->sizes));
     size_t n = (size_t)cml_tensor_numel(out);
     if (n == 0) return CML_OK;
-    cml_dtype cdt = ew_compute_dtype(x->dtype);
-    aten_scratch s = aten_scratch_of(ctx);
-    const void *xp = ew_stage(&s, x, cdt, out);
-    void *yp = ew_result(&s, out, cdt);
-    if (!xp || !yp) return aten_scratch_short(ctx, op);
+    cml_dtype cdt = cml_ew_compute_dtype(x->dtype);
+    cml_aten_scratch s = cml_aten_scratch_of(ctx);
+    const void *xp = cml_ew_stage(&s, x, cdt, out);
+    void *yp = cml_ew_result(&s, out, cdt);
+    if (!xp || !yp) return cml_aten_scratch_short(ctx, op);
     sign_trunc(sign, cdt, xp, yp, n);
-    ew_finish(out, yp, cdt);
+    cml_ew_finish(out, yp, cdt);
     return CML_OK;
 }
 
-cml_status aten_sign_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_sign_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                  size_t *scratch_bytes) {
     return same_prepare(ctx, "aten::sign.out", true, args, nargs, scratch_bytes);
 }
-cml_status aten_sign_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_sign_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return same_run(ctx, "aten::sign.out", true, args, nargs);
 }
-cml_status aten_trunc_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_trunc_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                   size_t *scratch_bytes) {
     return same_prepare(ctx, "aten::trunc.out", false, args, nargs, scratch_bytes);
 }
-cml_status aten_trunc_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_trunc_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     return same_run(ctx, "aten::trunc.out", false, args, nargs);
 }
 
@@ -295,24 +295,24 @@ cml_status aten_trunc_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t n
 
 static const char CONJ[] = "aten::_conj_physical.out";
 
-cml_status aten_conj_physical_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_conj_physical_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                           size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, CONJ, args, nargs, 3, &x, &out));
-    CML_TRY(ew_require(ctx, CONJ, aten_is_complex(x->dtype), "input", x->dtype));
+    CML_TRY(cml_ew_require(ctx, CONJ, cml_aten_is_complex(x->dtype), "input", x->dtype));
     if (out->dtype != x->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, CONJ, "output dtype %s differs from input %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, CONJ, "output dtype %s differs from input %s",
                          cml_dtype_name(out->dtype), cml_dtype_name(x->dtype));
-    if (!aten_same_dim_order(x, out))
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, CONJ, "input and output dim orders differ");
+    if (!cml_aten_same_dim_order(x, out))
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, CONJ, "input and output dim orders differ");
     *scratch_bytes = 0;
     return CML_OK;
 }
 
-cml_status aten_conj_physical_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_conj_physical_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, CONJ, args, nargs, 3, &x, &out));
-    CML_TRY(aten_resize(ctx, CONJ, out, x->rank, x->sizes));
+    CML_TRY(cml_aten_resize(ctx, CONJ, out, x->rank, x->sizes));
     size_t n = (size_t)cml_tensor_numel(out), es = cml_dtype_size(out->dtype);
     if (n == 0) return CML_OK;
     if (out->data != x->data) memmove(out->data, x->data, n * es);
@@ -332,35 +332,35 @@ static cml_dtype complex_part(cml_dtype dt) {
          : dt == CML_DTYPE_COMPLEX64 ? CML_DTYPE_FLOAT32 : CML_DTYPE_FLOAT64;
 }
 
-cml_status aten_view_as_real_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
+cml_status cml_aten_view_as_real_copy_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args,
                                               uint32_t nargs, size_t *scratch_bytes) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, VREAL, args, nargs, 3, &x, &out));
-    CML_TRY(ew_require(ctx, VREAL, aten_is_complex(x->dtype), "input", x->dtype));
+    CML_TRY(cml_ew_require(ctx, VREAL, cml_aten_is_complex(x->dtype), "input", x->dtype));
     bool ok = out->dtype == CML_DTYPE_FLOAT16 || out->dtype == CML_DTYPE_FLOAT32 ||
               out->dtype == CML_DTYPE_FLOAT64;
-    CML_TRY(ew_require(ctx, VREAL, ok, "output", out->dtype));
+    CML_TRY(cml_ew_require(ctx, VREAL, ok, "output", out->dtype));
     if (x->rank >= CML_MAX_DIMS)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, VREAL, "input rank %d leaves no room for the "
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, VREAL, "input rank %d leaves no room for the "
                          "last dim", x->rank);
-    CML_TRY(aten_check_contiguous(ctx, VREAL, x, "input"));
-    CML_TRY(aten_check_contiguous(ctx, VREAL, out, "output"));
+    CML_TRY(cml_aten_check_contiguous(ctx, VREAL, x, "input"));
+    CML_TRY(cml_aten_check_contiguous(ctx, VREAL, out, "output"));
     *scratch_bytes = 0;
     return CML_OK;
 }
 
-cml_status aten_view_as_real_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_view_as_real_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *x, *out;
     CML_TRY(un_read(ctx, VREAL, args, nargs, 3, &x, &out));
     if (x->rank >= CML_MAX_DIMS)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, VREAL, "input rank %d too large", x->rank);
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, VREAL, "input rank %d too large", x->rank);
     int64_t sizes[CML_MAX_DIMS];
     memcpy(sizes, x->sizes, sizeof(int64_t) * (size_t)x->rank);
     sizes[x->rank] = 2;
-    CML_TRY(aten_resize(ctx, VREAL, out, x->rank + 1, sizes));
+    CML_TRY(cml_aten_resize(ctx, VREAL, out, x->rank + 1, sizes));
     size_t n = (size_t)cml_tensor_numel(out);
     if (n && !cml_k_convert(complex_part(x->dtype), x->data, out->dtype, out->data, n))
-        return aten_bad_dtype(ctx, VREAL, "output", out->dtype);
+        return cml_aten_bad_dtype(ctx, VREAL, "output", out->dtype);
     return CML_OK;
 }
 
@@ -369,9 +369,9 @@ cml_status aten_view_as_real_copy_out_run(cml_kernel_ctx *ctx, cml_evalue **args
 static cml_status fill_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **args,
                             uint32_t nargs, cml_tensor **x, cml_tensor **out) {
     CML_TRY(un_read(ctx, op, args, nargs, 4, x, out));
-    CML_TRY(ew_require(ctx, op, aten_is_realhbbf16((*x)->dtype), "input", (*x)->dtype));
+    CML_TRY(cml_ew_require(ctx, op, cml_aten_is_realhbbf16((*x)->dtype), "input", (*x)->dtype));
     if ((*out)->dtype != (*x)->dtype)
-        return aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
+        return cml_aten_fail(ctx, CML_ERR_UNSUPPORTED, op, "output dtype %s differs from input %s",
                          cml_dtype_name((*out)->dtype), cml_dtype_name((*x)->dtype));
     return CML_OK;
 }
@@ -381,16 +381,16 @@ static cml_status fill_read(cml_kernel_ctx *ctx, const char *op, cml_evalue **ar
  * wrapping; a Double by range with no wrapping, NaN/inf refused). Floating
  * dtypes round (to inf beyond the range, as PyTorch's fill_ does; upstream's
  * portable kernel refuses those values). */
-static bool scalar_to_elem(const ew_scalar *s, cml_dtype dt, uint8_t *val) {
+static bool scalar_to_elem(const cml_ew_scalar *s, cml_dtype dt, uint8_t *val) {
     if (dt == CML_DTYPE_BOOL) {
         val[0] = s->kind == EW_S_DOUBLE ? s->d != 0.0 : s->i != 0;
         return true;
     }
-    if (aten_is_floating(dt)) {
-        double d = ew_scalar_f64(s);
+    if (cml_aten_is_floating(dt)) {
+        double d = cml_ew_scalar_f64(s);
         return cml_k_convert(CML_DTYPE_FLOAT64, &d, dt, val, 1);
     }
-    int bits = ew_int_bits(dt);
+    int bits = cml_ew_int_bits(dt);
     double lim = ldexp(1.0, dt == CML_DTYPE_UINT8 ? 8 : bits - 1); /* exact */
     int64_t v;
     if (s->kind == EW_S_DOUBLE) {
@@ -415,51 +415,51 @@ static void fill_elems(cml_tensor *out, const uint8_t *val) {
 static const char FILLS[] = "aten::fill.Scalar_out";
 static const char FILLT[] = "aten::fill.Tensor_out";
 
-cml_status aten_fill_scalar_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_fill_scalar_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                         size_t *scratch_bytes) {
     cml_tensor *x, *out;
-    ew_scalar v;
+    cml_ew_scalar v;
     CML_TRY(fill_read(ctx, FILLS, args, nargs, &x, &out));
-    CML_TRY(ew_arg_scalar(ctx, FILLS, args, 1, &v));
+    CML_TRY(cml_ew_arg_scalar(ctx, FILLS, args, 1, &v));
     *scratch_bytes = 0;
     return CML_OK;
 }
 
-cml_status aten_fill_scalar_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_fill_scalar_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *x, *out;
-    ew_scalar v;
+    cml_ew_scalar v;
     uint8_t val[16];
     CML_TRY(fill_read(ctx, FILLS, args, nargs, &x, &out));
-    CML_TRY(ew_arg_scalar(ctx, FILLS, args, 1, &v));
+    CML_TRY(cml_ew_arg_scalar(ctx, FILLS, args, 1, &v));
     if (!scalar_to_elem(&v, out->dtype, val))
-        return aten_fail(ctx, CML_ERR_INVALID_ARG, FILLS, "value %g does not fit %s",
-                         ew_scalar_f64(&v), cml_dtype_name(out->dtype));
-    CML_TRY(aten_resize(ctx, FILLS, out, x->rank, x->sizes));
+        return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, FILLS, "value %g does not fit %s",
+                         cml_ew_scalar_f64(&v), cml_dtype_name(out->dtype));
+    CML_TRY(cml_aten_resize(ctx, FILLS, out, x->rank, x->sizes));
     fill_elems(out, val);
     return CML_OK;
 }
 
-cml_status aten_fill_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
+cml_status cml_aten_fill_tensor_out_prepare(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                         size_t *scratch_bytes) {
     cml_tensor *x, *out, *v;
     CML_TRY(fill_read(ctx, FILLT, args, nargs, &x, &out));
     CML_TRY(cml_arg_tensor(ctx, FILLT, args, 1, &v));
-    CML_TRY(ew_require(ctx, FILLT, aten_is_realhbbf16(v->dtype), "value", v->dtype));
+    CML_TRY(cml_ew_require(ctx, FILLT, cml_aten_is_realhbbf16(v->dtype), "value", v->dtype));
     *scratch_bytes = 0;
     return CML_OK;
 }
 
-cml_status aten_fill_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
+cml_status cml_aten_fill_tensor_out_run(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs) {
     cml_tensor *x, *out, *v;
     uint8_t val[16];
     CML_TRY(fill_read(ctx, FILLT, args, nargs, &x, &out));
     CML_TRY(cml_arg_tensor(ctx, FILLT, args, 1, &v));
     if (cml_tensor_numel(v) != 1)
-        return aten_fail(ctx, CML_ERR_SHAPE, FILLT, "value must hold one element, has %lld",
+        return cml_aten_fail(ctx, CML_ERR_SHAPE, FILLT, "value must hold one element, has %lld",
                          (long long)cml_tensor_numel(v));
     if (!cml_k_convert(v->dtype, v->data, out->dtype, val, 1))
-        return aten_bad_dtype(ctx, FILLT, "value", v->dtype);
-    CML_TRY(aten_resize(ctx, FILLT, out, x->rank, x->sizes));
+        return cml_aten_bad_dtype(ctx, FILLT, "value", v->dtype);
+    CML_TRY(cml_aten_resize(ctx, FILLT, out, x->rank, x->sizes));
     fill_elems(out, val);
     return CML_OK;
 }
