@@ -1,0 +1,2 @@
+/* AVX2+FMA (and F16C) instantiation of dwconv_impl.h. */
+#include "kernels/dwconv_impl.h"

@@ -1,0 +1,358 @@
+/* Depthwise 3x3 planes with a fused epilogue, written once over simd.h and
+ * compiled per ISA by dwconv_avx2.c and dwconv_avx512.c (contract in
+ * dwconv.h).
+ *
+ * A band of output rows is computed from a zero-padded copy of the input
+ * rows it reads (a stack buffer that stays in L1). Stride 1 keeps the padded
+ * rows as they are; stride 2 splits them into four polyphase planes (even /
+ * odd rows x even / odd columns), which turns every tap into a stride-1 read.
+ * Either way output (oh, ow) of the band is "grid" position q = oh * Wq + ow
+ * and tap t reads buffer element q + off[t], so up to four output vectors
+ * (from one row or from several short rows) are computed together with four
+ * independent accumulators. Each output is bias + the nine taps in row-major
+ * order, one FMA per tap, as the scalar reference sums them (with zeros read
+ * for padding, which leave the sum unchanged). */
+#include <string.h>
+
+#include "kernels/dwconv.h"
+#include "kernels/simd.h"
+
+#define DW3_BUF 8192 /* floats: 32 KiB */
+
+typedef struct dw3_geom {
+    int64_t H, W, HO, WO, pt, pl, s;
+    int64_t Wq;   /* buffer row length (per polyphase plane for stride 2) */
+    int64_t rows; /* output rows per band */
+    int64_t off[9];
+} dw3_geom;
+
+static CML_ALWAYS_INLINE vf dw3_round16(vf v) {
+#if defined(__AVX512F__)
+    return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#else
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#endif
+}
+
+/* clamp as CML_UN_CLAMP (NaN passes), then fp16 rounding */
+static CML_ALWAYS_INLINE vf dw3_epi(vf v, const cml_conv_epi *e, vf lo, vf hi) {
+    if (e->clamp) {
+        vf r = v_sel(v_gt(v, hi), hi, v);
+        v = v_sel(v_lt(v, lo), lo, r);
+    }
+    if (e->round16) v = dw3_round16(v);
+    return v;
+}
+
+/* dst[0, n) = src[0, n); writes whole vectors, so up to VW - 1 floats after
+ * dst[n - 1] are overwritten too (the buffer is filled in increasing
+ * address order and has slack at its end). Masked stores are avoided: they
+ * are slow on some CPUs (AMD). */
+static CML_ALWAYS_INLINE void dw3_copy(float *dst, const float *src, int64_t n) {
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) v_store(dst + i, v_load(src + i));
+    if (i < n) v_store(dst + i, v_load_n(src + i, (size_t)(n - i)));
+}
+
+static CML_ALWAYS_INLINE void dw3_zero(float *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) v_store(dst + i, v_zero());
+    for (; i < n; i++) dst[i] = 0.0f;
+}
+
+/* Stores the first cnt lanes of v without a masked store. */
+static CML_ALWAYS_INLINE void dw3_store_part(float *dst, vf v, int64_t cnt) {
+    float tmp[VW] CML_ALIGNED(64);
+    v_store(tmp, v);
+    for (int64_t i = 0; i < cnt; i++) dst[i] = tmp[i];
+}
+
+/* Buffer row for padded row r: padded columns [0, Wq) of stride 1. */
+static void dw3_fill_row_s1(const dw3_geom *g, const float *x, int64_t r, float *dst) {
+    int64_t ih = r - g->pt;
+    if (ih < 0 || ih >= g->H) {
+        dw3_zero(dst, g->Wq);
+        return;
+    }
+    int64_t a = g->pl < g->Wq ? g->pl : g->Wq;        /* input starts at column a */
+    int64_t n = g->W < g->Wq - a ? g->W : g->Wq - a;  /* input columns used */
+    dw3_zero(dst, a);
+    dw3_copy(dst + a, x + ih * g->W, n);
+    dw3_zero(dst + a + n, g->Wq - a - n);
+}
+
+/* dst[k] = src[2k] for k < n, reading no element past src[2n - 2]; whole
+ * vectors are stored (up to VW - 1 floats past dst[n - 1]). */
+static CML_ALWAYS_INLINE void dw3_evens(float *dst, const float *src, int64_t n) {
+    int64_t k = 0;
+    for (; k + VW < n; k += VW) v_store(dst + k, v_load_even(src + 2 * k)); /* reads 2VW floats */
+    if (k < n) v_store(dst + k, v_load_even_range(src + 2 * k, 0, n - k));
+}
+
+/* Even and odd padded columns of padded row r (stride 2) into e[0, Wq) and
+ * o[0, Wq): padded column c = iw + pl goes to (c odd ? o : e)[c / 2]. */
+static void dw3_fill_row_s2(const dw3_geom *g, const float *x, int64_t r, float *e, float *o) {
+    int64_t ih = r - g->pt;
+    int64_t Wp = 2 * g->Wq; /* padded columns held */
+    int64_t ncol = g->W < Wp - g->pl ? g->W : Wp - g->pl;
+    if (ih < 0 || ih >= g->H || ncol <= 0) {
+        dw3_zero(e, g->Wq);
+        dw3_zero(o, g->Wq);
+        return;
+    }
+    const float *src = x + ih * g->W;
+    int64_t e0 = g->pl & 1;                  /* first input column on an even padded column */
+    int64_t ne = ncol > e0 ? (ncol - e0 + 1) / 2 : 0;
+    int64_t no = ncol > 1 - e0 ? (ncol - (1 - e0) + 1) / 2 : 0;
+    int64_t se = (g->pl + e0) >> 1, so = (g->pl + 1 - e0) >> 1; /* first slot written */
+    dw3_zero(e, se);
+    dw3_evens(e + se, src + e0, ne);
+    dw3_zero(e + se + ne, g->Wq - se - ne);
+    dw3_zero(o, so);
+    dw3_evens(o + so, src + 1 - e0, no);
+    dw3_zero(o + so + no, g->Wq - so - no);
+}
+
+/* Stride 2: floats per polyphase plane of a band of n output rows (n + 1
+ * rows, then a gap that takes the vector stores running past a row). */
+static CML_ALWAYS_INLINE int64_t dw3_plane_s2(const dw3_geom *g, int64_t n) {
+    return (n + 1) * g->Wq + VW;
+}
+
+/* Fills the buffer for output rows [oh0, oh0 + nrows). */
+static void dw3_fill(const dw3_geom *g, const float *x, int64_t oh0, int64_t nrows, float *buf) {
+    if (g->s == 1) {
+        for (int64_t i = 0; i < nrows + 2; i++) dw3_fill_row_s1(g, x, oh0 + i, buf + i * g->Wq);
+        return;
+    }
+    int64_t ps = dw3_plane_s2(g, nrows);
+    for (int64_t i = 0; i < 2 * nrows + 1; i++) {
+        float *row = buf + (i & 1) * 2 * ps + (i >> 1) * g->Wq;
+        dw3_fill_row_s2(g, x, 2 * oh0 + i, row, row + ps);
+    }
+    /* odd-row planes hold nrows rows; their last row is read by junk lanes only */
+    dw3_zero(buf + 2 * ps + nrows * g->Wq, g->Wq);
+    dw3_zero(buf + 3 * ps + nrows * g->Wq, g->Wq);
+}
+
+/* The output vectors of a band in the one-sum order, in groups of four:
+ * vector v reads grid position q[v] and is stored at plane offset d[v]
+ * (c[v] lanes; negative: -c[v] lanes stored exactly, for vectors near the
+ * plane's end). A partial vector is otherwise stored whole: its extra lanes
+ * land on the next output rows, which are written later. */
+#define DW3_MAXV 1024
+typedef struct dw3_jobs {
+    int32_t n;
+    int32_t q[DW3_MAXV], d[DW3_MAXV], c[DW3_MAXV];
+} dw3_jobs;
+
+static void dw3_plan_jobs(const dw3_geom *g, int64_t oh0, int64_t nrows, dw3_jobs *jb) {
+    int32_t n = 0;
+    for (int64_t oh = 0; oh < nrows; oh++)
+        for (int64_t ow = 0; ow < g->WO; ow += VW, n++) {
+            int64_t c = g->WO - ow < VW ? g->WO - ow : VW;
+            jb->q[n] = (int32_t)(oh * g->Wq + ow);
+            jb->d[n] = (int32_t)((oh0 + oh) * g->WO + ow);
+            /* whole-vector stores must stay inside the plane */
+            jb->c[n] = (int32_t)(jb->d[n] + VW > g->HO * g->WO ? -c : c);
+        }
+    jb->n = n;
+}
+
+/* NV (1..4) vectors v0 .. v0 + NV - 1 of the job list: bias + taps 0..8 in
+ * order, one accumulator each. */
+static CML_ALWAYS_INLINE void dw3_vectors(const int NV, const float *buf, const int64_t *off,
+                                          const vf *wv, vf bv, const dw3_jobs *jb, int32_t v0,
+                                          float *y, const cml_conv_epi *e, vf lo, vf hi) {
+    vf acc[4];
+    const float *src[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < NV; i++) acc[i] = bv, src[i] = buf + jb->q[v0 + i];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++)
+#pragma GCC unroll 4
+        for (int i = 0; i < NV; i++) acc[i] = v_fmadd(wv[t], v_load(src[i] + off[t]), acc[i]);
+#pragma GCC unroll 4
+    for (int i = 0; i < NV; i++) {
+        vf r = dw3_epi(acc[i], e, lo, hi);
+        int32_t c = jb->c[v0 + i];
+        if (c > 0)
+            v_store(y + jb->d[v0 + i], r);
+        else
+            dw3_store_part(y + jb->d[v0 + i], r, -c);
+    }
+}
+
+/* The band's vectors in the one-sum order. */
+static void dw3_band(const dw3_geom *g, const float *buf, const vf *wv, vf bv,
+                     const dw3_jobs *jb, float *y, const cml_conv_epi *e) {
+    const vf lo = v_set1(e->lo), hi = v_set1(e->hi);
+    int32_t v = 0;
+    for (; v + 4 <= jb->n; v += 4) dw3_vectors(4, buf, g->off, wv, bv, jb, v, y, e, lo, hi);
+    int32_t left = jb->n - v;
+    if (left == 3)
+        dw3_vectors(3, buf, g->off, wv, bv, jb, v, y, e, lo, hi);
+    else if (left == 2)
+        dw3_vectors(2, buf, g->off, wv, bv, jb, v, y, e, lo, hi);
+    else if (left == 1)
+        dw3_vectors(1, buf, g->off, wv, bv, jb, v, y, e, lo, hi);
+}
+
+/* The row-split order (the order the earlier wide-plane kernel used, kept
+ * so that results stay bit-identical): taps of kernel rows 0 and 2 go to one
+ * sum, row 1 to another, and the output is their sum. Which sum starts from
+ * the bias depends on the first valid kernel row: x0 / y0 are the two
+ * starting values. NV vectors of one output row starting at grid q0. */
+static CML_ALWAYS_INLINE void dw3_vectors_split(const int NV, const float *buf,
+                                                const int64_t *off, const vf *wv, vf x0, vf y0,
+                                                int64_t q0, float *dst, int64_t cnt_last,
+                                                const cml_conv_epi *e, vf lo, vf hi) {
+    vf ax[4], ay[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < NV; i++) ax[i] = x0, ay[i] = y0;
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++)
+#pragma GCC unroll 4
+        for (int i = 0; i < NV; i++) {
+            vf v = v_load(buf + q0 + i * VW + off[t]);
+            if (t / 3 == 1)
+                ay[i] = v_fmadd(wv[t], v, ay[i]);
+            else
+                ax[i] = v_fmadd(wv[t], v, ax[i]);
+        }
+#pragma GCC unroll 4
+    for (int i = 0; i < NV; i++) {
+        vf r = dw3_epi(v_add(ax[i], ay[i]), e, lo, hi);
+        if (i < NV - 1 || cnt_last > 0)
+            v_store(dst + i * VW, r);
+        else
+            dw3_store_part(dst + i * VW, r, -cnt_last);
+    }
+}
+
+/* dw3_band in the row-split order. */
+static void dw3_band_split(const dw3_geom *g, const float *buf, const vf *wv, vf bv, int64_t oh0,
+                           int64_t nrows, float *y, const cml_conv_epi *e) {
+    const vf lo = v_set1(e->lo), hi = v_set1(e->hi), z = v_zero();
+    for (int64_t oh = 0; oh < nrows; oh++) {
+        int64_t ih = (oh0 + oh) * g->s - g->pt; /* input row of kernel row 0 */
+        bool swap = (ih < 0 || ih >= g->H) && ih + 1 >= 0 && ih + 1 < g->H;
+        vf x0 = swap ? z : bv, y0 = swap ? bv : z;
+        float *row = y + (oh0 + oh) * g->WO;
+        int64_t ow = 0;
+        for (; ow + 4 * VW < g->WO; ow += 4 * VW) /* at least one vector left after */
+            dw3_vectors_split(4, buf, g->off, wv, x0, y0, oh * g->Wq + ow, row + ow, VW, e, lo, hi);
+        int64_t left = g->WO - ow, nv = (left + VW - 1) / VW, last = left - (nv - 1) * VW;
+        int64_t q0 = oh * g->Wq + ow;
+        /* a whole-vector store must stay inside the plane */
+        if ((oh0 + oh) * g->WO + g->WO - last + VW > g->HO * g->WO) last = -last;
+        if (nv == 4)
+            dw3_vectors_split(4, buf, g->off, wv, x0, y0, q0, row + ow, last, e, lo, hi);
+        else if (nv == 3)
+            dw3_vectors_split(3, buf, g->off, wv, x0, y0, q0, row + ow, last, e, lo, hi);
+        else if (nv == 2)
+            dw3_vectors_split(2, buf, g->off, wv, x0, y0, q0, row + ow, last, e, lo, hi);
+        else if (nv == 1)
+            dw3_vectors_split(1, buf, g->off, wv, x0, y0, q0, row + ow, last, e, lo, hi);
+    }
+}
+
+/* Buffer floats for a band of n output rows, including the slack the last
+ * vector reads past the grid (up to VW - 1 floats). */
+static int64_t dw3_band_floats(const dw3_geom *g, int64_t n) {
+    return (g->s == 1 ? (n + 2) * g->Wq : 4 * dw3_plane_s2(g, n)) + VW;
+}
+
+static bool dw3_setup(const cml_conv2d_params *p, dw3_geom *g) {
+    g->H = p->h_in, g->W = p->w_in, g->HO = p->h_out, g->WO = p->w_out;
+    g->pt = p->pad_top, g->pl = p->pad_left, g->s = p->stride_w;
+    g->Wq = g->s == 1 ? g->WO + 2 : g->WO + 1;
+    int64_t n = g->HO, vpr = (g->WO + VW - 1) / VW; /* vectors per row */
+    while (n > 1 && (dw3_band_floats(g, n) > DW3_BUF || n * vpr > DW3_MAXV)) n = (n + 1) / 2;
+    if (dw3_band_floats(g, n) > DW3_BUF || n * vpr > DW3_MAXV) return false;
+    g->rows = n;
+    for (int64_t kh = 0; kh < 3; kh++)
+        for (int64_t kw = 0; kw < 3; kw++)
+            g->off[kh * 3 + kw] = g->s == 1 ? kh * g->Wq + kw
+                                            : 0; /* stride 2: per band, below */
+    return true;
+}
+
+/* Stride-2 tap offsets for a band of n rows (plane size depends on n). */
+static void dw3_offsets_s2(dw3_geom *g, int64_t n) {
+    int64_t ps = dw3_plane_s2(g, n);
+    for (int64_t kh = 0; kh < 3; kh++)
+        for (int64_t kw = 0; kw < 3; kw++)
+            g->off[kh * 3 + kw] = ((kh & 1) * 2 + (kw & 1)) * ps + (kh >> 1) * g->Wq + (kw >> 1);
+}
+
+/* Which summation order the earlier kernels used for this plane (results
+ * stay bit-identical): 1 = one sum (small planes, the flattened kernel),
+ * 2 = row-split (wide planes, the padded-row kernel), 0 = neither (the
+ * caller's generic plane). */
+static int dw3_order(const cml_conv2d_params *p) {
+    const int64_t H = p->h_in, W = p->w_in, HO = p->h_out, WO = p->w_out;
+    const int64_t s = p->stride_w, pt = p->pad_top, pl = p->pad_left;
+    if (WO <= 64) { /* the flattened kernel's limits (4096-float buffers) */
+        int64_t pb = (HO - 1) * s + 3 - H - pt, pr = (WO - 1) * s + 3 - W - pl;
+        pb = pb < 0 ? 0 : pb;
+        pr = pr < 0 ? 0 : pr;
+        int64_t Hq = (pt + H + pb + s - 1) / s, Wq = (pl + W + pr + s - 1) / s, ps = Hq * Wq;
+        int64_t nq_r = (HO * Wq + 4 * VW - 1) / (4 * VW) * (4 * VW);
+        int64_t max_off = s == 1 ? 2 * Wq + 2 : 3 * ps;
+        int64_t xlen = nq_r + max_off > ps * s * s ? nq_r + max_off : ps * s * s;
+        if (xlen <= 4096 && nq_r <= 4096) return 1;
+    }
+    /* the padded-row kernel's limits (rows of 1024 floats) */
+    int64_t right = ((WO + VW - 1) / VW + 1) * VW * s + 2 - pl;
+    if (right < W) right = W;
+    return pl <= 1024 && pl + right <= 1024 ? 2 : 0;
+}
+
+/* One band of every plane in [pl0, pl1). */
+static void dw3_band_planes(const dw3_geom *g, int order, const dw3_jobs *jb, int64_t oh0,
+                            int64_t n, float *buf, const cml_dw3_job *j, size_t pl0, size_t pl1) {
+    const cml_conv2d_params *p = j->p;
+    const int64_t mult = p->c_out / p->groups;
+    for (size_t pl = pl0; pl < pl1; pl++) {
+        int64_t b = (int64_t)pl / p->c_out, co = (int64_t)pl % p->c_out;
+        const float *x = j->x + (b * p->c_in + co / mult) * g->H * g->W;
+        const float *w = j->w + co * 9;
+        float *y = j->y + (int64_t)pl * g->HO * g->WO;
+        vf wv[9];
+        for (int t = 0; t < 9; t++) wv[t] = v_set1(w[t]);
+        const vf bv = v_set1(j->bias ? j->bias[co] : 0.0f);
+        dw3_fill(g, x, oh0, n, buf);
+        if (order == 1)
+            dw3_band(g, buf, wv, bv, jb, y, &j->epi);
+        else
+            dw3_band_split(g, buf, wv, bv, oh0, n, y, &j->epi);
+    }
+}
+
+bool VSUF(cml_k_dw3_planes)(const cml_dw3_job *j, size_t pl0, size_t pl1) {
+    const cml_conv2d_params *p = j->p;
+    dw3_geom g;
+    if (!cml_k_dw3_fits(p)) return false;
+    int order = dw3_order(p);
+    if (order == 0 || !dw3_setup(p, &g)) return false;
+    float buf[DW3_BUF] CML_ALIGNED(64);
+    dw3_jobs jb;
+    jb.n = 0;
+    memset(buf, 0, sizeof buf); /* gaps and slack: junk lanes read zeros */
+    for (int64_t oh0 = 0; oh0 < g.HO; oh0 += g.rows) {
+        int64_t n = g.HO - oh0 < g.rows ? g.HO - oh0 : g.rows;
+        if (g.s == 2) dw3_offsets_s2(&g, n);
+        if (order == 1) dw3_plan_jobs(&g, oh0, n, &jb);
+        dw3_band_planes(&g, order, &jb, oh0, n, buf, j, pl0, pl1);
+    }
+    return true;
+}
+
+void VSUF(cml_k_conv_epi)(const cml_conv_epi *e, float *y, size_t n) {
+    if (!e->clamp && !e->round16) return;
+    const vf lo = v_set1(e->lo), hi = v_set1(e->hi);
+    size_t i = 0;
+    for (; i + VW <= n; i += VW) v_store(y + i, dw3_epi(v_load(y + i), e, lo, hi));
+    if (i < n) v_store_n(y + i, dw3_epi(v_load_n(y + i, n - i), e, lo, hi), n - i);
+}
