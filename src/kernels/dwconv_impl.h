@@ -17,7 +17,8 @@
 #include "kernels/dwconv.h"
 #include "kernels/simd.h"
 
-#define DW3_BUF 8192 /* floats: 32 KiB */
+#define DW3_BUF 6144  /* floats: the padded input band (24 KiB) */
+#define DW3_GRID 4096 /* floats: the one-sum order's output grid (16 KiB) */
 
 typedef struct dw3_geom {
     int64_t H, W, HO, WO, pt, pl, s;
@@ -46,25 +47,24 @@ static CML_ALWAYS_INLINE vf dw3_epi(vf v, const cml_conv_epi *e, vf lo, vf hi) {
 
 /* dst[0, n) = src[0, n); writes whole vectors, so up to VW - 1 floats after
  * dst[n - 1] are overwritten too (the buffer is filled in increasing
- * address order and has slack at its end). Masked stores are avoided: they
- * are slow on some CPUs (AMD). */
+ * address order, each plane row before the next, and has slack after every
+ * plane). Masked stores are avoided: they are slow on some CPUs (AMD). */
 static CML_ALWAYS_INLINE void dw3_copy(float *dst, const float *src, int64_t n) {
     int64_t i = 0;
     for (; i + VW <= n; i += VW) v_store(dst + i, v_load(src + i));
     if (i < n) v_store(dst + i, v_load_n(src + i, (size_t)(n - i)));
 }
 
+/* dst[0, n) = 0 in whole vectors: like dw3_copy, up to VW - 1 floats after
+ * dst[n - 1] are overwritten too. (A scalar loop would become a memset
+ * call, which costs more than these few stores.) */
 static CML_ALWAYS_INLINE void dw3_zero(float *dst, int64_t n) {
-    int64_t i = 0;
-    for (; i + VW <= n; i += VW) v_store(dst + i, v_zero());
-    for (; i < n; i++) dst[i] = 0.0f;
+    for (int64_t i = 0; i < n; i += VW) v_store(dst + i, v_zero());
 }
 
-/* Stores the first cnt lanes of v without a masked store. */
+/* Stores the first cnt lanes of v (once per plane; masked). */
 static CML_ALWAYS_INLINE void dw3_store_part(float *dst, vf v, int64_t cnt) {
-    float tmp[VW] CML_ALIGNED(64);
-    v_store(tmp, v);
-    for (int64_t i = 0; i < cnt; i++) dst[i] = tmp[i];
+    v_store_n(dst, v, (size_t)cnt);
 }
 
 /* Buffer row for padded row r: padded columns [0, Wq) of stride 1. */
@@ -135,67 +135,46 @@ static void dw3_fill(const dw3_geom *g, const float *x, int64_t oh0, int64_t nro
     dw3_zero(buf + 3 * ps + nrows * g->Wq, g->Wq);
 }
 
-/* The output vectors of a band in the one-sum order, in groups of four:
- * vector v reads grid position q[v] and is stored at plane offset d[v]
- * (c[v] lanes; negative: -c[v] lanes stored exactly, for vectors near the
- * plane's end). A partial vector is otherwise stored whole: its extra lanes
- * land on the next output rows, which are written later. */
-#define DW3_MAXV 1024
-typedef struct dw3_jobs {
-    int32_t n;
-    int32_t q[DW3_MAXV], d[DW3_MAXV], c[DW3_MAXV];
-} dw3_jobs;
-
-static void dw3_plan_jobs(const dw3_geom *g, int64_t oh0, int64_t nrows, dw3_jobs *jb) {
-    int32_t n = 0;
-    for (int64_t oh = 0; oh < nrows; oh++)
-        for (int64_t ow = 0; ow < g->WO; ow += VW, n++) {
-            int64_t c = g->WO - ow < VW ? g->WO - ow : VW;
-            jb->q[n] = (int32_t)(oh * g->Wq + ow);
-            jb->d[n] = (int32_t)((oh0 + oh) * g->WO + ow);
-            /* whole-vector stores must stay inside the plane */
-            jb->c[n] = (int32_t)(jb->d[n] + VW > g->HO * g->WO ? -c : c);
-        }
-    jb->n = n;
-}
-
-/* NV (1..4) vectors v0 .. v0 + NV - 1 of the job list: bias + taps 0..8 in
- * order, one accumulator each. */
-static CML_ALWAYS_INLINE void dw3_vectors(const int NV, const float *buf, const int64_t *off,
-                                          const vf *wv, vf bv, const dw3_jobs *jb, int32_t v0,
-                                          float *y, const cml_conv_epi *e, vf lo, vf hi) {
-    vf acc[4];
-    const float *src[4];
-#pragma GCC unroll 4
-    for (int i = 0; i < NV; i++) acc[i] = bv, src[i] = buf + jb->q[v0 + i];
+/* The one-sum order: the band's whole grid (output rows of Wq columns, the
+ * last Wq - WO of each junk) in blocks of four vectors, bias + taps 0..8 in
+ * order, one accumulator per vector. */
+static void dw3_grid(const float *buf, const int64_t *off, const vf *wv, vf bv, int64_t nq,
+                     float *grid) {
+    for (int64_t q = 0; q < nq; q += 4 * VW) {
+        vf a0 = bv, a1 = bv, a2 = bv, a3 = bv;
 #pragma GCC unroll 9
-    for (int t = 0; t < 9; t++)
-#pragma GCC unroll 4
-        for (int i = 0; i < NV; i++) acc[i] = v_fmadd(wv[t], v_load(src[i] + off[t]), acc[i]);
-#pragma GCC unroll 4
-    for (int i = 0; i < NV; i++) {
-        vf r = dw3_epi(acc[i], e, lo, hi);
-        int32_t c = jb->c[v0 + i];
-        if (c > 0)
-            v_store(y + jb->d[v0 + i], r);
-        else
-            dw3_store_part(y + jb->d[v0 + i], r, -c);
+        for (int t = 0; t < 9; t++) {
+            const float *b = buf + q + off[t];
+            a0 = v_fmadd(wv[t], v_load(b), a0);
+            a1 = v_fmadd(wv[t], v_load(b + VW), a1);
+            a2 = v_fmadd(wv[t], v_load(b + 2 * VW), a2);
+            a3 = v_fmadd(wv[t], v_load(b + 3 * VW), a3);
+        }
+        v_store(grid + q, a0);
+        v_store(grid + q + VW, a1);
+        v_store(grid + q + 2 * VW, a2);
+        v_store(grid + q + 3 * VW, a3);
     }
 }
 
-/* The band's vectors in the one-sum order. */
-static void dw3_band(const dw3_geom *g, const float *buf, const vf *wv, vf bv,
-                     const dw3_jobs *jb, float *y, const cml_conv_epi *e) {
+/* Output rows [oh0, oh0 + nrows) from the grid, through the epilogue. A
+ * partial vector is stored whole (its extra lanes land on the next output
+ * rows, written later) unless that would pass the plane's end. */
+static void dw3_grid_out(const dw3_geom *g, const float *grid, int64_t oh0, int64_t nrows,
+                         float *y, const cml_conv_epi *e) {
     const vf lo = v_set1(e->lo), hi = v_set1(e->hi);
-    int32_t v = 0;
-    for (; v + 4 <= jb->n; v += 4) dw3_vectors(4, buf, g->off, wv, bv, jb, v, y, e, lo, hi);
-    int32_t left = jb->n - v;
-    if (left == 3)
-        dw3_vectors(3, buf, g->off, wv, bv, jb, v, y, e, lo, hi);
-    else if (left == 2)
-        dw3_vectors(2, buf, g->off, wv, bv, jb, v, y, e, lo, hi);
-    else if (left == 1)
-        dw3_vectors(1, buf, g->off, wv, bv, jb, v, y, e, lo, hi);
+    const int64_t end = g->HO * g->WO;
+    for (int64_t oh = 0; oh < nrows; oh++) {
+        const float *src = grid + oh * g->Wq;
+        int64_t d = (oh0 + oh) * g->WO;
+        for (int64_t ow = 0; ow < g->WO; ow += VW) {
+            vf r = dw3_epi(v_load(src + ow), e, lo, hi);
+            if (d + ow + VW <= end)
+                v_store(y + d + ow, r);
+            else
+                dw3_store_part(y + d + ow, r, g->WO - ow);
+        }
+    }
 }
 
 /* The row-split order (the order the earlier wide-plane kernel used, kept
@@ -263,13 +242,20 @@ static int64_t dw3_band_floats(const dw3_geom *g, int64_t n) {
     return (g->s == 1 ? (n + 2) * g->Wq : 4 * dw3_plane_s2(g, n)) + VW;
 }
 
+/* Grid floats for a band of n output rows, whole blocks of four vectors
+ * (the blocks past the last row read the buffer's slack and zeros). */
+static int64_t dw3_grid_floats(const dw3_geom *g, int64_t n) {
+    return (n * g->Wq + 4 * VW - 1) / (4 * VW) * (4 * VW);
+}
+
 static bool dw3_setup(const cml_conv2d_params *p, dw3_geom *g) {
     g->H = p->h_in, g->W = p->w_in, g->HO = p->h_out, g->WO = p->w_out;
     g->pt = p->pad_top, g->pl = p->pad_left, g->s = p->stride_w;
     g->Wq = g->s == 1 ? g->WO + 2 : g->WO + 1;
-    int64_t n = g->HO, vpr = (g->WO + VW - 1) / VW; /* vectors per row */
-    while (n > 1 && (dw3_band_floats(g, n) > DW3_BUF || n * vpr > DW3_MAXV)) n = (n + 1) / 2;
-    if (dw3_band_floats(g, n) > DW3_BUF || n * vpr > DW3_MAXV) return false;
+    int64_t n = g->HO;
+    while (n > 1 && (dw3_band_floats(g, n) > DW3_BUF || dw3_grid_floats(g, n) > DW3_GRID))
+        n = (n + 1) / 2;
+    if (dw3_band_floats(g, n) > DW3_BUF || dw3_grid_floats(g, n) > DW3_GRID) return false;
     g->rows = n;
     for (int64_t kh = 0; kh < 3; kh++)
         for (int64_t kw = 0; kw < 3; kw++)
@@ -310,8 +296,8 @@ static int dw3_order(const cml_conv2d_params *p) {
 }
 
 /* One band of every plane in [pl0, pl1). */
-static void dw3_band_planes(const dw3_geom *g, int order, const dw3_jobs *jb, int64_t oh0,
-                            int64_t n, float *buf, const cml_dw3_job *j, size_t pl0, size_t pl1) {
+static void dw3_band_planes(const dw3_geom *g, int order, int64_t oh0, int64_t n, float *buf,
+                            float *grid, const cml_dw3_job *j, size_t pl0, size_t pl1) {
     const cml_conv2d_params *p = j->p;
     const int64_t mult = p->c_out / p->groups;
     for (size_t pl = pl0; pl < pl1; pl++) {
@@ -323,10 +309,12 @@ static void dw3_band_planes(const dw3_geom *g, int order, const dw3_jobs *jb, in
         for (int t = 0; t < 9; t++) wv[t] = v_set1(w[t]);
         const vf bv = v_set1(j->bias ? j->bias[co] : 0.0f);
         dw3_fill(g, x, oh0, n, buf);
-        if (order == 1)
-            dw3_band(g, buf, wv, bv, jb, y, &j->epi);
-        else
+        if (order == 1) {
+            dw3_grid(buf, g->off, wv, bv, dw3_grid_floats(g, n), grid);
+            dw3_grid_out(g, grid, oh0, n, y, &j->epi);
+        } else {
             dw3_band_split(g, buf, wv, bv, oh0, n, y, &j->epi);
+        }
     }
 }
 
@@ -336,15 +324,15 @@ bool VSUF(cml_k_dw3_planes)(const cml_dw3_job *j, size_t pl0, size_t pl1) {
     if (!cml_k_dw3_fits(p)) return false;
     int order = dw3_order(p);
     if (order == 0 || !dw3_setup(p, &g)) return false;
-    float buf[DW3_BUF] CML_ALIGNED(64);
-    dw3_jobs jb;
-    jb.n = 0;
-    memset(buf, 0, sizeof buf); /* gaps and slack: junk lanes read zeros */
+    /* the grid's last block may read past the band: the buffer holds that
+     * much more, zeroed once (as are the stride-2 gaps) */
+    float buf[DW3_BUF + DW3_GRID / 4] CML_ALIGNED(64);
+    float grid[DW3_GRID] CML_ALIGNED(64);
+    memset(buf, 0, (size_t)(dw3_band_floats(&g, g.rows) + 4 * VW) * sizeof(float));
     for (int64_t oh0 = 0; oh0 < g.HO; oh0 += g.rows) {
         int64_t n = g.HO - oh0 < g.rows ? g.HO - oh0 : g.rows;
         if (g.s == 2) dw3_offsets_s2(&g, n);
-        if (order == 1) dw3_plan_jobs(&g, oh0, n, &jb);
-        dw3_band_planes(&g, order, &jb, oh0, n, buf, j, pl0, pl1);
+        dw3_band_planes(&g, order, oh0, n, buf, grid, j, pl0, pl1);
     }
     return true;
 }
