@@ -318,12 +318,162 @@ static void dw3_band_planes(const dw3_geom *g, int order, int64_t oh0, int64_t n
     }
 }
 
+/* ---- small planes: VW planes at once, channels in the vector lanes ----------
+ * Small planes (a few vectors per row) spend most of their time filling
+ * buffers and storing partial vectors. Instead VW planes are interleaved
+ * into one zero-padded image whose pixels are vectors of VW channels
+ * (xi[(r * Wp + c) * VW + lane]), every output pixel of the VW planes is
+ * then one vector (bias + taps 0..8 in order, one FMA each: the one-sum
+ * order exactly), and the outputs are scattered back to their planes. */
+
+typedef struct dw3_small {
+    int64_t H, W, HO, WO, pt, pl, s, Hp, Wp;
+} dw3_small;
+
+static bool dw3_small_setup(const cml_conv2d_params *p, dw3_small *d) {
+    d->H = p->h_in, d->W = p->w_in, d->HO = p->h_out, d->WO = p->w_out;
+    d->pt = p->pad_top, d->pl = p->pad_left, d->s = p->stride_w;
+    d->Hp = (d->HO - 1) * d->s + 3, d->Wp = (d->WO - 1) * d->s + 3;
+    return d->WO <= 16 && d->Hp * d->Wp * VW <= DW3_BUF;
+}
+
+#if !defined(__AVX512F__)
+/* 8x8 transpose: r[i] lane j <- r[j] lane i. */
+static CML_ALWAYS_INLINE void dw3_tr8(__m256 *r) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20), r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20), r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31), r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31), r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+#endif
+
+/* Pixels [c0, c0 + n) (n <= VW) of padded row r from input row ih. */
+static CML_ALWAYS_INLINE void dw3_small_cols(const dw3_small *d, const float *const *src,
+                                             int64_t ih, int64_t iw0, int64_t n, float *dst) {
+#if !defined(__AVX512F__)
+    __m256 v[8];
+    for (int l = 0; l < 8; l++) v[l] = v_load_n(src[l] + ih * d->W + iw0, (size_t)n);
+    dw3_tr8(v);
+    for (int64_t i = 0; i < n; i++) v_store(dst + i * VW, v[i]);
+#else
+    for (int64_t i = 0; i < n; i++)
+        for (int l = 0; l < VW; l++) dst[i * VW + l] = src[l][ih * d->W + iw0 + i];
+#endif
+}
+
+/* Interleaves planes src[0..VW) into xi (padded pixels zero). */
+static void dw3_small_gather(const dw3_small *d, const float *const *src, float *xi) {
+    for (int64_t r = 0; r < d->Hp; r++) {
+        int64_t ih = r - d->pt;
+        float *row = xi + r * d->Wp * VW;
+        int64_t c0 = d->pl < d->Wp ? d->pl : d->Wp;      /* first input pixel */
+        int64_t n = d->W < d->Wp - c0 ? d->W : d->Wp - c0; /* input pixels */
+        if (ih < 0 || ih >= d->H) c0 = 0, n = 0;
+        for (int64_t c = 0; c < c0; c++) v_store(row + c * VW, v_zero());
+        for (int64_t i = 0; i < n; i += VW)
+            dw3_small_cols(d, src, ih, i, n - i < VW ? n - i : VW, row + (c0 + i) * VW);
+        for (int64_t c = c0 + n; c < d->Wp; c++) v_store(row + c * VW, v_zero());
+    }
+}
+
+/* De-interleaves npx output pixels (out holds VW pixels more) into planes
+ * y[l * npx ...]. */
+static void dw3_small_scatter(const float *out, int64_t npx, float *y) {
+#if !defined(__AVX512F__)
+    for (int64_t i = 0; i < npx; i += 8) {
+        __m256 v[8];
+        for (int k = 0; k < 8; k++) v[k] = v_load(out + (i + k) * VW);
+        dw3_tr8(v);
+        int64_t n = npx - i < 8 ? npx - i : 8;
+        if (n == 8) {
+            for (int l = 0; l < 8; l++) v_store(y + l * npx + i, v[l]);
+        } else { /* the planes' tails: exactly n pixels each */
+            for (int l = 0; l < 8; l++) v_store_n(y + l * npx + i, v[l], (size_t)n);
+        }
+    }
+#else
+    for (int l = 0; l < VW; l++)
+        for (int64_t i = 0; i < npx; i++) y[l * npx + i] = out[i * VW + l];
+#endif
+}
+
+/* Four output pixels (grid indices px[0..3] of the HO x WO outputs). */
+static CML_ALWAYS_INLINE void dw3_small_px(const int NP, const dw3_small *d, const float *xi,
+                                           const vf *wv, vf bv, const int64_t *px, float *out,
+                                           const cml_conv_epi *e, vf lo, vf hi) {
+    vf acc[4];
+    const float *b[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < NP; i++) {
+        int64_t oh = px[i] / d->WO, ow = px[i] % d->WO;
+        b[i] = xi + (oh * d->s * d->Wp + ow * d->s) * VW;
+        acc[i] = bv;
+    }
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) {
+        int64_t o = ((t / 3) * d->Wp + t % 3) * VW;
+#pragma GCC unroll 4
+        for (int i = 0; i < NP; i++) acc[i] = v_fmadd(wv[t], v_load(b[i] + o), acc[i]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < NP; i++) v_store(out + px[i] * VW, dw3_epi(acc[i], e, lo, hi));
+}
+
+/* Planes [pl, pl + VW) of the job; xi and out hold Hp * Wp and HO * WO pixels. */
+static void dw3_small_block(const dw3_small *d, const cml_dw3_job *j, size_t pl, float *xi,
+                            float *out) {
+    const cml_conv2d_params *p = j->p;
+    const int64_t mult = p->c_out / p->groups, npx = d->HO * d->WO;
+    const float *src[VW];
+    float wt[9][VW] CML_ALIGNED(64), bt[VW] CML_ALIGNED(64);
+    for (int l = 0; l < VW; l++) {
+        int64_t q = (int64_t)pl + l, b = q / p->c_out, co = q % p->c_out;
+        src[l] = j->x + (b * p->c_in + co / mult) * d->H * d->W;
+        for (int t = 0; t < 9; t++) wt[t][l] = j->w[co * 9 + t];
+        bt[l] = j->bias ? j->bias[co] : 0.0f;
+    }
+    vf wv[9];
+    for (int t = 0; t < 9; t++) wv[t] = v_load(wt[t]);
+    const vf bv = v_load(bt), lo = v_set1(j->epi.lo), hi = v_set1(j->epi.hi);
+    dw3_small_gather(d, src, xi);
+    int64_t q = 0;
+    for (; q + 4 <= npx; q += 4) {
+        const int64_t px[4] = {q, q + 1, q + 2, q + 3};
+        dw3_small_px(4, d, xi, wv, bv, px, out, &j->epi, lo, hi);
+    }
+    for (; q < npx; q++) dw3_small_px(1, d, xi, wv, bv, &q, out, &j->epi, lo, hi);
+    dw3_small_scatter(out, npx, j->y + (int64_t)pl * npx);
+}
+
+/* The small-plane path over whole blocks of VW planes from pl0; returns the
+ * first plane it did not do. */
+static size_t dw3_small_planes(const cml_dw3_job *j, size_t pl0, size_t pl1) {
+    dw3_small d;
+    if (pl1 - pl0 < VW || !dw3_small_setup(j->p, &d)) return pl0;
+    float xi[DW3_BUF] CML_ALIGNED(64);
+    float out[(16 * 16 + VW) * VW] CML_ALIGNED(64);
+    if (d.HO * d.WO > 16 * 16) return pl0;
+    size_t pl = pl0;
+    for (; pl + VW <= pl1; pl += VW) dw3_small_block(&d, j, pl, xi, out);
+    return pl;
+}
+
 bool VSUF(cml_k_dw3_planes)(const cml_dw3_job *j, size_t pl0, size_t pl1) {
     const cml_conv2d_params *p = j->p;
     dw3_geom g;
     if (!cml_k_dw3_fits(p)) return false;
     int order = dw3_order(p);
     if (order == 0 || !dw3_setup(p, &g)) return false;
+    if (order == 1) pl0 = dw3_small_planes(j, pl0, pl1);
+    if (pl0 == pl1) return true;
     /* the grid's last block may read past the band: the buffer holds that
      * much more, zeroed once (as are the stride-2 gaps) */
     float buf[DW3_BUF + DW3_GRID / 4] CML_ALIGNED(64);

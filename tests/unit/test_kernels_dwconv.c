@@ -136,7 +136,8 @@ static void test_dw3_mobilenet_shapes(void) {
         for (size_t k = 0; k < sizeof k_epis / sizeof k_epis[0]; k++) {
             cml_conv2d_params p;
             int64_t h = shapes[i][0], s = shapes[i][1], pad = shapes[i][2];
-            make_dw(&p, 1, 3, 1, h, h, s, pad, pad, 1, 1);
+            /* 19 channels: whole blocks of vector-width planes and a rest */
+            make_dw(&p, 1, 19, 1, h, h, s, pad, pad, 1, 1);
             cases++;
             fails += check_dw(&p, &k_epis[k], k != 2) != 0;
         }
@@ -150,8 +151,8 @@ static void test_dw3_random(void) {
         cml_conv2d_params p;
         int64_t s = tk_int(1, 2), h = tk_int(1, 40), wd = tk_int(1, 90);
         if (t % 10 == 0) wd = tk_int(100, 300); /* wide rows: the row-split order */
-        make_dw(&p, tk_int(1, 2), tk_int(1, 4), tk_int(1, 2), h, wd, s, tk_int(0, 2), tk_int(0, 2),
-                tk_int(0, 2), tk_int(0, 3));
+        make_dw(&p, tk_int(1, 2), t % 4 == 0 ? tk_int(8, 20) : tk_int(1, 4), tk_int(1, 2), h, wd, s,
+                tk_int(0, 2), tk_int(0, 2), tk_int(0, 2), tk_int(0, 3));
         if (p.h_out <= 0 || p.w_out <= 0) continue;
         cases++;
         fails += check_dw(&p, &k_epis[t % 5], t % 3 != 0) != 0;
