@@ -127,8 +127,7 @@ void cml_k_dw_plane_scalar(const cml_conv2d_params *p, const float *x, const flo
     }
 }
 
-static void direct_planes(void *ctx, size_t begin, size_t end) {
-    const direct_job *j = ctx;
+static void direct_planes(const direct_job *j, size_t begin, size_t end) {
     if (j->dw3 && j->dw3(&j->dj, begin, end)) return;
     const cml_conv2d_params *p = j->dj.p;
     const cml_vec_kit *kit = cml_k_vec_kit();
@@ -141,6 +140,16 @@ static void direct_planes(void *ctx, size_t begin, size_t end) {
         kit->dw_plane(p, xp, j->dj.w + co * p->k_h * p->k_w, j->dj.bias ? j->dj.bias[co] : 0.0f, yp);
         cml_k_conv_epi(&j->dj.epi, yp, (size_t)(p->h_out * p->w_out));
     }
+}
+
+/* Planes are handed out in groups of 16, so that the depthwise kernel gets
+ * whole blocks of vector-width planes. */
+#define DIRECT_GROUP 16
+
+static void direct_groups(void *ctx, size_t begin, size_t end) {
+    const direct_job *j = ctx;
+    size_t planes = (size_t)(j->dj.p->n * j->dj.p->c_out);
+    direct_planes(j, begin * DIRECT_GROUP, cml_k_min(end * DIRECT_GROUP, planes));
 }
 
 /* ---- implicit im2col: gemm B panels packed from the input ------------------------ */
@@ -266,9 +275,9 @@ void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, cons
             .dj = {.p = p, .x = x, .w = w, .bias = bias, .y = y,
                    .epi = {.clamp = clamp, .round16 = round16, .lo = act_min, .hi = act_max}},
             .dw3 = cml_k_dw3_fits(p) ? cml_k_dw3_planes() : NULL};
-        size_t planes = (size_t)(p->n * p->c_out);
-        size_t work = (size_t)(HWo * p->k_h * p->k_w);
-        cml_parallel_for(pool, planes, cml_k_max(1, 32768 / cml_k_max(work, 1)), direct_planes, &j);
+        size_t groups = ((size_t)(p->n * p->c_out) + DIRECT_GROUP - 1) / DIRECT_GROUP;
+        size_t work = (size_t)(HWo * p->k_h * p->k_w) * DIRECT_GROUP; /* taps per group */
+        cml_parallel_for(pool, groups, cml_k_max(1, 65536 / cml_k_max(work, 1)), direct_groups, &j);
         return;
     }
     conv2d_gemm(pool, p, x, w, bias, y, scratch, clamp, act_min, act_max);
