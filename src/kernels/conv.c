@@ -264,6 +264,34 @@ static void conv2d_gemm(cml_threadpool *pool, const cml_conv2d_params *p, const 
     }
 }
 
+/* ---- 3x3 with few input channels (first layers) ---------------------------------- */
+
+typedef struct c3_job {
+    cml_dw3_job dj;
+    cml_c3_tasks_fn fn;
+} c3_job;
+
+static void c3_tasks(void *ctx, size_t begin, size_t end) {
+    const c3_job *j = ctx;
+    (void)j->fn(&j->dj, begin, end); /* the geometry was accepted before */
+}
+
+/* The direct kernel when it applies (false: use the gemm). */
+static bool conv_c3(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                    const float *w, const float *bias, float *y, bool clamp, float lo, float hi,
+                    bool round16) {
+    cml_c3_tasks_fn fn = cml_k_c3_fits(p) ? cml_k_c3_tasks() : NULL;
+    int64_t rows = fn ? cml_k_c3_band_rows(p) : 0;
+    if (rows < 1) return false;
+    c3_job j = {.dj = {.p = p, .x = x, .w = w, .bias = bias, .y = y,
+                       .epi = {.clamp = clamp, .round16 = round16, .lo = lo, .hi = hi}},
+                .fn = fn};
+    if (!fn(&j.dj, 0, 0)) return false; /* geometry check, no work */
+    size_t tasks = (size_t)(p->n * ((p->h_out + rows - 1) / rows));
+    cml_parallel_for(pool, tasks, 1, c3_tasks, &j);
+    return true;
+}
+
 void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
                           const float *w, const float *bias, float *y, void *scratch, float act_min,
                           float act_max, bool round16) {
@@ -280,6 +308,7 @@ void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, cons
         cml_parallel_for(pool, groups, cml_k_max(1, 65536 / cml_k_max(work, 1)), direct_groups, &j);
         return;
     }
+    if (conv_c3(pool, p, x, w, bias, y, clamp, act_min, act_max, round16)) return;
     conv2d_gemm(pool, p, x, w, bias, y, scratch, clamp, act_min, act_max);
     if (round16) conv_round16(pool, y, (size_t)(p->n * p->c_out * HWo));
 }

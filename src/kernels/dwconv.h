@@ -38,6 +38,25 @@ cml_dw3_planes_fn cml_k_dw3_planes(void);
  * too wide for its buffers). */
 bool cml_k_dw3_fits(const cml_conv2d_params *p);
 
+/* ---- 3x3 convs with few input channels (conv3x3_impl.h) ----------------------
+ * groups 1, c_in <= 4 (a first layer on RGB): every output computed from
+ * padded (stride 2: polyphase) input bands in the order of the AVX2 /
+ * AVX-512 gemm over im2col, so results are bit-identical to it. Work is
+ * split into tasks = n * bands of cml_k_c3_band_rows output rows; a task
+ * computes every output channel of its rows. */
+
+#define CML_DW3_BUF 6144 /* floats of one band buffer */
+
+bool cml_k_c3_fits(const cml_conv2d_params *p);
+/* Output rows per task (0 when the rows are too wide for the buffers). */
+int64_t cml_k_c3_band_rows(const cml_conv2d_params *p);
+/* Tasks [t0, t1); false (nothing written) when not handled. */
+typedef bool (*cml_c3_tasks_fn)(const cml_dw3_job *j, size_t t0, size_t t1);
+/* NULL at the scalar level (the gemm's scalar order differs). */
+cml_c3_tasks_fn cml_k_c3_tasks(void);
+bool cml_k_c3_tasks_avx2(const cml_dw3_job *j, size_t t0, size_t t1);
+bool cml_k_c3_tasks_avx512(const cml_dw3_job *j, size_t t0, size_t t1);
+
 /* The epilogue over y[0, n), in place (scalar). */
 void cml_k_conv_epi_scalar(const cml_conv_epi *e, float *y, size_t n);
 

@@ -17,8 +17,8 @@
 #include "kernels/dwconv.h"
 #include "kernels/simd.h"
 
-#define DW3_BUF 6144  /* floats: the padded input band (24 KiB) */
-#define DW3_GRID 4096 /* floats: the one-sum order's output grid (16 KiB) */
+#define DW3_BUF CML_DW3_BUF /* floats: the padded input band (24 KiB) */
+#define DW3_GRID 4096       /* floats: the one-sum order's output grid (16 KiB) */
 
 typedef struct dw3_geom {
     int64_t H, W, HO, WO, pt, pl, s;

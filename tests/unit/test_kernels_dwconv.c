@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "kernels/dwconv.h"
 #include "kernels/kernels.h"
+#include "kernels/kinternal.h"
 #include "test_kernels_common.h"
 
 static cml_threadpool *g_pool;
@@ -183,11 +184,85 @@ static void test_dw3_specials(void) {
     tk_levels_done();
 }
 
+/* ---- 3x3 with few input channels: bit-identical to the gemm over im2col ---- */
+
+static void im2col3(const cml_conv2d_params *p, const float *x, float *col) {
+    int64_t HWo = p->h_out * p->w_out;
+    for (int64_t ci = 0; ci < p->c_in; ci++)
+        for (int64_t t = 0; t < 9; t++)
+            for (int64_t o = 0; o < HWo; o++) {
+                int64_t ih = o / p->w_out * p->stride_h - p->pad_top + t / 3;
+                int64_t iw = o % p->w_out * p->stride_w - p->pad_left + t % 3;
+                bool in = ih >= 0 && ih < p->h_in && iw >= 0 && iw < p->w_in;
+                col[(ci * 9 + t) * HWo + o] = in ? x[(ci * p->h_in + ih) * p->w_in + iw] : 0.0f;
+            }
+}
+
+static int check_c3(const cml_conv2d_params *p, const cml_conv_epi *e, bool use_bias) {
+    int64_t HWo = p->h_out * p->w_out, K = p->c_in * 9;
+    size_t nx = (size_t)(p->n * p->c_in * p->h_in * p->w_in), ny = (size_t)(p->n * p->c_out * HWo);
+    float *x = malloc(nx * sizeof *x), *w = malloc((size_t)(p->c_out * K) * sizeof *w);
+    float *bias = malloc((size_t)p->c_out * sizeof *bias), *col = malloc((size_t)(K * HWo) * sizeof *col);
+    float *y = malloc((ny + 1) * sizeof *y), *g = malloc(ny * sizeof *g);
+    tk_fill(x, nx, -2.0f, 2.0f);
+    tk_fill(w, (size_t)(p->c_out * K), -1.0f, 1.0f);
+    tk_fill(bias, (size_t)p->c_out, -1.0f, 1.0f);
+    const float *b = use_bias ? bias : NULL;
+    float lo = e->clamp ? e->lo : -INFINITY, hi = e->clamp ? e->hi : INFINITY;
+    int fails = 0;
+    for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
+        tk_set_level(lvl);
+        for (int64_t i = 0; i < p->n; i++) {
+            im2col3(p, x + i * p->c_in * p->h_in * p->w_in, col);
+            cml_k_gemm_f32_rbias(NULL, (size_t)p->c_out, (size_t)HWo, (size_t)K, w, (size_t)K, col,
+                                 (size_t)HWo, b, g + i * p->c_out * HWo, (size_t)HWo, e->clamp, lo, hi);
+        }
+        if (e->round16) cml_k_round_fp16(g, ny);
+        for (int pi = 0; pi < 2; pi++) {
+            for (size_t i = 0; i < ny; i++) y[i] = NAN;
+            y[ny] = 99.0f;
+            cml_k_conv2d_epi_f32(pi ? g_pool : NULL, p, x, w, b, y, NULL, lo, hi, e->round16);
+            if ((y[ny] != 99.0f || memcmp(y, g, ny * sizeof *y) != 0) && fails++ < 5)
+                fprintf(stderr, "c3 lvl %d pool %d: n%lld c%lld->%lld %lldx%lld s%lld p%lld,%lld\n", lvl, pi,
+                        (long long)p->n, (long long)p->c_in, (long long)p->c_out, (long long)p->h_in,
+                        (long long)p->w_in, (long long)p->stride_w, (long long)p->pad_top,
+                        (long long)p->pad_left);
+        }
+    }
+    tk_levels_done();
+    free(x), free(w), free(bias), free(col), free(y), free(g);
+    return fails;
+}
+
+static void test_c3(void) {
+    tk_seed(93);
+    int fails = 0, cases = 0;
+    cml_conv2d_params p;
+    make_dw(&p, 1, 3, 1, 224, 224, 2, 0, 0, 1, 1); /* MobileNetV2's first layer (pad 0, 1) */
+    p.groups = 1, p.c_out = 32;
+    fails += check_c3(&p, &k_epis[1], true) != 0, cases++;
+    make_dw(&p, 1, 3, 1, 96, 96, 2, 0, 0, 1, 1);
+    p.groups = 1, p.c_out = 16;
+    fails += check_c3(&p, &k_epis[3], true) != 0, cases++;
+    for (int t = 0; t < 60; t++) {
+        int64_t s = tk_int(1, 2);
+        /* (one input channel is the depthwise-style direct path) */
+        make_dw(&p, tk_int(1, 2), tk_int(2, 4), 1, tk_int(1, 40), tk_int(1, 70), s, tk_int(0, 2),
+                tk_int(0, 2), tk_int(0, 2), tk_int(0, 2));
+        p.groups = 1, p.c_out = tk_int(1, 20);
+        if (p.h_out <= 0 || p.w_out <= 0) continue;
+        cases++;
+        fails += check_c3(&p, &k_epis[t % 5], t % 3 != 0) != 0;
+    }
+    CHECK_MSG(fails == 0, "%d of %d few-channel 3x3 cases differ from the gemm", fails, cases);
+}
+
 int main(void) {
     CHECK(cml_threadpool_create(3, NULL, &g_pool) == CML_OK);
     test_dw3_mobilenet_shapes();
     test_dw3_random();
     test_dw3_specials();
+    test_c3();
     cml_threadpool_destroy(g_pool);
     TEST_MAIN_END();
 }
