@@ -405,18 +405,14 @@ static void dw3_small_scatter(const float *out, int64_t npx, float *y) {
 #endif
 }
 
-/* Four output pixels (grid indices px[0..3] of the HO x WO outputs). */
-static CML_ALWAYS_INLINE void dw3_small_px(const int NP, const dw3_small *d, const float *xi,
-                                           const vf *wv, vf bv, const int64_t *px, float *out,
+/* NP (1..4) output pixels: input windows at b[i] (top-left tap), results
+ * to out[i * VW]. */
+static CML_ALWAYS_INLINE void dw3_small_px(const int NP, const dw3_small *d, const float *const *b,
+                                           const vf *wv, vf bv, float *out,
                                            const cml_conv_epi *e, vf lo, vf hi) {
     vf acc[4];
-    const float *b[4];
 #pragma GCC unroll 4
-    for (int i = 0; i < NP; i++) {
-        int64_t oh = px[i] / d->WO, ow = px[i] % d->WO;
-        b[i] = xi + (oh * d->s * d->Wp + ow * d->s) * VW;
-        acc[i] = bv;
-    }
+    for (int i = 0; i < NP; i++) acc[i] = bv;
 #pragma GCC unroll 9
     for (int t = 0; t < 9; t++) {
         int64_t o = ((t / 3) * d->Wp + t % 3) * VW;
@@ -424,7 +420,28 @@ static CML_ALWAYS_INLINE void dw3_small_px(const int NP, const dw3_small *d, con
         for (int i = 0; i < NP; i++) acc[i] = v_fmadd(wv[t], v_load(b[i] + o), acc[i]);
     }
 #pragma GCC unroll 4
-    for (int i = 0; i < NP; i++) v_store(out + px[i] * VW, dw3_epi(acc[i], e, lo, hi));
+    for (int i = 0; i < NP; i++) v_store(out + i * VW, dw3_epi(acc[i], e, lo, hi));
+}
+
+/* Every output pixel, four at a time in row-major order. */
+static void dw3_small_all(const dw3_small *d, const float *xi, const vf *wv, vf bv, float *out,
+                          const cml_conv_epi *e) {
+    const vf lo = v_set1(e->lo), hi = v_set1(e->hi);
+    const float *b[4];
+    int np = 0;
+    float *o = out;
+    for (int64_t oh = 0; oh < d->HO; oh++) {
+        const float *row = xi + oh * d->s * d->Wp * VW;
+        for (int64_t ow = 0; ow < d->WO; ow++) {
+            b[np++] = row + ow * d->s * VW;
+            if (np == 4) {
+                dw3_small_px(4, d, b, wv, bv, o, e, lo, hi);
+                o += 4 * VW;
+                np = 0;
+            }
+        }
+    }
+    for (int i = 0; i < np; i++) dw3_small_px(1, d, b + i, wv, bv, o + i * VW, e, lo, hi);
 }
 
 /* Planes [pl, pl + VW) of the job; xi and out hold Hp * Wp and HO * WO pixels. */
@@ -442,14 +459,8 @@ static void dw3_small_block(const dw3_small *d, const cml_dw3_job *j, size_t pl,
     }
     vf wv[9];
     for (int t = 0; t < 9; t++) wv[t] = v_load(wt[t]);
-    const vf bv = v_load(bt), lo = v_set1(j->epi.lo), hi = v_set1(j->epi.hi);
     dw3_small_gather(d, src, xi);
-    int64_t q = 0;
-    for (; q + 4 <= npx; q += 4) {
-        const int64_t px[4] = {q, q + 1, q + 2, q + 3};
-        dw3_small_px(4, d, xi, wv, bv, px, out, &j->epi, lo, hi);
-    }
-    for (; q < npx; q++) dw3_small_px(1, d, xi, wv, bv, &q, out, &j->epi, lo, hi);
+    dw3_small_all(d, xi, wv, v_load(bt), out, &j->epi);
     dw3_small_scatter(out, npx, j->y + (int64_t)pl * npx);
 }
 
