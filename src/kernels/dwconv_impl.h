@@ -466,7 +466,7 @@ static void dw3_small_block(const dw3_small *d, const cml_dw3_job *j, size_t pl,
 
 /* The small-plane path over whole blocks of VW planes from pl0; returns the
  * first plane it did not do. */
-static size_t dw3_small_planes(const cml_dw3_job *j, size_t pl0, size_t pl1) {
+static CML_NOINLINE size_t dw3_small_planes(const cml_dw3_job *j, size_t pl0, size_t pl1) {
     dw3_small d;
     if (pl1 - pl0 < VW || !dw3_small_setup(j->p, &d)) return pl0;
     float xi[DW3_BUF] CML_ALIGNED(64);
@@ -477,6 +477,22 @@ static size_t dw3_small_planes(const cml_dw3_job *j, size_t pl0, size_t pl1) {
     return pl;
 }
 
+/* The banded paths over planes [pl0, pl1) (its own frame: the small-plane
+ * path's buffers are not live at the same time). */
+static CML_NOINLINE void dw3_banded(const cml_dw3_job *j, dw3_geom *g, int order, size_t pl0,
+                                    size_t pl1) {
+    /* the grid's last block may read past the band: the buffer holds that
+     * much more, zeroed once (as are the stride-2 gaps) */
+    float buf[DW3_BUF + DW3_GRID / 4] CML_ALIGNED(64);
+    float grid[DW3_GRID] CML_ALIGNED(64);
+    memset(buf, 0, (size_t)(dw3_band_floats(g, g->rows) + 4 * VW) * sizeof(float));
+    for (int64_t oh0 = 0; oh0 < g->HO; oh0 += g->rows) {
+        int64_t n = g->HO - oh0 < g->rows ? g->HO - oh0 : g->rows;
+        if (g->s == 2) dw3_offsets_s2(g, n);
+        dw3_band_planes(g, order, oh0, n, buf, grid, j, pl0, pl1);
+    }
+}
+
 bool VSUF(cml_k_dw3_planes)(const cml_dw3_job *j, size_t pl0, size_t pl1) {
     const cml_conv2d_params *p = j->p;
     dw3_geom g;
@@ -484,17 +500,7 @@ bool VSUF(cml_k_dw3_planes)(const cml_dw3_job *j, size_t pl0, size_t pl1) {
     int order = dw3_order(p);
     if (order == 0 || !dw3_setup(p, &g)) return false;
     if (order == 1) pl0 = dw3_small_planes(j, pl0, pl1);
-    if (pl0 == pl1) return true;
-    /* the grid's last block may read past the band: the buffer holds that
-     * much more, zeroed once (as are the stride-2 gaps) */
-    float buf[DW3_BUF + DW3_GRID / 4] CML_ALIGNED(64);
-    float grid[DW3_GRID] CML_ALIGNED(64);
-    memset(buf, 0, (size_t)(dw3_band_floats(&g, g.rows) + 4 * VW) * sizeof(float));
-    for (int64_t oh0 = 0; oh0 < g.HO; oh0 += g.rows) {
-        int64_t n = g.HO - oh0 < g.rows ? g.HO - oh0 : g.rows;
-        if (g.s == 2) dw3_offsets_s2(&g, n);
-        dw3_band_planes(&g, order, oh0, n, buf, grid, j, pl0, pl1);
-    }
+    if (pl0 < pl1) dw3_banded(j, &g, order, pl0, pl1);
     return true;
 }
 
