@@ -8,17 +8,12 @@
  * so cannot be replaced, while one of its chunks is claimed and unfinished).
  *
  * Workers spin briefly for the next job before sleeping on a condition
- * variable; the caller spins briefly for completion before sleeping. Both
- * spins yield the CPU every CML_POOL_YIELD_EVERY rounds: on a machine with
- * more runnable threads than cores, a spinning thread would otherwise hold
- * the core that the thread it waits for needs (which made 2 threads slower
- * than 1 on loaded machines). A
+ * variable; the caller spins briefly for completion before sleeping. A
  * parallel_for issued from inside a running chunk, or while another thread
  * owns the pool, runs inline. Nothing is allocated per call. */
 #include "core/threadpool.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,15 +31,6 @@
 #define CML_POOL_MAX_THREADS 256
 #define CML_POOL_SPIN_WORKER 2000
 #define CML_POOL_SPIN_CALLER 4000
-#define CML_POOL_YIELD_EVERY 64
-
-/* One round of a spin-wait. */
-static void spin_pause(int round) {
-    if ((round + 1) % CML_POOL_YIELD_EVERY == 0)
-        sched_yield();
-    else
-        CML_CPU_RELAX();
-}
 
 struct cml_threadpool {
     const cml_allocator *allocator;
@@ -112,7 +98,7 @@ static void *worker_main(void *arg) {
         for (int spin = 0; spin < CML_POOL_SPIN_WORKER; spin++) {
             g = atomic_load_explicit(&p->wake_gen, memory_order_acquire);
             if (g != seen) break;
-            spin_pause(spin);
+            CML_CPU_RELAX();
         }
         if (g == seen) {
             pthread_mutex_lock(&p->mu);
@@ -246,7 +232,7 @@ void cml_parallel_for(cml_threadpool *pool, size_t n, size_t grain, cml_parallel
 
     for (int spin = 0; spin < CML_POOL_SPIN_CALLER; spin++) {
         if (atomic_load_explicit(&pool->done, memory_order_acquire) == nchunks) break;
-        spin_pause(spin);
+        CML_CPU_RELAX();
     }
     if (atomic_load_explicit(&pool->done, memory_order_acquire) != nchunks) {
         pthread_mutex_lock(&pool->mu);
