@@ -105,7 +105,7 @@ bool VSUF(cml_k_c3_tasks)(const cml_dw3_job *j, size_t t0, size_t t1) {
     int64_t bands = (g.HO + rows - 1) / rows;
     if (t0 >= t1) return true; /* a geometry check */
     float buf[CML_DW3_BUF] CML_ALIGNED(64);
-    float grid[CML_DW3_BUF] CML_ALIGNED(64);
+    float grid[CML_DW3_BUF + VW] CML_ALIGNED(64); /* + the last row's whole-vector reads */
     memset(buf, 0, (size_t)(p->c_in * per_ci) * sizeof(float));
     for (size_t t = t0; t < t1; t++) {
         int64_t b = (int64_t)t / bands, oh0 = ((int64_t)t % bands) * rows;

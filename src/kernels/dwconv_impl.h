@@ -484,7 +484,7 @@ static CML_NOINLINE void dw3_banded(const cml_dw3_job *j, dw3_geom *g, int order
     /* the grid's last block may read past the band: the buffer holds that
      * much more, zeroed once (as are the stride-2 gaps) */
     float buf[DW3_BUF + DW3_GRID / 4] CML_ALIGNED(64);
-    float grid[DW3_GRID] CML_ALIGNED(64);
+    float grid[DW3_GRID + VW] CML_ALIGNED(64); /* + the last row's whole-vector reads */
     memset(buf, 0, (size_t)(dw3_band_floats(g, g->rows) + 4 * VW) * sizeof(float));
     for (int64_t oh0 = 0; oh0 < g->HO; oh0 += g->rows) {
         int64_t n = g->HO - oh0 < g->rows ? g->HO - oh0 : g->rows;
