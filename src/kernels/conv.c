@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/dwconv.h"
 #include "kernels/kinternal.h"
 
 static int64_t dil_or_1(int64_t d) { return d > 0 ? d : 1; }
@@ -85,11 +86,8 @@ static void im2col_rows(void *ctx, size_t begin, size_t end) {
 /* ---- direct (one input channel per group: depthwise and multipliers) ---------- */
 
 typedef struct direct_job {
-    const cml_conv2d_params *p;
-    const float *x, *w, *bias;
-    float *y;
-    bool clamp;
-    float lo, hi;
+    cml_dw3_job dj;        /* operands and epilogue */
+    cml_dw3_planes_fn dw3; /* NULL: the generic plane, then the epilogue */
 } direct_job;
 
 void cml_k_dw_plane_scalar(const cml_conv2d_params *p, const float *x, const float *w, float bias,
@@ -129,19 +127,29 @@ void cml_k_dw_plane_scalar(const cml_conv2d_params *p, const float *x, const flo
     }
 }
 
-static void direct_planes(void *ctx, size_t begin, size_t end) {
-    const direct_job *j = ctx;
-    const cml_conv2d_params *p = j->p;
+static void direct_planes(const direct_job *j, size_t begin, size_t end) {
+    if (j->dw3 && j->dw3(&j->dj, begin, end)) return;
+    const cml_conv2d_params *p = j->dj.p;
     const cml_vec_kit *kit = cml_k_vec_kit();
     int64_t mult = p->c_out / p->groups;
     for (size_t pl = begin; pl < end; pl++) {
         int64_t b = (int64_t)pl / p->c_out, co = (int64_t)pl % p->c_out;
         int64_t ci = co / mult;
-        float *yp = j->y + (b * p->c_out + co) * p->h_out * p->w_out;
-        kit->dw_plane(p, j->x + (b * p->c_in + ci) * p->h_in * p->w_in, j->w + co * p->k_h * p->k_w,
-                      j->bias ? j->bias[co] : 0.0f, yp);
-        if (j->clamp) cml_k_unary_f32(CML_UN_CLAMP, yp, yp, (size_t)(p->h_out * p->w_out), j->lo, j->hi);
+        float *yp = j->dj.y + (b * p->c_out + co) * p->h_out * p->w_out;
+        const float *xp = j->dj.x + (b * p->c_in + ci) * p->h_in * p->w_in;
+        kit->dw_plane(p, xp, j->dj.w + co * p->k_h * p->k_w, j->dj.bias ? j->dj.bias[co] : 0.0f, yp);
+        cml_k_conv_epi(&j->dj.epi, yp, (size_t)(p->h_out * p->w_out));
     }
+}
+
+/* Planes are handed out in groups of 16, so that the depthwise kernel gets
+ * whole blocks of vector-width planes. */
+#define DIRECT_GROUP 16
+
+static void direct_groups(void *ctx, size_t begin, size_t end) {
+    const direct_job *j = ctx;
+    size_t planes = (size_t)(j->dj.p->n * j->dj.p->c_out);
+    direct_planes(j, begin * DIRECT_GROUP, cml_k_min(end * DIRECT_GROUP, planes));
 }
 
 /* ---- implicit im2col: gemm B panels packed from the input ------------------------ */
@@ -203,22 +211,25 @@ static void conv_bpack(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, fl
     }
 }
 
+/* ---- fp16 rounding of a gemm conv's output ------------------------------------------ */
+
+static void round_chunks(void *ctx, size_t begin, size_t end) {
+    static const cml_conv_epi round_only = {.round16 = true};
+    cml_k_conv_epi(&round_only, (float *)ctx + begin, end - begin);
+}
+
+static void conv_round16(cml_threadpool *pool, float *y, size_t n) {
+    cml_parallel_for(pool, n, 16384, round_chunks, y);
+}
+
 /* ---- conv2d --------------------------------------------------------------------- */
 
-void cml_k_conv2d_act_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
-                          const float *w, const float *bias, float *y, void *scratch, float act_min,
-                          float act_max) {
-    if (p->n <= 0 || p->c_out <= 0 || p->h_out <= 0 || p->w_out <= 0 || p->groups <= 0) return;
-    bool clamp = act_min > -INFINITY || act_max < INFINITY;
+/* Every group of every image as one gemm (pointwise: x itself; else im2col
+ * packed on the fly, or materialized in scratch for very wide kernels). */
+static void conv2d_gemm(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                        const float *w, const float *bias, float *y, void *scratch, bool clamp,
+                        float act_min, float act_max) {
     int64_t HWo = p->h_out * p->w_out, HWi = p->h_in * p->w_in;
-    if (conv_is_direct(p)) {
-        direct_job j = {.p = p, .x = x, .w = w, .bias = bias, .y = y, .clamp = clamp,
-                        .lo = act_min, .hi = act_max};
-        size_t planes = (size_t)(p->n * p->c_out);
-        size_t work = (size_t)(HWo * p->k_h * p->k_w);
-        cml_parallel_for(pool, planes, cml_k_max(1, 32768 / cml_k_max(work, 1)), direct_planes, &j);
-        return;
-    }
     int64_t cin_g = p->c_in / p->groups, cout_g = p->c_out / p->groups;
     int64_t K = cin_g * p->k_h * p->k_w;
     bool pointwise = conv_is_pointwise(p);
@@ -251,6 +262,61 @@ void cml_k_conv2d_act_f32(cml_threadpool *pool, const cml_conv2d_params *p, cons
                                  (size_t)HWo, rbias, yg, (size_t)HWo, clamp, act_min, act_max);
         }
     }
+}
+
+/* ---- 3x3 with few input channels (first layers) ---------------------------------- */
+
+typedef struct c3_job {
+    cml_dw3_job dj;
+    cml_c3_tasks_fn fn;
+} c3_job;
+
+static void c3_tasks(void *ctx, size_t begin, size_t end) {
+    const c3_job *j = ctx;
+    (void)j->fn(&j->dj, begin, end); /* the geometry was accepted before */
+}
+
+/* The direct kernel when it applies (false: use the gemm). */
+static bool conv_c3(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                    const float *w, const float *bias, float *y, bool clamp, float lo, float hi,
+                    bool round16) {
+    cml_c3_tasks_fn fn = cml_k_c3_fits(p) ? cml_k_c3_tasks() : NULL;
+    int64_t rows = fn ? cml_k_c3_band_rows(p) : 0;
+    if (rows < 1) return false;
+    c3_job j = {.dj = {.p = p, .x = x, .w = w, .bias = bias, .y = y,
+                       .epi = {.clamp = clamp, .round16 = round16, .lo = lo, .hi = hi}},
+                .fn = fn};
+    if (!fn(&j.dj, 0, 0)) return false; /* geometry check, no work */
+    size_t tasks = (size_t)(p->n * ((p->h_out + rows - 1) / rows));
+    cml_parallel_for(pool, tasks, 1, c3_tasks, &j);
+    return true;
+}
+
+void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                          const float *w, const float *bias, float *y, void *scratch, float act_min,
+                          float act_max, bool round16) {
+    if (p->n <= 0 || p->c_out <= 0 || p->h_out <= 0 || p->w_out <= 0 || p->groups <= 0) return;
+    bool clamp = act_min > -INFINITY || act_max < INFINITY;
+    int64_t HWo = p->h_out * p->w_out;
+    if (conv_is_direct(p)) {
+        direct_job j = {
+            .dj = {.p = p, .x = x, .w = w, .bias = bias, .y = y,
+                   .epi = {.clamp = clamp, .round16 = round16, .lo = act_min, .hi = act_max}},
+            .dw3 = cml_k_dw3_fits(p) ? cml_k_dw3_planes() : NULL};
+        size_t groups = ((size_t)(p->n * p->c_out) + DIRECT_GROUP - 1) / DIRECT_GROUP;
+        size_t work = (size_t)(HWo * p->k_h * p->k_w) * DIRECT_GROUP; /* taps per group */
+        cml_parallel_for(pool, groups, cml_k_max(1, 65536 / cml_k_max(work, 1)), direct_groups, &j);
+        return;
+    }
+    if (conv_c3(pool, p, x, w, bias, y, clamp, act_min, act_max, round16)) return;
+    conv2d_gemm(pool, p, x, w, bias, y, scratch, clamp, act_min, act_max);
+    if (round16) conv_round16(pool, y, (size_t)(p->n * p->c_out * HWo));
+}
+
+void cml_k_conv2d_act_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                          const float *w, const float *bias, float *y, void *scratch, float act_min,
+                          float act_max) {
+    cml_k_conv2d_epi_f32(pool, p, x, w, bias, y, scratch, act_min, act_max, false);
 }
 
 void cml_k_conv2d_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,

@@ -145,6 +145,14 @@ void cml_k_conv2d_act_f32(cml_threadpool *pool, const cml_conv2d_params *p, cons
                           const float *w, const float *bias, float *y, void *scratch,
                           float act_min, float act_max);
 
+/* Extension: cml_k_conv2d_act_f32, then, when round16, every output rounded
+ * to the nearest fp16 value (an fp16 program's op boundary). Depthwise
+ * planes apply clamp and rounding as they store; the gemm paths round in a
+ * pass split over the pool. */
+void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                          const float *w, const float *bias, float *y, void *scratch,
+                          float act_min, float act_max, bool round16);
+
 /* Transposed conv, weight [c_in, c_out/groups, k_h, k_w]; h_out/w_out given
  * (pads are the cropped amounts at the top/left). */
 size_t cml_k_conv_transpose2d_scratch_size(const cml_conv2d_params *p);

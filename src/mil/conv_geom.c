@@ -102,7 +102,9 @@ cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
     CML_TRY(cml_milop_scratch(ctx, node, &scratch));
     if (cml_k_conv2d_scratch_size(&p) > node->scratch)
         return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
-    cml_k_conv2d_act_f32(ctx->pool, &p, x->data, w, bias ? bias->data : NULL, out->data, scratch,
-                         act_min, act_max);
+    bool round16 = out->fp16 && out->dtype == CML_DTYPE_FLOAT32;
+    cml_k_conv2d_epi_f32(ctx->pool, &p, x->data, w, bias ? bias->data : NULL, out->data, scratch,
+                         act_min, act_max, round16);
+    ctx->outputs_rounded = true; /* the only output, rounded when fp16 */
     return CML_OK;
 }

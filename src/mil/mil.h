@@ -148,6 +148,9 @@ typedef struct cml_mil_ctx {
     void *scratch;
     size_t scratch_size;
     bool compiling;
+    /* Set by a run() that already rounded every fp16 output to fp16 (in its
+     * own epilogue); the executor then skips its rounding pass. */
+    bool outputs_rounded;
 } cml_mil_ctx;
 
 typedef struct cml_mil_op_def {

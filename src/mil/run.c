@@ -10,12 +10,14 @@ cml_status cml_mil_run_block(cml_mil_ctx *ctx, const cml_mil_block *block) {
     for (uint32_t i = 0; i < block->nnodes; i++) {
         const cml_mil_node *node = &block->nodes[i];
         if (node->folded) continue;
+        ctx->outputs_rounded = false;
         cml_status st = node->def->run(ctx, node);
         if (st != CML_OK) {
             if (ctx->err && ctx->err->msg[0] && !strstr(ctx->err->msg, node->type))
                 cml_error_prefix(ctx->err, "op '%s' (%s): ", node->name, node->type);
             return st;
         }
+        if (ctx->outputs_rounded) continue;
         for (uint32_t k = 0; k < node->noutputs; k++) cml_mil_round_value(&g->values[node->outputs[k]]);
     }
     return CML_OK;

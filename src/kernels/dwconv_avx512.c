@@ -1,0 +1,3 @@
+/* AVX-512 instantiation of dwconv_impl.h and conv3x3_impl.h. */
+#include "kernels/dwconv_impl.h"
+#include "kernels/conv3x3_impl.h"
