@@ -45,11 +45,17 @@ S_UKR(2)
 S_UKR(3)
 S_UKR(4)
 
-static void pack_n_scalar(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
-    cml_gemm_pack_n_impl(S_NR, kc, nr, B, ldb, Bp);
+static void pack_n_scalar(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_n_impl(0, S_NR, kc, nr, B, ldb, Bp);
 }
-static void pack_t_scalar(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
-    cml_gemm_pack_t_impl(S_NR, kc, nr, B, ldb, Bp);
+static void pack_t_scalar(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_t_impl(0, S_NR, kc, nr, B, ldb, Bp);
+}
+static void pack_n_scalar_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_n_impl(1, S_NR, kc, nr, B, ldb, Bp);
+}
+static void pack_t_scalar_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_t_impl(1, S_NR, kc, nr, B, ldb, Bp);
 }
 
 const cml_gemm_kit cml_gemm_kit_scalar = {
@@ -57,10 +63,10 @@ const cml_gemm_kit cml_gemm_kit_scalar = {
     .nr = S_NR,
     .kc = 256,
     .ukr = {NULL, ukr_scalar_1, ukr_scalar_2, ukr_scalar_3, ukr_scalar_4},
-    .pack_n = pack_n_scalar,
-    .pack_t = pack_t_scalar,
-    .small_n = NULL,
-    .small_t = NULL,
+    .pack_n = {pack_n_scalar, pack_n_scalar_h},
+    .pack_t = {pack_t_scalar, pack_t_scalar_h},
+    .small_n = {NULL, NULL},
+    .small_t = {NULL, NULL},
     .small_t_max_m = 0,
     .small_col_align = 8,
 };
@@ -76,9 +82,10 @@ typedef struct gemm_job {
     size_t M, N, K;
     const float *A;
     size_t lda;
-    const float *B;
+    const void *B; /* float, or fp16 bits when b_f16 */
     size_t ldb;
     bool trans_b;
+    int b_f16;
     cml_gemm_bpack_fn bpack; /* when set, packs op(B) panels instead of B */
     void *bpack_ctx;
     const float *rbias; /* per-row bias */
@@ -91,6 +98,11 @@ typedef struct gemm_job {
     /* parallel split */
     size_t cols_per_chunk, rows_per_chunk, col_chunks;
 } gemm_job;
+
+/* B advanced by off elements of its type. */
+static const void *b_at(const gemm_job *g, size_t off) {
+    return (const char *)g->B + off * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
+}
 
 static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const cml_gemm_kit *kit = g->kit;
@@ -108,9 +120,9 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                 if (g->bpack)
                     g->bpack(g->bpack_ctx, pc, kc, jr, nr, Bp, NR);
                 else if (g->trans_b)
-                    kit->pack_t(kc, nr, g->B + jr * g->ldb + pc, g->ldb, Bp);
+                    kit->pack_t[g->b_f16](kc, nr, b_at(g, jr * g->ldb + pc), g->ldb, Bp);
                 else
-                    kit->pack_n(kc, nr, g->B + pc * g->ldb + jr, g->ldb, Bp);
+                    kit->pack_n[g->b_f16](kc, nr, b_at(g, pc * g->ldb + jr), g->ldb, Bp);
                 cml_gemm_epi e = {
                     .bias = first && g->bias ? g->bias + jr : NULL,
                     .load_c = first ? (int)g->accumulate : 1,
@@ -147,11 +159,11 @@ static void gemm_small_task(void *ctx, size_t begin, size_t end) {
     if (n0 >= n1) return;
     const float *bias = g->bias ? g->bias + n0 : NULL;
     if (g->trans_b)
-        g->kit->small_t(g->M, n1 - n0, g->K, g->A, g->lda, g->B + n0 * g->ldb, g->ldb, bias,
-                        g->C + n0, g->ldc, g->accumulate);
+        g->kit->small_t[g->b_f16](g->M, n1 - n0, g->K, g->A, g->lda, b_at(g, n0 * g->ldb),
+                                  g->ldb, bias, g->C + n0, g->ldc, g->accumulate);
     else
-        g->kit->small_n(g->M, n1 - n0, g->K, g->A, g->lda, g->B + n0, g->ldb, bias, g->C + n0,
-                        g->ldc, g->accumulate);
+        g->kit->small_n[g->b_f16](g->M, n1 - n0, g->K, g->A, g->lda, b_at(g, n0), g->ldb, bias,
+                                  g->C + n0, g->ldc, g->accumulate);
 }
 
 static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -165,8 +177,9 @@ static void gemm_run(cml_threadpool *pool, gemm_job *gp) {
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (flops < (double)GEMM_PARALLEL_MIN_FLOPS) threads = 1;
 
-    bool small = !g.bpack && !g.rbias && !g.clamp && (trans_b ? (kit->small_t && M <= kit->small_t_max_m)
-                                      : (kit->small_n && M <= 4));
+    bool small = !g.bpack && !g.rbias && !g.clamp &&
+                 (trans_b ? (kit->small_t[0] && M <= kit->small_t_max_m)
+                          : (kit->small_n[0] && M <= 4));
     if (small) {
         size_t align = kit->small_col_align;
         size_t units = div_up(N, align);
@@ -223,6 +236,22 @@ void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K, const fl
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
         .trans_b = trans_b, .bias = bias, .C = C, .ldc = ldc, .accumulate = accumulate,
+    };
+    gemm_run(pool, &g);
+}
+
+void cml_k_gemm_f32_f16b(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                         size_t lda, const uint16_t *B, size_t ldb, bool trans_b,
+                         const float *bias, float *C, size_t ldc, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        gemm_k0(M, N, bias, C, ldc, accumulate);
+        return;
+    }
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+        .trans_b = trans_b, .b_f16 = 1, .bias = bias, .C = C, .ldc = ldc,
+        .accumulate = accumulate,
     };
     gemm_run(pool, &g);
 }

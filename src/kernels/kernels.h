@@ -92,6 +92,13 @@ void cml_k_copy_strided(size_t elem_size, int32_t rank, const int64_t *sizes,
 void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K,
                     const float *A, size_t lda, const float *B, size_t ldb, bool trans_b,
                     const float *bias, float *C, size_t ldc, bool accumulate);
+/* Extension: cml_k_gemm_f32 with B held as IEEE fp16 bits (an fp16 weight
+ * kept as stored). Each element is widened exactly as it is packed or read
+ * and the sums run in the same order, so the result is bit-identical to
+ * cml_k_gemm_f32 on B widened to float. */
+void cml_k_gemm_f32_f16b(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                         size_t lda, const uint16_t *B, size_t ldb, bool trans_b,
+                         const float *bias, float *C, size_t ldc, bool accumulate);
 
 /* ---- convolution (NCHW, 1-D convs use H = 1) -------------------------- */
 

@@ -71,8 +71,14 @@ static cml_status linear_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         for (int64_t i = 0; i < m * dout; i++) o[i] = b ? ((const float *)b->data)[i % dout] : 0.0f;
         return CML_OK;
     }
-    cml_k_gemm_f32(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data, (size_t)din, w->data,
-                   (size_t)din, true, b ? b->data : NULL, out->data, (size_t)dout, false);
+    if (w->half) /* an fp16 weight kept as stored (mil.h): widened inside the gemm */
+        cml_k_gemm_f32_f16b(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data, (size_t)din,
+                            w->data, (size_t)din, true, b ? b->data : NULL, out->data,
+                            (size_t)dout, false);
+    else
+        cml_k_gemm_f32(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data, (size_t)din,
+                       w->data, (size_t)din, true, b ? b->data : NULL, out->data, (size_t)dout,
+                       false);
     return CML_OK;
 }
 
@@ -156,6 +162,19 @@ static cml_status matmul_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
                               s.orank, s.out, x->dynamic || y->dynamic);
 }
 
+/* One float gemm of matmul; y may be an fp16 constant kept as stored (mil.h
+ * half), offset yo in elements. */
+static void mm_gemm(cml_mil_ctx *ctx, const cml_mil_value *y, size_t M, size_t N, size_t K,
+                    const float *A, size_t yo, bool ty, float *C) {
+    size_t ldb = ty ? K : N;
+    if (y->half)
+        cml_k_gemm_f32_f16b(ctx->pool, M, N, K, A, K, (const uint16_t *)y->data + yo, ldb, ty, NULL,
+                            C, N, false);
+    else
+        cml_k_gemm_f32(ctx->pool, M, N, K, A, K, (const float *)y->data + yo, ldb, ty, NULL, C, N,
+                       false);
+}
+
 static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const mm_attr *a = node->attr;
     cml_mil_value *x = cml_mil_in(ctx, node, "x"), *y = cml_mil_in(ctx, node, "y");
@@ -175,7 +194,7 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         CML_TRY(cml_milop_scratch(ctx, node, &scr));
         tmp = scr;
     }
-    const float *xd = x->data, *yd = y->data;
+    const float *xd = x->data;
     float *od = out->data;
     /* y shared by every batch and x contiguous: one gemm with M * nbatch rows */
     bool y_shared = true;
@@ -185,8 +204,7 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         for (int32_t i = 0; i < s.brank; i++) xbatch *= s.xb[i] ? s.batch[i] : 1;
         if (xbatch == nbatch) {
             /* x has every batch dim (none broadcast), so its matrices are contiguous */
-            cml_k_gemm_f32(ctx->pool, (size_t)(M * nbatch), (size_t)N, (size_t)K, xd, (size_t)K, yd,
-                           ty ? (size_t)K : (size_t)N, ty, NULL, od, (size_t)N, false);
+            mm_gemm(ctx, y, (size_t)(M * nbatch), (size_t)N, (size_t)K, xd, 0, ty, od);
             return CML_OK;
         }
     }
@@ -212,8 +230,7 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
                 cml_k_copy_strided(sizeof(float), 2, sz, A, ss, tmp, ds);
                 A = tmp;
             }
-            cml_k_gemm_f32(ctx->pool, (size_t)M, (size_t)N, (size_t)K, A, (size_t)K, yd + yo,
-                           ty ? (size_t)K : (size_t)N, ty, NULL, od + oo, (size_t)N, false);
+            mm_gemm(ctx, y, (size_t)M, (size_t)N, (size_t)K, A, (size_t)yo, ty, od + oo);
         }
         for (int32_t i = s.brank - 1; i >= 0; i--) {
             if (++idx[i] < s.batch[i]) break;

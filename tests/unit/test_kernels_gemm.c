@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "core/fp16.h"
 #include "core/threadpool.h"
 #include "harness.h"
 #include "kernels/kernels.h"
@@ -149,6 +150,84 @@ static void test_gemm_shapes(cml_threadpool **pools, int npools) {
     CHECK_MSG(failed == 0, "%d fixed-shape gemm cases failed", failed);
 }
 
+/* ---- fp16 B -------------------------------------------------------------------------
+ * cml_k_gemm_f32_f16b must equal, bit for bit, cml_k_gemm_f32 on B widened to
+ * float (scalar reference conversion), at every ISA level and pool: the same
+ * summation order on the same values. B holds random fp16 bit patterns
+ * (normals, subnormals, signed zeros; no inf/NaN). */
+
+static uint16_t rand_half(void) {
+    uint16_t h = (uint16_t)(tk_next() & 0xffffu);
+    if (((h >> 10) & 0x1f) == 0x1f) h &= 0xbfffu; /* inf/NaN exponent -> a normal */
+    if (((h >> 10) & 0x1f) > 16) h = (uint16_t)((h & 0x83ffu) | (14u << 10)); /* |x| < 2 */
+    return h;
+}
+
+static int run_f16b_case(const gcase *c, cml_threadpool **pools, int npools) {
+    size_t b_n = (c->trans_b ? c->N : c->K) * c->ldb, a_n = c->M * c->lda, c_n = c->M * c->ldc;
+    float *A = malloc((a_n + 1) * sizeof *A), *Bf = malloc((b_n + 1) * sizeof *Bf);
+    uint16_t *Bh = malloc((b_n + 1) * sizeof *Bh);
+    float *bias = malloc((c->N + 1) * sizeof *bias), *C0 = malloc((c_n + 1) * sizeof *C0);
+    float *Cw = malloc((c_n + 1) * sizeof *Cw), *Ch = malloc((c_n + 1) * sizeof *Ch);
+    tk_fill(A, a_n, -1.0f, 1.0f);
+    tk_fill(bias, c->N, -1.0f, 1.0f);
+    tk_fill(C0, c_n, -1.0f, 1.0f);
+    for (size_t i = 0; i < b_n; i++) {
+        Bh[i] = rand_half();
+        Bf[i] = cml_fp16_to_fp32(Bh[i]);
+    }
+    int failures = 0;
+    for (int lvl = 0; lvl < tk_num_levels() && !failures; lvl++) {
+        tk_set_level(lvl);
+        for (int pi = 0; pi < npools && !failures; pi++) {
+            memcpy(Cw, C0, c_n * sizeof *Cw);
+            memcpy(Ch, C0, c_n * sizeof *Ch);
+            const float *bp = c->has_bias ? bias : NULL;
+            cml_k_gemm_f32(pools[pi], c->M, c->N, c->K, A, c->lda, Bf, c->ldb, c->trans_b, bp, Cw,
+                           c->ldc, c->accumulate);
+            cml_k_gemm_f32_f16b(pools[pi], c->M, c->N, c->K, A, c->lda, Bh, c->ldb, c->trans_b,
+                                bp, Ch, c->ldc, c->accumulate);
+            if (memcmp(Cw, Ch, c_n * sizeof *Cw) != 0) {
+                fprintf(stderr, "f16b mismatch lvl=%d pool=%d M=%zu N=%zu K=%zu tb=%d\n", lvl, pi,
+                        c->M, c->N, c->K, c->trans_b);
+                failures++;
+            }
+        }
+    }
+    tk_set_level(-1);
+    free(A), free(Bf), free(Bh), free(bias), free(C0), free(Cw), free(Ch);
+    return failures;
+}
+
+static void test_gemm_f16b(cml_threadpool **pools, int npools) {
+    static const gcase fixed[] = {
+        {1, 1000, 1280, 1280, 1280, 1000, true, true, false},
+        {1, 1000, 1280, 1280, 1000, 1000, false, true, false},
+        {8, 77, 200, 200, 200, 77, true, true, false},
+        {3, 130, 70, 70, 130, 130, false, false, true},
+        {128, 96, 300, 300, 300, 96, true, true, false},
+        {33, 50, 19, 19, 53, 50, false, true, true},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (run_f16b_case(&fixed[i], pools, npools)) failed++;
+    tk_seed(7);
+    for (int t = 0; t < 120; t++) {
+        gcase c;
+        c.M = pick(dims, sizeof dims / sizeof dims[0]);
+        c.N = pick(dims, sizeof dims / sizeof dims[0]);
+        c.K = pick(kdims, sizeof kdims / sizeof kdims[0]);
+        c.trans_b = tk_next() & 1;
+        c.has_bias = tk_next() & 1;
+        c.accumulate = (tk_next() % 3) == 0;
+        c.lda = c.K + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldb = (c.trans_b ? c.K : c.N) + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldc = c.N + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        if (run_f16b_case(&c, pools, npools)) failed++;
+    }
+    CHECK_MSG(failed == 0, "%d fp16-B gemm cases differ from the widened-B gemm", failed);
+}
+
 /* ---- thread pool --------------------------------------------------------------------- */
 
 typedef struct count_ctx {
@@ -235,6 +314,7 @@ int main(void) {
     cml_threadpool *pools[] = {NULL, p2, p3};
     test_gemm_shapes(pools, 3);
     test_gemm_random(pools, 3);
+    test_gemm_f16b(pools, 3);
     cml_threadpool_destroy(p2);
     cml_threadpool_destroy(p3);
     TEST_MAIN_END();
