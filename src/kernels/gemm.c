@@ -1,6 +1,8 @@
 /* gemm driver (blocking, threading) and the scalar kit. */
 #include <string.h>
 
+#include "core/checked.h"
+#include "core/fp16.h"
 #include "kernels/gemm_common.h"
 #include "kernels/kinternal.h"
 
@@ -88,6 +90,8 @@ typedef struct gemm_job {
     int b_f16;
     cml_gemm_bpack_fn bpack; /* when set, packs op(B) panels instead of B */
     void *bpack_ctx;
+    const void *packed; /* prepacked op(B) (kernels.h), nr = packed_nr; B unused */
+    size_t packed_nr;
     const float *rbias; /* per-row bias */
     bool clamp;
     float lo, hi;
@@ -104,6 +108,49 @@ static const void *b_at(const gemm_job *g, size_t off) {
     return (const char *)g->B + off * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
 }
 
+/* Start of rows [pc, ...) of the prepacked panel holding column jr (same nr). */
+static const char *packed_at(const gemm_job *g, size_t pc, size_t jr) {
+    size_t NR = g->packed_nr, off = (jr / NR) * g->K * NR + pc * NR;
+    return (const char *)g->packed + off * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
+}
+
+/* Prefetches part t of `parts` of [p, p + bytes): the next panel streams in
+ * from memory while the current one is multiplied. */
+static void prefetch_part(const char *p, size_t bytes, size_t t, size_t parts) {
+    size_t lines = (bytes + 63) / 64, per = (lines + parts - 1) / parts;
+#if defined(__GNUC__)
+    for (size_t l = t * per; l < lines && l < (t + 1) * per; l++) __builtin_prefetch(p + l * 64);
+#else
+    (void)p, (void)lines, (void)per, (void)t;
+#endif
+}
+
+/* Rows [pc, pc+kc) x columns [jr, jr+nr) of a prepacked op(B) as a KC x NR
+ * panel: read in place (float, same nr), widened into Bp (fp16, same nr),
+ * or gathered into Bp (a pack made for another nr). */
+static const float *packed_panel(const gemm_job *g, size_t pc, size_t kc, size_t jr, size_t nr,
+                                 float *Bp) {
+    const size_t NR = (size_t)g->kit->nr, PNR = g->packed_nr, K = g->K;
+    if (PNR == NR) {
+        size_t off = (jr / NR) * K * NR + pc * NR;
+        if (!g->b_f16 && ((uintptr_t)g->packed % 64) == 0) return (const float *)g->packed + off;
+        if (!g->b_f16) {
+            memcpy(Bp, (const float *)g->packed + off, kc * NR * sizeof(float));
+            return Bp;
+        }
+        cml_k_vec_kit()->f16_to_f32((const uint16_t *)g->packed + off, Bp, kc * NR);
+        return Bp;
+    }
+    for (size_t k = 0; k < kc; k++)
+        for (size_t j = 0; j < NR; j++) {
+            size_t col = jr + j, off = (col / PNR) * K * PNR + (pc + k) * PNR + col % PNR;
+            Bp[k * NR + j] = j >= nr ? 0.0f
+                             : g->b_f16 ? cml_fp16_to_fp32(((const uint16_t *)g->packed)[off])
+                                        : ((const float *)g->packed)[off];
+        }
+    return Bp;
+}
+
 static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const cml_gemm_kit *kit = g->kit;
     const size_t MR = (size_t)kit->mr, NR = (size_t)kit->nr, KC = (size_t)kit->kc;
@@ -117,7 +164,10 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
             size_t mend = cml_k_min(m1, mc + MC);
             for (size_t jr = n0; jr < n1; jr += NR) {
                 size_t nr = cml_k_min(NR, n1 - jr);
-                if (g->bpack)
+                const float *panel = Bp;
+                if (g->packed)
+                    panel = packed_panel(g, pc, kc, jr, nr, Bp);
+                else if (g->bpack)
                     g->bpack(g->bpack_ctx, pc, kc, jr, nr, Bp, NR);
                 else if (g->trans_b)
                     kit->pack_t[g->b_f16](kc, nr, b_at(g, jr * g->ldb + pc), g->ldb, Bp);
@@ -130,11 +180,18 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     .lo = g->lo,
                     .hi = g->hi,
                 };
-                for (size_t ir = mc; ir < mend; ir += MR) {
-                    size_t mr = cml_k_min(MR, mend - ir);
+                const char *next = g->packed && jr + NR < n1 ? packed_at(g, pc, jr + NR) : NULL;
+                size_t next_bytes = kc * NR * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
+                size_t tiles = (mend - mc + MR - 1) / MR, t = 0;
+                for (size_t ir = mc; ir < mend; ir += MR, t++) {
+                    size_t rows = mend - ir;
+                    /* 8 rows left with MR 6 run as 4 + 4, not 6 + 2 */
+                    size_t mr = rows > MR && rows < 2 * MR ? (rows + 1) / 2 : cml_k_min(MR, rows);
                     e.rbias = first && g->rbias ? g->rbias + ir : NULL;
-                    kit->ukr[mr](kc, g->A + ir * g->lda + pc, g->lda, Bp, g->C + ir * g->ldc + jr,
-                                 g->ldc, nr, &e);
+                    if (next) prefetch_part(next, next_bytes, t, tiles);
+                    kit->ukr[mr](kc, g->A + ir * g->lda + pc, g->lda, panel,
+                                 g->C + ir * g->ldc + jr, g->ldc, nr, &e);
+                    if (mr < MR) ir -= MR - mr;
                 }
             }
         }
@@ -177,7 +234,7 @@ static void gemm_run(cml_threadpool *pool, gemm_job *gp) {
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (flops < (double)GEMM_PARALLEL_MIN_FLOPS) threads = 1;
 
-    bool small = !g.bpack && !g.rbias && !g.clamp &&
+    bool small = !g.bpack && !g.packed && !g.rbias && !g.clamp &&
                  (trans_b ? (kit->small_t[0] && M <= kit->small_t_max_m)
                           : (kit->small_n[0] && M <= 4));
     if (small) {
@@ -284,5 +341,58 @@ void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, co
         gemm_rows_k0(&g);
         return;
     }
+    gemm_run(pool, &g);
+}
+
+/* ---- prepacked B ------------------------------------------------------------- */
+
+size_t cml_k_gemm_packed_nr(void) { return (size_t)cml_k_gemm_kit()->nr; }
+
+size_t cml_k_gemm_packed_size(size_t N, size_t K, size_t nr, size_t esize) {
+    size_t panels = div_up(N, nr), total;
+    if (!cml_mul_size(panels, nr, &total) || !cml_mul_size(total, K, &total) ||
+        !cml_mul_size(total, esize, &total))
+        return SIZE_MAX;
+    return total;
+}
+
+/* One panel of cml_k_gemm_pack_b for element type T (float or uint16_t):
+ * columns [col0, col0 + nr) of op(B), zero past N. */
+#define PACK_PANEL(T)                                                                          \
+    static void pack_panel_##T(size_t N, size_t K, const T *B, size_t ldb, bool trans_b,      \
+                               size_t nr, size_t col0, T *dst) {                               \
+        for (size_t j = 0; j < nr; j++) {                                                      \
+            size_t col = col0 + j;                                                             \
+            for (size_t k = 0; k < K; k++)                                                     \
+                dst[k * nr + j] = col >= N ? (T)0 : trans_b ? B[col * ldb + k] : B[k * ldb + col]; \
+        }                                                                                      \
+    }
+typedef uint16_t u16;
+PACK_PANEL(float)
+PACK_PANEL(u16)
+
+void cml_k_gemm_pack_b(size_t N, size_t K, const void *B, size_t ldb, bool trans_b, bool b_f16,
+                       size_t nr, void *dst) {
+    for (size_t p = 0; p * nr < N; p++) {
+        if (b_f16)
+            pack_panel_u16(N, K, B, ldb, trans_b, nr, p * nr, (u16 *)dst + p * K * nr);
+        else
+            pack_panel_float(N, K, B, ldb, trans_b, nr, p * nr, (float *)dst + p * K * nr);
+    }
+}
+
+void cml_k_gemm_f32_packed(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                           size_t lda, const void *packed, size_t nr, bool packed_f16,
+                           const float *bias, float *C, size_t ldc, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        gemm_k0(M, N, bias, C, ldc, accumulate);
+        return;
+    }
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .packed = packed,
+        .packed_nr = nr, .b_f16 = packed_f16, .bias = bias, .C = C, .ldc = ldc,
+        .accumulate = accumulate,
+    };
     gemm_run(pool, &g);
 }

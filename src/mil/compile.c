@@ -21,6 +21,7 @@
 #include "mil/compressed.h"
 #include "mil/fuse.h"
 #include "mil/graph.h"
+#include "mil/ops.h"
 
 typedef CoreML__Specification__MILSpec__Operation pb_op;
 typedef CoreML__Specification__MILSpec__Block pb_block;
@@ -878,6 +879,7 @@ static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Fun
     CML_TRY(cml_mil_compressed_mark(g, c->err)); /* compressed.h: before folding */
     CML_TRY(infer_block(c, &g->main, "main block"));
     cml_mil_compressed_release(g);
+    CML_TRY(cml_mil_prepack_linear(g, c->err));
     cml_mil_fuse_activations(g);
     for (uint32_t i = 0; i < g->main.noutputs; i++) {
         const cml_mil_value *v = &g->values[g->main.outputs[i]];

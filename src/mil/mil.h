@@ -76,6 +76,11 @@ typedef struct cml_mil_value {
      * stays FLOAT32 with fp16 set; only linear's `weight` and matmul's `y`
      * read such a value (any other reader gets it widened at load). */
     bool half;
+    /* Prepacked at load (ops_linear.c cml_mil_prepack_linear): when gemm_nr
+     * is set, data holds the weight as cml_k_gemm_pack_b panels of that
+     * width (fp16 bits when half, else float; shape/bound unchanged) and
+     * only linear's `weight` reads it. */
+    uint8_t gemm_nr;
 } cml_mil_value;
 
 /* One named operation parameter; variadic parameters (concat's `values`)

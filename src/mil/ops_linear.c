@@ -5,7 +5,9 @@
  */
 #include <string.h>
 
+#include "core/alloc.h"
 #include "kernels/kernels.h"
+#include "mil/graph.h"
 #include "mil/ops.h"
 
 /* ---- linear(x, weight, bias) ------------------------------------------------ */
@@ -71,7 +73,11 @@ static cml_status linear_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         for (int64_t i = 0; i < m * dout; i++) o[i] = b ? ((const float *)b->data)[i % dout] : 0.0f;
         return CML_OK;
     }
-    if (w->half) /* an fp16 weight kept as stored (mil.h): widened inside the gemm */
+    if (w->gemm_nr) /* prepacked at load (mil.h) */
+        cml_k_gemm_f32_packed(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data,
+                              (size_t)din, w->data, w->gemm_nr, w->half, b ? b->data : NULL,
+                              out->data, (size_t)dout, false);
+    else if (w->half) /* an fp16 weight kept as stored (mil.h): widened inside the gemm */
         cml_k_gemm_f32_f16b(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data, (size_t)din,
                             w->data, (size_t)din, true, b ? b->data : NULL, out->data,
                             (size_t)dout, false);
@@ -83,6 +89,81 @@ static cml_status linear_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
 }
 
 const cml_mil_op_def cml_mil_op_linear = {"linear", linear_infer, linear_run, false};
+
+/* ---- prepacked linear weights (ops.h cml_mil_prepack_linear) -------------------- */
+
+/* Whether node's param p reading a weight allows packing it. */
+static bool packable_reader(const cml_mil_graph *g, const cml_mil_node *node, const char *p) {
+    if (node->def != &cml_mil_op_linear || node->folded || strcmp(p, "weight") != 0) return false;
+    const cml_mil_param *xp = cml_mil_param_find(node, "x");
+    if (!xp || xp->count != 1 || xp->vids[0] >= g->nvalues) return false;
+    const cml_mil_value *x = &g->values[xp->vids[0]];
+    if (x->dynamic || x->rank < 1 || !cml_milop_is_float(x->dtype)) return false;
+    return cml_milop_prod(x->bound, 0, x->rank - 1) > CML_GEMM_SMALL_M_MAX;
+}
+
+/* bad[v] = 1 for values some other reader (or a block output) reads;
+ * seen[v] = 1 for values some packable reader reads. */
+static void mark_weight_readers(const cml_mil_graph *g, const cml_mil_block *blk, uint8_t *bad,
+                                uint8_t *seen) {
+    for (uint32_t i = 0; i < blk->nnodes; i++) {
+        const cml_mil_node *node = &blk->nodes[i];
+        for (uint32_t p = 0; p < node->nparams; p++)
+            for (uint32_t k = 0; k < node->params[p].count; k++) {
+                cml_mil_vid v = node->params[p].vids[k];
+                if (v >= g->nvalues) continue;
+                if (packable_reader(g, node, node->params[p].name)) seen[v] = 1;
+                else bad[v] = 1;
+            }
+        for (uint32_t b = 0; b < node->nblocks; b++)
+            mark_weight_readers(g, &node->blocks[b], bad, seen);
+    }
+    for (uint32_t i = 0; i < blk->noutputs; i++)
+        if (blk->outputs[i] < g->nvalues) bad[blk->outputs[i]] = 1;
+}
+
+/* Replaces v's data by its packed panels; an old graph-owned buffer is
+ * freed and its owned[] slot reused (mapped-file data is simply dropped). */
+static cml_status pack_weight(cml_mil_graph *g, cml_mil_value *v, cml_error *err) {
+    size_t N = (size_t)v->bound[0], K = (size_t)v->bound[1], nr = cml_k_gemm_packed_nr();
+    size_t es = v->half ? sizeof(uint16_t) : sizeof(float);
+    size_t bytes = cml_k_gemm_packed_size(N, K, nr, es);
+    if (bytes == SIZE_MAX) return cml_fail(err, CML_ERR_NOMEM, "weight '%s' is too large", v->name);
+    void *packed = cml_malloc(g->allocator, bytes);
+    if (!packed) return cml_fail(err, CML_ERR_NOMEM, "out of memory packing weight '%s'", v->name);
+    cml_k_gemm_pack_b(N, K, v->data, K, true, v->half, nr, packed);
+    uint32_t slot = 0;
+    while (slot < g->nowned && g->owned[slot] != v->data) slot++;
+    if (slot < g->nowned) {
+        cml_free(g->allocator, g->owned[slot]);
+        g->owned[slot] = packed;
+    } else if (cml_mil_graph_own(g, packed) != CML_OK) {
+        cml_free(g->allocator, packed);
+        return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    }
+    v->data = packed;
+    v->capacity = bytes;
+    v->gemm_nr = (uint8_t)nr;
+    return CML_OK;
+}
+
+cml_status cml_mil_prepack_linear(cml_mil_graph *g, cml_error *err) {
+    uint8_t *bad = cml_calloc(g->allocator, g->nvalues ? g->nvalues : 1, 2);
+    if (!bad) return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    uint8_t *seen = bad + g->nvalues;
+    mark_weight_readers(g, &g->main, bad, seen);
+    cml_status st = CML_OK;
+    for (uint32_t i = 0; i < g->nvalues && st == CML_OK; i++) {
+        cml_mil_value *v = &g->values[i];
+        if (!seen[i] || bad[i] || !v->is_const || v->kind != CML_MIL_KIND_TENSOR || !v->data ||
+            v->rank != 2 || v->dtype != CML_DTYPE_FLOAT32 || v->packed_bits || v->gemm_nr ||
+            v->bound[0] <= 0 || v->bound[1] <= 0)
+            continue;
+        st = pack_weight(g, v, err);
+    }
+    cml_free(g->allocator, bad);
+    return st;
+}
 
 /* ---- matmul(x, y, transpose_x, transpose_y) ------------------------------------ */
 

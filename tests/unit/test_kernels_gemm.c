@@ -228,6 +228,86 @@ static void test_gemm_f16b(cml_threadpool **pools, int npools) {
     CHECK_MSG(failed == 0, "%d fp16-B gemm cases differ from the widened-B gemm", failed);
 }
 
+/* ---- prepacked B -----------------------------------------------------------------------
+ * cml_k_gemm_f32_packed must equal cml_k_gemm_f32 bit for bit for M >
+ * CML_GEMM_SMALL_M_MAX (same packed-path sums), for float and fp16 packs,
+ * packs made at the running level's nr and at every other level's nr. */
+
+static int run_packed_case(const gcase *c, bool f16, cml_threadpool **pools, int npools) {
+    size_t b_n = (c->trans_b ? c->N : c->K) * c->ldb, a_n = c->M * c->lda, c_n = c->M * c->ldc;
+    float *A = malloc((a_n + 1) * sizeof *A), *Bf = malloc((b_n + 1) * sizeof *Bf);
+    uint16_t *Bh = malloc((b_n + 1) * sizeof *Bh);
+    float *bias = malloc((c->N + 1) * sizeof *bias), *C0 = malloc((c_n + 1) * sizeof *C0);
+    float *Cw = malloc((c_n + 1) * sizeof *Cw), *Cp = malloc((c_n + 1) * sizeof *Cp);
+    tk_fill(A, a_n, -1.0f, 1.0f);
+    tk_fill(bias, c->N, -1.0f, 1.0f);
+    tk_fill(C0, c_n, -1.0f, 1.0f);
+    for (size_t i = 0; i < b_n; i++) {
+        Bh[i] = rand_half();
+        Bf[i] = f16 ? cml_fp16_to_fp32(Bh[i]) : tk_uniform(-1.0f, 1.0f);
+    }
+    int failures = 0;
+    for (int pack_lvl = 0; pack_lvl < tk_num_levels() && !failures; pack_lvl++) {
+        tk_set_level(pack_lvl);
+        size_t nr = cml_k_gemm_packed_nr();
+        size_t bytes = cml_k_gemm_packed_size(c->N, c->K, nr, f16 ? 2 : 4);
+        void *packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        cml_k_gemm_pack_b(c->N, c->K, f16 ? (const void *)Bh : (const void *)Bf, c->ldb,
+                          c->trans_b, f16, nr, packed);
+        for (int lvl = 0; lvl < tk_num_levels() && !failures; lvl++) {
+            tk_set_level(lvl);
+            for (int pi = 0; pi < npools && !failures; pi++) {
+                memcpy(Cw, C0, c_n * sizeof *Cw);
+                memcpy(Cp, C0, c_n * sizeof *Cp);
+                const float *bp = c->has_bias ? bias : NULL;
+                cml_k_gemm_f32(pools[pi], c->M, c->N, c->K, A, c->lda, Bf, c->ldb, c->trans_b, bp,
+                               Cw, c->ldc, c->accumulate);
+                cml_k_gemm_f32_packed(pools[pi], c->M, c->N, c->K, A, c->lda, packed, nr, f16, bp,
+                                      Cp, c->ldc, c->accumulate);
+                if (memcmp(Cw, Cp, c_n * sizeof *Cw) != 0) {
+                    fprintf(stderr, "packed mismatch f16=%d pack_lvl=%d lvl=%d pool=%d M=%zu N=%zu "
+                            "K=%zu tb=%d\n", f16, pack_lvl, lvl, pi, c->M, c->N, c->K, c->trans_b);
+                    failures++;
+                }
+            }
+        }
+        free(packed);
+    }
+    tk_set_level(-1);
+    free(A), free(Bf), free(Bh), free(bias), free(C0), free(Cw), free(Cp);
+    return failures;
+}
+
+static void test_gemm_packed(cml_threadpool **pools, int npools) {
+    static const gcase fixed[] = {
+        {128, 96, 300, 300, 300, 96, true, true, false},
+        {9, 77, 200, 200, 200, 77, true, true, false},
+        {33, 50, 19, 19, 53, 50, false, true, true},
+        {20, 40, 513, 513, 513, 40, true, false, true},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        for (int h = 0; h < 2; h++)
+            if (run_packed_case(&fixed[i], h, pools, npools)) failed++;
+    tk_seed(11);
+    for (int t = 0; t < 60; t++) {
+        gcase c;
+        c.M = CML_GEMM_SMALL_M_MAX + 1 + pick(dims, sizeof dims / sizeof dims[0]);
+        c.N = pick(dims, sizeof dims / sizeof dims[0]);
+        c.K = pick(kdims, sizeof kdims / sizeof kdims[0]);
+        c.trans_b = tk_next() & 1;
+        c.has_bias = tk_next() & 1;
+        c.accumulate = (tk_next() % 3) == 0;
+        c.lda = c.K + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldb = (c.trans_b ? c.K : c.N) + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldc = c.N + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        if (run_packed_case(&c, t & 1, pools, npools)) failed++;
+    }
+    CHECK_MSG(failed == 0, "%d prepacked gemm cases differ from the unpacked gemm", failed);
+    CHECK(cml_k_gemm_packed_size(SIZE_MAX / 2, 3, 16, 4) == SIZE_MAX);
+    CHECK(cml_k_gemm_packed_size(17, 3, 16, 2) == 32 * 3 * 2);
+}
+
 /* ---- thread pool --------------------------------------------------------------------- */
 
 typedef struct count_ctx {
@@ -315,6 +395,7 @@ int main(void) {
     test_gemm_shapes(pools, 3);
     test_gemm_random(pools, 3);
     test_gemm_f16b(pools, 3);
+    test_gemm_packed(pools, 3);
     cml_threadpool_destroy(p2);
     cml_threadpool_destroy(p3);
     TEST_MAIN_END();
