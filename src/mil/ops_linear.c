@@ -245,15 +245,42 @@ static cml_status matmul_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
 
 /* One float gemm of matmul; y may be an fp16 constant kept as stored (mil.h
  * half), offset yo in elements. */
-static void mm_gemm(cml_mil_ctx *ctx, const cml_mil_value *y, size_t M, size_t N, size_t K,
+static void mm_gemm(cml_threadpool *pool, const cml_mil_value *y, size_t M, size_t N, size_t K,
                     const float *A, size_t yo, bool ty, float *C) {
     size_t ldb = ty ? K : N;
     if (y->half)
-        cml_k_gemm_f32_f16b(ctx->pool, M, N, K, A, K, (const uint16_t *)y->data + yo, ldb, ty, NULL,
-                            C, N, false);
+        cml_k_gemm_f32_f16b(pool, M, N, K, A, K, (const uint16_t *)y->data + yo, ldb, ty, NULL, C,
+                            N, false);
     else
-        cml_k_gemm_f32(ctx->pool, M, N, K, A, K, (const float *)y->data + yo, ldb, ty, NULL, C, N,
+        cml_k_gemm_f32(pool, M, N, K, A, K, (const float *)y->data + yo, ldb, ty, NULL, C, N,
                        false);
+}
+
+/* Batched float matmul without transpose_x: batches split over the pool,
+ * one single-threaded gemm each (attention heads: many small gemms). */
+typedef struct mm_batch_job {
+    const mm_shape *s;
+    const cml_mil_value *y;
+    const float *xd;
+    float *od;
+    bool ty;
+} mm_batch_job;
+
+static void mm_batch_task(void *ctx, size_t begin, size_t end) {
+    const mm_batch_job *j = ctx;
+    const mm_shape *s = j->s;
+    for (size_t b = begin; b < end; b++) {
+        int64_t xo = 0, yo = 0, rest = (int64_t)b;
+        for (int32_t i = s->brank - 1; i >= 0; i--) {
+            int64_t idx = rest % s->batch[i];
+            rest /= s->batch[i];
+            xo += idx * s->xb[i];
+            yo += idx * s->yb[i];
+        }
+        mm_gemm(NULL, j->y, (size_t)s->M, (size_t)s->N, (size_t)s->K,
+                j->xd + xo * s->M * s->K, (size_t)(yo * s->K * s->N), j->ty,
+                j->od + (int64_t)b * s->M * s->N);
+    }
 }
 
 static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
@@ -285,9 +312,14 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         for (int32_t i = 0; i < s.brank; i++) xbatch *= s.xb[i] ? s.batch[i] : 1;
         if (xbatch == nbatch) {
             /* x has every batch dim (none broadcast), so its matrices are contiguous */
-            mm_gemm(ctx, y, (size_t)(M * nbatch), (size_t)N, (size_t)K, xd, 0, ty, od);
+            mm_gemm(ctx->pool, y, (size_t)(M * nbatch), (size_t)N, (size_t)K, xd, 0, ty, od);
             return CML_OK;
         }
+    }
+    if (fl && !tx && K > 0 && nbatch > 1 && cml_threadpool_size(ctx->pool) > 1) {
+        mm_batch_job job = {.s = &s, .y = y, .xd = xd, .od = od, .ty = ty};
+        cml_parallel_for(ctx->pool, (size_t)nbatch, 1, mm_batch_task, &job);
+        return CML_OK;
     }
     int64_t idx[CML_MAX_DIMS] = {0};
     for (int64_t b = 0; b < nbatch; b++) {
@@ -311,7 +343,7 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
                 cml_k_copy_strided(sizeof(float), 2, sz, A, ss, tmp, ds);
                 A = tmp;
             }
-            mm_gemm(ctx, y, (size_t)M, (size_t)N, (size_t)K, A, (size_t)yo, ty, od + oo);
+            mm_gemm(ctx->pool, y, (size_t)M, (size_t)N, (size_t)K, A, (size_t)yo, ty, od + oo);
         }
         for (int32_t i = s.brank - 1; i >= 0; i--) {
             if (++idx[i] < s.batch[i]) break;

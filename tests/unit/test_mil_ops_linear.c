@@ -1,9 +1,12 @@
 /* linear, matmul (transpose flags, batch broadcasting, 1-D rules, int32)
  * and einsum against naive references. */
 #include "core/fp16.h"
+#include "core/threadpool.h"
 #include "kernels/kernels.h"
 #include "mil/ops.h"
 #include "test_mil_ops_util.h"
+
+static cml_threadpool *test_pool;
 
 static void test_linear(void) {
     for (int trial = 0; trial < 10; trial++) {
@@ -86,6 +89,7 @@ static void test_matmul(void) {
         float *x = tg_rand_buf(nx), *y = tg_rand_buf(ny);
         tg t;
         tg_init(&t, "matmul", 15);
+        t.ctx.pool = test_pool; /* batches split over a pool on the second pass */
         tg_param(&t, "x", tg_f32(&t, "x", xr, xs, x, false));
         tg_param(&t, "y", tg_f32(&t, "y", yr, ys, y, trial % 2));
         tg_param(&t, "transpose_x", tg_scalar_b(&t, "tx", tx));
@@ -294,6 +298,10 @@ static void test_fp16_weights(void) {
 int main(void) {
     test_linear();
     test_matmul();
+    CHECK(cml_threadpool_create(2, NULL, &test_pool) == CML_OK);
+    test_matmul();
+    cml_threadpool_destroy(test_pool);
+    test_pool = NULL;
     test_einsum();
     test_fp16_weights();
     TEST_MAIN_END();
