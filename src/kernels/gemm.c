@@ -373,11 +373,30 @@ PACK_PANEL(u16)
 
 void cml_k_gemm_pack_b(size_t N, size_t K, const void *B, size_t ldb, bool trans_b, bool b_f16,
                        size_t nr, void *dst) {
+    const cml_gemm_kit *kit = cml_k_gemm_kit();
     for (size_t p = 0; p * nr < N; p++) {
-        if (b_f16)
+        if (!b_f16 && nr == (size_t)kit->nr && ((uintptr_t)dst % 64) == 0) {
+            /* the kit's own (vectorized) packing, KC rows at a time (aligned stores) */
+            size_t col = p * nr, cols = cml_k_min(nr, N - col), KC = (size_t)kit->kc;
+            float *panel = (float *)dst + p * K * nr;
+            for (size_t k = 0; k < K; k += KC) {
+                size_t kc = cml_k_min(KC, K - k);
+                const float *src = (const float *)B + (trans_b ? col * ldb + k : k * ldb + col);
+                (trans_b ? kit->pack_t[0] : kit->pack_n[0])(kc, cols, src, ldb, panel + k * nr);
+            }
+        } else if (b_f16)
             pack_panel_u16(N, K, B, ldb, trans_b, nr, p * nr, (u16 *)dst + p * K * nr);
         else
             pack_panel_float(N, K, B, ldb, trans_b, nr, p * nr, (float *)dst + p * K * nr);
+    }
+}
+
+void cml_k_gemm_pack_b_inplace(size_t N, size_t K, void *B, bool b_f16, size_t nr, void *tmp) {
+    size_t es = b_f16 ? sizeof(uint16_t) : sizeof(float), panel = nr * K * es;
+    for (size_t p = 0; p * nr < N; p++) {
+        char *blk = (char *)B + p * panel;
+        memcpy(tmp, blk, panel);
+        cml_k_gemm_pack_b(nr, K, tmp, K, true, b_f16, nr, blk);
     }
 }
 

@@ -117,6 +117,10 @@ size_t cml_k_gemm_packed_size(size_t N, size_t K, size_t nr, size_t esize);
  * (b_f16 false) or fp16 bits into dst, keeping the element type. */
 void cml_k_gemm_pack_b(size_t N, size_t K, const void *B, size_t ldb, bool trans_b, bool b_f16,
                        size_t nr, void *dst);
+/* The same pack made in place over B[N, K] (trans_b, ldb == K), for N a
+ * multiple of nr (then the pack has B's size): each panel is copied to tmp
+ * (nr * K elements) and packed back where it was. */
+void cml_k_gemm_pack_b_inplace(size_t N, size_t K, void *B, bool b_f16, size_t nr, void *tmp);
 /* C[M,N] = A[M,K] * packed op(B) (+ bias[N]) (+ C if accumulate). */
 void cml_k_gemm_f32_packed(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                            size_t lda, const void *packed, size_t nr, bool packed_f16,

@@ -122,26 +122,37 @@ static void mark_weight_readers(const cml_mil_graph *g, const cml_mil_block *blk
         if (blk->outputs[i] < g->nvalues) bad[blk->outputs[i]] = 1;
 }
 
-/* Replaces v's data by its packed panels; an old graph-owned buffer is
- * freed and its owned[] slot reused (mapped-file data is simply dropped). */
+/* Replaces v's data by its packed panels: in place when the graph owns a
+ * buffer of the pack's size (N a multiple of nr, 64-byte aligned as graph
+ * allocations are), else in a new buffer (mapped-file data is dropped; an
+ * old graph-owned buffer is freed and its owned[] slot reused). */
 static cml_status pack_weight(cml_mil_graph *g, cml_mil_value *v, cml_error *err) {
     size_t N = (size_t)v->bound[0], K = (size_t)v->bound[1], nr = cml_k_gemm_packed_nr();
     size_t es = v->half ? sizeof(uint16_t) : sizeof(float);
     size_t bytes = cml_k_gemm_packed_size(N, K, nr, es);
     if (bytes == SIZE_MAX) return cml_fail(err, CML_ERR_NOMEM, "weight '%s' is too large", v->name);
-    void *packed = cml_malloc(g->allocator, bytes);
-    if (!packed) return cml_fail(err, CML_ERR_NOMEM, "out of memory packing weight '%s'", v->name);
-    cml_k_gemm_pack_b(N, K, v->data, K, true, v->half, nr, packed);
     uint32_t slot = 0;
     while (slot < g->nowned && g->owned[slot] != v->data) slot++;
-    if (slot < g->nowned) {
-        cml_free(g->allocator, g->owned[slot]);
-        g->owned[slot] = packed;
-    } else if (cml_mil_graph_own(g, packed) != CML_OK) {
-        cml_free(g->allocator, packed);
-        return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    bool owned = slot < g->nowned;
+    if (owned && N % nr == 0 && ((uintptr_t)v->data % 64) == 0) {
+        void *tmp = cml_malloc(g->allocator, nr * K * es);
+        if (!tmp) return cml_fail(err, CML_ERR_NOMEM, "out of memory packing weight '%s'", v->name);
+        cml_k_gemm_pack_b_inplace(N, K, v->data, v->half, nr, tmp);
+        cml_free(g->allocator, tmp);
+    } else {
+        void *packed = cml_malloc(g->allocator, bytes);
+        if (!packed)
+            return cml_fail(err, CML_ERR_NOMEM, "out of memory packing weight '%s'", v->name);
+        cml_k_gemm_pack_b(N, K, v->data, K, true, v->half, nr, packed);
+        if (owned) {
+            cml_free(g->allocator, g->owned[slot]);
+            g->owned[slot] = packed;
+        } else if (cml_mil_graph_own(g, packed) != CML_OK) {
+            cml_free(g->allocator, packed);
+            return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+        }
+        v->data = packed;
     }
-    v->data = packed;
     v->capacity = bytes;
     v->gemm_nr = (uint8_t)nr;
     return CML_OK;
