@@ -83,6 +83,7 @@ typedef struct gemm_job {
     const cml_gemm_kit *kit;
     size_t M, N, K;
     const float *A;
+    const uint16_t *A16; /* A as fp16 bits instead of A (widened tile by tile) */
     size_t lda;
     const void *B; /* float, or fp16 bits when b_f16 */
     size_t ldb;
@@ -151,11 +152,21 @@ static const float *packed_panel(const gemm_job *g, size_t pc, size_t kc, size_t
     return Bp;
 }
 
+/* Rows [ir, ir+mr) x columns [pc, pc+kc) of an fp16 A widened into Ap
+ * (leading dimension kc). */
+static const float *widen_a(const gemm_job *g, size_t ir, size_t mr, size_t pc, size_t kc,
+                            float *Ap) {
+    const cml_vec_kit *vk = cml_k_vec_kit();
+    for (size_t i = 0; i < mr; i++) vk->f16_to_f32(g->A16 + (ir + i) * g->lda + pc, Ap + i * kc, kc);
+    return Ap;
+}
+
 static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const cml_gemm_kit *kit = g->kit;
     const size_t MR = (size_t)kit->mr, NR = (size_t)kit->nr, KC = (size_t)kit->kc;
     const size_t MC = cml_k_max(MR, (GEMM_MC_TARGET / MR) * MR);
     float Bp[GEMM_PACK_FLOATS] CML_ALIGNED(64);
+    float Ap[CML_GEMM_MAX_MR * CML_GEMM_MAX_KC] CML_ALIGNED(64); /* fp16 A only */
     const size_t K = g->K;
     for (size_t pc = 0; pc < K; pc += KC) {
         size_t kc = cml_k_min(KC, K - pc);
@@ -189,8 +200,9 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     size_t mr = rows > MR && rows < 2 * MR ? (rows + 1) / 2 : cml_k_min(MR, rows);
                     e.rbias = first && g->rbias ? g->rbias + ir : NULL;
                     if (next) prefetch_part(next, next_bytes, t, tiles);
-                    kit->ukr[mr](kc, g->A + ir * g->lda + pc, g->lda, panel,
-                                 g->C + ir * g->ldc + jr, g->ldc, nr, &e);
+                    const float *a = g->A16 ? widen_a(g, ir, mr, pc, kc, Ap) : g->A + ir * g->lda + pc;
+                    kit->ukr[mr](kc, a, g->A16 ? kc : g->lda, panel, g->C + ir * g->ldc + jr,
+                                 g->ldc, nr, &e);
                     if (mr < MR) ir -= MR - mr;
                 }
             }
@@ -234,7 +246,7 @@ static void gemm_run(cml_threadpool *pool, gemm_job *gp) {
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (flops < (double)GEMM_PARALLEL_MIN_FLOPS) threads = 1;
 
-    bool small = !g.bpack && !g.packed && !g.rbias && !g.clamp &&
+    bool small = !g.bpack && !g.packed && !g.A16 && !g.rbias && !g.clamp &&
                  (trans_b ? (kit->small_t[0] && M <= kit->small_t_max_m)
                           : (kit->small_n[0] && M <= 4));
     if (small) {
@@ -413,5 +425,38 @@ void cml_k_gemm_f32_packed(cml_threadpool *pool, size_t M, size_t N, size_t K, c
         .packed_nr = nr, .b_f16 = packed_f16, .bias = bias, .C = C, .ldc = ldc,
         .accumulate = accumulate,
     };
+    gemm_run(pool, &g);
+}
+
+/* ---- fp16 A (kinternal.h) ------------------------------------------------------ */
+
+void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
+                           size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
+                           float *C, size_t ldc, bool clamp, float lo, float hi) {
+    if (M == 0 || N == 0) return;
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A16 = A, .lda = lda, .bpack = bpack,
+        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C,
+        .ldc = ldc,
+    };
+    if (K == 0) {
+        gemm_rows_k0(&g);
+        return;
+    }
+    gemm_run(pool, &g);
+}
+
+void cml_k_gemm_f16a_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
+                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
+                           size_t ldc, bool clamp, float lo, float hi) {
+    if (M == 0 || N == 0) return;
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A16 = A, .lda = lda, .B = B, .ldb = ldb,
+        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C, .ldc = ldc,
+    };
+    if (K == 0) {
+        gemm_rows_k0(&g);
+        return;
+    }
     gemm_run(pool, &g);
 }

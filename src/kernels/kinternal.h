@@ -89,6 +89,19 @@ void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, co
                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
                           size_t ldc, bool clamp, float lo, float hi);
 
+/* The two above with A (a conv weight, say) held as fp16 bits: each register
+ * tile's rows are widened exactly into a stack buffer before the
+ * microkernel runs, so the result is bit-identical to the float-A call on
+ * the widened values whenever that call takes the packed path, i.e. always
+ * for bpack, and for rbias unless rbias == NULL, !clamp and M <= 4 (the
+ * float call then runs its small-M kernel; this one never does). */
+void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
+                           size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
+                           float *C, size_t ldc, bool clamp, float lo, float hi);
+void cml_k_gemm_f16a_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
+                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
+                           size_t ldc, bool clamp, float lo, float hi);
+
 extern const cml_gemm_kit cml_gemm_kit_scalar;
 extern const cml_gemm_kit cml_gemm_kit_avx2;
 extern const cml_gemm_kit cml_gemm_kit_avx512;

@@ -7,6 +7,7 @@
 #include "core/threadpool.h"
 #include "harness.h"
 #include "kernels/kernels.h"
+#include "kernels/kinternal.h"
 #include "test_kernels_common.h"
 
 #define SENTINEL 12345.0f
@@ -323,6 +324,64 @@ static void test_gemm_packed(cml_threadpool **pools, int npools) {
     CHECK(cml_k_gemm_packed_size(17, 3, 16, 2) == 32 * 3 * 2);
 }
 
+/* ---- fp16 A (kinternal.h cml_k_gemm_f16a_*) ------------------------------------------
+ * Equal, bit for bit, to the float-A calls on the widened values: rbias
+ * variant (with a row bias, and with clamp) and bpack variant (a plain
+ * B[K, N] panel packer standing in for im2col). */
+
+typedef struct bp_ctx {
+    const float *B;
+    size_t ldb;
+} bp_ctx;
+
+static void bp_pack(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, float *Bp, size_t NR) {
+    const bp_ctx *b = ctx;
+    for (size_t k = 0; k < kc; k++)
+        for (size_t j = 0; j < NR; j++) Bp[k * NR + j] = j < nr ? b->B[(k0 + k) * b->ldb + j0 + j] : 0.0f;
+}
+
+static void test_gemm_f16a(cml_threadpool **pools, int npools) {
+    static const size_t shapes[][3] = {{5, 40, 70}, {16, 33, 300}, {64, 100, 27}, {7, 17, 513},
+                                       {1, 9, 8}, {13, 1, 1}};
+    int failed = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], lda = K + 3;
+        uint16_t *Ah = malloc(M * lda * sizeof *Ah);
+        float *Af = malloc(M * lda * sizeof *Af), *B = malloc(K * N * sizeof *B);
+        float *rb = malloc(M * sizeof *rb), *Cw = malloc(M * N * sizeof *Cw), *Ch = malloc(M * N * sizeof *Ch);
+        for (size_t i = 0; i < M * lda; i++) Af[i] = cml_fp16_to_fp32(Ah[i] = rand_half());
+        tk_fill(B, K * N, -1.0f, 1.0f);
+        tk_fill(rb, M, -1.0f, 1.0f);
+        bp_ctx bc = {B, N};
+        for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
+            tk_set_level(lvl);
+            for (int pi = 0; pi < npools; pi++)
+                for (int v = 0; v < 3; v++) {
+                    bool clamp = v == 2;
+                    if (v == 0) {
+                        cml_k_gemm_f32_bpack(pools[pi], M, N, K, Af, lda, bp_pack, &bc, rb, Cw, N,
+                                             false, 0, 0);
+                        cml_k_gemm_f16a_bpack(pools[pi], M, N, K, Ah, lda, bp_pack, &bc, rb, Ch, N,
+                                              false, 0, 0);
+                    } else {
+                        cml_k_gemm_f32_rbias(pools[pi], M, N, K, Af, lda, B, N, rb, Cw, N, clamp,
+                                             -0.5f, 0.5f);
+                        cml_k_gemm_f16a_rbias(pools[pi], M, N, K, Ah, lda, B, N, rb, Ch, N, clamp,
+                                              -0.5f, 0.5f);
+                    }
+                    if (memcmp(Cw, Ch, M * N * sizeof *Cw) != 0) {
+                        fprintf(stderr, "f16a mismatch lvl=%d pool=%d v=%d M=%zu N=%zu K=%zu\n", lvl,
+                                pi, v, M, N, K);
+                        failed++;
+                    }
+                }
+        }
+        tk_set_level(-1);
+        free(Ah), free(Af), free(B), free(rb), free(Cw), free(Ch);
+    }
+    CHECK_MSG(failed == 0, "%d fp16-A gemm calls differ from the float-A gemm", failed);
+}
+
 /* ---- thread pool --------------------------------------------------------------------- */
 
 typedef struct count_ctx {
@@ -411,6 +470,7 @@ int main(void) {
     test_gemm_random(pools, 3);
     test_gemm_f16b(pools, 3);
     test_gemm_packed(pools, 3);
+    test_gemm_f16a(pools, 3);
     cml_threadpool_destroy(p2);
     cml_threadpool_destroy(p3);
     TEST_MAIN_END();
