@@ -387,6 +387,22 @@ static void mark_readers(const cml_mil_graph *g, const cml_mil_block *blk, bool 
         if (blk->outputs[i] < g->nvalues) mark[blk->outputs[i]] = 1;
 }
 
+/* Replaces graph-owned buffer old (if it is one) by fresh, which is not
+ * yet owned: old is freed and fresh takes its owned[] slot; otherwise fresh
+ * is appended (old then points into the mapped file). */
+static cml_status own_instead(compiler *c, void *old, void *fresh) {
+    cml_mil_graph *g = c->g;
+    for (uint32_t i = 0; i < g->nowned; i++)
+        if (g->owned[i] == old) {
+            cml_free(g->allocator, old);
+            g->owned[i] = fresh;
+            return CML_OK;
+        }
+    if (cml_mil_graph_own(g, fresh) == CML_OK) return CML_OK;
+    cml_free(g->allocator, fresh);
+    return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
+}
+
 /* Widens the fp16 constants some reader needs as float (F16C bulk
  * conversion; exact). */
 static cml_status widen_for_consumers(compiler *c) {
@@ -395,16 +411,18 @@ static cml_status widen_for_consumers(compiler *c) {
     if (!widen) return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
     mark_readers(g, &g->main, true, half_reader, widen);
     cml_status st = CML_OK;
-    for (uint32_t i = 0; i < g->nvalues; i++) {
+    for (uint32_t i = 0; i < g->nvalues && st == CML_OK; i++) {
         cml_mil_value *v = &g->values[i];
         if (!v->half || !widen[i]) continue;
         size_t n = v->capacity / sizeof(uint16_t);
-        void *data = own_alloc(c, n, sizeof(float));
+        float *data = cml_malloc(g->allocator, n * sizeof(float));
         if (!data) {
-            st = CML_ERR_NOMEM;
+            st = cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
             break;
         }
         cml_k_convert(CML_DTYPE_FLOAT16, v->data, CML_DTYPE_FLOAT32, data, n);
+        st = own_instead(c, v->data, data);
+        if (st != CML_OK) break;
         v->data = data;
         v->capacity = n * sizeof(float);
         v->half = false;
