@@ -368,20 +368,21 @@ typedef bool (*reader_fn)(const cml_mil_node *node, const char *param);
 
 /* Sets mark[v] for every value v with packed_bits (half == false) or half
  * set (half == true) that a parameter other than an `ok` one reads, or that
- * is a block output. */
+ * is a block output; seen[v] (when not NULL) for those an `ok` one reads. */
 static void mark_readers(const cml_mil_graph *g, const cml_mil_block *blk, bool half, reader_fn ok,
-                         uint8_t *mark) {
+                         uint8_t *mark, uint8_t *seen) {
     for (uint32_t i = 0; i < blk->nnodes; i++) {
         const cml_mil_node *node = &blk->nodes[i];
         for (uint32_t p = 0; p < node->nparams; p++)
             for (uint32_t k = 0; k < node->params[p].count; k++) {
                 cml_mil_vid v = node->params[p].vids[k];
-                if (v < g->nvalues && (half ? g->values[v].half : g->values[v].packed_bits != 0) &&
-                    !ok(node, node->params[p].name))
-                    mark[v] = 1;
+                if (v >= g->nvalues || !(half ? g->values[v].half : g->values[v].packed_bits != 0))
+                    continue;
+                if (!ok(node, node->params[p].name)) mark[v] = 1;
+                else if (seen) seen[v] = 1;
             }
         for (uint32_t b = 0; b < node->nblocks; b++)
-            mark_readers(g, &node->blocks[b], half, ok, mark);
+            mark_readers(g, &node->blocks[b], half, ok, mark, seen);
     }
     for (uint32_t i = 0; i < blk->noutputs; i++)
         if (blk->outputs[i] < g->nvalues) mark[blk->outputs[i]] = 1;
@@ -403,17 +404,18 @@ static cml_status own_instead(compiler *c, void *old, void *fresh) {
     return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
 }
 
-/* Widens the fp16 constants some reader needs as float (F16C bulk
- * conversion; exact). */
+/* Widens the fp16 constants some reader needs as float, and those no
+ * fp16-taking reader reads (F16C bulk conversion; exact). */
 static cml_status widen_for_consumers(compiler *c) {
     cml_mil_graph *g = c->g;
-    uint8_t *widen = cml_calloc(g->allocator, g->nvalues ? g->nvalues : 1, 1);
+    uint8_t *widen = cml_calloc(g->allocator, g->nvalues ? g->nvalues : 1, 2);
     if (!widen) return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
-    mark_readers(g, &g->main, true, half_reader, widen);
+    uint8_t *seen = widen + g->nvalues;
+    mark_readers(g, &g->main, true, half_reader, widen, seen);
     cml_status st = CML_OK;
     for (uint32_t i = 0; i < g->nvalues && st == CML_OK; i++) {
         cml_mil_value *v = &g->values[i];
-        if (!v->half || !widen[i]) continue;
+        if (!v->half || (!widen[i] && seen[i])) continue;
         size_t n = v->capacity / sizeof(uint16_t);
         float *data = cml_malloc(g->allocator, n * sizeof(float));
         if (!data) {
@@ -435,7 +437,7 @@ static cml_status unpack_for_consumers(compiler *c) {
     cml_mil_graph *g = c->g;
     uint8_t *unpack = cml_calloc(g->allocator, g->nvalues ? g->nvalues : 1, 1);
     if (!unpack) return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
-    mark_readers(g, &g->main, false, packed_reader, unpack);
+    mark_readers(g, &g->main, false, packed_reader, unpack, NULL);
     cml_status st = CML_OK;
     for (uint32_t i = 0; i < g->nvalues && st == CML_OK; i++) {
         cml_mil_value *v = &g->values[i];
