@@ -320,6 +320,12 @@ static void test_gemm_packed(cml_threadpool **pools, int npools) {
     }
     CHECK_MSG(failed == 0, "%d prepacked gemm cases differ from the unpacked gemm", failed);
     CHECK_MSG(n_inplace > 0, "no in-place pack was compared");
+    /* the prepacked path matches the unpacked one only above every kit's small-M limit */
+    for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
+        tk_set_level(lvl);
+        CHECK(cml_k_gemm_kit()->small_t_max_m <= CML_GEMM_SMALL_M_MAX);
+    }
+    tk_set_level(-1);
     CHECK(cml_k_gemm_packed_size(SIZE_MAX / 2, 3, 16, 4) == SIZE_MAX);
     CHECK(cml_k_gemm_packed_size(17, 3, 16, 2) == 32 * 3 * 2);
 }
