@@ -1,6 +1,8 @@
 /* gemm driver (blocking, threading) and the scalar kit. */
 #include <string.h>
 
+#include "core/checked.h"
+#include "core/fp16.h"
 #include "kernels/gemm_common.h"
 #include "kernels/kinternal.h"
 
@@ -45,11 +47,17 @@ S_UKR(2)
 S_UKR(3)
 S_UKR(4)
 
-static void pack_n_scalar(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
-    cml_gemm_pack_n_impl(S_NR, kc, nr, B, ldb, Bp);
+static void pack_n_scalar(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_n_impl(0, S_NR, kc, nr, B, ldb, Bp);
 }
-static void pack_t_scalar(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
-    cml_gemm_pack_t_impl(S_NR, kc, nr, B, ldb, Bp);
+static void pack_t_scalar(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_t_impl(0, S_NR, kc, nr, B, ldb, Bp);
+}
+static void pack_n_scalar_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_n_impl(1, S_NR, kc, nr, B, ldb, Bp);
+}
+static void pack_t_scalar_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_t_impl(1, S_NR, kc, nr, B, ldb, Bp);
 }
 
 const cml_gemm_kit cml_gemm_kit_scalar = {
@@ -57,10 +65,10 @@ const cml_gemm_kit cml_gemm_kit_scalar = {
     .nr = S_NR,
     .kc = 256,
     .ukr = {NULL, ukr_scalar_1, ukr_scalar_2, ukr_scalar_3, ukr_scalar_4},
-    .pack_n = pack_n_scalar,
-    .pack_t = pack_t_scalar,
-    .small_n = NULL,
-    .small_t = NULL,
+    .pack_n = {pack_n_scalar, pack_n_scalar_h},
+    .pack_t = {pack_t_scalar, pack_t_scalar_h},
+    .small_n = {NULL, NULL},
+    .small_t = {NULL, NULL},
     .small_t_max_m = 0,
     .small_col_align = 8,
 };
@@ -75,12 +83,16 @@ typedef struct gemm_job {
     const cml_gemm_kit *kit;
     size_t M, N, K;
     const float *A;
+    const uint16_t *A16; /* A as fp16 bits instead of A (widened tile by tile) */
     size_t lda;
-    const float *B;
+    const void *B; /* float, or fp16 bits when b_f16 */
     size_t ldb;
     bool trans_b;
+    int b_f16;
     cml_gemm_bpack_fn bpack; /* when set, packs op(B) panels instead of B */
     void *bpack_ctx;
+    const void *packed; /* prepacked op(B) (kernels.h), nr = packed_nr; B unused */
+    size_t packed_nr;
     const float *rbias; /* per-row bias */
     bool clamp;
     float lo, hi;
@@ -92,11 +104,69 @@ typedef struct gemm_job {
     size_t cols_per_chunk, rows_per_chunk, col_chunks;
 } gemm_job;
 
+/* B advanced by off elements of its type. */
+static const void *b_at(const gemm_job *g, size_t off) {
+    return (const char *)g->B + off * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
+}
+
+/* Start of rows [pc, ...) of the prepacked panel holding column jr (same nr). */
+static const char *packed_at(const gemm_job *g, size_t pc, size_t jr) {
+    size_t NR = g->packed_nr, off = (jr / NR) * g->K * NR + pc * NR;
+    return (const char *)g->packed + off * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
+}
+
+/* Prefetches part t of `parts` of [p, p + bytes): the next panel streams in
+ * from memory while the current one is multiplied. */
+static void prefetch_part(const char *p, size_t bytes, size_t t, size_t parts) {
+    size_t lines = (bytes + 63) / 64, per = (lines + parts - 1) / parts;
+#if defined(__GNUC__)
+    for (size_t l = t * per; l < lines && l < (t + 1) * per; l++) __builtin_prefetch(p + l * 64);
+#else
+    (void)p, (void)lines, (void)per, (void)t;
+#endif
+}
+
+/* Rows [pc, pc+kc) x columns [jr, jr+nr) of a prepacked op(B) as a KC x NR
+ * panel: read in place (float, same nr), widened into Bp (fp16, same nr),
+ * or gathered into Bp (a pack made for another nr). */
+static const float *packed_panel(const gemm_job *g, size_t pc, size_t kc, size_t jr, size_t nr,
+                                 float *Bp) {
+    const size_t NR = (size_t)g->kit->nr, PNR = g->packed_nr, K = g->K;
+    if (PNR == NR) {
+        size_t off = (jr / NR) * K * NR + pc * NR;
+        if (!g->b_f16 && ((uintptr_t)g->packed % 64) == 0) return (const float *)g->packed + off;
+        if (!g->b_f16) {
+            memcpy(Bp, (const float *)g->packed + off, kc * NR * sizeof(float));
+            return Bp;
+        }
+        cml_k_vec_kit()->f16_to_f32((const uint16_t *)g->packed + off, Bp, kc * NR);
+        return Bp;
+    }
+    for (size_t k = 0; k < kc; k++)
+        for (size_t j = 0; j < NR; j++) {
+            size_t col = jr + j, off = (col / PNR) * K * PNR + (pc + k) * PNR + col % PNR;
+            Bp[k * NR + j] = j >= nr ? 0.0f
+                             : g->b_f16 ? cml_fp16_to_fp32(((const uint16_t *)g->packed)[off])
+                                        : ((const float *)g->packed)[off];
+        }
+    return Bp;
+}
+
+/* Rows [ir, ir+mr) x columns [pc, pc+kc) of an fp16 A widened into Ap
+ * (leading dimension kc). */
+static const float *widen_a(const gemm_job *g, size_t ir, size_t mr, size_t pc, size_t kc,
+                            float *Ap) {
+    const cml_vec_kit *vk = cml_k_vec_kit();
+    for (size_t i = 0; i < mr; i++) vk->f16_to_f32(g->A16 + (ir + i) * g->lda + pc, Ap + i * kc, kc);
+    return Ap;
+}
+
 static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const cml_gemm_kit *kit = g->kit;
     const size_t MR = (size_t)kit->mr, NR = (size_t)kit->nr, KC = (size_t)kit->kc;
     const size_t MC = cml_k_max(MR, (GEMM_MC_TARGET / MR) * MR);
     float Bp[GEMM_PACK_FLOATS] CML_ALIGNED(64);
+    float Ap[CML_GEMM_MAX_MR * CML_GEMM_MAX_KC] CML_ALIGNED(64); /* fp16 A only */
     const size_t K = g->K;
     for (size_t pc = 0; pc < K; pc += KC) {
         size_t kc = cml_k_min(KC, K - pc);
@@ -105,12 +175,15 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
             size_t mend = cml_k_min(m1, mc + MC);
             for (size_t jr = n0; jr < n1; jr += NR) {
                 size_t nr = cml_k_min(NR, n1 - jr);
-                if (g->bpack)
+                const float *panel = Bp;
+                if (g->packed)
+                    panel = packed_panel(g, pc, kc, jr, nr, Bp);
+                else if (g->bpack)
                     g->bpack(g->bpack_ctx, pc, kc, jr, nr, Bp, NR);
                 else if (g->trans_b)
-                    kit->pack_t(kc, nr, g->B + jr * g->ldb + pc, g->ldb, Bp);
+                    kit->pack_t[g->b_f16](kc, nr, b_at(g, jr * g->ldb + pc), g->ldb, Bp);
                 else
-                    kit->pack_n(kc, nr, g->B + pc * g->ldb + jr, g->ldb, Bp);
+                    kit->pack_n[g->b_f16](kc, nr, b_at(g, pc * g->ldb + jr), g->ldb, Bp);
                 cml_gemm_epi e = {
                     .bias = first && g->bias ? g->bias + jr : NULL,
                     .load_c = first ? (int)g->accumulate : 1,
@@ -118,11 +191,19 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     .lo = g->lo,
                     .hi = g->hi,
                 };
-                for (size_t ir = mc; ir < mend; ir += MR) {
-                    size_t mr = cml_k_min(MR, mend - ir);
+                const char *next = g->packed && jr + NR < n1 ? packed_at(g, pc, jr + NR) : NULL;
+                size_t next_bytes = kc * NR * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
+                size_t tiles = (mend - mc + MR - 1) / MR, t = 0;
+                for (size_t ir = mc; ir < mend; ir += MR, t++) {
+                    size_t rows = mend - ir;
+                    /* 8 rows left with MR 6 run as 4 + 4, not 6 + 2 */
+                    size_t mr = rows > MR && rows < 2 * MR ? (rows + 1) / 2 : cml_k_min(MR, rows);
                     e.rbias = first && g->rbias ? g->rbias + ir : NULL;
-                    kit->ukr[mr](kc, g->A + ir * g->lda + pc, g->lda, Bp, g->C + ir * g->ldc + jr,
+                    if (next) prefetch_part(next, next_bytes, t, tiles);
+                    const float *a = g->A16 ? widen_a(g, ir, mr, pc, kc, Ap) : g->A + ir * g->lda + pc;
+                    kit->ukr[mr](kc, a, g->A16 ? kc : g->lda, panel, g->C + ir * g->ldc + jr,
                                  g->ldc, nr, &e);
+                    if (mr < MR) ir -= MR - mr;
                 }
             }
         }
@@ -147,11 +228,11 @@ static void gemm_small_task(void *ctx, size_t begin, size_t end) {
     if (n0 >= n1) return;
     const float *bias = g->bias ? g->bias + n0 : NULL;
     if (g->trans_b)
-        g->kit->small_t(g->M, n1 - n0, g->K, g->A, g->lda, g->B + n0 * g->ldb, g->ldb, bias,
-                        g->C + n0, g->ldc, g->accumulate);
+        g->kit->small_t[g->b_f16](g->M, n1 - n0, g->K, g->A, g->lda, b_at(g, n0 * g->ldb),
+                                  g->ldb, bias, g->C + n0, g->ldc, g->accumulate);
     else
-        g->kit->small_n(g->M, n1 - n0, g->K, g->A, g->lda, g->B + n0, g->ldb, bias, g->C + n0,
-                        g->ldc, g->accumulate);
+        g->kit->small_n[g->b_f16](g->M, n1 - n0, g->K, g->A, g->lda, b_at(g, n0), g->ldb, bias,
+                                  g->C + n0, g->ldc, g->accumulate);
 }
 
 static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -165,8 +246,9 @@ static void gemm_run(cml_threadpool *pool, gemm_job *gp) {
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (flops < (double)GEMM_PARALLEL_MIN_FLOPS) threads = 1;
 
-    bool small = !g.bpack && !g.rbias && !g.clamp && (trans_b ? (kit->small_t && M <= kit->small_t_max_m)
-                                      : (kit->small_n && M <= 4));
+    bool small = !g.bpack && !g.packed && !g.A16 && !g.rbias && !g.clamp &&
+                 (trans_b ? (kit->small_t[0] && M <= kit->small_t_max_m)
+                          : (kit->small_n[0] && M <= 4));
     if (small) {
         size_t align = kit->small_col_align;
         size_t units = div_up(N, align);
@@ -227,6 +309,22 @@ void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K, const fl
     gemm_run(pool, &g);
 }
 
+void cml_k_gemm_f32_f16b(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                         size_t lda, const uint16_t *B, size_t ldb, bool trans_b,
+                         const float *bias, float *C, size_t ldc, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        gemm_k0(M, N, bias, C, ldc, accumulate);
+        return;
+    }
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+        .trans_b = trans_b, .b_f16 = 1, .bias = bias, .C = C, .ldc = ldc,
+        .accumulate = accumulate,
+    };
+    gemm_run(pool, &g);
+}
+
 void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                           size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
                           float *C, size_t ldc, bool clamp, float lo, float hi) {
@@ -249,6 +347,111 @@ void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, co
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C, .ldc = ldc,
+    };
+    if (K == 0) {
+        gemm_rows_k0(&g);
+        return;
+    }
+    gemm_run(pool, &g);
+}
+
+/* ---- prepacked B ------------------------------------------------------------- */
+
+size_t cml_k_gemm_packed_nr(void) { return (size_t)cml_k_gemm_kit()->nr; }
+
+size_t cml_k_gemm_packed_size(size_t N, size_t K, size_t nr, size_t esize) {
+    size_t panels = div_up(N, nr), total;
+    if (!cml_mul_size(panels, nr, &total) || !cml_mul_size(total, K, &total) ||
+        !cml_mul_size(total, esize, &total))
+        return SIZE_MAX;
+    return total;
+}
+
+/* One panel of cml_k_gemm_pack_b for element type T (float or uint16_t):
+ * columns [col0, col0 + nr) of op(B), zero past N. */
+#define PACK_PANEL(T)                                                                          \
+    static void pack_panel_##T(size_t N, size_t K, const T *B, size_t ldb, bool trans_b,      \
+                               size_t nr, size_t col0, T *dst) {                               \
+        for (size_t j = 0; j < nr; j++) {                                                      \
+            size_t col = col0 + j;                                                             \
+            for (size_t k = 0; k < K; k++)                                                     \
+                dst[k * nr + j] = col >= N ? (T)0 : trans_b ? B[col * ldb + k] : B[k * ldb + col]; \
+        }                                                                                      \
+    }
+typedef uint16_t u16;
+PACK_PANEL(float)
+PACK_PANEL(u16)
+
+void cml_k_gemm_pack_b(size_t N, size_t K, const void *B, size_t ldb, bool trans_b, bool b_f16,
+                       size_t nr, void *dst) {
+    const cml_gemm_kit *kit = cml_k_gemm_kit();
+    for (size_t p = 0; p * nr < N; p++) {
+        if (!b_f16 && nr == (size_t)kit->nr && ((uintptr_t)dst % 64) == 0) {
+            /* the kit's own (vectorized) packing, KC rows at a time (aligned stores) */
+            size_t col = p * nr, cols = cml_k_min(nr, N - col), KC = (size_t)kit->kc;
+            float *panel = (float *)dst + p * K * nr;
+            for (size_t k = 0; k < K; k += KC) {
+                size_t kc = cml_k_min(KC, K - k);
+                const float *src = (const float *)B + (trans_b ? col * ldb + k : k * ldb + col);
+                (trans_b ? kit->pack_t[0] : kit->pack_n[0])(kc, cols, src, ldb, panel + k * nr);
+            }
+        } else if (b_f16)
+            pack_panel_u16(N, K, B, ldb, trans_b, nr, p * nr, (u16 *)dst + p * K * nr);
+        else
+            pack_panel_float(N, K, B, ldb, trans_b, nr, p * nr, (float *)dst + p * K * nr);
+    }
+}
+
+void cml_k_gemm_pack_b_inplace(size_t N, size_t K, void *B, bool b_f16, size_t nr, void *tmp) {
+    size_t es = b_f16 ? sizeof(uint16_t) : sizeof(float), panel = nr * K * es;
+    for (size_t p = 0; p * nr < N; p++) {
+        char *blk = (char *)B + p * panel;
+        memcpy(tmp, blk, panel);
+        cml_k_gemm_pack_b(nr, K, tmp, K, true, b_f16, nr, blk);
+    }
+}
+
+void cml_k_gemm_f32_packed(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                           size_t lda, const void *packed, size_t nr, bool packed_f16,
+                           const float *bias, float *C, size_t ldc, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        gemm_k0(M, N, bias, C, ldc, accumulate);
+        return;
+    }
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .packed = packed,
+        .packed_nr = nr, .b_f16 = packed_f16, .bias = bias, .C = C, .ldc = ldc,
+        .accumulate = accumulate,
+    };
+    gemm_run(pool, &g);
+}
+
+/* ---- fp16 A (kinternal.h) ------------------------------------------------------ */
+
+void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
+                           size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
+                           float *C, size_t ldc, bool clamp, float lo, float hi) {
+    if (M == 0 || N == 0) return;
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A16 = A, .lda = lda, .bpack = bpack,
+        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C,
+        .ldc = ldc,
+    };
+    if (K == 0) {
+        gemm_rows_k0(&g);
+        return;
+    }
+    gemm_run(pool, &g);
+}
+
+void cml_k_gemm_f16a_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
+                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
+                           size_t ldc, bool clamp, float lo, float hi) {
+    if (M == 0 || N == 0) return;
+    gemm_job g = {
+        .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A16 = A, .lda = lda, .B = B, .ldb = ldb,
         .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C, .ldc = ldc,
     };
     if (K == 0) {

@@ -1,6 +1,7 @@
 /* AVX2+FMA gemm kit: 6 x 16 register tiles over packed B panels, and the
  * unpacked small-M kernels. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "kernels/gemm_common.h"
 #include "kernels/kinternal.h"
@@ -14,6 +15,27 @@ static const int32_t mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 
 static CML_ALWAYS_INLINE __m256i tail_mask8(size_t n) {
     if (n > 8) n = 8;
     return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n));
+}
+
+/* Lanes [0, n) clamped to 8. */
+static CML_ALWAYS_INLINE size_t lanes8(size_t n) { return n > 8 ? 8 : n; }
+
+/* 8 elements of B at element off: floats, or fp16 bits widened (H = 1). */
+static CML_ALWAYS_INLINE __m256 ld8(const int H, const void *B, size_t off) {
+    if (H) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)B + off)));
+    return _mm256_loadu_ps((const float *)B + off);
+}
+
+/* Lanes [0, n) of the 8 at off, zero above (m = tail_mask8(n)); reads
+ * nothing past them. */
+static CML_ALWAYS_INLINE __m256 ld8m(const int H, const void *B, size_t off, size_t n,
+                                    __m256i m) {
+    if (H) {
+        uint16_t t[8] = {0};
+        memcpy(t, (const uint16_t *)B + off, lanes8(n) * sizeof(uint16_t));
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t));
+    }
+    return _mm256_maskload_ps((const float *)B + off, m);
 }
 
 static CML_ALWAYS_INLINE __m256 y_epi(__m256 v, __m256 bias, const cml_gemm_epi *e, int i,
@@ -86,19 +108,28 @@ Y_UKR(4)
 Y_UKR(5)
 Y_UKR(6)
 
-static void pack_n_y(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+static CML_ALWAYS_INLINE void pack_n_body(const int H, size_t kc, size_t nr, const void *B,
+                                          size_t ldb, float *Bp) {
     if (nr == Y_NR) {
         for (size_t k = 0; k < kc; k++) {
-            _mm256_store_ps(Bp + k * Y_NR, _mm256_loadu_ps(B + k * ldb));
-            _mm256_store_ps(Bp + k * Y_NR + 8, _mm256_loadu_ps(B + k * ldb + 8));
+            _mm256_store_ps(Bp + k * Y_NR, ld8(H, B, k * ldb));
+            _mm256_store_ps(Bp + k * Y_NR + 8, ld8(H, B, k * ldb + 8));
         }
     } else {
-        __m256i m0 = tail_mask8(nr), m1 = tail_mask8(nr > 8 ? nr - 8 : 0);
+        size_t n1 = nr > 8 ? nr - 8 : 0;
+        __m256i m0 = tail_mask8(nr), m1 = tail_mask8(n1);
         for (size_t k = 0; k < kc; k++) {
-            _mm256_store_ps(Bp + k * Y_NR, _mm256_maskload_ps(B + k * ldb, m0));
-            _mm256_store_ps(Bp + k * Y_NR + 8, _mm256_maskload_ps(B + k * ldb + 8, m1));
+            _mm256_store_ps(Bp + k * Y_NR, ld8m(H, B, k * ldb, nr, m0));
+            _mm256_store_ps(Bp + k * Y_NR + 8, ld8m(H, B, k * ldb + 8, n1, m1));
         }
     }
+}
+
+static void pack_n_y(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    pack_n_body(0, kc, nr, B, ldb, Bp);
+}
+static void pack_n_y_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    pack_n_body(1, kc, nr, B, ldb, Bp);
 }
 
 static CML_ALWAYS_INLINE void transpose8(__m256 r[8]) {
@@ -120,30 +151,39 @@ static CML_ALWAYS_INLINE void transpose8(__m256 r[8]) {
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-static void pack_t_y(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+static CML_ALWAYS_INLINE void pack_t_body(const int H, size_t kc, size_t nr, const void *B,
+                                          size_t ldb, float *Bp) {
     if (nr != Y_NR) {
-        cml_gemm_pack_t_impl(Y_NR, kc, nr, B, ldb, Bp);
+        cml_gemm_pack_t_impl(H, Y_NR, kc, nr, B, ldb, Bp);
         return;
     }
     size_t k = 0;
     for (; k + 8 <= kc; k += 8) {
         for (int h = 0; h < 2; h++) {
             __m256 r[8];
-            const float *src = B + (size_t)h * 8 * ldb + k;
-            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (size_t)i * ldb);
+            size_t src = (size_t)h * 8 * ldb + k;
+            for (int i = 0; i < 8; i++) r[i] = ld8(H, B, src + (size_t)i * ldb);
             transpose8(r);
             for (int i = 0; i < 8; i++) _mm256_store_ps(Bp + (k + (size_t)i) * Y_NR + h * 8, r[i]);
         }
     }
     for (; k < kc; k++)
-        for (size_t j = 0; j < Y_NR; j++) Bp[k * Y_NR + j] = B[j * ldb + k];
+        for (size_t j = 0; j < Y_NR; j++) Bp[k * Y_NR + j] = cml_gemm_b_at(H, B, j * ldb + k);
+}
+
+static void pack_t_y(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    pack_t_body(0, kc, nr, B, ldb, Bp);
+}
+static void pack_t_y_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    pack_t_body(1, kc, nr, B, ldb, Bp);
 }
 
 /* ---- small M, B[K,N]: rows <= 4, 32 columns per step ------------------------- */
 
-static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *A, size_t lda,
-                                           const float *B, size_t ldb, const float *bias,
-                                           float *C, size_t ldc, int load_c, size_t ncols) {
+static CML_ALWAYS_INLINE void small_n_tile(const int H, const int MR, size_t K, const float *A,
+                                           size_t lda, const void *B, size_t ldb,
+                                           const float *bias, float *C, size_t ldc, int load_c,
+                                           size_t ncols) {
     __m256i m[4];
     #pragma GCC unroll 16
     for (int v = 0; v < 4; v++) m[v] = tail_mask8(ncols > (size_t)v * 8 ? ncols - (size_t)v * 8 : 0);
@@ -154,10 +194,9 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
         for (int v = 0; v < 4; v++) acc[i][v] = _mm256_setzero_ps();
     if (ncols == 32) {
         for (size_t k = 0; k < K; k++) {
-            const float *b = B + k * ldb;
             __m256 bv[4];
             #pragma GCC unroll 16
-            for (int v = 0; v < 4; v++) bv[v] = _mm256_loadu_ps(b + v * 8);
+            for (int v = 0; v < 4; v++) bv[v] = ld8(H, B, k * ldb + (size_t)v * 8);
             #pragma GCC unroll 16
             for (int i = 0; i < MR; i++) {
                 __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);
@@ -167,10 +206,12 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
         }
     } else {
         for (size_t k = 0; k < K; k++) {
-            const float *b = B + k * ldb;
             __m256 bv[4];
             #pragma GCC unroll 16
-            for (int v = 0; v < 4; v++) bv[v] = _mm256_maskload_ps(b + v * 8, m[v]);
+            for (int v = 0; v < 4; v++) {
+                size_t nv = ncols > (size_t)v * 8 ? ncols - (size_t)v * 8 : 0;
+                bv[v] = ld8m(H, B, k * ldb + (size_t)v * 8, nv, m[v]);
+            }
             #pragma GCC unroll 16
             for (int i = 0; i < MR; i++) {
                 __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);
@@ -192,26 +233,39 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
     }
 }
 
-#define SMALL_N_ROWS(mr)                                                                   \
-    static void small_n_##mr(size_t K, const float *A, size_t lda, const float *B,         \
-                             size_t ldb, const float *bias, float *C, size_t ldc,          \
-                             int load_c, size_t ncols) {                                   \
-        small_n_tile(mr, K, A, lda, B, ldb, bias, C, ldc, load_c, ncols);                  \
+#define SMALL_N_ROWS(h, mr)                                                                \
+    static void small_n_##h##_##mr(size_t K, const float *A, size_t lda, const void *B,       \
+                                   size_t ldb, const float *bias, float *C, size_t ldc,       \
+                                   int load_c, size_t ncols) {                                \
+        small_n_tile(h, mr, K, A, lda, B, ldb, bias, C, ldc, load_c, ncols);                  \
     }
-SMALL_N_ROWS(1)
-SMALL_N_ROWS(2)
-SMALL_N_ROWS(3)
-SMALL_N_ROWS(4)
+SMALL_N_ROWS(0, 1) SMALL_N_ROWS(0, 2) SMALL_N_ROWS(0, 3) SMALL_N_ROWS(0, 4)
+SMALL_N_ROWS(1, 1) SMALL_N_ROWS(1, 2) SMALL_N_ROWS(1, 3) SMALL_N_ROWS(1, 4)
 
-static void small_n_y(size_t M, size_t n, size_t K, const float *A, size_t lda, const float *B,
-                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
-    typedef void (*fn_t)(size_t, const float *, size_t, const float *, size_t, const float *,
-                         float *, size_t, int, size_t);
-    static const fn_t fns[5] = {NULL, small_n_1, small_n_2, small_n_3, small_n_4};
+typedef void (*small_n_fn)(size_t, const float *, size_t, const void *, size_t, const float *,
+                           float *, size_t, int, size_t);
+
+static CML_ALWAYS_INLINE void small_n_cols(const int H, size_t M, size_t n, size_t K,
+                                           const float *A, size_t lda, const void *B, size_t ldb,
+                                           const float *bias, float *C, size_t ldc, int load_c) {
+    static const small_n_fn fns[2][5] = {
+        {NULL, small_n_0_1, small_n_0_2, small_n_0_3, small_n_0_4},
+        {NULL, small_n_1_1, small_n_1_2, small_n_1_3, small_n_1_4},
+    };
     for (size_t j = 0; j < n; j += 32) {
         size_t nc = cml_k_min(32, n - j);
-        fns[M](K, A, lda, B + j, ldb, bias ? bias + j : NULL, C + j, ldc, load_c, nc);
+        fns[H][M](K, A, lda, cml_gemm_b_off(H, B, j), ldb, bias ? bias + j : NULL, C + j, ldc,
+                  load_c, nc);
     }
+}
+
+static void small_n_y(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *B,
+                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    small_n_cols(0, M, n, K, A, lda, B, ldb, bias, C, ldc, load_c);
+}
+static void small_n_y_h(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *B,
+                        size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    small_n_cols(1, M, n, K, A, lda, B, ldb, bias, C, ldc, load_c);
 }
 
 /* ---- small M, B[N,K]: dot products, 4 x 4 outputs per step -------------------- */
@@ -223,8 +277,8 @@ static CML_ALWAYS_INLINE float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K, const float *A,
-                                           size_t lda, const float *B, size_t ldb,
+static CML_ALWAYS_INLINE void small_t_tile(const int H, const int MR, const int NC, size_t K,
+                                           const float *A, size_t lda, const void *B, size_t ldb,
                                            const float *bias, float *C, size_t ldc,
                                            int load_c) {
     __m256 acc[4][4];
@@ -236,7 +290,7 @@ static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K,
     for (; k + 8 <= K; k += 8) {
         __m256 b[4];
         #pragma GCC unroll 16
-        for (int j = 0; j < NC; j++) b[j] = _mm256_loadu_ps(B + (size_t)j * ldb + k);
+        for (int j = 0; j < NC; j++) b[j] = ld8(H, B, (size_t)j * ldb + k);
         #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m256 a = _mm256_loadu_ps(A + (size_t)i * lda + k);
@@ -248,7 +302,7 @@ static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K,
         __m256i m = tail_mask8(K - k);
         __m256 b[4];
         #pragma GCC unroll 16
-        for (int j = 0; j < NC; j++) b[j] = _mm256_maskload_ps(B + (size_t)j * ldb + k, m);
+        for (int j = 0; j < NC; j++) b[j] = ld8m(H, B, (size_t)j * ldb + k, K - k, m);
         #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m256 a = _mm256_maskload_ps(A + (size_t)i * lda + k, m);
@@ -269,36 +323,48 @@ static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K,
     }
 }
 
-#define SMALL_T(mr, nc)                                                                    \
-    static void small_t_##mr##_##nc(size_t K, const float *A, size_t lda, const float *B,  \
-                                    size_t ldb, const float *bias, float *C, size_t ldc,   \
-                                    int load_c) {                                          \
-        small_t_tile(mr, nc, K, A, lda, B, ldb, bias, C, ldc, load_c);                     \
+#define SMALL_T(h, mr, nc)                                                                 \
+    static void small_t_##h##_##mr##_##nc(size_t K, const float *A, size_t lda,               \
+                                          const void *B, size_t ldb, const float *bias,       \
+                                          float *C, size_t ldc, int load_c) {                 \
+        small_t_tile(h, mr, nc, K, A, lda, B, ldb, bias, C, ldc, load_c);                     \
     }
-SMALL_T(1, 1) SMALL_T(1, 2) SMALL_T(1, 3) SMALL_T(1, 4)
-SMALL_T(2, 1) SMALL_T(2, 2) SMALL_T(2, 3) SMALL_T(2, 4)
-SMALL_T(3, 1) SMALL_T(3, 2) SMALL_T(3, 3) SMALL_T(3, 4)
-SMALL_T(4, 1) SMALL_T(4, 2) SMALL_T(4, 3) SMALL_T(4, 4)
+#define SMALL_T_ROW(h, mr) SMALL_T(h, mr, 1) SMALL_T(h, mr, 2) SMALL_T(h, mr, 3) SMALL_T(h, mr, 4)
+SMALL_T_ROW(0, 1) SMALL_T_ROW(0, 2) SMALL_T_ROW(0, 3) SMALL_T_ROW(0, 4)
+SMALL_T_ROW(1, 1) SMALL_T_ROW(1, 2) SMALL_T_ROW(1, 3) SMALL_T_ROW(1, 4)
 
-static void small_t_y(size_t M, size_t n, size_t K, const float *A, size_t lda, const float *B,
-                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
-    typedef void (*fn_t)(size_t, const float *, size_t, const float *, size_t, const float *,
-                         float *, size_t, int);
-    static const fn_t fns[5][5] = {
-        {NULL, NULL, NULL, NULL, NULL},
-        {NULL, small_t_1_1, small_t_1_2, small_t_1_3, small_t_1_4},
-        {NULL, small_t_2_1, small_t_2_2, small_t_2_3, small_t_2_4},
-        {NULL, small_t_3_1, small_t_3_2, small_t_3_3, small_t_3_4},
-        {NULL, small_t_4_1, small_t_4_2, small_t_4_3, small_t_4_4},
+typedef void (*small_t_fn)(size_t, const float *, size_t, const void *, size_t, const float *,
+                           float *, size_t, int);
+#define SMALL_T_FNS(h, mr)                                                                 \
+    {NULL, small_t_##h##_##mr##_1, small_t_##h##_##mr##_2, small_t_##h##_##mr##_3,         \
+     small_t_##h##_##mr##_4}
+
+static CML_ALWAYS_INLINE void small_t_cols(const int H, size_t M, size_t n, size_t K,
+                                           const float *A, size_t lda, const void *B, size_t ldb,
+                                           const float *bias, float *C, size_t ldc, int load_c) {
+    static const small_t_fn fns[2][5][5] = {
+        {{NULL, NULL, NULL, NULL, NULL}, SMALL_T_FNS(0, 1), SMALL_T_FNS(0, 2), SMALL_T_FNS(0, 3),
+         SMALL_T_FNS(0, 4)},
+        {{NULL, NULL, NULL, NULL, NULL}, SMALL_T_FNS(1, 1), SMALL_T_FNS(1, 2), SMALL_T_FNS(1, 3),
+         SMALL_T_FNS(1, 4)},
     };
     for (size_t i = 0; i < M; i += 4) {
         size_t mr = cml_k_min(4, M - i);
         for (size_t j = 0; j < n; j += 4) {
             size_t nc = cml_k_min(4, n - j);
-            fns[mr][nc](K, A + i * lda, lda, B + j * ldb, ldb, bias ? bias + j : NULL,
-                        C + i * ldc + j, ldc, load_c);
+            fns[H][mr][nc](K, A + i * lda, lda, cml_gemm_b_off(H, B, j * ldb), ldb,
+                           bias ? bias + j : NULL, C + i * ldc + j, ldc, load_c);
         }
     }
+}
+
+static void small_t_y(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *B,
+                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    small_t_cols(0, M, n, K, A, lda, B, ldb, bias, C, ldc, load_c);
+}
+static void small_t_y_h(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *B,
+                        size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    small_t_cols(1, M, n, K, A, lda, B, ldb, bias, C, ldc, load_c);
 }
 
 const cml_gemm_kit cml_gemm_kit_avx2 = {
@@ -306,10 +372,10 @@ const cml_gemm_kit cml_gemm_kit_avx2 = {
     .nr = Y_NR,
     .kc = 256,
     .ukr = {NULL, ukr_y_1, ukr_y_2, ukr_y_3, ukr_y_4, ukr_y_5, ukr_y_6},
-    .pack_n = pack_n_y,
-    .pack_t = pack_t_y,
-    .small_n = small_n_y,
-    .small_t = small_t_y,
+    .pack_n = {pack_n_y, pack_n_y_h},
+    .pack_t = {pack_t_y, pack_t_y_h},
+    .small_n = {small_n_y, small_n_y_h},
+    .small_t = {small_t_y, small_t_y_h},
     .small_t_max_m = 8,
     .small_col_align = 32,
 };

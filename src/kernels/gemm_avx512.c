@@ -14,6 +14,18 @@ static CML_ALWAYS_INLINE __mmask16 tail_mask16(size_t n) {
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
 }
 
+/* 16 elements of B at element off: floats, or fp16 bits widened (H = 1). */
+static CML_ALWAYS_INLINE __m512 ld16(const int H, const void *B, size_t off) {
+    if (H) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)B + off)));
+    return _mm512_loadu_ps((const float *)B + off);
+}
+
+/* The lanes of m of the 16 at off, zero elsewhere (masked: no read past them). */
+static CML_ALWAYS_INLINE __m512 ld16m(const int H, const void *B, size_t off, __mmask16 m) {
+    if (H) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)B + off));
+    return _mm512_maskz_loadu_ps(m, (const float *)B + off);
+}
+
 static CML_ALWAYS_INLINE __m512 z_epi(__m512 v, __m512 bias, const cml_gemm_epi *e, int i,
                                       __mmask16 m, const float *c, __m512 lo, __m512 hi) {
     if (e->bias) v = _mm512_add_ps(v, bias);
@@ -96,19 +108,27 @@ Z_UKR(13)
 Z_UKR(14)
 #endif
 
-static void pack_n_z(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+static CML_ALWAYS_INLINE void pack_n_body(const int H, size_t kc, size_t nr, const void *B,
+                                          size_t ldb, float *Bp) {
     if (nr == Z_NR) {
         for (size_t k = 0; k < kc; k++) {
-            _mm512_store_ps(Bp + k * Z_NR, _mm512_loadu_ps(B + k * ldb));
-            _mm512_store_ps(Bp + k * Z_NR + 16, _mm512_loadu_ps(B + k * ldb + 16));
+            _mm512_store_ps(Bp + k * Z_NR, ld16(H, B, k * ldb));
+            _mm512_store_ps(Bp + k * Z_NR + 16, ld16(H, B, k * ldb + 16));
         }
     } else {
         __mmask16 m0 = tail_mask16(nr), m1 = nr > 16 ? tail_mask16(nr - 16) : 0;
         for (size_t k = 0; k < kc; k++) {
-            _mm512_store_ps(Bp + k * Z_NR, _mm512_maskz_loadu_ps(m0, B + k * ldb));
-            _mm512_store_ps(Bp + k * Z_NR + 16, _mm512_maskz_loadu_ps(m1, B + k * ldb + 16));
+            _mm512_store_ps(Bp + k * Z_NR, ld16m(H, B, k * ldb, m0));
+            _mm512_store_ps(Bp + k * Z_NR + 16, ld16m(H, B, k * ldb + 16, m1));
         }
     }
+}
+
+static void pack_n_z(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    pack_n_body(0, kc, nr, B, ldb, Bp);
+}
+static void pack_n_z_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    pack_n_body(1, kc, nr, B, ldb, Bp);
 }
 
 /* 16x16 transpose of rows r[0..15] (16 floats each) into columns. */
@@ -139,17 +159,18 @@ static CML_ALWAYS_INLINE void transpose16(__m512 r[16]) {
     for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
-static void pack_t_z(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+static CML_ALWAYS_INLINE void pack_t_body(const int H, size_t kc, size_t nr, const void *B,
+                                          size_t ldb, float *Bp) {
     if (nr != Z_NR) {
-        cml_gemm_pack_t_impl(Z_NR, kc, nr, B, ldb, Bp);
+        cml_gemm_pack_t_impl(H, Z_NR, kc, nr, B, ldb, Bp);
         return;
     }
     size_t k = 0;
     for (; k + 16 <= kc; k += 16) {
         for (int h = 0; h < 2; h++) {
             __m512 r[16];
-            const float *src = B + (size_t)h * 16 * ldb + k;
-            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (size_t)i * ldb);
+            size_t src = (size_t)h * 16 * ldb + k;
+            for (int i = 0; i < 16; i++) r[i] = ld16(H, B, src + (size_t)i * ldb);
             transpose16(r);
             for (int i = 0; i < 16; i++) _mm512_store_ps(Bp + (k + (size_t)i) * Z_NR + h * 16, r[i]);
         }
@@ -159,19 +180,27 @@ static void pack_t_z(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp
         __mmask16 m = tail_mask16(rem);
         for (int h = 0; h < 2; h++) {
             __m512 r[16];
-            const float *src = B + (size_t)h * 16 * ldb + k;
-            for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(m, src + (size_t)i * ldb);
+            size_t src = (size_t)h * 16 * ldb + k;
+            for (int i = 0; i < 16; i++) r[i] = ld16m(H, B, src + (size_t)i * ldb, m);
             transpose16(r);
             for (size_t i = 0; i < rem; i++) _mm512_store_ps(Bp + (k + i) * Z_NR + h * 16, r[i]);
         }
     }
 }
 
+static void pack_t_z(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    pack_t_body(0, kc, nr, B, ldb, Bp);
+}
+static void pack_t_z_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    pack_t_body(1, kc, nr, B, ldb, Bp);
+}
+
 /* ---- small M, B[K,N]: rows <= 4, 64 columns per step ------------------------- */
 
-static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *A, size_t lda,
-                                           const float *B, size_t ldb, const float *bias,
-                                           float *C, size_t ldc, int load_c, size_t ncols) {
+static CML_ALWAYS_INLINE void small_n_tile(const int H, const int MR, size_t K, const float *A,
+                                           size_t lda, const void *B, size_t ldb,
+                                           const float *bias, float *C, size_t ldc, int load_c,
+                                           size_t ncols) {
     __mmask16 m[4];
     #pragma GCC unroll 16
     for (int v = 0; v < 4; v++)
@@ -183,10 +212,9 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
         for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
     if (ncols == 64) {
         for (size_t k = 0; k < K; k++) {
-            const float *b = B + k * ldb;
             __m512 bv[4];
             #pragma GCC unroll 16
-            for (int v = 0; v < 4; v++) bv[v] = _mm512_loadu_ps(b + v * 16);
+            for (int v = 0; v < 4; v++) bv[v] = ld16(H, B, k * ldb + (size_t)v * 16);
             #pragma GCC unroll 16
             for (int i = 0; i < MR; i++) {
                 __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);
@@ -196,10 +224,9 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
         }
     } else {
         for (size_t k = 0; k < K; k++) {
-            const float *b = B + k * ldb;
             __m512 bv[4];
             #pragma GCC unroll 16
-            for (int v = 0; v < 4; v++) bv[v] = _mm512_maskz_loadu_ps(m[v], b + v * 16);
+            for (int v = 0; v < 4; v++) bv[v] = ld16m(H, B, k * ldb + (size_t)v * 16, m[v]);
             #pragma GCC unroll 16
             for (int i = 0; i < MR; i++) {
                 __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);
@@ -221,32 +248,45 @@ static CML_ALWAYS_INLINE void small_n_tile(const int MR, size_t K, const float *
     }
 }
 
-#define SMALL_N_ROWS(mr)                                                                   \
-    static void small_n_##mr(size_t K, const float *A, size_t lda, const float *B,         \
-                             size_t ldb, const float *bias, float *C, size_t ldc,          \
-                             int load_c, size_t ncols) {                                   \
-        small_n_tile(mr, K, A, lda, B, ldb, bias, C, ldc, load_c, ncols);                  \
+#define SMALL_N_ROWS(h, mr)                                                                \
+    static void small_n_##h##_##mr(size_t K, const float *A, size_t lda, const void *B,       \
+                                   size_t ldb, const float *bias, float *C, size_t ldc,       \
+                                   int load_c, size_t ncols) {                                \
+        small_n_tile(h, mr, K, A, lda, B, ldb, bias, C, ldc, load_c, ncols);                  \
     }
-SMALL_N_ROWS(1)
-SMALL_N_ROWS(2)
-SMALL_N_ROWS(3)
-SMALL_N_ROWS(4)
+SMALL_N_ROWS(0, 1) SMALL_N_ROWS(0, 2) SMALL_N_ROWS(0, 3) SMALL_N_ROWS(0, 4)
+SMALL_N_ROWS(1, 1) SMALL_N_ROWS(1, 2) SMALL_N_ROWS(1, 3) SMALL_N_ROWS(1, 4)
 
-static void small_n_z(size_t M, size_t n, size_t K, const float *A, size_t lda, const float *B,
-                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
-    typedef void (*fn_t)(size_t, const float *, size_t, const float *, size_t, const float *,
-                         float *, size_t, int, size_t);
-    static const fn_t fns[5] = {NULL, small_n_1, small_n_2, small_n_3, small_n_4};
+typedef void (*small_n_fn)(size_t, const float *, size_t, const void *, size_t, const float *,
+                           float *, size_t, int, size_t);
+
+static CML_ALWAYS_INLINE void small_n_cols(const int H, size_t M, size_t n, size_t K,
+                                           const float *A, size_t lda, const void *B, size_t ldb,
+                                           const float *bias, float *C, size_t ldc, int load_c) {
+    static const small_n_fn fns[2][5] = {
+        {NULL, small_n_0_1, small_n_0_2, small_n_0_3, small_n_0_4},
+        {NULL, small_n_1_1, small_n_1_2, small_n_1_3, small_n_1_4},
+    };
     for (size_t j = 0; j < n; j += 64) {
         size_t nc = cml_k_min(64, n - j);
-        fns[M](K, A, lda, B + j, ldb, bias ? bias + j : NULL, C + j, ldc, load_c, nc);
+        fns[H][M](K, A, lda, cml_gemm_b_off(H, B, j), ldb, bias ? bias + j : NULL, C + j, ldc,
+                  load_c, nc);
     }
+}
+
+static void small_n_z(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *B,
+                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    small_n_cols(0, M, n, K, A, lda, B, ldb, bias, C, ldc, load_c);
+}
+static void small_n_z_h(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *B,
+                        size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    small_n_cols(1, M, n, K, A, lda, B, ldb, bias, C, ldc, load_c);
 }
 
 /* ---- small M, B[N,K]: dot products, 4 x 4 outputs per step -------------------- */
 
-static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K, const float *A,
-                                           size_t lda, const float *B, size_t ldb,
+static CML_ALWAYS_INLINE void small_t_tile(const int H, const int MR, const int NC, size_t K,
+                                           const float *A, size_t lda, const void *B, size_t ldb,
                                            const float *bias, float *C, size_t ldc,
                                            int load_c) {
     __m512 acc[4][4];
@@ -258,7 +298,7 @@ static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K,
     for (; k + 16 <= K; k += 16) {
         __m512 b[4];
         #pragma GCC unroll 16
-        for (int j = 0; j < NC; j++) b[j] = _mm512_loadu_ps(B + (size_t)j * ldb + k);
+        for (int j = 0; j < NC; j++) b[j] = ld16(H, B, (size_t)j * ldb + k);
         #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m512 a = _mm512_loadu_ps(A + (size_t)i * lda + k);
@@ -270,7 +310,7 @@ static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K,
         __mmask16 m = tail_mask16(K - k);
         __m512 b[4];
         #pragma GCC unroll 16
-        for (int j = 0; j < NC; j++) b[j] = _mm512_maskz_loadu_ps(m, B + (size_t)j * ldb + k);
+        for (int j = 0; j < NC; j++) b[j] = ld16m(H, B, (size_t)j * ldb + k, m);
         #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m512 a = _mm512_maskz_loadu_ps(m, A + (size_t)i * lda + k);
@@ -291,36 +331,48 @@ static CML_ALWAYS_INLINE void small_t_tile(const int MR, const int NC, size_t K,
     }
 }
 
-#define SMALL_T(mr, nc)                                                                    \
-    static void small_t_##mr##_##nc(size_t K, const float *A, size_t lda, const float *B,  \
-                                    size_t ldb, const float *bias, float *C, size_t ldc,   \
-                                    int load_c) {                                          \
-        small_t_tile(mr, nc, K, A, lda, B, ldb, bias, C, ldc, load_c);                     \
+#define SMALL_T(h, mr, nc)                                                                 \
+    static void small_t_##h##_##mr##_##nc(size_t K, const float *A, size_t lda,               \
+                                          const void *B, size_t ldb, const float *bias,       \
+                                          float *C, size_t ldc, int load_c) {                 \
+        small_t_tile(h, mr, nc, K, A, lda, B, ldb, bias, C, ldc, load_c);                     \
     }
-SMALL_T(1, 1) SMALL_T(1, 2) SMALL_T(1, 3) SMALL_T(1, 4)
-SMALL_T(2, 1) SMALL_T(2, 2) SMALL_T(2, 3) SMALL_T(2, 4)
-SMALL_T(3, 1) SMALL_T(3, 2) SMALL_T(3, 3) SMALL_T(3, 4)
-SMALL_T(4, 1) SMALL_T(4, 2) SMALL_T(4, 3) SMALL_T(4, 4)
+#define SMALL_T_ROW(h, mr) SMALL_T(h, mr, 1) SMALL_T(h, mr, 2) SMALL_T(h, mr, 3) SMALL_T(h, mr, 4)
+SMALL_T_ROW(0, 1) SMALL_T_ROW(0, 2) SMALL_T_ROW(0, 3) SMALL_T_ROW(0, 4)
+SMALL_T_ROW(1, 1) SMALL_T_ROW(1, 2) SMALL_T_ROW(1, 3) SMALL_T_ROW(1, 4)
 
-static void small_t_z(size_t M, size_t n, size_t K, const float *A, size_t lda, const float *B,
-                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
-    typedef void (*fn_t)(size_t, const float *, size_t, const float *, size_t, const float *,
-                         float *, size_t, int);
-    static const fn_t fns[5][5] = {
-        {NULL, NULL, NULL, NULL, NULL},
-        {NULL, small_t_1_1, small_t_1_2, small_t_1_3, small_t_1_4},
-        {NULL, small_t_2_1, small_t_2_2, small_t_2_3, small_t_2_4},
-        {NULL, small_t_3_1, small_t_3_2, small_t_3_3, small_t_3_4},
-        {NULL, small_t_4_1, small_t_4_2, small_t_4_3, small_t_4_4},
+typedef void (*small_t_fn)(size_t, const float *, size_t, const void *, size_t, const float *,
+                           float *, size_t, int);
+#define SMALL_T_FNS(h, mr)                                                                 \
+    {NULL, small_t_##h##_##mr##_1, small_t_##h##_##mr##_2, small_t_##h##_##mr##_3,         \
+     small_t_##h##_##mr##_4}
+
+static CML_ALWAYS_INLINE void small_t_cols(const int H, size_t M, size_t n, size_t K,
+                                           const float *A, size_t lda, const void *B, size_t ldb,
+                                           const float *bias, float *C, size_t ldc, int load_c) {
+    static const small_t_fn fns[2][5][5] = {
+        {{NULL, NULL, NULL, NULL, NULL}, SMALL_T_FNS(0, 1), SMALL_T_FNS(0, 2), SMALL_T_FNS(0, 3),
+         SMALL_T_FNS(0, 4)},
+        {{NULL, NULL, NULL, NULL, NULL}, SMALL_T_FNS(1, 1), SMALL_T_FNS(1, 2), SMALL_T_FNS(1, 3),
+         SMALL_T_FNS(1, 4)},
     };
     for (size_t i = 0; i < M; i += 4) {
         size_t mr = cml_k_min(4, M - i);
         for (size_t j = 0; j < n; j += 4) {
             size_t nc = cml_k_min(4, n - j);
-            fns[mr][nc](K, A + i * lda, lda, B + j * ldb, ldb, bias ? bias + j : NULL,
-                        C + i * ldc + j, ldc, load_c);
+            fns[H][mr][nc](K, A + i * lda, lda, cml_gemm_b_off(H, B, j * ldb), ldb,
+                           bias ? bias + j : NULL, C + i * ldc + j, ldc, load_c);
         }
     }
+}
+
+static void small_t_z(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *B,
+                      size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    small_t_cols(0, M, n, K, A, lda, B, ldb, bias, C, ldc, load_c);
+}
+static void small_t_z_h(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *B,
+                        size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    small_t_cols(1, M, n, K, A, lda, B, ldb, bias, C, ldc, load_c);
 }
 
 const cml_gemm_kit cml_gemm_kit_avx512 = {
@@ -335,10 +387,10 @@ const cml_gemm_kit cml_gemm_kit_avx512 = {
             ukr_z_13, ukr_z_14,
 #endif
     },
-    .pack_n = pack_n_z,
-    .pack_t = pack_t_z,
-    .small_n = small_n_z,
-    .small_t = small_t_z,
+    .pack_n = {pack_n_z, pack_n_z_h},
+    .pack_t = {pack_t_z, pack_t_z_h},
+    .small_n = {small_n_z, small_n_z_h},
+    .small_t = {small_t_z, small_t_z_h},
     .small_t_max_m = 8,
     .small_col_align = 64,
 };

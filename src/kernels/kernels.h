@@ -92,6 +92,39 @@ void cml_k_copy_strided(size_t elem_size, int32_t rank, const int64_t *sizes,
 void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K,
                     const float *A, size_t lda, const float *B, size_t ldb, bool trans_b,
                     const float *bias, float *C, size_t ldc, bool accumulate);
+/* Extension: cml_k_gemm_f32 with B held as IEEE fp16 bits (an fp16 weight
+ * kept as stored). Each element is widened exactly as it is packed or read
+ * and the sums run in the same order, so the result is bit-identical to
+ * cml_k_gemm_f32 on B widened to float. */
+void cml_k_gemm_f32_f16b(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                         size_t lda, const uint16_t *B, size_t ldb, bool trans_b,
+                         const float *bias, float *C, size_t ldc, bool accumulate);
+
+/* Prepacked B (a constant weight packed once at load): op(B) [K, N] stored
+ * as ceil(N / nr) panels of K x nr elements (panel p holds columns
+ * p*nr .. p*nr+nr-1, row-major over k, zero-padded past N), as float or as
+ * fp16 bits. nr is the packing kit's register-tile width
+ * (cml_k_gemm_packed_nr()); a pack made for another nr still computes
+ * correctly, only slower. The sums run in the order of cml_k_gemm_f32's
+ * packed path, so the result equals cml_k_gemm_f32 on the same (widened)
+ * values whenever that call would not take its small-M path, i.e. M >
+ * CML_GEMM_SMALL_M_MAX. */
+#define CML_GEMM_SMALL_M_MAX 8
+size_t cml_k_gemm_packed_nr(void);
+/* Bytes of a pack of N x K (op(B) columns x depth) with element size esize (4 or 2). */
+size_t cml_k_gemm_packed_size(size_t N, size_t K, size_t nr, size_t esize);
+/* Packs op(B) (B[N, K] with ldb when trans_b, else B[K, N]) from floats
+ * (b_f16 false) or fp16 bits into dst, keeping the element type. */
+void cml_k_gemm_pack_b(size_t N, size_t K, const void *B, size_t ldb, bool trans_b, bool b_f16,
+                       size_t nr, void *dst);
+/* The same pack made in place over B[N, K] (trans_b, ldb == K), for N a
+ * multiple of nr (then the pack has B's size): each panel is copied to tmp
+ * (nr * K elements) and packed back where it was. */
+void cml_k_gemm_pack_b_inplace(size_t N, size_t K, void *B, bool b_f16, size_t nr, void *tmp);
+/* C[M,N] = A[M,K] * packed op(B) (+ bias[N]) (+ C if accumulate). */
+void cml_k_gemm_f32_packed(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
+                           size_t lda, const void *packed, size_t nr, bool packed_f16,
+                           const float *bias, float *C, size_t ldc, bool accumulate);
 
 /* ---- quantized matrix-vector product (gemv_q.c) -------------------------
  * y[n] = sum_k x[k] * w(n, k) (+ bias[n]) for n < N, with W [N, K] held as

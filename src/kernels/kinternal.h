@@ -54,22 +54,25 @@ typedef void (*cml_gemm_ukr_fn)(size_t kc, const float *A, size_t lda, const flo
                                 float *C, size_t ldc, size_t nr, const cml_gemm_epi *e);
 /* Packs rows [0,kc) x columns [0,nr) of op(B) into Bp[kc][NR], zeroing
  * columns nr..NR-1. B points at op(B)[0][0] of the panel: B[k*ldb + j] when
- * not transposed, B[j*ldb + k] when transposed. */
-typedef void (*cml_gemm_pack_fn)(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp);
+ * not transposed, B[j*ldb + k] when transposed. B holds floats, or fp16 bits
+ * (uint16_t) for the [1] entries of a kit's tables (widened exactly). */
+typedef void (*cml_gemm_pack_fn)(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp);
 /* Unpacked small-M kernels over columns [0, n) of C, all M (<= 4 for
- * small_nt) rows: C = A * op(B) (+ bias) (+ C if load_c). */
+ * small_nt) rows: C = A * op(B) (+ bias) (+ C if load_c); B as for pack. */
 typedef void (*cml_gemm_small_fn)(size_t M, size_t n, size_t K, const float *A, size_t lda,
-                                  const float *B, size_t ldb, const float *bias, float *C,
+                                  const void *B, size_t ldb, const float *bias, float *C,
                                   size_t ldc, int load_c);
 
+/* Tables indexed [0] for float B, [1] for fp16 B; both sum in the same
+ * order, so fp16 B gives the results of float B holding the widened values. */
 typedef struct cml_gemm_kit {
     int mr, nr, kc;
     cml_gemm_ukr_fn ukr[CML_GEMM_MAX_MR + 1];
-    cml_gemm_pack_fn pack_n, pack_t;
-    cml_gemm_small_fn small_n; /* B[K,N]; M <= 4 */
-    cml_gemm_small_fn small_t; /* B[N,K]; any M, dot products along K */
-    size_t small_t_max_m;      /* use small_t when M <= this */
-    size_t small_col_align;    /* column split granularity for small_* */
+    cml_gemm_pack_fn pack_n[2], pack_t[2];
+    cml_gemm_small_fn small_n[2]; /* B[K,N]; M <= 4 */
+    cml_gemm_small_fn small_t[2]; /* B[N,K]; any M, dot products along K */
+    size_t small_t_max_m;         /* use small_t when M <= this */
+    size_t small_col_align;       /* column split granularity for small_* */
 } cml_gemm_kit;
 
 /* Packs rows [k0, k0+kc) x columns [j0, j0+nr) of a virtual op(B) into
@@ -85,6 +88,19 @@ void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, co
 void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
                           size_t ldc, bool clamp, float lo, float hi);
+
+/* The two above with A (a conv weight, say) held as fp16 bits: each register
+ * tile's rows are widened exactly into a stack buffer before the
+ * microkernel runs, so the result is bit-identical to the float-A call on
+ * the widened values whenever that call takes the packed path, i.e. always
+ * for bpack, and for rbias unless rbias == NULL, !clamp and M <= 4 (the
+ * float call then runs its small-M kernel; this one never does). */
+void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
+                           size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
+                           float *C, size_t ldc, bool clamp, float lo, float hi);
+void cml_k_gemm_f16a_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
+                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
+                           size_t ldc, bool clamp, float lo, float hi);
 
 extern const cml_gemm_kit cml_gemm_kit_scalar;
 extern const cml_gemm_kit cml_gemm_kit_avx2;

@@ -21,6 +21,7 @@
 #include "mil/compressed.h"
 #include "mil/fuse.h"
 #include "mil/graph.h"
+#include "mil/ops.h"
 #include "mil/state_inplace.h"
 #include "platform/file.h"
 
@@ -289,6 +290,23 @@ static void widen_fp16(const void *src, float *dst, uint64_t n) {
     }
 }
 
+/* An fp16 tensor kept as its fp16 bits (mil.h `half`): in place in the
+ * mapped file when aligned, else a copy. widen_for_consumers() widens it
+ * unless every reader takes fp16. */
+static cml_status keep_half(compiler *c, const cml_mlvalue *mv, cml_mil_value *v) {
+    v->half = true;
+    v->capacity = (size_t)mv->numel * sizeof(uint16_t);
+    if (mv->from_blob && ((uintptr_t)mv->data % sizeof(uint16_t)) == 0) {
+        v->data = (void *)mv->data; /* the package outlives the graph */
+        return CML_OK;
+    }
+    void *data = own_block(c, 1, v->capacity, false); /* its own block: freed if widened */
+    if (!data) return CML_ERR_NOMEM;
+    memcpy(data, mv->data, v->capacity);
+    v->data = data;
+    return CML_OK;
+}
+
 /* Decodes a MILSpec.Value into const value v (what: for messages). */
 static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_value *v,
                                 const char *what) {
@@ -355,6 +373,9 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
         v->data = packed;
         return CML_OK;
     }
+    if (mv.dtype == CML_MIL_FLOAT16 && mv.storage == CML_MLVALUE_RAW && n &&
+        mv.nbytes == n * sizeof(uint16_t))
+        return keep_half(c, &mv, v);
     void *data = n ? const_space(c, v->capacity) : own_alloc(c, 1, v->capacity);
     if (!data) return CML_ERR_NOMEM;
     v->data = data;
@@ -398,27 +419,88 @@ static bool packed_reader(const cml_mil_node *node, const char *param) {
     return false;
 }
 
-static void mark_unpack(const cml_mil_graph *g, const cml_mil_block *blk, uint8_t *unpack) {
+/* fp16 constants (mil.h half) stay fp16 only where every reader is one of
+ * these parameters (read through cml_k_gemm_f32_f16b). */
+static bool half_reader(const cml_mil_node *node, const char *param) {
+    return (strcmp(node->type, "linear") == 0 && strcmp(param, "weight") == 0) ||
+           (strcmp(node->type, "matmul") == 0 && strcmp(param, "y") == 0);
+}
+
+typedef bool (*reader_fn)(const cml_mil_node *node, const char *param);
+
+/* Sets mark[v] for every value v with packed_bits (half == false) or half
+ * set (half == true) that a parameter other than an `ok` one reads, or that
+ * is a block output; seen[v] (when not NULL) for those an `ok` one reads. */
+static void mark_readers(const cml_mil_graph *g, const cml_mil_block *blk, bool half, reader_fn ok,
+                         uint8_t *mark, uint8_t *seen) {
     for (uint32_t i = 0; i < blk->nnodes; i++) {
         const cml_mil_node *node = &blk->nodes[i];
         for (uint32_t p = 0; p < node->nparams; p++)
             for (uint32_t k = 0; k < node->params[p].count; k++) {
                 cml_mil_vid v = node->params[p].vids[k];
-                if (v < g->nvalues && g->values[v].packed_bits &&
-                    !packed_reader(node, node->params[p].name))
-                    unpack[v] = 1;
+                if (v >= g->nvalues || !(half ? g->values[v].half : g->values[v].packed_bits != 0))
+                    continue;
+                if (!ok(node, node->params[p].name)) mark[v] = 1;
+                else if (seen) seen[v] = 1;
             }
-        for (uint32_t b = 0; b < node->nblocks; b++) mark_unpack(g, &node->blocks[b], unpack);
+        for (uint32_t b = 0; b < node->nblocks; b++)
+            mark_readers(g, &node->blocks[b], half, ok, mark, seen);
     }
     for (uint32_t i = 0; i < blk->noutputs; i++)
-        if (blk->outputs[i] < g->nvalues) unpack[blk->outputs[i]] = 1;
+        if (blk->outputs[i] < g->nvalues) mark[blk->outputs[i]] = 1;
+}
+
+/* Replaces graph-owned buffer old (if it is one) by fresh, which is not
+ * yet owned: old is freed and fresh takes its owned[] slot; otherwise fresh
+ * is appended (old then points into the mapped file). */
+static cml_status own_instead(compiler *c, void *old, void *fresh) {
+    cml_mil_graph *g = c->g;
+    for (uint32_t i = 0; i < g->nowned; i++)
+        if (g->owned[i] == old) {
+            cml_free(g->allocator, old);
+            g->owned[i] = fresh;
+            return CML_OK;
+        }
+    if (cml_mil_graph_own(g, fresh) == CML_OK) return CML_OK;
+    cml_free(g->allocator, fresh);
+    return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
+}
+
+/* Widens the fp16 constants some reader needs as float, and those no
+ * fp16-taking reader reads (F16C bulk conversion; exact). */
+static cml_status widen_for_consumers(compiler *c) {
+    cml_mil_graph *g = c->g;
+    uint8_t *widen = cml_calloc(g->allocator, g->nvalues ? g->nvalues : 1, 2);
+    if (!widen) return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
+    uint8_t *seen = widen + g->nvalues;
+    mark_readers(g, &g->main, true, half_reader, widen, seen);
+    cml_status st = CML_OK;
+    for (uint32_t i = 0; i < g->nvalues && st == CML_OK; i++) {
+        cml_mil_value *v = &g->values[i];
+        if (!v->half || (!widen[i] && seen[i])) continue;
+        size_t n = v->capacity / sizeof(uint16_t);
+        float *data = cml_malloc(g->allocator, n * sizeof(float));
+        if (!data) {
+            st = cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
+            break;
+        }
+        cml_platform_advise_huge(data, n * sizeof(float));
+        cml_k_convert(CML_DTYPE_FLOAT16, v->data, CML_DTYPE_FLOAT32, data, n);
+        st = own_instead(c, v->data, data);
+        if (st != CML_OK) break;
+        v->data = data;
+        v->capacity = n * sizeof(float);
+        v->half = false;
+    }
+    cml_free(g->allocator, widen);
+    return st;
 }
 
 static cml_status unpack_for_consumers(compiler *c) {
     cml_mil_graph *g = c->g;
     uint8_t *unpack = cml_calloc(g->allocator, g->nvalues ? g->nvalues : 1, 1);
     if (!unpack) return cml_fail(c->err, CML_ERR_NOMEM, "out of memory");
-    mark_unpack(g, &g->main, unpack);
+    mark_readers(g, &g->main, false, packed_reader, unpack, NULL);
     cml_status st = CML_OK;
     for (uint32_t i = 0; i < g->nvalues && st == CML_OK; i++) {
         cml_mil_value *v = &g->values[i];
@@ -876,9 +958,11 @@ static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Fun
         return cml_fail(c->err, CML_ERR_UNSUPPORTED, "%s", c->unsupported);
     }
     CML_TRY(unpack_for_consumers(c));
+    CML_TRY(widen_for_consumers(c));
     CML_TRY(cml_mil_compressed_mark(g, c->err)); /* compressed.h: before folding */
     CML_TRY(infer_block(c, &g->main, "main block"));
     cml_mil_compressed_release(g);
+    CML_TRY(cml_mil_prepack_linear(g, c->err));
     cml_mil_fuse_activations(g);
     cml_mil_state_inplace(g); /* state_inplace.h: KV-cache updates without copies */
     for (uint32_t i = 0; i < g->main.noutputs; i++) {

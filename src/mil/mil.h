@@ -17,8 +17,10 @@
  * numbers; the executor rounds every fp16 output to fp16 after each op, which
  * gives the same results as fp16 storage with rounding at op boundaries (what
  * Core ML does), while letting one fp32 kernel layer serve both precisions.
- * fp16 weights are widened once at load. Boundary conversion (fp16 model
- * I/O) uses F16C where available.
+ * fp16 constants stay fp16 (`half`) where every reader takes fp16 weights
+ * (linear's weight, matmul's y: widened exactly inside the gemm) and are
+ * widened once at load elsewhere. Boundary conversion (fp16 model I/O) uses
+ * F16C where available.
  *
  * Storage dtypes: FLOAT32 (fp32 and fp16 values, `fp16` flag set for the
  * latter), INT32, INT64, BOOL (1 byte), INT8, UINT8, INT16, UINT16, UINT32.
@@ -69,6 +71,16 @@ typedef struct cml_mil_value {
      * UINT8) and only constexpr_* parameters read it (ops_constexpr.c). */
     uint8_t packed_bits;
     bool packed_signed;
+    /* fp16 constants kept as stored (compile.c): when half is set, data holds
+     * IEEE fp16 bits (uint16_t, capacity = 2 bytes per element) while dtype
+     * stays FLOAT32 with fp16 set; only linear's `weight` and matmul's `y`
+     * read such a value (any other reader gets it widened at load). */
+    bool half;
+    /* Prepacked at load (ops_linear.c cml_mil_prepack_linear): when gemm_nr
+     * is set, data holds the weight as cml_k_gemm_pack_b panels of that
+     * width (fp16 bits when half, else float; shape/bound unchanged) and
+     * only linear's `weight` reads it. */
+    uint8_t gemm_nr;
 } cml_mil_value;
 
 /* One named operation parameter; variadic parameters (concat's `values`)

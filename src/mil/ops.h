@@ -112,4 +112,11 @@ typedef void (*cml_milop_row_fn)(void *ctx, int64_t n, const int64_t *offs,
 void cml_milop_walk(int32_t rank, const int64_t *shape, int nops, const int64_t *const *strides,
                     cml_milop_row_fn fn, void *ctx);
 
+/* Packs the constant weights of linear ops into gemm panels once
+ * (ops_linear.c; mil.h gemm_nr): a float or kept-fp16 rank-2 constant
+ * whose every reader is the `weight` of an unfolded linear with a
+ * static-shape x of more than CML_GEMM_SMALL_M_MAX rows (so the gemm's
+ * summation order is the one it had unpacked). Runs after inference. */
+cml_status cml_mil_prepack_linear(cml_mil_graph *g, cml_error *err);
+
 #endif

@@ -222,6 +222,30 @@ static void apply_steps(const un_attr *a, const float *x, float *y, size_t n) {
         cml_k_unary_f32(a->steps[s].op, s == 0 ? x : y, y, n, a->steps[s].alpha, a->steps[s].beta);
 }
 
+/* Elementwise steps over [0, n) split over the pool in blocks of UN_BLOCK
+ * elements: every block but the last is whole, so the vector kernels see the
+ * same tail as one call would and the results do not depend on the split. */
+#define UN_BLOCK 4096
+
+typedef struct un_job {
+    const un_attr *a;
+    const float *x;
+    float *y;
+    size_t n;
+} un_job;
+
+static void un_task(void *ctx, size_t begin, size_t end) {
+    const un_job *j = ctx;
+    size_t b = begin * UN_BLOCK, e = end * UN_BLOCK < j->n ? end * UN_BLOCK : j->n;
+    apply_steps(j->a, j->x + b, j->y + b, e - b);
+}
+
+static void apply_steps_pool(cml_threadpool *pool, const un_attr *a, const float *x, float *y,
+                             size_t n) {
+    un_job j = {a, x, y, n};
+    cml_parallel_for(pool, (n + UN_BLOCK - 1) / UN_BLOCK, 2, un_task, &j);
+}
+
 static int64_t int_unary(un_int op, int64_t v, int64_t alpha) {
     switch (op) {
     case INT_ABS: return v < 0 ? -v : v;
@@ -252,7 +276,7 @@ static cml_status unary_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         return CML_OK;
     }
     if (a->special == UN_PLAIN) {
-        apply_steps(a, x->data, out->data, (size_t)n);
+        apply_steps_pool(ctx->pool, a, x->data, out->data, (size_t)n);
         return CML_OK;
     }
     /* per channel over [outer, C, inner] */
@@ -341,6 +365,28 @@ static cml_status softmax_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     return cml_milop_out_like(ctx, node, 0, x, x->rank, x->bound, false);
 }
 
+/* Softmax over [outer, len, inner] with the outer slices split over the
+ * pool (each slice is independent). */
+typedef struct sm_job {
+    const float *x;
+    float *y;
+    size_t len, inner;
+} sm_job;
+
+static void sm_task(void *ctx, size_t begin, size_t end) {
+    const sm_job *j = ctx;
+    size_t step = j->len * j->inner;
+    cml_k_softmax_f32(j->x + begin * step, j->y + begin * step, end - begin, j->len, j->inner,
+                      false);
+}
+
+static void softmax_pool(cml_threadpool *pool, const float *x, float *y, size_t outer, size_t len,
+                         size_t inner) {
+    sm_job j = {x, y, len, inner};
+    size_t grain = (16384 + len * inner - 1) / (len * inner);
+    cml_parallel_for(pool, outer, grain, sm_task, &j);
+}
+
 static cml_status softmax_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     int32_t ax = *(const int32_t *)node->attr;
     cml_mil_value *x = cml_mil_in(ctx, node, "x"), *out = cml_mil_out(ctx, node, 0);
@@ -353,7 +399,7 @@ static cml_status softmax_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     size_t len = (size_t)x->shape[ax];
     size_t inner = (size_t)cml_milop_prod(x->shape, ax + 1, x->rank);
     if (outer * len * inner == 0) return CML_OK;
-    cml_k_softmax_f32(x->data, out->data, outer, len, inner, false);
+    softmax_pool(ctx->pool, x->data, out->data, outer, len, inner);
     return CML_OK;
 }
 

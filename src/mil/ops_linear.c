@@ -5,7 +5,9 @@
  */
 #include <string.h>
 
+#include "core/alloc.h"
 #include "kernels/kernels.h"
+#include "mil/graph.h"
 #include "mil/ops.h"
 
 /* ---- linear(x, weight, bias) ------------------------------------------------ */
@@ -71,12 +73,108 @@ static cml_status linear_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         for (int64_t i = 0; i < m * dout; i++) o[i] = b ? ((const float *)b->data)[i % dout] : 0.0f;
         return CML_OK;
     }
-    cml_k_gemm_f32(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data, (size_t)din, w->data,
-                   (size_t)din, true, b ? b->data : NULL, out->data, (size_t)dout, false);
+    if (w->gemm_nr) /* prepacked at load (mil.h) */
+        cml_k_gemm_f32_packed(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data,
+                              (size_t)din, w->data, w->gemm_nr, w->half, b ? b->data : NULL,
+                              out->data, (size_t)dout, false);
+    else if (w->half) /* an fp16 weight kept as stored (mil.h): widened inside the gemm */
+        cml_k_gemm_f32_f16b(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data, (size_t)din,
+                            w->data, (size_t)din, true, b ? b->data : NULL, out->data,
+                            (size_t)dout, false);
+    else
+        cml_k_gemm_f32(ctx->pool, (size_t)m, (size_t)dout, (size_t)din, x->data, (size_t)din,
+                       w->data, (size_t)din, true, b ? b->data : NULL, out->data, (size_t)dout,
+                       false);
     return CML_OK;
 }
 
 const cml_mil_op_def cml_mil_op_linear = {"linear", linear_infer, linear_run, false};
+
+/* ---- prepacked linear weights (ops.h cml_mil_prepack_linear) -------------------- */
+
+/* Whether node's param p reading a weight allows packing it. */
+static bool packable_reader(const cml_mil_graph *g, const cml_mil_node *node, const char *p) {
+    if (node->def != &cml_mil_op_linear || node->folded || strcmp(p, "weight") != 0) return false;
+    const cml_mil_param *xp = cml_mil_param_find(node, "x");
+    if (!xp || xp->count != 1 || xp->vids[0] >= g->nvalues) return false;
+    const cml_mil_value *x = &g->values[xp->vids[0]];
+    if (x->dynamic || x->rank < 1 || !cml_milop_is_float(x->dtype)) return false;
+    return cml_milop_prod(x->bound, 0, x->rank - 1) > CML_GEMM_SMALL_M_MAX;
+}
+
+/* bad[v] = 1 for values some other reader (or a block output) reads;
+ * seen[v] = 1 for values some packable reader reads. */
+static void mark_weight_readers(const cml_mil_graph *g, const cml_mil_block *blk, uint8_t *bad,
+                                uint8_t *seen) {
+    for (uint32_t i = 0; i < blk->nnodes; i++) {
+        const cml_mil_node *node = &blk->nodes[i];
+        for (uint32_t p = 0; p < node->nparams; p++)
+            for (uint32_t k = 0; k < node->params[p].count; k++) {
+                cml_mil_vid v = node->params[p].vids[k];
+                if (v >= g->nvalues) continue;
+                if (packable_reader(g, node, node->params[p].name)) seen[v] = 1;
+                else bad[v] = 1;
+            }
+        for (uint32_t b = 0; b < node->nblocks; b++)
+            mark_weight_readers(g, &node->blocks[b], bad, seen);
+    }
+    for (uint32_t i = 0; i < blk->noutputs; i++)
+        if (blk->outputs[i] < g->nvalues) bad[blk->outputs[i]] = 1;
+}
+
+/* Replaces v's data by its packed panels: in place when the graph owns a
+ * buffer of the pack's size (N a multiple of nr, 64-byte aligned as graph
+ * allocations are), else in a new buffer (mapped-file data is dropped; an
+ * old graph-owned buffer is freed and its owned[] slot reused). */
+static cml_status pack_weight(cml_mil_graph *g, cml_mil_value *v, cml_error *err) {
+    size_t N = (size_t)v->bound[0], K = (size_t)v->bound[1], nr = cml_k_gemm_packed_nr();
+    size_t es = v->half ? sizeof(uint16_t) : sizeof(float);
+    size_t bytes = cml_k_gemm_packed_size(N, K, nr, es);
+    if (bytes == SIZE_MAX) return cml_fail(err, CML_ERR_NOMEM, "weight '%s' is too large", v->name);
+    uint32_t slot = 0;
+    while (slot < g->nowned && g->owned[slot] != v->data) slot++;
+    bool owned = slot < g->nowned;
+    if (owned && N % nr == 0 && ((uintptr_t)v->data % 64) == 0) {
+        void *tmp = cml_malloc(g->allocator, nr * K * es);
+        if (!tmp) return cml_fail(err, CML_ERR_NOMEM, "out of memory packing weight '%s'", v->name);
+        cml_k_gemm_pack_b_inplace(N, K, v->data, v->half, nr, tmp);
+        cml_free(g->allocator, tmp);
+    } else {
+        void *packed = cml_malloc(g->allocator, bytes);
+        if (!packed)
+            return cml_fail(err, CML_ERR_NOMEM, "out of memory packing weight '%s'", v->name);
+        cml_k_gemm_pack_b(N, K, v->data, K, true, v->half, nr, packed);
+        if (owned) {
+            cml_free(g->allocator, g->owned[slot]);
+            g->owned[slot] = packed;
+        } else if (cml_mil_graph_own(g, packed) != CML_OK) {
+            cml_free(g->allocator, packed);
+            return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+        }
+        v->data = packed;
+    }
+    v->capacity = bytes;
+    v->gemm_nr = (uint8_t)nr;
+    return CML_OK;
+}
+
+cml_status cml_mil_prepack_linear(cml_mil_graph *g, cml_error *err) {
+    uint8_t *bad = cml_calloc(g->allocator, g->nvalues ? g->nvalues : 1, 2);
+    if (!bad) return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    uint8_t *seen = bad + g->nvalues;
+    mark_weight_readers(g, &g->main, bad, seen);
+    cml_status st = CML_OK;
+    for (uint32_t i = 0; i < g->nvalues && st == CML_OK; i++) {
+        cml_mil_value *v = &g->values[i];
+        if (!seen[i] || bad[i] || !v->is_const || v->kind != CML_MIL_KIND_TENSOR || !v->data ||
+            v->rank != 2 || v->dtype != CML_DTYPE_FLOAT32 || v->packed_bits || v->gemm_nr ||
+            v->bound[0] <= 0 || v->bound[1] <= 0)
+            continue;
+        st = pack_weight(g, v, err);
+    }
+    cml_free(g->allocator, bad);
+    return st;
+}
 
 /* ---- matmul(x, y, transpose_x, transpose_y) ------------------------------------ */
 
@@ -156,6 +254,46 @@ static cml_status matmul_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
                               s.orank, s.out, x->dynamic || y->dynamic);
 }
 
+/* One float gemm of matmul; y may be an fp16 constant kept as stored (mil.h
+ * half), offset yo in elements. */
+static void mm_gemm(cml_threadpool *pool, const cml_mil_value *y, size_t M, size_t N, size_t K,
+                    const float *A, size_t yo, bool ty, float *C) {
+    size_t ldb = ty ? K : N;
+    if (y->half)
+        cml_k_gemm_f32_f16b(pool, M, N, K, A, K, (const uint16_t *)y->data + yo, ldb, ty, NULL, C,
+                            N, false);
+    else
+        cml_k_gemm_f32(pool, M, N, K, A, K, (const float *)y->data + yo, ldb, ty, NULL, C, N,
+                       false);
+}
+
+/* Batched float matmul without transpose_x: batches split over the pool,
+ * one single-threaded gemm each (attention heads: many small gemms). */
+typedef struct mm_batch_job {
+    const mm_shape *s;
+    const cml_mil_value *y;
+    const float *xd;
+    float *od;
+    bool ty;
+} mm_batch_job;
+
+static void mm_batch_task(void *ctx, size_t begin, size_t end) {
+    const mm_batch_job *j = ctx;
+    const mm_shape *s = j->s;
+    for (size_t b = begin; b < end; b++) {
+        int64_t xo = 0, yo = 0, rest = (int64_t)b;
+        for (int32_t i = s->brank - 1; i >= 0; i--) {
+            int64_t idx = rest % s->batch[i];
+            rest /= s->batch[i];
+            xo += idx * s->xb[i];
+            yo += idx * s->yb[i];
+        }
+        mm_gemm(NULL, j->y, (size_t)s->M, (size_t)s->N, (size_t)s->K,
+                j->xd + xo * s->M * s->K, (size_t)(yo * s->K * s->N), j->ty,
+                j->od + (int64_t)b * s->M * s->N);
+    }
+}
+
 static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const mm_attr *a = node->attr;
     cml_mil_value *x = cml_mil_in(ctx, node, "x"), *y = cml_mil_in(ctx, node, "y");
@@ -175,7 +313,7 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         CML_TRY(cml_milop_scratch(ctx, node, &scr));
         tmp = scr;
     }
-    const float *xd = x->data, *yd = y->data;
+    const float *xd = x->data;
     float *od = out->data;
     /* y shared by every batch and x contiguous: one gemm with M * nbatch rows */
     bool y_shared = true;
@@ -185,10 +323,14 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         for (int32_t i = 0; i < s.brank; i++) xbatch *= s.xb[i] ? s.batch[i] : 1;
         if (xbatch == nbatch) {
             /* x has every batch dim (none broadcast), so its matrices are contiguous */
-            cml_k_gemm_f32(ctx->pool, (size_t)(M * nbatch), (size_t)N, (size_t)K, xd, (size_t)K, yd,
-                           ty ? (size_t)K : (size_t)N, ty, NULL, od, (size_t)N, false);
+            mm_gemm(ctx->pool, y, (size_t)(M * nbatch), (size_t)N, (size_t)K, xd, 0, ty, od);
             return CML_OK;
         }
+    }
+    if (fl && !tx && K > 0 && nbatch > 1 && cml_threadpool_size(ctx->pool) > 1) {
+        mm_batch_job job = {.s = &s, .y = y, .xd = xd, .od = od, .ty = ty};
+        cml_parallel_for(ctx->pool, (size_t)nbatch, 1, mm_batch_task, &job);
+        return CML_OK;
     }
     int64_t idx[CML_MAX_DIMS] = {0};
     for (int64_t b = 0; b < nbatch; b++) {
@@ -212,8 +354,7 @@ static cml_status matmul_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
                 cml_k_copy_strided(sizeof(float), 2, sz, A, ss, tmp, ds);
                 A = tmp;
             }
-            cml_k_gemm_f32(ctx->pool, (size_t)M, (size_t)N, (size_t)K, A, (size_t)K, yd + yo,
-                           ty ? (size_t)K : (size_t)N, ty, NULL, od + oo, (size_t)N, false);
+            mm_gemm(ctx->pool, y, (size_t)M, (size_t)N, (size_t)K, A, (size_t)yo, ty, od + oo);
         }
         for (int32_t i = s.brank - 1; i >= 0; i--) {
             if (++idx[i] < s.batch[i]) break;

@@ -71,6 +71,26 @@ static cml_status ln_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
     return cml_milop_out_like(ctx, node, 0, x, x->rank, x->bound, false);
 }
 
+/* Layer norm over trailing rows, the rows split over the pool. */
+typedef struct ln_job {
+    const float *x, *g, *b;
+    float *y;
+    size_t inner;
+    float eps;
+} ln_job;
+
+static void ln_task(void *ctx, size_t begin, size_t end) {
+    const ln_job *j = ctx;
+    cml_k_layer_norm_f32(j->x + begin * j->inner, j->y + begin * j->inner, end - begin, j->inner,
+                         j->g, j->b, j->eps);
+}
+
+static void ln_pool(cml_threadpool *pool, const float *x, float *y, size_t outer, size_t inner,
+                    const float *g, const float *b, float eps) {
+    ln_job j = {x, g, b, y, inner, eps};
+    cml_parallel_for(pool, outer, (16384 + inner - 1) / inner, ln_task, &j);
+}
+
 static cml_status ln_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const ln_attr *a = node->attr;
     cml_mil_value *x = cml_mil_in(ctx, node, "x"), *out = cml_mil_out(ctx, node, 0);
@@ -87,7 +107,7 @@ static cml_status ln_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "gamma/beta do not match the normalized size");
     size_t outer = (size_t)(n / inner);
     if (a->trailing) {
-        cml_k_layer_norm_f32(x->data, out->data, outer, (size_t)inner, g, b, a->eps);
+        ln_pool(ctx->pool, x->data, out->data, outer, (size_t)inner, g, b, a->eps);
         return CML_OK;
     }
     void *scr = NULL;

@@ -3,9 +3,11 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "core/fp16.h"
 #include "core/threadpool.h"
 #include "harness.h"
 #include "kernels/kernels.h"
+#include "kernels/kinternal.h"
 #include "test_kernels_common.h"
 
 #define SENTINEL 12345.0f
@@ -149,6 +151,243 @@ static void test_gemm_shapes(cml_threadpool **pools, int npools) {
     CHECK_MSG(failed == 0, "%d fixed-shape gemm cases failed", failed);
 }
 
+/* ---- fp16 B -------------------------------------------------------------------------
+ * cml_k_gemm_f32_f16b must equal, bit for bit, cml_k_gemm_f32 on B widened to
+ * float (scalar reference conversion), at every ISA level and pool: the same
+ * summation order on the same values. B holds random fp16 bit patterns
+ * (normals, subnormals, signed zeros; no inf/NaN). */
+
+static uint16_t rand_half(void) {
+    uint16_t h = (uint16_t)(tk_next() & 0xffffu);
+    if (((h >> 10) & 0x1f) == 0x1f) h &= 0xbfffu; /* inf/NaN exponent -> a normal */
+    if (((h >> 10) & 0x1f) > 16) h = (uint16_t)((h & 0x83ffu) | (14u << 10)); /* |x| < 2 */
+    return h;
+}
+
+static int run_f16b_case(const gcase *c, cml_threadpool **pools, int npools) {
+    size_t b_n = (c->trans_b ? c->N : c->K) * c->ldb, a_n = c->M * c->lda, c_n = c->M * c->ldc;
+    float *A = malloc((a_n + 1) * sizeof *A), *Bf = malloc((b_n + 1) * sizeof *Bf);
+    uint16_t *Bh = malloc((b_n + 1) * sizeof *Bh);
+    float *bias = malloc((c->N + 1) * sizeof *bias), *C0 = malloc((c_n + 1) * sizeof *C0);
+    float *Cw = malloc((c_n + 1) * sizeof *Cw), *Ch = malloc((c_n + 1) * sizeof *Ch);
+    tk_fill(A, a_n, -1.0f, 1.0f);
+    tk_fill(bias, c->N, -1.0f, 1.0f);
+    tk_fill(C0, c_n, -1.0f, 1.0f);
+    for (size_t i = 0; i < b_n; i++) {
+        Bh[i] = rand_half();
+        Bf[i] = cml_fp16_to_fp32(Bh[i]);
+    }
+    int failures = 0;
+    for (int lvl = 0; lvl < tk_num_levels() && !failures; lvl++) {
+        tk_set_level(lvl);
+        for (int pi = 0; pi < npools && !failures; pi++) {
+            memcpy(Cw, C0, c_n * sizeof *Cw);
+            memcpy(Ch, C0, c_n * sizeof *Ch);
+            const float *bp = c->has_bias ? bias : NULL;
+            cml_k_gemm_f32(pools[pi], c->M, c->N, c->K, A, c->lda, Bf, c->ldb, c->trans_b, bp, Cw,
+                           c->ldc, c->accumulate);
+            cml_k_gemm_f32_f16b(pools[pi], c->M, c->N, c->K, A, c->lda, Bh, c->ldb, c->trans_b,
+                                bp, Ch, c->ldc, c->accumulate);
+            if (memcmp(Cw, Ch, c_n * sizeof *Cw) != 0) {
+                fprintf(stderr, "f16b mismatch lvl=%d pool=%d M=%zu N=%zu K=%zu tb=%d\n", lvl, pi,
+                        c->M, c->N, c->K, c->trans_b);
+                failures++;
+            }
+        }
+    }
+    tk_set_level(-1);
+    free(A), free(Bf), free(Bh), free(bias), free(C0), free(Cw), free(Ch);
+    return failures;
+}
+
+static void test_gemm_f16b(cml_threadpool **pools, int npools) {
+    static const gcase fixed[] = {
+        {1, 1000, 1280, 1280, 1280, 1000, true, true, false},
+        {1, 1000, 1280, 1280, 1000, 1000, false, true, false},
+        {8, 77, 200, 200, 200, 77, true, true, false},
+        {3, 130, 70, 70, 130, 130, false, false, true},
+        {128, 96, 300, 300, 300, 96, true, true, false},
+        {33, 50, 19, 19, 53, 50, false, true, true},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (run_f16b_case(&fixed[i], pools, npools)) failed++;
+    tk_seed(7);
+    for (int t = 0; t < 120; t++) {
+        gcase c;
+        c.M = pick(dims, sizeof dims / sizeof dims[0]);
+        c.N = pick(dims, sizeof dims / sizeof dims[0]);
+        c.K = pick(kdims, sizeof kdims / sizeof kdims[0]);
+        c.trans_b = tk_next() & 1;
+        c.has_bias = tk_next() & 1;
+        c.accumulate = (tk_next() % 3) == 0;
+        c.lda = c.K + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldb = (c.trans_b ? c.K : c.N) + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldc = c.N + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        if (run_f16b_case(&c, pools, npools)) failed++;
+    }
+    CHECK_MSG(failed == 0, "%d fp16-B gemm cases differ from the widened-B gemm", failed);
+}
+
+/* ---- prepacked B -----------------------------------------------------------------------
+ * cml_k_gemm_f32_packed must equal cml_k_gemm_f32 bit for bit for M >
+ * CML_GEMM_SMALL_M_MAX (same packed-path sums), for float and fp16 packs,
+ * packs made at the running level's nr and at every other level's nr. */
+
+static int n_inplace;
+
+static int run_packed_case(const gcase *c, bool f16, cml_threadpool **pools, int npools) {
+    size_t b_n = (c->trans_b ? c->N : c->K) * c->ldb, a_n = c->M * c->lda, c_n = c->M * c->ldc;
+    float *A = malloc((a_n + 1) * sizeof *A), *Bf = malloc((b_n + 1) * sizeof *Bf);
+    uint16_t *Bh = malloc((b_n + 1) * sizeof *Bh);
+    float *bias = malloc((c->N + 1) * sizeof *bias), *C0 = malloc((c_n + 1) * sizeof *C0);
+    float *Cw = malloc((c_n + 1) * sizeof *Cw), *Cp = malloc((c_n + 1) * sizeof *Cp);
+    tk_fill(A, a_n, -1.0f, 1.0f);
+    tk_fill(bias, c->N, -1.0f, 1.0f);
+    tk_fill(C0, c_n, -1.0f, 1.0f);
+    for (size_t i = 0; i < b_n; i++) {
+        Bh[i] = rand_half();
+        Bf[i] = f16 ? cml_fp16_to_fp32(Bh[i]) : tk_uniform(-1.0f, 1.0f);
+    }
+    int failures = 0;
+    for (int pack_lvl = 0; pack_lvl < tk_num_levels() && !failures; pack_lvl++) {
+        tk_set_level(pack_lvl);
+        size_t nr = cml_k_gemm_packed_nr();
+        size_t bytes = cml_k_gemm_packed_size(c->N, c->K, nr, f16 ? 2 : 4);
+        void *packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        cml_k_gemm_pack_b(c->N, c->K, f16 ? (const void *)Bh : (const void *)Bf, c->ldb,
+                          c->trans_b, f16, nr, packed);
+        if (c->trans_b && c->ldb == c->K && c->N % nr == 0) { /* in place gives the same bytes */
+            size_t es = f16 ? 2 : 4;
+            /* odd address: the pack must not assume alignment */
+            char *buf = malloc(bytes + 4), *inplace = buf + 4, *tmp = malloc(nr * c->K * es);
+            memcpy(inplace, f16 ? (const void *)Bh : (const void *)Bf, bytes);
+            cml_k_gemm_pack_b_inplace(c->N, c->K, inplace, f16, nr, tmp);
+            if (memcmp(inplace, packed, bytes) != 0) failures++;
+            n_inplace++;
+            free(buf), free(tmp);
+        }
+        for (int lvl = 0; lvl < tk_num_levels() && !failures; lvl++) {
+            tk_set_level(lvl);
+            for (int pi = 0; pi < npools && !failures; pi++) {
+                memcpy(Cw, C0, c_n * sizeof *Cw);
+                memcpy(Cp, C0, c_n * sizeof *Cp);
+                const float *bp = c->has_bias ? bias : NULL;
+                cml_k_gemm_f32(pools[pi], c->M, c->N, c->K, A, c->lda, Bf, c->ldb, c->trans_b, bp,
+                               Cw, c->ldc, c->accumulate);
+                cml_k_gemm_f32_packed(pools[pi], c->M, c->N, c->K, A, c->lda, packed, nr, f16, bp,
+                                      Cp, c->ldc, c->accumulate);
+                if (memcmp(Cw, Cp, c_n * sizeof *Cw) != 0) {
+                    fprintf(stderr, "packed mismatch f16=%d pack_lvl=%d lvl=%d pool=%d M=%zu N=%zu "
+                            "K=%zu tb=%d\n", f16, pack_lvl, lvl, pi, c->M, c->N, c->K, c->trans_b);
+                    failures++;
+                }
+            }
+        }
+        free(packed);
+    }
+    tk_set_level(-1);
+    free(A), free(Bf), free(Bh), free(bias), free(C0), free(Cw), free(Cp);
+    return failures;
+}
+
+static void test_gemm_packed(cml_threadpool **pools, int npools) {
+    static const gcase fixed[] = {
+        {128, 96, 300, 300, 300, 96, true, true, false},
+        {9, 77, 200, 200, 200, 77, true, true, false},
+        {33, 50, 19, 19, 53, 50, false, true, true},
+        {20, 40, 513, 513, 513, 40, true, false, true},
+        {12, 64, 70, 70, 70, 64, true, true, false},
+        {10, 32, 33, 33, 33, 32, true, false, false},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        for (int h = 0; h < 2; h++)
+            if (run_packed_case(&fixed[i], h, pools, npools)) failed++;
+    tk_seed(11);
+    for (int t = 0; t < 60; t++) {
+        gcase c;
+        c.M = CML_GEMM_SMALL_M_MAX + 1 + pick(dims, sizeof dims / sizeof dims[0]);
+        c.N = pick(dims, sizeof dims / sizeof dims[0]);
+        c.K = pick(kdims, sizeof kdims / sizeof kdims[0]);
+        c.trans_b = tk_next() & 1;
+        c.has_bias = tk_next() & 1;
+        c.accumulate = (tk_next() % 3) == 0;
+        c.lda = c.K + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldb = (c.trans_b ? c.K : c.N) + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        c.ldc = c.N + (tk_next() & 1 ? (size_t)tk_int(1, 5) : 0);
+        if (run_packed_case(&c, t & 1, pools, npools)) failed++;
+    }
+    CHECK_MSG(failed == 0, "%d prepacked gemm cases differ from the unpacked gemm", failed);
+    CHECK_MSG(n_inplace > 0, "no in-place pack was compared");
+    /* the prepacked path matches the unpacked one only above every kit's small-M limit */
+    for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
+        tk_set_level(lvl);
+        CHECK(cml_k_gemm_kit()->small_t_max_m <= CML_GEMM_SMALL_M_MAX);
+    }
+    tk_set_level(-1);
+    CHECK(cml_k_gemm_packed_size(SIZE_MAX / 2, 3, 16, 4) == SIZE_MAX);
+    CHECK(cml_k_gemm_packed_size(17, 3, 16, 2) == 32 * 3 * 2);
+}
+
+/* ---- fp16 A (kinternal.h cml_k_gemm_f16a_*) ------------------------------------------
+ * Equal, bit for bit, to the float-A calls on the widened values: rbias
+ * variant (with a row bias, and with clamp) and bpack variant (a plain
+ * B[K, N] panel packer standing in for im2col). */
+
+typedef struct bp_ctx {
+    const float *B;
+    size_t ldb;
+} bp_ctx;
+
+static void bp_pack(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, float *Bp, size_t NR) {
+    const bp_ctx *b = ctx;
+    for (size_t k = 0; k < kc; k++)
+        for (size_t j = 0; j < NR; j++) Bp[k * NR + j] = j < nr ? b->B[(k0 + k) * b->ldb + j0 + j] : 0.0f;
+}
+
+static void test_gemm_f16a(cml_threadpool **pools, int npools) {
+    static const size_t shapes[][3] = {{5, 40, 70}, {16, 33, 300}, {64, 100, 27}, {7, 17, 513},
+                                       {1, 9, 8}, {13, 1, 1}};
+    int failed = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], lda = K + 3;
+        uint16_t *Ah = malloc(M * lda * sizeof *Ah);
+        float *Af = malloc(M * lda * sizeof *Af), *B = malloc(K * N * sizeof *B);
+        float *rb = malloc(M * sizeof *rb), *Cw = malloc(M * N * sizeof *Cw), *Ch = malloc(M * N * sizeof *Ch);
+        for (size_t i = 0; i < M * lda; i++) Af[i] = cml_fp16_to_fp32(Ah[i] = rand_half());
+        tk_fill(B, K * N, -1.0f, 1.0f);
+        tk_fill(rb, M, -1.0f, 1.0f);
+        bp_ctx bc = {B, N};
+        for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
+            tk_set_level(lvl);
+            for (int pi = 0; pi < npools; pi++)
+                for (int v = 0; v < 3; v++) {
+                    bool clamp = v == 2;
+                    if (v == 0) {
+                        cml_k_gemm_f32_bpack(pools[pi], M, N, K, Af, lda, bp_pack, &bc, rb, Cw, N,
+                                             false, 0, 0);
+                        cml_k_gemm_f16a_bpack(pools[pi], M, N, K, Ah, lda, bp_pack, &bc, rb, Ch, N,
+                                              false, 0, 0);
+                    } else {
+                        cml_k_gemm_f32_rbias(pools[pi], M, N, K, Af, lda, B, N, rb, Cw, N, clamp,
+                                             -0.5f, 0.5f);
+                        cml_k_gemm_f16a_rbias(pools[pi], M, N, K, Ah, lda, B, N, rb, Ch, N, clamp,
+                                              -0.5f, 0.5f);
+                    }
+                    if (memcmp(Cw, Ch, M * N * sizeof *Cw) != 0) {
+                        fprintf(stderr, "f16a mismatch lvl=%d pool=%d v=%d M=%zu N=%zu K=%zu\n", lvl,
+                                pi, v, M, N, K);
+                        failed++;
+                    }
+                }
+        }
+        tk_set_level(-1);
+        free(Ah), free(Af), free(B), free(rb), free(Cw), free(Ch);
+    }
+    CHECK_MSG(failed == 0, "%d fp16-A gemm calls differ from the float-A gemm", failed);
+}
+
 /* ---- thread pool --------------------------------------------------------------------- */
 
 typedef struct count_ctx {
@@ -235,6 +474,9 @@ int main(void) {
     cml_threadpool *pools[] = {NULL, p2, p3};
     test_gemm_shapes(pools, 3);
     test_gemm_random(pools, 3);
+    test_gemm_f16b(pools, 3);
+    test_gemm_packed(pools, 3);
+    test_gemm_f16a(pools, 3);
     cml_threadpool_destroy(p2);
     cml_threadpool_destroy(p3);
     TEST_MAIN_END();

@@ -168,6 +168,76 @@ static void test_fold_and_fp16(void) {
     cml_mil_graph_free(&g);
 }
 
+/* fp16 weights (mil.h half, gemm_nr): a constant only linear weights read
+ * stays fp16 (packed when x has more than 8 static rows), one another op
+ * reads too or nobody reads is widened; results match a double reference
+ * on the fp16 values. */
+static mb_op *linear(mb_block *b, const char *x, const char *w, const char *out, int64_t m,
+                     int64_t n) {
+    mb_op *op = mb_op_new(b, "linear", out);
+    mb_in(op, "x", x);
+    mb_in(op, "weight", w);
+    mb_out(op, out, mb_tensor_type(F16, 2, (const int64_t[]){m, n}));
+    return op;
+}
+
+static void test_fp16_weights(void) {
+    enum { M = 10, K = 4, N = 3, M2 = 2 };
+    uint16_t wh[N * K];
+    for (int i = 0; i < N * K; i++) wh[i] = cml_fp32_to_fp16(0.25f * (float)(i - 5) + 0.1f);
+    const int64_t WS[] = {N, K};
+    mb_block *b = mb_block_new();
+    add_string_const(b, "fp16_s", "fp16");
+    mb_const(b, "w_lin", mb_val_bytes(F16, 2, WS, wh, sizeof wh));
+    mb_const(b, "w_small", mb_val_bytes(F16, 2, WS, wh, sizeof wh));
+    mb_const(b, "w_both", mb_val_bytes(F16, 2, WS, wh, sizeof wh));
+    mb_const(b, "w_unread", mb_val_bytes(F16, 2, WS, wh, sizeof wh));
+    cast(b, "x", "fp16_s", "x16", F16, 2, (const int64_t[]){M, K});
+    cast(b, "x2", "fp16_s", "x216", F16, 2, (const int64_t[]){M2, K});
+    linear(b, "x16", "w_lin", "y", M, N);
+    linear(b, "x216", "w_small", "y2", M2, N);
+    linear(b, "x16", "w_both", "y3", M, N);
+    unary(b, "identity", "w_both", "w_copy", mb_tensor_type(F16, 2, WS));
+    mb_block_out(b, "y");
+    mb_block_out(b, "y2");
+    mb_block_out(b, "y3");
+    mb_block_out(b, "w_copy");
+    mb_function *fn = mb_function_new("CoreML5", b);
+    mb_fn_in(fn, "x", mb_tensor_type(F32, 2, (const int64_t[]){M, K}));
+    mb_fn_in(fn, "x2", mb_tensor_type(F32, 2, (const int64_t[]){M2, K}));
+    cml_mil_graph g;
+    cml_error err = {0};
+    cml_status st = compile(fn, &g, &err);
+    CHECK_MSG(st == CML_OK, "%s", err.msg);
+    if (st != CML_OK) return;
+    cml_mil_value *wl = find(&g, "w_lin"), *ws = find(&g, "w_small"), *wb = find(&g, "w_both");
+    cml_mil_value *wu = find(&g, "w_unread");
+    CHECK(wl && wl->half && wl->gemm_nr > 0 && wl->fp16 && wl->dtype == CML_DTYPE_FLOAT32);
+    CHECK(ws && ws->half && !ws->gemm_nr && ws->capacity == sizeof wh &&
+          memcmp(ws->data, wh, sizeof wh) == 0);
+    CHECK(wb && !wb->half && !wb->gemm_nr && wb->capacity == N * K * sizeof(float) &&
+          ((float *)wb->data)[7] == cml_fp16_to_fp32(wh[7]));
+    CHECK(wu && !wu->half && ((float *)wu->data)[1] == cml_fp16_to_fp32(wh[1]));
+    float xin[M * K];
+    for (int i = 0; i < M * K; i++) xin[i] = cml_fp16_to_fp32(cml_fp32_to_fp16(0.3f * (float)(i % 7) - 1.0f));
+    memcpy(g.values[g.inputs[0]].data, xin, sizeof xin);
+    memcpy(g.values[g.inputs[1]].data, xin, sizeof(float) * M2 * K);
+    CHECK(cml_mil_run(&g, NULL, &err) == CML_OK);
+    const char *outs[] = {"y", "y2", "y3"};
+    for (int o = 0; o < 3; o++) {
+        const float *y = find(&g, outs[o])->data;
+        int bad = 0;
+        for (int i = 0; i < (o == 1 ? M2 : M); i++)
+            for (int j = 0; j < N; j++) {
+                double acc = 0;
+                for (int k = 0; k < K; k++) acc += (double)xin[i * K + k] * cml_fp16_to_fp32(wh[j * K + k]);
+                if (y[i * N + j] != cml_round_fp16((float)acc)) bad++;
+            }
+        CHECK_MSG(bad == 0, "%s: %d values differ from the rounded reference", outs[o], bad);
+    }
+    cml_mil_graph_free(&g);
+}
+
 /* No two values whose lifetimes overlap share arena bytes. */
 static int check_plan(const cml_mil_graph *g, size_t *sum) {
     int bad = 0;
@@ -374,6 +444,7 @@ int main(void) {
     test_consts();
     test_unsupported();
     test_fold_and_fp16();
+    test_fp16_weights();
     test_plan();
     test_states();
     test_cond();

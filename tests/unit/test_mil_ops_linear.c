@@ -1,6 +1,12 @@
 /* linear, matmul (transpose flags, batch broadcasting, 1-D rules, int32)
  * and einsum against naive references. */
+#include "core/fp16.h"
+#include "core/threadpool.h"
+#include "kernels/kernels.h"
+#include "mil/ops.h"
 #include "test_mil_ops_util.h"
+
+static cml_threadpool *test_pool;
 
 static void test_linear(void) {
     for (int trial = 0; trial < 10; trial++) {
@@ -83,6 +89,7 @@ static void test_matmul(void) {
         float *x = tg_rand_buf(nx), *y = tg_rand_buf(ny);
         tg t;
         tg_init(&t, "matmul", 15);
+        t.ctx.pool = test_pool; /* batches split over a pool on the second pass */
         tg_param(&t, "x", tg_f32(&t, "x", xr, xs, x, false));
         tg_param(&t, "y", tg_f32(&t, "y", yr, ys, y, trial % 2));
         tg_param(&t, "transpose_x", tg_scalar_b(&t, "tx", tx));
@@ -200,9 +207,102 @@ static void test_einsum(void) {
     tg_free(&t);
 }
 
+/* ---- fp16 weights kept as fp16 (mil.h half) and prepacked weights (gemm_nr) ----
+ * Each variant must give exactly the bytes of the same op on float weights
+ * holding the widened values. */
+
+enum { W_FLOAT, W_HALF, W_PACKED_FLOAT, W_PACKED_HALF };
+
+/* linear (or matmul with y = the weight, transpose_y) over x[m, din]; w as
+ * fp16 bits; variant picks the weight's storage. Returns the run status;
+ * out gets m * dout floats; *packed whether prepacking packed the weight. */
+static cml_status fp16w_run(const char *op, int variant, int64_t m, int64_t din, int64_t dout,
+                            const float *x, const uint16_t *wh, const float *b, float *out,
+                            bool *packed) {
+    int64_t xs[2] = {m, din}, ws[2] = {dout, din};
+    float *wf = malloc(sizeof(float) * (size_t)(din * dout));
+    for (int64_t i = 0; i < din * dout; i++) wf[i] = cml_fp16_to_fp32(wh[i]);
+    tg t;
+    tg_init(&t, op, 15);
+    bool lin = strcmp(op, "linear") == 0;
+    tg_param(&t, "x", tg_f32(&t, "x", 2, xs, x, false));
+    cml_mil_vid wv = tg_f32(&t, "w", 2, ws, wf, true);
+    tg_param(&t, lin ? "weight" : "y", wv);
+    if (lin) tg_param(&t, "bias", tg_f32(&t, "b", 1, &dout, b, true));
+    else tg_param(&t, "transpose_y", tg_scalar_b(&t, "ty", true));
+    tg_out(&t, 1);
+    cml_mil_value *w = tg_v(&t, wv);
+    w->fp16 = true;
+    if (variant == W_HALF || variant == W_PACKED_HALF) {
+        memcpy(w->data, wh, sizeof(uint16_t) * (size_t)(din * dout));
+        w->half = true;
+        w->capacity = sizeof(uint16_t) * (size_t)(din * dout);
+    }
+    cml_status st = tg_infer(&t);
+    if (st == CML_OK && variant >= W_PACKED_FLOAT) {
+        t.g.main.nodes = &t.node;
+        t.g.main.nnodes = 1;
+        st = cml_mil_prepack_linear(&t.g, &t.err);
+    }
+    *packed = w->gemm_nr != 0;
+    if (st == CML_OK) st = tg_run(&t);
+    if (st == CML_OK) memcpy(out, tg_of(&t, 0), sizeof(float) * (size_t)(m * dout));
+    tg_free(&t);
+    free(wf);
+    return st;
+}
+
+static void test_fp16_weights(void) {
+    static const int64_t ms[] = {1, 4, 8, 9, 20, 130};
+    const int64_t din = 37, dout = 45;
+    uint16_t *wh = malloc(sizeof(uint16_t) * (size_t)(din * dout));
+    for (int64_t i = 0; i < din * dout; i++) wh[i] = cml_fp32_to_fp16(tg_randf());
+    wh[0] = 0x8000u;  /* -0 */
+    wh[1] = 0x0001u;  /* smallest subnormal */
+    float *b = tg_rand_buf(dout);
+    for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+        int64_t m = ms[mi];
+        float *x = tg_rand_buf(m * din);
+        float *ref = malloc(sizeof(float) * (size_t)(m * dout));
+        float *got = malloc(sizeof(float) * (size_t)(m * dout));
+        for (int o = 0; o < 2; o++) {
+            const char *op = o ? "matmul" : "linear";
+            bool packed = false;
+            CHECK(fp16w_run(op, W_FLOAT, m, din, dout, x, wh, b, ref, &packed) == CML_OK);
+            for (int v = W_HALF; v <= W_PACKED_HALF; v++) {
+                cml_status st = fp16w_run(op, v, m, din, dout, x, wh, b, got, &packed);
+                CHECK_MSG(st == CML_OK && memcmp(ref, got, sizeof(float) * (size_t)(m * dout)) == 0,
+                          "%s m=%lld variant %d differs from float weights", op, (long long)m, v);
+                /* only linear over more than CML_GEMM_SMALL_M_MAX static rows is packed */
+                bool want = o == 0 && v >= W_PACKED_FLOAT && m > CML_GEMM_SMALL_M_MAX;
+                CHECK_MSG(packed == want, "%s m=%lld variant %d packed=%d", op, (long long)m, v,
+                          packed);
+            }
+            /* against a double reference too (the float path is checked above) */
+            int bad = 0;
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < dout; j++) {
+                    double acc = o ? 0 : b[j];
+                    for (int64_t k = 0; k < din; k++)
+                        acc += (double)x[i * din + k] * cml_fp16_to_fp32(wh[j * din + k]);
+                    if (fabs(ref[i * dout + j] - acc) > 1e-4 * (1 + fabs(acc))) bad++;
+                }
+            CHECK_MSG(bad == 0, "%s m=%lld: %d mismatches against the reference", op,
+                      (long long)m, bad);
+        }
+        free(x), free(ref), free(got);
+    }
+    free(wh), free(b);
+}
+
 int main(void) {
     test_linear();
     test_matmul();
+    CHECK(cml_threadpool_create(2, NULL, &test_pool) == CML_OK);
+    test_matmul();
+    cml_threadpool_destroy(test_pool);
+    test_pool = NULL;
     test_einsum();
+    test_fp16_weights();
     TEST_MAIN_END();
 }
