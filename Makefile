@@ -3,12 +3,13 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+ARM64_BUILD ?= build-arm64
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test test-asan test-tsan fuzz fixtures fixtures-large bench clean
+.PHONY: all deps build demo test test-asan test-tsan test-arm64 fuzz fixtures fixtures-large bench clean
 
 all: build
 
@@ -41,6 +42,16 @@ test-tsan: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir $(TSAN_BUILD) --output-on-failure -R '^test_threads$$'
 
+# aarch64: cross-compiled with Debian's toolchain against the arm64
+# multiarch libraries (cmake/aarch64-linux-gnu.cmake), every test run under
+# qemu-aarch64 (the NEON kernels and, at every ISA level, the scalar ones).
+test-arm64:
+	@if [ "$(SKIP_DEPS)" = 1 ]; then echo "deps: skipped (SKIP_DEPS=1)"; else bash scripts/install-deps.sh --arm64; fi
+	cmake -S . -B $(ARM64_BUILD) -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux-gnu.cmake $(CMAKE_FLAGS)
+	cmake --build $(ARM64_BUILD) -j $(JOBS)
+	ctest --test-dir $(ARM64_BUILD) --output-on-failure -j $(JOBS)
+
 # libFuzzer targets (tests/fuzz), seeded from the fixtures, FUZZ_SECONDS each;
 # fails if any target finds a crash, leak, UBSan report or timeout.
 fuzz:
@@ -59,4 +70,4 @@ bench: build
 	CML=./$(BUILD)/cml bash bench/run_benchmarks.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(ARM64_BUILD) $(FUZZ_BUILD)

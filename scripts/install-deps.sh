@@ -3,13 +3,18 @@
 # nothing when everything is already present. --fuzz adds what `make fuzz`
 # needs: clang and its runtime libraries (libclang_rt.fuzzer and the
 # sanitizer runtimes come from libclang-rt-dev, i.e. libclang-rt-<N>-dev).
+# --arm64 adds what `make test-arm64` needs: the aarch64 cross toolchain,
+# qemu-user, and the arm64 multiarch builds of the libraries cml links
+# (dpkg --add-architecture arm64 first; nothing is removed to get them).
 set -euo pipefail
 # Whatever the OS: when the tools and libraries are already there, there is
 # nothing to do (packages from Fedora, Homebrew or a source build count).
 have_tools() {
   command -v cmake >/dev/null && command -v pkg-config >/dev/null && command -v cc >/dev/null &&
     command -v protoc-c >/dev/null && pkg-config --exists libprotobuf-c libcjson &&
-    { [ "${1:-}" != "--fuzz" ] || command -v clang >/dev/null; }
+    { [ "${1:-}" != "--fuzz" ] || command -v clang >/dev/null; } &&
+    { [ "${1:-}" != "--arm64" ] || { command -v aarch64-linux-gnu-gcc >/dev/null &&
+      command -v qemu-aarch64 >/dev/null; }; }
 }
 if [ "${SKIP_DEPS:-0}" = 1 ] || { have_tools "${1:-}" && ! command -v apt-get >/dev/null; }; then
   exit 0
@@ -25,6 +30,9 @@ pkgs=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler lib
 if [ "${1:-}" = "--fuzz" ]; then
   pkgs+=(clang libclang-rt-dev)
 fi
+if [ "${1:-}" = "--arm64" ]; then
+  pkgs+=(crossbuild-essential-arm64 qemu-user libprotobuf-c-dev:arm64 libcjson-dev:arm64)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,5 +42,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if [ "${1:-}" = "--arm64" ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
+fi
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+no_remove=()
+[ "${1:-}" = "--arm64" ] && no_remove=(--no-remove) # NAME:arm64 must not displace NAME
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${no_remove[@]}" "${missing[@]}"

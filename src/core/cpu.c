@@ -52,6 +52,10 @@ static void detect(void) {
         }
     }
 #endif
+#if defined(__aarch64__)
+    g_info.neon = true; /* Advanced SIMD and FCVTL/FCVTN are baseline */
+    g_max_level = CML_ISA_NEON;
+#endif
     if (g_info.avx2 && g_info.fma && g_info.f16c) {
         g_max_level = CML_ISA_AVX2;
         if (g_info.avx512f && g_info.avx512bw && g_info.avx512vl && g_info.avx512dq)
@@ -78,10 +82,19 @@ cml_isa_level cml_cpu_max_isa_level(void) {
     return g_max_level;
 }
 
+bool cml_cpu_isa_supported(cml_isa_level level) {
+    pthread_once(&g_once, detect);
+    if (level == CML_ISA_SCALAR || level == g_max_level) return true;
+    return level != CML_ISA_NEON && g_max_level != CML_ISA_NEON && level < g_max_level;
+}
+
 cml_isa_level cml_cpu_override_for_testing(int level) {
     pthread_once(&g_once, detect);
     cml_isa_level l = g_default_level;
-    if (level >= 0) l = level < (int)g_max_level ? (cml_isa_level)level : g_max_level;
+    if (level >= 0) {
+        l = level < (int)g_max_level ? (cml_isa_level)level : g_max_level;
+        while (l > CML_ISA_SCALAR && !cml_cpu_isa_supported(l)) l = (cml_isa_level)(l - 1);
+    }
     atomic_store_explicit(&g_level, (int)l, memory_order_release);
     return l;
 }
@@ -91,6 +104,7 @@ const char *cml_isa_level_name(cml_isa_level level) {
     case CML_ISA_SCALAR: return "scalar";
     case CML_ISA_AVX2: return "avx2";
     case CML_ISA_AVX512: return "avx512";
+    case CML_ISA_NEON: return "neon";
     }
     return "unknown";
 }

@@ -3,13 +3,10 @@
 #include "coreml/mlpackage.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/json.h"
@@ -145,37 +142,13 @@ static cml_status open_file(cml_mlpackage *pkg, const char *relpath, cml_mlpacka
     } else {
         char full[PKG_MAX_PATH];
         CML_TRY(disk_path(pkg, norm, full, err));
-        int fd = open(full, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return cml_fail(err, errno == ENOENT ? CML_ERR_NOT_FOUND : CML_ERR_IO, "%s: %s", full,
-                            strerror(errno));
-        struct stat st;
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            close(fd);
-            return cml_fail(err, CML_ERR_IO, "%s: not a regular file", full);
-        }
-        if ((uint64_t)st.st_size > SIZE_MAX) {
-            close(fd);
-            return cml_fail(err, CML_ERR_IO, "%s: too large", full);
-        }
-        f.size = (size_t)st.st_size;
-        f.data = k_empty;
-        if (f.size > 0) {
-            void *m = mmap(NULL, f.size, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (m == MAP_FAILED) {
-                int e = errno;
-                close(fd);
-                return cml_fail(err, CML_ERR_IO, "%s: mmap failed: %s", full, strerror(e));
-            }
-            f.map = m;
-            f.map_size = f.size;
-            f.data = m;
-        }
-        close(fd);
+        CML_TRY(cml_file_map_lookup(full, &f.map, err));
+        f.size = f.map.size;
+        f.data = f.map.data ? f.map.data : k_empty;
     }
     f.relpath = cml_strndup(pkg->allocator, norm, strlen(norm));
     if (!f.relpath) {
-        if (f.map) munmap(f.map, f.map_size);
+        cml_file_unmap(&f.map);
         return cml_fail(err, CML_ERR_NOMEM, "out of memory");
     }
     pkg->files[pkg->nfiles] = f;
@@ -480,7 +453,7 @@ void cml_mlpackage_close(cml_mlpackage *pkg) {
     pkg->pb_arena = NULL;
     pkg->model = NULL;
     for (uint32_t i = 0; pkg->files && i < pkg->nfiles; i++) {
-        if (pkg->files[i].map) munmap(pkg->files[i].map, pkg->files[i].map_size);
+        cml_file_unmap(&pkg->files[i].map);
         cml_free(pkg->allocator, pkg->files[i].relpath);
     }
     cml_free(pkg->allocator, pkg->files);

@@ -37,6 +37,7 @@
 #include "core/status.h"
 #include "coreml/inmemoryfs.h"
 #include "coreml/milblob.h"
+#include "platform/file.h"
 
 typedef CoreML__Specification__Model cml_pb_model;
 typedef CoreML__Specification__MILSpec__Program cml_pb_program;
@@ -58,8 +59,7 @@ typedef struct cml_mlpackage_file {
     char *relpath;              /* relative to the package root */
     const uint8_t *data;        /* never NULL */
     size_t size;
-    void *map;                  /* mmap base (disk), else NULL */
-    size_t map_size;
+    cml_mapped_file map;        /* the mapping (disk), else {NULL, 0} */
     bool is_blob;               /* blob header verified into `blob` */
     cml_milblob blob;
 } cml_mlpackage_file;

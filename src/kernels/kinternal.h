@@ -105,6 +105,7 @@ void cml_k_gemm_f16a_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, c
 extern const cml_gemm_kit cml_gemm_kit_scalar;
 extern const cml_gemm_kit cml_gemm_kit_avx2;
 extern const cml_gemm_kit cml_gemm_kit_avx512;
+extern const cml_gemm_kit cml_gemm_kit_neon; /* aarch64 builds only */
 
 /* ---- vectorized elementwise, per ISA -------------------------------------
  * Each returns false when it does not handle the op (the caller then runs
@@ -135,6 +136,7 @@ typedef struct cml_vec_kit {
 extern const cml_vec_kit cml_vec_kit_scalar;
 extern const cml_vec_kit cml_vec_kit_avx2;
 extern const cml_vec_kit cml_vec_kit_avx512;
+extern const cml_vec_kit cml_vec_kit_neon; /* aarch64 builds only */
 
 const cml_gemm_kit *cml_k_gemm_kit(void);
 const cml_vec_kit *cml_k_vec_kit(void);

@@ -1,11 +1,17 @@
-/* A thin vector abstraction over AVX-512 (16 lanes) and AVX2+FMA (8 lanes)
- * for the kernels written once in vec_impl.h. Include only from *_avx2.c or
- * *_avx512.c files (compiled with the matching -m flags). */
+/* A thin vector abstraction over AVX-512 (16 lanes), AVX2+FMA (8 lanes) and
+ * aarch64 NEON (4 lanes) for the kernels written once in vec_impl.h. Include
+ * only from *_avx2.c or *_avx512.c files (compiled with the matching -m
+ * flags) or from *_neon.c files (aarch64 builds). */
 #ifndef CML_KERNELS_SIMD_H
 #define CML_KERNELS_SIMD_H
 
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#else
 #include <immintrin.h>
+#endif
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/kinternal.h"
 
@@ -178,8 +184,109 @@ static CML_ALWAYS_INLINE float v_hmax(vf v) {
     return _mm_cvtss_f32(s);
 }
 
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+
+/* NEON is baseline on aarch64. Comparisons, min/max and selects reproduce
+ * the x86 semantics the kernels were written against (MAXPS: a > b ? a : b,
+ * the second operand when unordered); partial loads and stores go through a
+ * stack copy so that only the n (or [lo, hi)) lanes are touched. */
+#define VW 4
+#define VSUF(name) name##_neon
+typedef float32x4_t vf;
+typedef int32x4_t vi;
+typedef uint32x4_t vm;
+
+static const uint32_t cml_simd_mask_table_[8] = {~0u, ~0u, ~0u, ~0u, 0, 0, 0, 0};
+static CML_ALWAYS_INLINE uint32x4_t v_tail_mask(size_t n) { return vld1q_u32(cml_simd_mask_table_ + 4 - n); }
+static CML_ALWAYS_INLINE vf v_load(const float *p) { return vld1q_f32(p); }
+static CML_ALWAYS_INLINE void v_store(float *p, vf v) { vst1q_f32(p, v); }
+static CML_ALWAYS_INLINE vf v_load_n(const float *p, size_t n) {
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    memcpy(t, p, n * sizeof(float));
+    return vld1q_f32(t);
+}
+static CML_ALWAYS_INLINE void v_store_n(float *p, vf v, size_t n) {
+    float t[4];
+    vst1q_f32(t, v);
+    memcpy(p, t, n * sizeof(float));
+}
+static CML_ALWAYS_INLINE vf v_keep_n(vf v, size_t n) {
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), v_tail_mask(n)));
+}
+static CML_ALWAYS_INLINE vf v_set1(float x) { return vdupq_n_f32(x); }
+static CML_ALWAYS_INLINE vf v_zero(void) { return vdupq_n_f32(0.0f); }
+static CML_ALWAYS_INLINE vf v_add(vf a, vf b) { return vaddq_f32(a, b); }
+static CML_ALWAYS_INLINE vf v_sub(vf a, vf b) { return vsubq_f32(a, b); }
+static CML_ALWAYS_INLINE vf v_mul(vf a, vf b) { return vmulq_f32(a, b); }
+static CML_ALWAYS_INLINE vf v_div(vf a, vf b) { return vdivq_f32(a, b); }
+static CML_ALWAYS_INLINE vf v_fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }  /* a*b + c */
+static CML_ALWAYS_INLINE vf v_fnmadd(vf a, vf b, vf c) { return vfmsq_f32(c, a, b); } /* c - a*b */
+static CML_ALWAYS_INLINE vf v_max(vf a, vf b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+static CML_ALWAYS_INLINE vf v_min(vf a, vf b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
+static CML_ALWAYS_INLINE vf v_sqrt(vf a) { return vsqrtq_f32(a); }
+static CML_ALWAYS_INLINE vf v_floor(vf a) { return vrndmq_f32(a); }
+static CML_ALWAYS_INLINE vf v_ceil(vf a) { return vrndpq_f32(a); }
+static CML_ALWAYS_INLINE vf v_round(vf a) { return vrndnq_f32(a); } /* ties to even */
+static CML_ALWAYS_INLINE vf v_and(vf a, vf b) {
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)));
+}
+static CML_ALWAYS_INLINE vf v_andnot(vf a, vf b) { /* ~a & b */
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(b), vreinterpretq_u32_f32(a)));
+}
+static CML_ALWAYS_INLINE vf v_or(vf a, vf b) {
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)));
+}
+static CML_ALWAYS_INLINE vf v_xor(vf a, vf b) {
+    return vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)));
+}
+/* Ordered comparisons (false when either is NaN); v_ne and v_unord are true then. */
+static CML_ALWAYS_INLINE vm v_lt(vf a, vf b) { return vcltq_f32(a, b); }
+static CML_ALWAYS_INLINE vm v_le(vf a, vf b) { return vcleq_f32(a, b); }
+static CML_ALWAYS_INLINE vm v_gt(vf a, vf b) { return vcgtq_f32(a, b); }
+static CML_ALWAYS_INLINE vm v_ge(vf a, vf b) { return vcgeq_f32(a, b); }
+static CML_ALWAYS_INLINE vm v_eq(vf a, vf b) { return vceqq_f32(a, b); }
+static CML_ALWAYS_INLINE vm v_ne(vf a, vf b) { return vmvnq_u32(vceqq_f32(a, b)); }
+static CML_ALWAYS_INLINE vm v_unord(vf a, vf b) {
+    return vmvnq_u32(vandq_u32(vceqq_f32(a, a), vceqq_f32(b, b)));
+}
+static CML_ALWAYS_INLINE vf v_sel(vm m, vf t, vf f) { return vbslq_f32(m, t, f); }
+static CML_ALWAYS_INLINE vf v_mask_one(vm m) {
+    return vreinterpretq_f32_u32(vandq_u32(m, vreinterpretq_u32_f32(vdupq_n_f32(1.0f))));
+}
+static CML_ALWAYS_INLINE vi v_cvt_i(vf a) { return vcvtnq_s32_f32(a); } /* nearest, ties even */
+static CML_ALWAYS_INLINE vi vi_add(vi a, vi b) { return vaddq_s32(a, b); }
+static CML_ALWAYS_INLINE vi vi_sub(vi a, vi b) { return vsubq_s32(a, b); }
+static CML_ALWAYS_INLINE vi vi_set1(int32_t x) { return vdupq_n_s32(x); }
+static CML_ALWAYS_INLINE vi vi_srai1(vi a) { return vshrq_n_s32(a, 1); }
+static CML_ALWAYS_INLINE vi vi_slli23(vi a) { return vshlq_n_s32(a, 23); }
+static CML_ALWAYS_INLINE vf vi_as_f(vi a) { return vreinterpretq_f32_s32(a); }
+/* Lanes l in [lo, hi) get p[l], the others 0; only those lanes are read
+ * (p may point outside the array: the address of a lane is formed only
+ * for the lanes read). */
+static CML_ALWAYS_INLINE vf v_load_range(const float *p, int64_t lo, int64_t hi) {
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int64_t l = lo < 0 ? 0 : lo; l < hi && l < 4; l++)
+        t[l] = *(const float *)(uintptr_t)((uintptr_t)p + (uintptr_t)(l * (int64_t)sizeof(float)));
+    return vld1q_f32(t);
+}
+/* Lanes l in [lo, hi) get p[2l], the others 0; only those elements are read. */
+static CML_ALWAYS_INLINE vf v_load_even_range(const float *p, int64_t lo, int64_t hi) {
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int64_t l = lo < 0 ? 0 : lo; l < hi && l < 4; l++)
+        t[l] = *(const float *)(uintptr_t)((uintptr_t)p + (uintptr_t)(2 * l * (int64_t)sizeof(float)));
+    return vld1q_f32(t);
+}
+/* p[0], p[2], p[4], p[6] (reads 2*VW floats) */
+static CML_ALWAYS_INLINE vf v_load_even(const float *p) { return vld2q_f32(p).val[0]; }
+static CML_ALWAYS_INLINE float v_hsum(vf a) { return vaddvq_f32(a); }
+static CML_ALWAYS_INLINE float v_hmax(vf a) {
+    float32x2_t m = vget_low_f32(v_max(a, vextq_f32(a, a, 2)));
+    float x = vget_lane_f32(m, 0), y = vget_lane_f32(m, 1);
+    return x > y ? x : y;
+}
+
 #else
-#error "simd.h needs AVX2 or AVX-512 flags"
+#error "simd.h needs AVX2 or AVX-512 flags, or an aarch64 target"
 #endif
 
 /* ---- shared math ---------------------------------------------------------- */

@@ -10,11 +10,14 @@
 
 #include "core/alloc.h"
 
-cml_status cml_file_map(const char *path, cml_mapped_file *out, cml_error *err) {
+static cml_status file_map(const char *path, bool missing_not_found, cml_mapped_file *out,
+                           cml_error *err) {
     out->data = NULL;
     out->size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return cml_fail(err, CML_ERR_IO, "%s: %s", path, strerror(errno));
+    if (fd < 0)
+        return cml_fail(err, missing_not_found && errno == ENOENT ? CML_ERR_NOT_FOUND : CML_ERR_IO,
+                        "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
@@ -25,9 +28,9 @@ cml_status cml_file_map(const char *path, cml_mapped_file *out, cml_error *err) 
         close(fd);
         return cml_fail(err, CML_ERR_IO, "%s: not a regular file", path);
     }
-    if (st.st_size == 0) {
+    if (st.st_size == 0 || (uint64_t)st.st_size > SIZE_MAX) {
         close(fd);
-        return CML_OK;
+        return st.st_size == 0 ? CML_OK : cml_fail(err, CML_ERR_IO, "%s: too large", path);
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
@@ -36,6 +39,14 @@ cml_status cml_file_map(const char *path, cml_mapped_file *out, cml_error *err) 
     out->data = p;
     out->size = (size_t)st.st_size;
     return CML_OK;
+}
+
+cml_status cml_file_map(const char *path, cml_mapped_file *out, cml_error *err) {
+    return file_map(path, false, out, err);
+}
+
+cml_status cml_file_map_lookup(const char *path, cml_mapped_file *out, cml_error *err) {
+    return file_map(path, true, out, err);
 }
 
 void cml_file_unmap(cml_mapped_file *file) {

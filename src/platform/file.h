@@ -17,6 +17,10 @@ typedef struct cml_mapped_file {
 
 /* Maps path read-only. Empty files map to {NULL, 0}. */
 cml_status cml_file_map(const char *path, cml_mapped_file *out, cml_error *err);
+/* cml_file_map, except that a path that does not exist gives
+ * CML_ERR_NOT_FOUND instead of CML_ERR_IO (for files looked up by name,
+ * such as those inside an .mlpackage). */
+cml_status cml_file_map_lookup(const char *path, cml_mapped_file *out, cml_error *err);
 void cml_file_unmap(cml_mapped_file *file);
 bool cml_path_is_dir(const char *path);
 

@@ -37,10 +37,25 @@ static inline void tk_fill(float *x, size_t n, float lo, float hi) {
     for (size_t i = 0; i < n; i++) x[i] = tk_uniform(lo, hi);
 }
 
-/* Number of ISA levels to test (scalar .. best supported). */
-static inline int tk_num_levels(void) { return (int)cml_cpu_max_isa_level() + 1; }
+/* The ISA levels this machine supports, scalar first: on x86 scalar .. the
+ * best one, on aarch64 scalar and NEON. Tests loop lvl over [0, count) and
+ * tk_set_level(lvl) selects the lvl-th of them; -1 restores the default. */
+static inline int tk_supported_level(int idx) {
+    int found = 0;
+    for (int l = CML_ISA_SCALAR; l <= CML_ISA_NEON; l++)
+        if (cml_cpu_isa_supported((cml_isa_level)l) && found++ == idx) return l;
+    return -1;
+}
 
-static inline void tk_set_level(int lvl) { (void)cml_cpu_override_for_testing(lvl); }
+static inline int tk_num_levels(void) {
+    int n = 0;
+    while (tk_supported_level(n) >= 0) n++;
+    return n;
+}
+
+static inline void tk_set_level(int lvl) {
+    (void)cml_cpu_override_for_testing(lvl < 0 ? -1 : tk_supported_level(lvl));
+}
 
 static inline void tk_levels_done(void) { cml_cpu_override_for_testing(-1); }
 

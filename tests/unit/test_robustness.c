@@ -82,12 +82,19 @@ static void damage_case(const fixture_case *c) {
     free(orig);
 }
 
+/* No arguments: every case; else only the cases named. */
+static int selected(int argc, char **argv, const char *name) {
+    for (int a = 1; a < argc; a++)
+        if (strcmp(argv[a], name) == 0) return 1;
+    return argc <= 1;
+}
+
 int main(int argc, char **argv) {
     fixture_case *cases;
     int n = fx_list_cases(&cases), done = 0;
     for (int i = 0; i < n; i++) {
         if (!cases[i].json || !fx_runnable(&cases[i])) continue;
-        if (argc > 1 && strcmp(argv[1], cases[i].name) != 0) continue;
+        if (!selected(argc, argv, cases[i].name)) continue;
         damage_case(&cases[i]);
         done++;
     }
