@@ -51,7 +51,10 @@ cml_qgemv_rows_fn cml_k_qgemv_rows(void) {
     case CML_ISA_AVX512: return cml_qgemv_rows_avx512;
     case CML_ISA_AVX2: return cml_qgemv_rows_avx2;
     case CML_ISA_SCALAR: break;
+    case CML_ISA_NEON: break;
     }
 #endif
-    return cml_qgemv_rows_scalar;
+    /* NEON: no GEMV summing in the NEON gemm's order yet, so none (the
+     * compressed linear decodes tiles for the gemm instead) */
+    return cml_cpu_isa_level() == CML_ISA_NEON ? NULL : cml_qgemv_rows_scalar;
 }

@@ -24,6 +24,7 @@ cml_dw3_planes_fn cml_k_dw3_planes(void) {
     case CML_ISA_AVX512: return cml_k_dw3_planes_avx512;
     case CML_ISA_AVX2: return cml_k_dw3_planes_avx2;
     case CML_ISA_SCALAR: break;
+    case CML_ISA_NEON: break;
     }
 #endif
     return NULL;
@@ -58,6 +59,7 @@ cml_c3_tasks_fn cml_k_c3_tasks(void) {
     case CML_ISA_AVX512: return cml_k_c3_tasks_avx512;
     case CML_ISA_AVX2: return cml_k_c3_tasks_avx2;
     case CML_ISA_SCALAR: break;
+    case CML_ISA_NEON: break;
     }
 #endif
     return NULL;
@@ -80,6 +82,7 @@ void cml_k_conv_epi(const cml_conv_epi *e, float *y, size_t n) {
     case CML_ISA_AVX512: cml_k_conv_epi_avx512(e, y, n); return;
     case CML_ISA_AVX2: cml_k_conv_epi_avx2(e, y, n); return;
     case CML_ISA_SCALAR: break;
+    case CML_ISA_NEON: break;
     }
 #endif
     cml_k_conv_epi_scalar(e, y, n);

@@ -73,6 +73,12 @@ const cml_gemm_kit cml_gemm_kit_scalar = {
     .small_col_align = 8,
 };
 
+bool cml_k_gemm_takes_f16(void) {
+    const cml_gemm_kit *kit = cml_k_gemm_kit();
+    return kit->pack_n[1] && kit->pack_t[1] && (kit->small_n[1] || !kit->small_n[0]) &&
+           (kit->small_t[1] || !kit->small_t[0]);
+}
+
 /* ---- driver ------------------------------------------------------------------ */
 
 #define GEMM_PACK_FLOATS (256 * 32) /* kc * nr of every kit fits */
@@ -247,8 +253,8 @@ static void gemm_run(cml_threadpool *pool, gemm_job *gp) {
     if (flops < (double)GEMM_PARALLEL_MIN_FLOPS) threads = 1;
 
     bool small = !g.bpack && !g.packed && !g.A16 && !g.rbias && !g.clamp &&
-                 (trans_b ? (kit->small_t[0] && M <= kit->small_t_max_m)
-                          : (kit->small_n[0] && M <= 4));
+                 (trans_b ? (kit->small_t[g.b_f16] && M <= kit->small_t_max_m)
+                          : (kit->small_n[g.b_f16] && M <= 4));
     if (small) {
         size_t align = kit->small_col_align;
         size_t units = div_up(N, align);

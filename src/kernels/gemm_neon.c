@@ -96,7 +96,8 @@ N_UKR(6)
 N_UKR(7)
 N_UKR(8)
 
-static void pack_n_neon(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+static void pack_n_neon(size_t kc, size_t nr, const void *Bv, size_t ldb, float *Bp) {
+    const float *B = Bv;
     if (nr == N_NR) {
         for (size_t k = 0; k < kc; k++) {
             const float *s = B + k * ldb;
@@ -106,7 +107,7 @@ static void pack_n_neon(size_t kc, size_t nr, const float *B, size_t ldb, float 
             vst1q_f32(d + 8, vld1q_f32(s + 8));
         }
     } else {
-        cml_gemm_pack_n_impl(N_NR, kc, nr, B, ldb, Bp);
+        cml_gemm_pack_n_impl(0, N_NR, kc, nr, B, ldb, Bp);
     }
 }
 
@@ -120,9 +121,10 @@ static CML_ALWAYS_INLINE void transpose4(float32x4_t r[4]) {
     r[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
 }
 
-static void pack_t_neon(size_t kc, size_t nr, const float *B, size_t ldb, float *Bp) {
+static void pack_t_neon(size_t kc, size_t nr, const void *Bv, size_t ldb, float *Bp) {
+    const float *B = Bv;
     if (nr != N_NR) {
-        cml_gemm_pack_t_impl(N_NR, kc, nr, B, ldb, Bp);
+        cml_gemm_pack_t_impl(0, N_NR, kc, nr, B, ldb, Bp);
         return;
     }
     size_t k = 0;
@@ -194,8 +196,9 @@ SMALL_N_ROWS(2)
 SMALL_N_ROWS(3)
 SMALL_N_ROWS(4)
 
-static void small_n_neon(size_t M, size_t n, size_t K, const float *A, size_t lda, const float *B,
+static void small_n_neon(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *Bv,
                          size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    const float *B = Bv;
     typedef void (*fn_t)(size_t, const float *, size_t, const float *, size_t, const float *,
                          float *, size_t, int, size_t);
     static const fn_t fns[5] = {NULL, small_n_1, small_n_2, small_n_3, small_n_4};
@@ -253,8 +256,9 @@ SMALL_T(2, 1) SMALL_T(2, 2) SMALL_T(2, 3) SMALL_T(2, 4)
 SMALL_T(3, 1) SMALL_T(3, 2) SMALL_T(3, 3) SMALL_T(3, 4)
 SMALL_T(4, 1) SMALL_T(4, 2) SMALL_T(4, 3) SMALL_T(4, 4)
 
-static void small_t_neon(size_t M, size_t n, size_t K, const float *A, size_t lda, const float *B,
+static void small_t_neon(size_t M, size_t n, size_t K, const float *A, size_t lda, const void *Bv,
                          size_t ldb, const float *bias, float *C, size_t ldc, int load_c) {
+    const float *B = Bv;
     typedef void (*fn_t)(size_t, const float *, size_t, const float *, size_t, const float *,
                          float *, size_t, int);
     static const fn_t fns[5][5] = {
@@ -274,15 +278,25 @@ static void small_t_neon(size_t M, size_t n, size_t K, const float *A, size_t ld
     }
 }
 
+/* fp16 B (kept fp16 weights): packing only, widened as read; no fp16
+ * small-M kernels yet, so cml_k_gemm_takes_f16() is false on NEON and
+ * fp16 weights are widened at load there. */
+static void pack_n_neon_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_n_impl(1, N_NR, kc, nr, B, ldb, Bp);
+}
+static void pack_t_neon_h(size_t kc, size_t nr, const void *B, size_t ldb, float *Bp) {
+    cml_gemm_pack_t_impl(1, N_NR, kc, nr, B, ldb, Bp);
+}
+
 const cml_gemm_kit cml_gemm_kit_neon = {
     .mr = N_MR,
     .nr = N_NR,
     .kc = 256,
     .ukr = {NULL, ukr_n_1, ukr_n_2, ukr_n_3, ukr_n_4, ukr_n_5, ukr_n_6, ukr_n_7, ukr_n_8},
-    .pack_n = pack_n_neon,
-    .pack_t = pack_t_neon,
-    .small_n = small_n_neon,
-    .small_t = small_t_neon,
+    .pack_n = {pack_n_neon, pack_n_neon_h},
+    .pack_t = {pack_t_neon, pack_t_neon_h},
+    .small_n = {small_n_neon, NULL},
+    .small_t = {small_t_neon, NULL},
     .small_t_max_m = 8,
     .small_col_align = 16,
 };

@@ -17,6 +17,7 @@
 
 bool cml_k_qgemv_supported(const cml_qgemv_params *p) {
     if (!p || !p->q || !p->scale || (p->bits != 4 && p->bits != 8)) return false;
+    if (!cml_k_qgemv_rows()) return false; /* this ISA level has none */
     if (p->block_n == 0 || p->block_k == 0) return false;
     return p->N % p->block_n == 0 && p->K % p->block_k == 0;
 }

@@ -92,6 +92,11 @@ void cml_k_copy_strided(size_t elem_size, int32_t rank, const int64_t *sizes,
 void cml_k_gemm_f32(cml_threadpool *pool, size_t M, size_t N, size_t K,
                     const float *A, size_t lda, const float *B, size_t ldb, bool trans_b,
                     const float *bias, float *C, size_t ldc, bool accumulate);
+/* Whether the kernels in use (this ISA level) take fp16 B in every path:
+ * callers keep fp16 weights as fp16 only then, and widen them at load
+ * otherwise, so results do not depend on the choice. */
+bool cml_k_gemm_takes_f16(void);
+
 /* Extension: cml_k_gemm_f32 with B held as IEEE fp16 bits (an fp16 weight
  * kept as stored). Each element is widened exactly as it is packed or read
  * and the sums run in the same order, so the result is bit-identical to

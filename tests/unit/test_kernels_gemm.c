@@ -180,6 +180,7 @@ static int run_f16b_case(const gcase *c, cml_threadpool **pools, int npools) {
     int failures = 0;
     for (int lvl = 0; lvl < tk_num_levels() && !failures; lvl++) {
         tk_set_level(lvl);
+        if (!cml_k_gemm_takes_f16()) continue; /* fp16 weights are widened at load there */
         for (int pi = 0; pi < npools && !failures; pi++) {
             memcpy(Cw, C0, c_n * sizeof *Cw);
             memcpy(Ch, C0, c_n * sizeof *Ch);
