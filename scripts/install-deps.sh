@@ -31,7 +31,7 @@ if [ "${1:-}" = "--fuzz" ]; then
   pkgs+=(clang libclang-rt-dev)
 fi
 if [ "${1:-}" = "--arm64" ]; then
-  pkgs+=(crossbuild-essential-arm64 qemu-user libprotobuf-c-dev:arm64 libcjson-dev:arm64)
+  pkgs+=(crossbuild-essential-arm64 qemu-user libprotobuf-c-dev:arm64 libcjson-dev:arm64 zlib1g-dev:arm64)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -18,6 +18,7 @@
  * (kernels.h cml_k_qgemv_f32), which must give the same bits too. */
 #include "core/fp16.h"
 #include "coreml/value.h"
+#include "kernels/kinternal.h"
 #include "mil/compressed.h"
 #include "mil/constexpr_decode.h"
 #include "mil/graph.h"
@@ -118,6 +119,7 @@ static bool compare_linear(tg *t, const form *f, cml_mil_vid x, cml_mil_vid wc, 
 /* Whether the compressed linear should take the quantized GEMV for a one-row
  * x: blockwise_shift_scale, no offset, int4 packed or 8-bit data. */
 static bool expect_gemv(tg *t) {
+    if (!cml_k_qgemv_rows()) return false; /* this ISA level has no GEMV (NEON) */
     if (strcmp(t->node.type, "constexpr_blockwise_shift_scale") != 0 ||
         cml_mil_in(&t->ctx, &t->node, "offset"))
         return false;

@@ -270,6 +270,8 @@ static void test_fp16_weights(void) {
             bool packed = false;
             CHECK(fp16w_run(op, W_FLOAT, m, din, dout, x, wh, b, ref, &packed) == CML_OK);
             for (int v = W_HALF; v <= W_PACKED_HALF; v++) {
+                /* kernels without fp16 B (NEON) never get half weights (compile.c) */
+                if ((v == W_HALF || v == W_PACKED_HALF) && !cml_k_gemm_takes_f16()) continue;
                 cml_status st = fp16w_run(op, v, m, din, dout, x, wh, b, got, &packed);
                 CHECK_MSG(st == CML_OK && memcmp(ref, got, sizeof(float) * (size_t)(m * dout)) == 0,
                           "%s m=%lld variant %d differs from float weights", op, (long long)m, v);
