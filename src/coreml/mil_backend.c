@@ -23,7 +23,7 @@
 #include "mil/compressed.h"
 #include "mil/graph.h"
 
-typedef CoreML__Specification__ArrayFeatureType pb_array_type;
+typedef Cml__Coreml__ArrayFeatureType pb_array_type;
 
 typedef struct io_binding {
     const char *name;
@@ -78,19 +78,19 @@ static void note_units(const cml_logger *log, cml_compute_units units) {
 
 static cml_dtype array_dtype(int datatype, cml_dtype fallback) {
     switch (datatype) {
-    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT32: return CML_DTYPE_FLOAT32;
-    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT16: return CML_DTYPE_FLOAT16;
-    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__DOUBLE: return CML_DTYPE_FLOAT64;
-    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__INT32: return CML_DTYPE_INT32;
-    case CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__INT8: return CML_DTYPE_INT8;
+    case CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT32: return CML_DTYPE_FLOAT32;
+    case CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT16: return CML_DTYPE_FLOAT16;
+    case CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__DOUBLE: return CML_DTYPE_FLOAT64;
+    case CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__INT32: return CML_DTYPE_INT32;
+    case CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__INT8: return CML_DTYPE_INT8;
     default: return fallback;
     }
 }
 
 static const pb_array_type *feature_array(const cml_pb_feature *f) {
-    const CoreML__Specification__FeatureType *t = f ? f->type : NULL;
+    const Cml__Coreml__FeatureType *t = f ? f->type : NULL;
     if (!t) return NULL;
-    if (t->type_case == CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_MULTI_ARRAY_TYPE)
+    if (t->type_case == CML__COREML__FEATURE_TYPE__TYPE_MULTI_ARRAY_TYPE)
         return t->multiarraytype;
     return NULL;
 }
@@ -98,8 +98,8 @@ static const pb_array_type *feature_array(const cml_pb_feature *f) {
 /* Whether `shape` (rank dims) is accepted by a flexible array type. */
 static bool flexible_accepts(const pb_array_type *a, const int64_t *shape, size_t rank) {
     if (a->shape_flexibility_case ==
-        CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE) {
-        const CoreML__Specification__ArrayFeatureType__ShapeRange *r = a->shaperange;
+        CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE) {
+        const Cml__Coreml__ArrayFeatureType__ShapeRange *r = a->shaperange;
         if (r->n_sizeranges != rank) return false;
         for (size_t d = 0; d < rank; d++)
             if (shape[d] < (int64_t)r->sizeranges[d]->lowerbound ||
@@ -107,7 +107,7 @@ static bool flexible_accepts(const pb_array_type *a, const int64_t *shape, size_
                 return false;
         return true;
     }
-    const CoreML__Specification__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
+    const Cml__Coreml__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
     for (size_t k = 0; k < e->n_shapes; k++)
         if (e->shapes[k]->n_shape == rank &&
             !memcmp(e->shapes[k]->shape, shape, rank * sizeof *shape))
@@ -127,7 +127,7 @@ static void choose_default(const pb_array_type *a, cml_mil_input_bound *b) {
         return;
     }
     if (a->shape_flexibility_case ==
-        CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES) {
+        CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES) {
         memcpy(b->def, a->enumeratedshapes->shapes[0]->shape, rank * sizeof *b->def);
         return;
     }
@@ -146,15 +146,15 @@ static cml_status flexible_bound(const cml_pb_feature *f, cml_mil_input_bound *b
     b->rank = -1;
     if (!a) return CML_OK;
     if (a->shape_flexibility_case ==
-            CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
+            CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
         a->shaperange) {
-        const CoreML__Specification__ArrayFeatureType__ShapeRange *r = a->shaperange;
+        const Cml__Coreml__ArrayFeatureType__ShapeRange *r = a->shaperange;
         if (r->n_sizeranges > CML_MAX_DIMS)
             return cml_fail(err, CML_ERR_CORRUPT, "input '%s': shape range of rank %zu", f->name,
                             r->n_sizeranges);
         b->rank = (int32_t)r->n_sizeranges;
         for (size_t d = 0; d < r->n_sizeranges; d++) {
-            const CoreML__Specification__SizeRange *s = r->sizeranges[d];
+            const Cml__Coreml__SizeRange *s = r->sizeranges[d];
             if (!s || s->upperbound < 0)
                 return cml_fail(err, CML_ERR_UNSUPPORTED,
                                 "input '%s': dimension %zu has no upper bound", f->name, d);
@@ -165,11 +165,11 @@ static cml_status flexible_bound(const cml_pb_feature *f, cml_mil_input_bound *b
             b->bound[d] = s->upperbound;
         }
     } else if (a->shape_flexibility_case ==
-                   CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
+                   CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
                a->enumeratedshapes && a->enumeratedshapes->n_shapes) {
-        const CoreML__Specification__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
+        const Cml__Coreml__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
         for (size_t k = 0; k < e->n_shapes; k++) {
-            const CoreML__Specification__ArrayFeatureType__Shape *s = e->shapes[k];
+            const Cml__Coreml__ArrayFeatureType__Shape *s = e->shapes[k];
             if (!s || s->n_shape > CML_MAX_DIMS || (k && (int32_t)s->n_shape != b->rank))
                 return cml_fail(err, CML_ERR_CORRUPT,
                                 "input '%s': enumerated shapes of different ranks", f->name);
@@ -200,12 +200,12 @@ static cml_status check_shape(const io_binding *b, const cml_mil_value *v, int32
     format_shape(got, sizeof got, shape, (size_t)rank);
     const pb_array_type *a = b->array;
     if (a && a->shape_flexibility_case ==
-                 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
+                 CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
         a->enumeratedshapes && a->enumeratedshapes->n_shapes) {
-        const CoreML__Specification__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
+        const Cml__Coreml__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
         bool listed = false;
         for (size_t k = 0; k < e->n_shapes && !listed; k++) {
-            const CoreML__Specification__ArrayFeatureType__Shape *s = e->shapes[k];
+            const Cml__Coreml__ArrayFeatureType__Shape *s = e->shapes[k];
             if ((int32_t)s->n_shape != rank) continue;
             listed = true;
             for (int32_t d = 0; d < rank && listed; d++) listed = s->shape[d] == shape[d];
@@ -226,10 +226,10 @@ general:
         return cml_fail(err, CML_ERR_SHAPE, "input '%s': got rank %d %s, the model takes rank %d",
                         b->name, rank, got, v->rank);
     if (a && a->shape_flexibility_case ==
-                 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
+                 CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
         a->shaperange && (int32_t)a->shaperange->n_sizeranges == rank) {
         for (int32_t d = 0; d < rank; d++) {
-            const CoreML__Specification__SizeRange *s = a->shaperange->sizeranges[d];
+            const Cml__Coreml__SizeRange *s = a->shaperange->sizeranges[d];
             if (shape[d] < (int64_t)s->lowerbound || shape[d] > s->upperbound)
                 return cml_fail(err, CML_ERR_SHAPE,
                                 "input '%s' shape %s: dimension %d must be in [%llu, %lld]",
@@ -670,16 +670,16 @@ static cml_status backend_input_shape(const void *handle, uint32_t index,
     const pb_array_type *a = b->array;
     if (!a || b->state) return CML_OK;
     if (a->shape_flexibility_case ==
-            CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
+            CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE &&
         a->shaperange && a->shaperange->n_sizeranges == rank) {
         for (size_t d = 0; d < rank; d++) {
             uint64_t lo = a->shaperange->sizeranges[d]->lowerbound;
             out->min[d] = lo < (uint64_t)out->max[d] ? (int64_t)lo : out->max[d];
         }
     } else if (a->shape_flexibility_case ==
-                   CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
+                   CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
                a->enumeratedshapes) {
-        const CoreML__Specification__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
+        const Cml__Coreml__ArrayFeatureType__EnumeratedShapes *e = a->enumeratedshapes;
         for (size_t k = 0; k < e->n_shapes; k++) {
             if (e->shapes[k]->n_shape != rank) continue; /* rank-0 shown as [1]: not listed */
             for (size_t d = 0; d < rank; d++)

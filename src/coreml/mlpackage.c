@@ -305,7 +305,7 @@ static cml_status check_functions(cml_mlpackage *pkg, cml_error *err) {
     if (!keys) return cml_fail(err, CML_ERR_NOMEM, "model.mlmodel: out of memory");
     cml_status st = CML_OK;
     for (size_t i = 0; i < n && st == CML_OK; i++) {
-        const CoreML__Specification__MILSpec__Program__FunctionsEntry *e = prog->functions[i];
+        const Cml__Coreml__MILSpec__Program__FunctionsEntry *e = prog->functions[i];
         const cml_pb_function *f = e->value;
         keys[i] = e->key;
         if (e->key[0] == '\0' || !f) {
@@ -329,7 +329,7 @@ static cml_status check_functions(cml_mlpackage *pkg, cml_error *err) {
     cml_free(pkg->allocator, keys);
     CML_TRY(st);
 
-    const CoreML__Specification__ModelDescription *d = pkg->model->description;
+    const Cml__Coreml__ModelDescription *d = pkg->model->description;
     if (!d || d->n_functions == 0) {
         if (!cml_mlprogram_function(prog, "main"))
             return cml_fail(err, CML_ERR_CORRUPT, "model.mlmodel: no function 'main' (and the "
@@ -338,7 +338,7 @@ static cml_status check_functions(cml_mlpackage *pkg, cml_error *err) {
     }
     bool default_found = false;
     for (size_t i = 0; i < d->n_functions; i++) {
-        const CoreML__Specification__FunctionDescription *fd = d->functions[i];
+        const Cml__Coreml__FunctionDescription *fd = d->functions[i];
         if (!cml_mlprogram_function(prog, fd->name))
             return cml_fail(err, CML_ERR_CORRUPT, "model.mlmodel: description function "
                             "'%.100s' is not in the program", fd->name);
@@ -355,11 +355,11 @@ static cml_status decode_model(cml_mlpackage *pkg, cml_error *err) {
     CML_TRY(open_file(pkg, pkg->model_relpath, &f, err));
     pkg->model_bytes = f->data;
     pkg->model_size = f->size;
-    CML_TRY(cml_pb_check(&core_ml__specification__model__descriptor, f->data, f->size,
+    CML_TRY(cml_pb_check(&cml__coreml__model__descriptor, f->data, f->size,
                          CML_MLPACKAGE_MAX_PB_DEPTH, "model.mlmodel", err));
     pb_ctx ctx = {pkg->allocator, (pb_chunk **)&pkg->pb_arena, false};
     ProtobufCAllocator pba = {pb_alloc, pb_free, &ctx};
-    pkg->model = core_ml__specification__model__unpack(&pba, f->size, f->data);
+    pkg->model = cml__coreml__model__unpack(&pba, f->size, f->data);
     if (!pkg->model) {
         if (ctx.failed)
             return cml_fail(err, CML_ERR_NOMEM, "model.mlmodel: out of memory decoding %zu bytes",
@@ -368,7 +368,7 @@ static cml_status decode_model(cml_mlpackage *pkg, cml_error *err) {
                         "bytes; a field does not match its declared type)", f->size);
     }
     pkg->spec_version = pkg->model->specificationversion;
-    if (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM ||
+    if (pkg->model->type_case != CML__COREML__MODEL__TYPE_ML_PROGRAM ||
         !pkg->model->mlprogram) {
         uint32_t other = cml_pb_find_field(f->data, f->size, 200, 3000);
         const char *name = cml_mlmodel_type_name(other);
@@ -475,7 +475,7 @@ const cml_pb_function *cml_mlprogram_function(const cml_pb_program *program, con
 const cml_pb_block *cml_mlprogram_block(const cml_pb_function *function) {
     if (!function) return NULL;
     for (size_t i = 0; i < function->n_block_specializations; i++) {
-        const CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e =
+        const Cml__Coreml__MILSpec__Function__BlockSpecializationsEntry *e =
             function->block_specializations[i];
         if (strcmp(e->key, function->opset) == 0) return e->value;
     }
@@ -483,7 +483,7 @@ const cml_pb_block *cml_mlprogram_block(const cml_pb_function *function) {
 }
 
 const char *cml_mlpackage_default_function(const cml_mlpackage *pkg) {
-    const CoreML__Specification__ModelDescription *d = pkg->model ? pkg->model->description : NULL;
+    const Cml__Coreml__ModelDescription *d = pkg->model ? pkg->model->description : NULL;
     if (d && d->n_functions > 0) return d->defaultfunctionname;
     return "main";
 }
@@ -494,7 +494,7 @@ static cml_status check_features(cml_pb_feature *const *list, size_t n, const ch
         if (!list[i] || list[i]->name[0] == '\0')
             return cml_fail(err, CML_ERR_CORRUPT, "model.mlmodel: function '%.100s' %s %zu has "
                             "no name", fn, kind, i);
-        if (!list[i]->type || list[i]->type->type_case == CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE__NOT_SET)
+        if (!list[i]->type || list[i]->type->type_case == CML__COREML__FEATURE_TYPE__TYPE__NOT_SET)
             return cml_fail(err, CML_ERR_CORRUPT, "model.mlmodel: function '%.100s' %s '%.100s' "
                             "has no type", fn, kind, list[i]->name);
     }
@@ -503,12 +503,12 @@ static cml_status check_features(cml_pb_feature *const *list, size_t n, const ch
 
 cml_status cml_mlpackage_interface(const cml_mlpackage *pkg, const char *name,
                                    cml_mlmodel_io *out, cml_error *err) {
-    const CoreML__Specification__ModelDescription *d = pkg->model ? pkg->model->description : NULL;
+    const Cml__Coreml__ModelDescription *d = pkg->model ? pkg->model->description : NULL;
     cml_mlmodel_io io = {0};
     if (!name) name = cml_mlpackage_default_function(pkg);
     io.function = name;
     if (d && d->n_functions > 0) {
-        const CoreML__Specification__FunctionDescription *fd = NULL;
+        const Cml__Coreml__FunctionDescription *fd = NULL;
         for (size_t i = 0; i < d->n_functions && !fd; i++)
             if (strcmp(d->functions[i]->name, name) == 0) fd = d->functions[i];
         if (!fd)

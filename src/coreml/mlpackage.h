@@ -39,11 +39,11 @@
 #include "coreml/milblob.h"
 #include "platform/file.h"
 
-typedef CoreML__Specification__Model cml_pb_model;
-typedef CoreML__Specification__MILSpec__Program cml_pb_program;
-typedef CoreML__Specification__MILSpec__Function cml_pb_function;
-typedef CoreML__Specification__MILSpec__Block cml_pb_block;
-typedef CoreML__Specification__FeatureDescription cml_pb_feature;
+typedef Cml__Coreml__Model cml_pb_model;
+typedef Cml__Coreml__MILSpec__Program cml_pb_program;
+typedef Cml__Coreml__MILSpec__Function cml_pb_function;
+typedef Cml__Coreml__MILSpec__Block cml_pb_block;
+typedef Cml__Coreml__FeatureDescription cml_pb_feature;
 
 #define CML_MLPACKAGE_MAX_FILES 16
 /* Deepest message nesting accepted in model.mlmodel (protobuf-c recurses). */

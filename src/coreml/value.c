@@ -7,7 +7,7 @@
 #include "core/checked.h"
 #include "core/fp16.h"
 
-typedef CoreML__Specification__MILSpec__TensorValue pb_tensor_value;
+typedef Cml__Coreml__MILSpec__TensorValue pb_tensor_value;
 
 size_t cml_subbyte_nbytes(uint64_t n, unsigned bits) {
     uint64_t total;
@@ -54,14 +54,14 @@ cml_status cml_mlvalue_tensor_type(const cml_pb_tensor_type *type, cml_mil_dtype
         return cml_fail(err, CML_ERR_CORRUPT, "tensor type: rank %lld but %zu dimensions",
                         (long long)type->rank, type->n_dimensions);
     for (size_t i = 0; i < want; i++) {
-        const CoreML__Specification__MILSpec__Dimension *d = type->dimensions[i];
-        if (d->dimension_case == CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_CONSTANT) {
+        const Cml__Coreml__MILSpec__Dimension *d = type->dimensions[i];
+        if (d->dimension_case == CML__COREML__MILSPEC__DIMENSION__DIMENSION_CONSTANT) {
             uint64_t size = d->constant ? d->constant->size : 0;
             if (size > INT64_MAX)
                 return cml_fail(err, CML_ERR_CORRUPT, "tensor type: dimension %zu is %llu", i,
                                 (unsigned long long)size);
             shape[i] = (int64_t)size;
-        } else if (d->dimension_case == CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_UNKNOWN) {
+        } else if (d->dimension_case == CML__COREML__MILSPEC__DIMENSION__DIMENSION_UNKNOWN) {
             shape[i] = -1;
         } else {
             return cml_fail(err, CML_ERR_CORRUPT, "tensor type: dimension %zu is neither constant "
@@ -76,10 +76,10 @@ cml_status cml_mlvalue_tensor_type(const cml_pb_tensor_type *type, cml_mil_dtype
 static const char *value_kind_name(const cml_pb_value *v) {
     if (!v->type) return "untyped";
     switch (v->type->type_case) {
-    case CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_LIST_TYPE: return "a list";
-    case CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_TUPLE_TYPE: return "a tuple";
-    case CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_DICTIONARY_TYPE: return "a dictionary";
-    case CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_STATE_TYPE: return "a state";
+    case CML__COREML__MILSPEC__VALUE_TYPE__TYPE_LIST_TYPE: return "a list";
+    case CML__COREML__MILSPEC__VALUE_TYPE__TYPE_TUPLE_TYPE: return "a tuple";
+    case CML__COREML__MILSPEC__VALUE_TYPE__TYPE_DICTIONARY_TYPE: return "a dictionary";
+    case CML__COREML__MILSPEC__VALUE_TYPE__TYPE_STATE_TYPE: return "a state";
     default: return "without a type";
     }
 }
@@ -110,18 +110,18 @@ static cml_status decode_immediate(const pb_tensor_value *tv, cml_mlvalue *out, 
     const char *dn = cml_mil_dtype_name(dt);
     size_t n = 0;
     bool ok = false;
-    switch (tv ? tv->value_case : CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE__NOT_SET) {
-    case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_FLOATS:
+    switch (tv ? tv->value_case : CML__COREML__MILSPEC__TENSOR_VALUE__VALUE__NOT_SET) {
+    case CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_FLOATS:
         ok = dt == CML_MIL_FLOAT32;
         out->storage = CML_MLVALUE_F32, out->bits = 32;
         n = tv->floats->n_values, out->data = tv->floats->values;
         break;
-    case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_DOUBLES:
+    case CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_DOUBLES:
         ok = dt == CML_MIL_FLOAT64;
         out->storage = CML_MLVALUE_F64, out->bits = 64;
         n = tv->doubles->n_values, out->data = tv->doubles->values;
         break;
-    case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS: {
+    case CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_INTS: {
         ok = dt == CML_MIL_INT8 || dt == CML_MIL_UINT8 || dt == CML_MIL_INT16 ||
              dt == CML_MIL_UINT16 || dt == CML_MIL_INT32 || dt == CML_MIL_UINT32 ||
              dt == CML_MIL_INT64 || dt == CML_MIL_UINT64;
@@ -133,23 +133,23 @@ static cml_status decode_immediate(const pb_tensor_value *tv, cml_mlvalue *out, 
                             bad, (int)tv->ints->values[bad]);
         break;
     }
-    case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_LONG_INTS:
+    case CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_LONG_INTS:
         ok = dt == CML_MIL_INT64 || dt == CML_MIL_UINT64;
         out->storage = CML_MLVALUE_I64, out->bits = 64;
         n = tv->longints->n_values, out->data = tv->longints->values;
         break;
-    case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BOOLS:
+    case CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_BOOLS:
         ok = dt == CML_MIL_BOOL;
         out->storage = CML_MLVALUE_BOOL, out->bits = 8 * (unsigned)sizeof(protobuf_c_boolean);
         n = tv->bools->n_values, out->data = tv->bools->values;
         break;
-    case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_STRINGS:
+    case CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_STRINGS:
         ok = dt == CML_MIL_STRING;
         out->storage = CML_MLVALUE_STRING, out->bits = 0;
         n = tv->strings->n_values, out->data = tv->strings->values;
         out->nbytes = n * sizeof(char *);
         break;
-    case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BYTES: {
+    case CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_BYTES: {
         ok = dt != CML_MIL_STRING;
         size_t len = tv->bytes->values.len;
         out->data = len ? tv->bytes->values.data : NULL;
@@ -192,7 +192,7 @@ static cml_status decode_immediate(const pb_tensor_value *tv, cml_mlvalue *out, 
 cml_status cml_mlvalue_decode(const cml_pb_value *value, cml_mlpackage *pkg, cml_mlvalue *out,
                               cml_error *err) {
     if (!value) return cml_fail(err, CML_ERR_CORRUPT, "value: missing");
-    if (!value->type || value->type->type_case != CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE)
+    if (!value->type || value->type->type_case != CML__COREML__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE)
         return cml_fail(err, value->type && value->type->type_case ? CML_ERR_UNSUPPORTED
                                                                    : CML_ERR_CORRUPT,
                         "value is %s, expected a tensor", value_kind_name(value));
@@ -208,15 +208,15 @@ cml_status cml_mlvalue_decode(const cml_pb_value *value, cml_mlpackage *pkg, cml
             return cml_fail(err, CML_ERR_CORRUPT, "value: element count overflows");
     }
     v.numel = numel;
-    if (value->value_case == CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE) {
-        const CoreML__Specification__MILSpec__Value__ImmediateValue *im = value->immediatevalue;
-        if (im && im->value_case != CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR &&
-            im->value_case != CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE__NOT_SET)
+    if (value->value_case == CML__COREML__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE) {
+        const Cml__Coreml__MILSpec__Value__ImmediateValue *im = value->immediatevalue;
+        if (im && im->value_case != CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR &&
+            im->value_case != CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE__NOT_SET)
             return cml_fail(err, CML_ERR_CORRUPT, "value: tensor type with a non-tensor "
                             "immediate value (case %d)", (int)im->value_case);
         CML_TRY(decode_immediate(im ? im->tensor : NULL, &v, err));
-    } else if (value->value_case == CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_BLOB_FILE_VALUE) {
-        const CoreML__Specification__MILSpec__Value__BlobFileValue *bf = value->blobfilevalue;
+    } else if (value->value_case == CML__COREML__MILSPEC__VALUE__VALUE_BLOB_FILE_VALUE) {
+        const Cml__Coreml__MILSpec__Value__BlobFileValue *bf = value->blobfilevalue;
         if (!pkg)
             return cml_fail(err, CML_ERR_UNSUPPORTED, "value: blob file value '%.200s' without a "
                             "package to read it from", bf->filename);

@@ -38,8 +38,8 @@
 #include "coreml/mlpackage.h"
 #include "coreml/types.h"
 
-typedef CoreML__Specification__MILSpec__Value cml_pb_value;
-typedef CoreML__Specification__MILSpec__TensorType cml_pb_tensor_type;
+typedef Cml__Coreml__MILSpec__Value cml_pb_value;
+typedef Cml__Coreml__MILSpec__TensorType cml_pb_tensor_type;
 
 typedef enum cml_mlvalue_storage {
     CML_MLVALUE_RAW = 1,   /* the dtype's little-endian layout, bits/8 bytes per

@@ -25,10 +25,10 @@
 #include "mil/state_inplace.h"
 #include "platform/file.h"
 
-typedef CoreML__Specification__MILSpec__Operation pb_op;
-typedef CoreML__Specification__MILSpec__Block pb_block;
-typedef CoreML__Specification__MILSpec__NamedValueType pb_nvt;
-typedef CoreML__Specification__MILSpec__ValueType pb_vtype;
+typedef Cml__Coreml__MILSpec__Operation pb_op;
+typedef Cml__Coreml__MILSpec__Block pb_block;
+typedef Cml__Coreml__MILSpec__NamedValueType pb_nvt;
+typedef Cml__Coreml__MILSpec__ValueType pb_vtype;
 
 extern const cml_mil_op_def cml_mil_op_const;
 extern const cml_mil_op_def cml_mil_op_while_loop;
@@ -239,7 +239,7 @@ static cml_status set_tensor(compiler *c, cml_mil_value *v, cml_mil_dtype t, int
  * matching entry of `bound` (rank must agree) or fail. */
 static cml_status type_from_decl(compiler *c, cml_mil_value *v, const pb_vtype *vt,
                                  const cml_mil_input_bound *bound) {
-    if (!vt || vt->type_case != CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE ||
+    if (!vt || vt->type_case != CML__COREML__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE ||
         !vt->tensortype)
         return cml_fail(c->err, CML_ERR_UNSUPPORTED, "value '%s': only tensor types are supported",
                         v->name);
@@ -311,10 +311,10 @@ static cml_status keep_half(compiler *c, const cml_mlvalue *mv, cml_mil_value *v
 static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_value *v,
                                 const char *what) {
     v->is_const = true;
-    if (pv && pv->value_case == CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE &&
+    if (pv && pv->value_case == CML__COREML__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE &&
         pv->immediatevalue &&
         pv->immediatevalue->value_case !=
-            CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR) {
+            CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR) {
         v->kind = CML_MIL_KIND_LIST; /* lists/tuples: only ops that need them read the proto */
         return CML_OK;
     }
@@ -537,13 +537,13 @@ static const cml_pb_value *op_attr(const pb_op *op, const char *key) {
 
 static const char *op_name(const pb_op *op) {
     const cml_pb_value *v = op_attr(op, "name");
-    if (!v || v->value_case != CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE ||
+    if (!v || v->value_case != CML__COREML__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE ||
         !v->immediatevalue ||
         v->immediatevalue->value_case !=
-            CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR ||
+            CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR ||
         !v->immediatevalue->tensor ||
         v->immediatevalue->tensor->value_case !=
-            CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_STRINGS ||
+            CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_STRINGS ||
         !v->immediatevalue->tensor->strings || v->immediatevalue->tensor->strings->n_values < 1)
         return "";
     return v->immediatevalue->tensor->strings->values[0];
@@ -571,7 +571,7 @@ static cml_status bind_params(compiler *c, const pb_op *op, cml_mil_node *node) 
     node->params = own_alloc(c, op->n_inputs + nextra, sizeof *node->params);
     if (!node->params) return CML_ERR_NOMEM;
     for (size_t i = 0; i < op->n_inputs; i++) {
-        const CoreML__Specification__MILSpec__Operation__InputsEntry *e = op->inputs[i];
+        const Cml__Coreml__MILSpec__Operation__InputsEntry *e = op->inputs[i];
         if (!e || !e->key || !e->value)
             return cml_fail(c->err, CML_ERR_CORRUPT, "parameter %zu is empty", i);
         cml_mil_param *p = &node->params[node->nparams++];
@@ -580,15 +580,15 @@ static cml_status bind_params(compiler *c, const pb_op *op, cml_mil_node *node) 
         p->vids = own_alloc(c, p->count, sizeof *p->vids);
         if (!p->name || !p->vids) return CML_ERR_NOMEM;
         for (uint32_t k = 0; k < p->count; k++) {
-            const CoreML__Specification__MILSpec__Argument__Binding *b = e->value->arguments[k];
-            if (b && b->binding_case == CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_NAME) {
+            const Cml__Coreml__MILSpec__Argument__Binding *b = e->value->arguments[k];
+            if (b && b->binding_case == CML__COREML__MILSPEC__ARGUMENT__BINDING__BINDING_NAME) {
                 p->vids[k] = b->name ? lookup(c, b->name) : CML_MIL_NONE;
                 if (p->vids[k] == CML_MIL_NONE)
                     return cml_fail(c->err, CML_ERR_CORRUPT,
                                     "parameter '%s' refers to undefined value '%s'", p->name,
                                     b->name ? b->name : "");
             } else if (b && b->binding_case ==
-                                CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_VALUE) {
+                                CML__COREML__MILSPEC__ARGUMENT__BINDING__BINDING_VALUE) {
                 char what[160];
                 snprintf(what, sizeof what, "parameter '%s'", p->name);
                 CML_TRY(new_value(c, what, false, &p->vids[k]));
@@ -601,7 +601,7 @@ static cml_status bind_params(compiler *c, const pb_op *op, cml_mil_node *node) 
     }
     /* iOS16/17 constexpr ops carry their parameters as attributes. */
     for (size_t i = 0; !is_const && i < op->n_attributes; i++) {
-        const CoreML__Specification__MILSpec__Operation__AttributesEntry *e = op->attributes[i];
+        const Cml__Coreml__MILSpec__Operation__AttributesEntry *e = op->attributes[i];
         if (!e || !e->key || !strcmp(e->key, "name") || cml_mil_param_find(node, e->key)) continue;
         cml_mil_param *p = &node->params[node->nparams++];
         p->name = own_str(c, e->key);
@@ -815,7 +815,7 @@ static cml_status infer_block(compiler *c, cml_mil_block *blk, const char *loc) 
 
 /* ------------------------------------------------------------ function */
 
-static cml_status add_inputs(compiler *c, const CoreML__Specification__MILSpec__Function *fn) {
+static cml_status add_inputs(compiler *c, const Cml__Coreml__MILSpec__Function *fn) {
     cml_mil_graph *g = c->g;
     g->ninputs = (uint32_t)fn->n_inputs;
     g->inputs = own_alloc(c, fn->n_inputs, sizeof *g->inputs);
@@ -825,7 +825,7 @@ static cml_status add_inputs(compiler *c, const CoreML__Specification__MILSpec__
         CML_TRY(new_value(c, in ? in->name : NULL, true, &g->inputs[i]));
         cml_mil_value *v = &g->values[g->inputs[i]];
         const pb_vtype *vt = in->type;
-        bool state = vt && vt->type_case == CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_STATE_TYPE;
+        bool state = vt && vt->type_case == CML__COREML__MILSPEC__VALUE_TYPE__TYPE_STATE_TYPE;
         if (state) vt = vt->statetype ? vt->statetype->wrappedtype : NULL;
         const cml_mil_input_bound *bound = NULL;
         for (uint32_t k = 0; k < c->nbounds; k++)
@@ -919,11 +919,11 @@ static cml_status apply_defaults(compiler *c) {
     return cml_mil_reinfer(g, c->err);
 }
 
-static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Function *fn) {
+static cml_status compile(compiler *c, const Cml__Coreml__MILSpec__Function *fn) {
     cml_mil_graph *g = c->g;
     const pb_block *body = NULL;
     for (size_t i = 0; i < fn->n_block_specializations; i++) {
-        const CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e =
+        const Cml__Coreml__MILSpec__Function__BlockSpecializationsEntry *e =
             fn->block_specializations[i];
         if (e && e->key && fn->opset && strcmp(e->key, fn->opset) == 0) body = e->value;
     }
@@ -976,7 +976,7 @@ static cml_status compile(compiler *c, const CoreML__Specification__MILSpec__Fun
     return cml_mil_plan(g, c->err);
 }
 
-cml_status cml_mil_compile(const CoreML__Specification__MILSpec__Function *function,
+cml_status cml_mil_compile(const Cml__Coreml__MILSpec__Function *function,
                            cml_mlpackage *pkg, const cml_mil_input_bound *bounds,
                            uint32_t nbounds, const cml_allocator *allocator, cml_mil_graph *g,
                            cml_error *err) {

@@ -34,7 +34,7 @@ typedef struct cml_mil_input_bound {
  * pkg resolves blob values (may be NULL when there are none). On failure g
  * is freed and err names the op and location.
  */
-cml_status cml_mil_compile(const CoreML__Specification__MILSpec__Function *function,
+cml_status cml_mil_compile(const Cml__Coreml__MILSpec__Function *function,
                            cml_mlpackage *pkg, const cml_mil_input_bound *bounds,
                            uint32_t nbounds, const cml_allocator *allocator, cml_mil_graph *g,
                            cml_error *err);

@@ -13,13 +13,13 @@
 
 #define MB_CAP 64
 
-typedef CoreML__Specification__MILSpec__ValueType mb_vtype;
-typedef CoreML__Specification__MILSpec__NamedValueType mb_nvt;
-typedef CoreML__Specification__MILSpec__Value mb_value;
-typedef CoreML__Specification__MILSpec__Operation mb_op;
-typedef CoreML__Specification__MILSpec__Block mb_block;
-typedef CoreML__Specification__MILSpec__Function mb_function;
-typedef CoreML__Specification__FeatureDescription mb_feature;
+typedef Cml__Coreml__MILSpec__ValueType mb_vtype;
+typedef Cml__Coreml__MILSpec__NamedValueType mb_nvt;
+typedef Cml__Coreml__MILSpec__Value mb_value;
+typedef Cml__Coreml__MILSpec__Operation mb_op;
+typedef Cml__Coreml__MILSpec__Block mb_block;
+typedef Cml__Coreml__MILSpec__Function mb_function;
+typedef Cml__Coreml__FeatureDescription mb_feature;
 
 static void **mb_ptrs_;
 static size_t mb_nptrs_, mb_capptrs_;
@@ -62,57 +62,57 @@ static inline char *mb_str(const char *s) {
 
 /* dims[i] < 0 = unknown dimension. */
 static inline mb_vtype *mb_tensor_type(int dtype, int rank, const int64_t *dims) {
-    CoreML__Specification__MILSpec__TensorType *tt = MB_NEW(
-        CoreML__Specification__MILSpec__TensorType, CORE_ML__SPECIFICATION__MILSPEC__TENSOR_TYPE__INIT);
-    tt->datatype = (CoreML__Specification__MILSpec__DataType)dtype;
+    Cml__Coreml__MILSpec__TensorType *tt = MB_NEW(
+        Cml__Coreml__MILSpec__TensorType, CML__COREML__MILSPEC__TENSOR_TYPE__INIT);
+    tt->datatype = (Cml__Coreml__MILSpec__DataType)dtype;
     tt->rank = rank;
     for (int d = 0; d < rank; d++) {
-        CoreML__Specification__MILSpec__Dimension *dim = MB_NEW(
-            CoreML__Specification__MILSpec__Dimension, CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__INIT);
+        Cml__Coreml__MILSpec__Dimension *dim = MB_NEW(
+            Cml__Coreml__MILSpec__Dimension, CML__COREML__MILSPEC__DIMENSION__INIT);
         if (dims[d] >= 0) {
-            dim->dimension_case = CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_CONSTANT;
-            dim->constant = MB_NEW(CoreML__Specification__MILSpec__Dimension__ConstantDimension,
-                                   CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__CONSTANT_DIMENSION__INIT);
+            dim->dimension_case = CML__COREML__MILSPEC__DIMENSION__DIMENSION_CONSTANT;
+            dim->constant = MB_NEW(Cml__Coreml__MILSpec__Dimension__ConstantDimension,
+                                   CML__COREML__MILSPEC__DIMENSION__CONSTANT_DIMENSION__INIT);
             dim->constant->size = (uint64_t)dims[d];
         } else {
-            dim->dimension_case = CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_UNKNOWN;
-            dim->unknown = MB_NEW(CoreML__Specification__MILSpec__Dimension__UnknownDimension,
-                                  CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__UNKNOWN_DIMENSION__INIT);
+            dim->dimension_case = CML__COREML__MILSPEC__DIMENSION__DIMENSION_UNKNOWN;
+            dim->unknown = MB_NEW(Cml__Coreml__MILSpec__Dimension__UnknownDimension,
+                                  CML__COREML__MILSPEC__DIMENSION__UNKNOWN_DIMENSION__INIT);
         }
         MB_PUSH(tt->n_dimensions, tt->dimensions, dim);
     }
-    mb_vtype *vt = MB_NEW(mb_vtype, CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__INIT);
-    vt->type_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE;
+    mb_vtype *vt = MB_NEW(mb_vtype, CML__COREML__MILSPEC__VALUE_TYPE__INIT);
+    vt->type_case = CML__COREML__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE;
     vt->tensortype = tt;
     return vt;
 }
 
 static inline mb_vtype *mb_state_type(mb_vtype *wrapped) {
-    mb_vtype *vt = MB_NEW(mb_vtype, CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__INIT);
-    vt->type_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_STATE_TYPE;
-    vt->statetype = MB_NEW(CoreML__Specification__MILSpec__StateType,
-                           CORE_ML__SPECIFICATION__MILSPEC__STATE_TYPE__INIT);
+    mb_vtype *vt = MB_NEW(mb_vtype, CML__COREML__MILSPEC__VALUE_TYPE__INIT);
+    vt->type_case = CML__COREML__MILSPEC__VALUE_TYPE__TYPE_STATE_TYPE;
+    vt->statetype = MB_NEW(Cml__Coreml__MILSpec__StateType,
+                           CML__COREML__MILSPEC__STATE_TYPE__INIT);
     vt->statetype->wrappedtype = wrapped;
     return vt;
 }
 
 static inline mb_nvt *mb_nvt_new(const char *name, mb_vtype *t) {
-    mb_nvt *n = MB_NEW(mb_nvt, CORE_ML__SPECIFICATION__MILSPEC__NAMED_VALUE_TYPE__INIT);
+    mb_nvt *n = MB_NEW(mb_nvt, CML__COREML__MILSPEC__NAMED_VALUE_TYPE__INIT);
     n->name = mb_str(name);
     n->type = t;
     return n;
 }
 
-static inline CoreML__Specification__MILSpec__TensorValue *mb_tv_(mb_value **out, int dtype, int rank,
+static inline Cml__Coreml__MILSpec__TensorValue *mb_tv_(mb_value **out, int dtype, int rank,
                                                            const int64_t *dims) {
-    mb_value *v = MB_NEW(mb_value, CORE_ML__SPECIFICATION__MILSPEC__VALUE__INIT);
+    mb_value *v = MB_NEW(mb_value, CML__COREML__MILSPEC__VALUE__INIT);
     v->type = mb_tensor_type(dtype, rank, dims);
-    v->value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE;
-    v->immediatevalue = MB_NEW(CoreML__Specification__MILSpec__Value__ImmediateValue,
-                               CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__INIT);
-    v->immediatevalue->value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR;
-    CoreML__Specification__MILSpec__TensorValue *tv = MB_NEW(
-        CoreML__Specification__MILSpec__TensorValue, CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__INIT);
+    v->value_case = CML__COREML__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE;
+    v->immediatevalue = MB_NEW(Cml__Coreml__MILSpec__Value__ImmediateValue,
+                               CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__INIT);
+    v->immediatevalue->value_case = CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR;
+    Cml__Coreml__MILSpec__TensorValue *tv = MB_NEW(
+        Cml__Coreml__MILSpec__TensorValue, CML__COREML__MILSPEC__TENSOR_VALUE__INIT);
     v->immediatevalue->tensor = tv;
     *out = v;
     return tv;
@@ -120,10 +120,10 @@ static inline CoreML__Specification__MILSpec__TensorValue *mb_tv_(mb_value **out
 
 static inline mb_value *mb_val_floats(int rank, const int64_t *dims, const float *x, size_t n) {
     mb_value *v;
-    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, 11, rank, dims);
-    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_FLOATS;
-    tv->floats = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedFloats,
-                        CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_FLOATS__INIT);
+    Cml__Coreml__MILSpec__TensorValue *tv = mb_tv_(&v, 11, rank, dims);
+    tv->value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_FLOATS;
+    tv->floats = MB_NEW(Cml__Coreml__MILSpec__TensorValue__RepeatedFloats,
+                        CML__COREML__MILSPEC__TENSOR_VALUE__REPEATED_FLOATS__INIT);
     tv->floats->n_values = n;
     tv->floats->values = mb_alloc(n * sizeof(float));
     memcpy(tv->floats->values, x, n * sizeof(float));
@@ -133,10 +133,10 @@ static inline mb_value *mb_val_floats(int rank, const int64_t *dims, const float
 /* INT32 / INT16 / UINT16 (MIL dtype 23 / 22 / 32) through `ints`. */
 static inline mb_value *mb_val_ints(int dtype, int rank, const int64_t *dims, const int32_t *x, size_t n) {
     mb_value *v;
-    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, dtype, rank, dims);
-    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS;
-    tv->ints = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedInts,
-                      CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_INTS__INIT);
+    Cml__Coreml__MILSpec__TensorValue *tv = mb_tv_(&v, dtype, rank, dims);
+    tv->value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_INTS;
+    tv->ints = MB_NEW(Cml__Coreml__MILSpec__TensorValue__RepeatedInts,
+                      CML__COREML__MILSPEC__TENSOR_VALUE__REPEATED_INTS__INIT);
     tv->ints->n_values = n;
     tv->ints->values = mb_alloc(n * sizeof(int32_t));
     memcpy(tv->ints->values, x, n * sizeof(int32_t));
@@ -146,10 +146,10 @@ static inline mb_value *mb_val_ints(int dtype, int rank, const int64_t *dims, co
 /* Raw little-endian payload (FLOAT16 = 10, INT8 = 21, UINT8 = 31, ...). */
 static inline mb_value *mb_val_bytes(int dtype, int rank, const int64_t *dims, const void *x, size_t nbytes) {
     mb_value *v;
-    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, dtype, rank, dims);
-    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BYTES;
-    tv->bytes = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedBytes,
-                       CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_BYTES__INIT);
+    Cml__Coreml__MILSpec__TensorValue *tv = mb_tv_(&v, dtype, rank, dims);
+    tv->value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_BYTES;
+    tv->bytes = MB_NEW(Cml__Coreml__MILSpec__TensorValue__RepeatedBytes,
+                       CML__COREML__MILSPEC__TENSOR_VALUE__REPEATED_BYTES__INIT);
     tv->bytes->values.len = nbytes;
     tv->bytes->values.data = mb_alloc(nbytes);
     memcpy(tv->bytes->values.data, x, nbytes);
@@ -158,10 +158,10 @@ static inline mb_value *mb_val_bytes(int dtype, int rank, const int64_t *dims, c
 
 static inline mb_value *mb_val_bool(int b) {
     mb_value *v;
-    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, 1, 0, NULL);
-    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BOOLS;
-    tv->bools = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedBools,
-                       CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_BOOLS__INIT);
+    Cml__Coreml__MILSpec__TensorValue *tv = mb_tv_(&v, 1, 0, NULL);
+    tv->value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_BOOLS;
+    tv->bools = MB_NEW(Cml__Coreml__MILSpec__TensorValue__RepeatedBools,
+                       CML__COREML__MILSPEC__TENSOR_VALUE__REPEATED_BOOLS__INIT);
     tv->bools->n_values = 1;
     tv->bools->values = mb_alloc(sizeof(protobuf_c_boolean));
     tv->bools->values[0] = b;
@@ -170,10 +170,10 @@ static inline mb_value *mb_val_bool(int b) {
 
 static inline mb_value *mb_val_str(const char *s) {
     mb_value *v;
-    CoreML__Specification__MILSpec__TensorValue *tv = mb_tv_(&v, 2, 0, NULL);
-    tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_STRINGS;
-    tv->strings = MB_NEW(CoreML__Specification__MILSpec__TensorValue__RepeatedStrings,
-                         CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_STRINGS__INIT);
+    Cml__Coreml__MILSpec__TensorValue *tv = mb_tv_(&v, 2, 0, NULL);
+    tv->value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_STRINGS;
+    tv->strings = MB_NEW(Cml__Coreml__MILSpec__TensorValue__RepeatedStrings,
+                         CML__COREML__MILSPEC__TENSOR_VALUE__REPEATED_STRINGS__INIT);
     tv->strings->n_values = 1;
     tv->strings->values = mb_alloc(sizeof(char *));
     tv->strings->values[0] = mb_str(s);
@@ -181,7 +181,7 @@ static inline mb_value *mb_val_str(const char *s) {
 }
 
 static inline mb_block *mb_block_new(void) {
-    return MB_NEW(mb_block, CORE_ML__SPECIFICATION__MILSPEC__BLOCK__INIT);
+    return MB_NEW(mb_block, CML__COREML__MILSPEC__BLOCK__INIT);
 }
 
 static inline void mb_block_in(mb_block *b, const char *name, mb_vtype *t) {
@@ -191,54 +191,54 @@ static inline void mb_block_in(mb_block *b, const char *name, mb_vtype *t) {
 static inline void mb_block_out(mb_block *b, const char *name) { MB_PUSH(b->n_outputs, b->outputs, mb_str(name)); }
 
 static inline void mb_attr(mb_op *op, const char *key, mb_value *v) {
-    CoreML__Specification__MILSpec__Operation__AttributesEntry *e =
-        MB_NEW(CoreML__Specification__MILSpec__Operation__AttributesEntry,
-               CORE_ML__SPECIFICATION__MILSPEC__OPERATION__ATTRIBUTES_ENTRY__INIT);
+    Cml__Coreml__MILSpec__Operation__AttributesEntry *e =
+        MB_NEW(Cml__Coreml__MILSpec__Operation__AttributesEntry,
+               CML__COREML__MILSPEC__OPERATION__ATTRIBUTES_ENTRY__INIT);
     e->key = mb_str(key);
     e->value = v;
     MB_PUSH(op->n_attributes, op->attributes, e);
 }
 
 static inline mb_op *mb_op_new(mb_block *b, const char *type, const char *name) {
-    mb_op *op = MB_NEW(mb_op, CORE_ML__SPECIFICATION__MILSPEC__OPERATION__INIT);
+    mb_op *op = MB_NEW(mb_op, CML__COREML__MILSPEC__OPERATION__INIT);
     op->type = mb_str(type);
     if (name) mb_attr(op, "name", mb_val_str(name));
     MB_PUSH(b->n_operations, b->operations, op);
     return op;
 }
 
-static inline CoreML__Specification__MILSpec__Argument *mb_arg_(mb_op *op, const char *param) {
+static inline Cml__Coreml__MILSpec__Argument *mb_arg_(mb_op *op, const char *param) {
     for (size_t i = 0; i < op->n_inputs; i++)
         if (strcmp(op->inputs[i]->key, param) == 0) return op->inputs[i]->value;
-    CoreML__Specification__MILSpec__Operation__InputsEntry *e =
-        MB_NEW(CoreML__Specification__MILSpec__Operation__InputsEntry,
-               CORE_ML__SPECIFICATION__MILSPEC__OPERATION__INPUTS_ENTRY__INIT);
+    Cml__Coreml__MILSpec__Operation__InputsEntry *e =
+        MB_NEW(Cml__Coreml__MILSpec__Operation__InputsEntry,
+               CML__COREML__MILSPEC__OPERATION__INPUTS_ENTRY__INIT);
     e->key = mb_str(param);
-    e->value = MB_NEW(CoreML__Specification__MILSpec__Argument,
-                      CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__INIT);
+    e->value = MB_NEW(Cml__Coreml__MILSpec__Argument,
+                      CML__COREML__MILSPEC__ARGUMENT__INIT);
     MB_PUSH(op->n_inputs, op->inputs, e);
     return e->value;
 }
 
 /* Binds param to a named value (repeat for variadic parameters). */
 static inline void mb_in(mb_op *op, const char *param, const char *value_name) {
-    CoreML__Specification__MILSpec__Argument__Binding *b =
-        MB_NEW(CoreML__Specification__MILSpec__Argument__Binding,
-               CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__INIT);
-    b->binding_case = CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_NAME;
+    Cml__Coreml__MILSpec__Argument__Binding *b =
+        MB_NEW(Cml__Coreml__MILSpec__Argument__Binding,
+               CML__COREML__MILSPEC__ARGUMENT__BINDING__INIT);
+    b->binding_case = CML__COREML__MILSPEC__ARGUMENT__BINDING__BINDING_NAME;
     b->name = mb_str(value_name);
-    CoreML__Specification__MILSpec__Argument *a = mb_arg_(op, param);
+    Cml__Coreml__MILSpec__Argument *a = mb_arg_(op, param);
     MB_PUSH(a->n_arguments, a->arguments, b);
 }
 
 /* Binds param to an inline value (iOS18 style). */
 static inline void mb_in_val(mb_op *op, const char *param, mb_value *v) {
-    CoreML__Specification__MILSpec__Argument__Binding *b =
-        MB_NEW(CoreML__Specification__MILSpec__Argument__Binding,
-               CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__INIT);
-    b->binding_case = CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_VALUE;
+    Cml__Coreml__MILSpec__Argument__Binding *b =
+        MB_NEW(Cml__Coreml__MILSpec__Argument__Binding,
+               CML__COREML__MILSPEC__ARGUMENT__BINDING__INIT);
+    b->binding_case = CML__COREML__MILSPEC__ARGUMENT__BINDING__BINDING_VALUE;
     b->value = v;
-    CoreML__Specification__MILSpec__Argument *a = mb_arg_(op, param);
+    Cml__Coreml__MILSpec__Argument *a = mb_arg_(op, param);
     MB_PUSH(a->n_arguments, a->arguments, b);
 }
 
@@ -256,11 +256,11 @@ static inline mb_op *mb_const(mb_block *b, const char *name, mb_value *v) {
 }
 
 static inline mb_function *mb_function_new(const char *opset, mb_block *body) {
-    mb_function *fn = MB_NEW(mb_function, CORE_ML__SPECIFICATION__MILSPEC__FUNCTION__INIT);
+    mb_function *fn = MB_NEW(mb_function, CML__COREML__MILSPEC__FUNCTION__INIT);
     fn->opset = mb_str(opset);
-    CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e =
-        MB_NEW(CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry,
-               CORE_ML__SPECIFICATION__MILSPEC__FUNCTION__BLOCK_SPECIALIZATIONS_ENTRY__INIT);
+    Cml__Coreml__MILSpec__Function__BlockSpecializationsEntry *e =
+        MB_NEW(Cml__Coreml__MILSpec__Function__BlockSpecializationsEntry,
+               CML__COREML__MILSPEC__FUNCTION__BLOCK_SPECIALIZATIONS_ENTRY__INIT);
     e->key = mb_str(opset);
     e->value = body;
     MB_PUSH(fn->n_block_specializations, fn->block_specializations, e);
@@ -273,15 +273,15 @@ static inline void mb_fn_in(mb_function *fn, const char *name, mb_vtype *t) {
 
 /* ---- model description features ---- */
 
-/* datatype: CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__* */
+/* datatype: CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__* */
 static inline mb_feature *mb_feature_array(const char *name, int datatype, int rank, const int64_t *shape) {
-    mb_feature *f = MB_NEW(mb_feature, CORE_ML__SPECIFICATION__FEATURE_DESCRIPTION__INIT);
+    mb_feature *f = MB_NEW(mb_feature, CML__COREML__FEATURE_DESCRIPTION__INIT);
     f->name = mb_str(name);
-    f->type = MB_NEW(CoreML__Specification__FeatureType, CORE_ML__SPECIFICATION__FEATURE_TYPE__INIT);
-    f->type->type_case = CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_MULTI_ARRAY_TYPE;
-    CoreML__Specification__ArrayFeatureType *a = MB_NEW(
-        CoreML__Specification__ArrayFeatureType, CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__INIT);
-    a->datatype = (CoreML__Specification__ArrayFeatureType__ArrayDataType)datatype;
+    f->type = MB_NEW(Cml__Coreml__FeatureType, CML__COREML__FEATURE_TYPE__INIT);
+    f->type->type_case = CML__COREML__FEATURE_TYPE__TYPE_MULTI_ARRAY_TYPE;
+    Cml__Coreml__ArrayFeatureType *a = MB_NEW(
+        Cml__Coreml__ArrayFeatureType, CML__COREML__ARRAY_FEATURE_TYPE__INIT);
+    a->datatype = (Cml__Coreml__ArrayFeatureType__ArrayDataType)datatype;
     a->n_shape = (size_t)rank;
     a->shape = mb_alloc((size_t)rank * sizeof(int64_t) + 1);
     if (rank) memcpy(a->shape, shape, (size_t)rank * sizeof(int64_t));
@@ -290,14 +290,14 @@ static inline mb_feature *mb_feature_array(const char *name, int datatype, int r
 }
 
 static inline void mb_feature_enum(mb_feature *f, int nshapes, int rank, const int64_t *shapes) {
-    CoreML__Specification__ArrayFeatureType *a = f->type->multiarraytype;
-    a->shape_flexibility_case = CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES;
-    a->enumeratedshapes = MB_NEW(CoreML__Specification__ArrayFeatureType__EnumeratedShapes,
-                                 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ENUMERATED_SHAPES__INIT);
+    Cml__Coreml__ArrayFeatureType *a = f->type->multiarraytype;
+    a->shape_flexibility_case = CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES;
+    a->enumeratedshapes = MB_NEW(Cml__Coreml__ArrayFeatureType__EnumeratedShapes,
+                                 CML__COREML__ARRAY_FEATURE_TYPE__ENUMERATED_SHAPES__INIT);
     for (int k = 0; k < nshapes; k++) {
-        CoreML__Specification__ArrayFeatureType__Shape *s =
-            MB_NEW(CoreML__Specification__ArrayFeatureType__Shape,
-                   CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE__INIT);
+        Cml__Coreml__ArrayFeatureType__Shape *s =
+            MB_NEW(Cml__Coreml__ArrayFeatureType__Shape,
+                   CML__COREML__ARRAY_FEATURE_TYPE__SHAPE__INIT);
         s->n_shape = (size_t)rank;
         s->shape = mb_alloc((size_t)rank * sizeof(int64_t));
         memcpy(s->shape, shapes + k * rank, (size_t)rank * sizeof(int64_t));
@@ -306,13 +306,13 @@ static inline void mb_feature_enum(mb_feature *f, int nshapes, int rank, const i
 }
 
 static inline void mb_feature_range(mb_feature *f, int rank, const int64_t *lo, const int64_t *hi) {
-    CoreML__Specification__ArrayFeatureType *a = f->type->multiarraytype;
-    a->shape_flexibility_case = CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE;
-    a->shaperange = MB_NEW(CoreML__Specification__ArrayFeatureType__ShapeRange,
-                           CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_RANGE__INIT);
+    Cml__Coreml__ArrayFeatureType *a = f->type->multiarraytype;
+    a->shape_flexibility_case = CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE;
+    a->shaperange = MB_NEW(Cml__Coreml__ArrayFeatureType__ShapeRange,
+                           CML__COREML__ARRAY_FEATURE_TYPE__SHAPE_RANGE__INIT);
     for (int d = 0; d < rank; d++) {
-        CoreML__Specification__SizeRange *r =
-            MB_NEW(CoreML__Specification__SizeRange, CORE_ML__SPECIFICATION__SIZE_RANGE__INIT);
+        Cml__Coreml__SizeRange *r =
+            MB_NEW(Cml__Coreml__SizeRange, CML__COREML__SIZE_RANGE__INIT);
         r->lowerbound = (uint64_t)lo[d];
         r->upperbound = hi[d];
         MB_PUSH(a->shaperange->n_sizeranges, a->shaperange->sizeranges, r);
@@ -324,12 +324,12 @@ static inline void mb_feature_range(mb_feature *f, int rank, const int64_t *lo, 
 static inline int mb_write_package(const char *dir, int spec_version, mb_function *fn, mb_feature **inputs,
                             int ninputs, mb_feature **outputs, int noutputs, mb_feature **states,
                             int nstates) {
-    CoreML__Specification__Model model = CORE_ML__SPECIFICATION__MODEL__INIT;
-    CoreML__Specification__ModelDescription desc = CORE_ML__SPECIFICATION__MODEL_DESCRIPTION__INIT;
-    CoreML__Specification__MILSpec__Program prog = CORE_ML__SPECIFICATION__MILSPEC__PROGRAM__INIT;
-    CoreML__Specification__MILSpec__Program__FunctionsEntry fe =
-        CORE_ML__SPECIFICATION__MILSPEC__PROGRAM__FUNCTIONS_ENTRY__INIT;
-    CoreML__Specification__MILSpec__Program__FunctionsEntry *fes[1] = {&fe};
+    Cml__Coreml__Model model = CML__COREML__MODEL__INIT;
+    Cml__Coreml__ModelDescription desc = CML__COREML__MODEL_DESCRIPTION__INIT;
+    Cml__Coreml__MILSpec__Program prog = CML__COREML__MILSPEC__PROGRAM__INIT;
+    Cml__Coreml__MILSpec__Program__FunctionsEntry fe =
+        CML__COREML__MILSPEC__PROGRAM__FUNCTIONS_ENTRY__INIT;
+    Cml__Coreml__MILSpec__Program__FunctionsEntry *fes[1] = {&fe};
     fe.key = "main";
     fe.value = fn;
     prog.version = 1;
@@ -343,11 +343,11 @@ static inline int mb_write_package(const char *dir, int spec_version, mb_functio
     desc.state = states;
     model.specificationversion = spec_version;
     model.description = &desc;
-    model.type_case = CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM;
+    model.type_case = CML__COREML__MODEL__TYPE_ML_PROGRAM;
     model.mlprogram = &prog;
-    size_t size = core_ml__specification__model__get_packed_size(&model);
+    size_t size = cml__coreml__model__get_packed_size(&model);
     uint8_t *bytes = malloc(size ? size : 1);
-    core_ml__specification__model__pack(&model, bytes);
+    cml__coreml__model__pack(&model, bytes);
     char path[1024];
     snprintf(path, sizeof path, "%s", dir);
     mkdir(path, 0777);

@@ -208,57 +208,57 @@ static void test_subbyte(void) {
 /* ------------------------------------------------------- immediate values */
 
 typedef struct tval {
-    CoreML__Specification__MILSpec__Dimension__ConstantDimension cd[CML_MAX_DIMS + 1];
-    CoreML__Specification__MILSpec__Dimension dim[CML_MAX_DIMS + 1];
-    CoreML__Specification__MILSpec__Dimension *dimp[CML_MAX_DIMS + 1];
-    CoreML__Specification__MILSpec__TensorType tt;
-    CoreML__Specification__MILSpec__ValueType vt;
-    CoreML__Specification__MILSpec__TensorValue tv;
-    CoreML__Specification__MILSpec__TensorValue__RepeatedFloats f;
-    CoreML__Specification__MILSpec__TensorValue__RepeatedDoubles d;
-    CoreML__Specification__MILSpec__TensorValue__RepeatedInts i;
-    CoreML__Specification__MILSpec__TensorValue__RepeatedLongInts l;
-    CoreML__Specification__MILSpec__TensorValue__RepeatedBools b;
-    CoreML__Specification__MILSpec__TensorValue__RepeatedStrings s;
-    CoreML__Specification__MILSpec__TensorValue__RepeatedBytes by;
-    CoreML__Specification__MILSpec__Value__ImmediateValue iv;
-    CoreML__Specification__MILSpec__Value v;
+    Cml__Coreml__MILSpec__Dimension__ConstantDimension cd[CML_MAX_DIMS + 1];
+    Cml__Coreml__MILSpec__Dimension dim[CML_MAX_DIMS + 1];
+    Cml__Coreml__MILSpec__Dimension *dimp[CML_MAX_DIMS + 1];
+    Cml__Coreml__MILSpec__TensorType tt;
+    Cml__Coreml__MILSpec__ValueType vt;
+    Cml__Coreml__MILSpec__TensorValue tv;
+    Cml__Coreml__MILSpec__TensorValue__RepeatedFloats f;
+    Cml__Coreml__MILSpec__TensorValue__RepeatedDoubles d;
+    Cml__Coreml__MILSpec__TensorValue__RepeatedInts i;
+    Cml__Coreml__MILSpec__TensorValue__RepeatedLongInts l;
+    Cml__Coreml__MILSpec__TensorValue__RepeatedBools b;
+    Cml__Coreml__MILSpec__TensorValue__RepeatedStrings s;
+    Cml__Coreml__MILSpec__TensorValue__RepeatedBytes by;
+    Cml__Coreml__MILSpec__Value__ImmediateValue iv;
+    Cml__Coreml__MILSpec__Value v;
 } tval;
 
 static cml_pb_value *tval_init(tval *t, int dtype, int rank, const int64_t *shape) {
     memset(t, 0, sizeof *t);
     for (int k = 0; k < rank; k++) {
-        t->cd[k] = (CoreML__Specification__MILSpec__Dimension__ConstantDimension)
-            CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__CONSTANT_DIMENSION__INIT;
+        t->cd[k] = (Cml__Coreml__MILSpec__Dimension__ConstantDimension)
+            CML__COREML__MILSPEC__DIMENSION__CONSTANT_DIMENSION__INIT;
         t->cd[k].size = (uint64_t)shape[k];
-        t->dim[k] = (CoreML__Specification__MILSpec__Dimension)CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__INIT;
-        t->dim[k].dimension_case = CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_CONSTANT;
+        t->dim[k] = (Cml__Coreml__MILSpec__Dimension)CML__COREML__MILSPEC__DIMENSION__INIT;
+        t->dim[k].dimension_case = CML__COREML__MILSPEC__DIMENSION__DIMENSION_CONSTANT;
         t->dim[k].constant = &t->cd[k];
         t->dimp[k] = &t->dim[k];
     }
-    t->tt = (CoreML__Specification__MILSpec__TensorType)CORE_ML__SPECIFICATION__MILSPEC__TENSOR_TYPE__INIT;
-    t->tt.datatype = (CoreML__Specification__MILSpec__DataType)dtype;
+    t->tt = (Cml__Coreml__MILSpec__TensorType)CML__COREML__MILSPEC__TENSOR_TYPE__INIT;
+    t->tt.datatype = (Cml__Coreml__MILSpec__DataType)dtype;
     t->tt.rank = rank;
     t->tt.n_dimensions = (size_t)rank;
     t->tt.dimensions = t->dimp;
-    t->vt = (CoreML__Specification__MILSpec__ValueType)CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__INIT;
-    t->vt.type_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE;
+    t->vt = (Cml__Coreml__MILSpec__ValueType)CML__COREML__MILSPEC__VALUE_TYPE__INIT;
+    t->vt.type_case = CML__COREML__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE;
     t->vt.tensortype = &t->tt;
-    t->tv = (CoreML__Specification__MILSpec__TensorValue)CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__INIT;
-    t->iv = (CoreML__Specification__MILSpec__Value__ImmediateValue)
-        CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__INIT;
-    t->iv.value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR;
+    t->tv = (Cml__Coreml__MILSpec__TensorValue)CML__COREML__MILSPEC__TENSOR_VALUE__INIT;
+    t->iv = (Cml__Coreml__MILSpec__Value__ImmediateValue)
+        CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__INIT;
+    t->iv.value_case = CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR;
     t->iv.tensor = &t->tv;
-    t->v = (CoreML__Specification__MILSpec__Value)CORE_ML__SPECIFICATION__MILSPEC__VALUE__INIT;
+    t->v = (Cml__Coreml__MILSpec__Value)CML__COREML__MILSPEC__VALUE__INIT;
     t->v.type = &t->vt;
-    t->v.value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE;
+    t->v.value_case = CML__COREML__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE;
     t->v.immediatevalue = &t->iv;
     return &t->v;
 }
 
 
 static void set_bytes(tval *t, const void *data, size_t n) {
-    t->tv.value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BYTES;
+    t->tv.value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_BYTES;
     t->tv.bytes = &t->by;
     t->by.values.data = (uint8_t *)data;
     t->by.values.len = n;
@@ -291,7 +291,7 @@ static void test_values(void) {
     /* floats scalar */
     float fl[1] = {3.25f};
     v = tval_init(&t, CML_MIL_FLOAT32, 0, NULL);
-    t.tv.value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_FLOATS;
+    t.tv.value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_FLOATS;
     t.tv.floats = &t.f;
     t.f.n_values = 1;
     t.f.values = fl;
@@ -300,33 +300,33 @@ static void test_values(void) {
           cml_mlvalue_get_f64(&out, 0) == 3.25 && out.data == fl);
     t.f.n_values = 0;
     expect_value_fail(v, CML_ERR_CORRUPT, "fp32 tensor has 0 elements, the shape needs 1");
-    t.tt.datatype = (CoreML__Specification__MILSpec__DataType)CML_MIL_FLOAT16;
+    t.tt.datatype = (Cml__Coreml__MILSpec__DataType)CML_MIL_FLOAT16;
     t.f.n_values = 1;
     expect_value_fail(v, CML_ERR_CORRUPT, "TensorValue field 1 does not suit dtype fp16");
 
     /* ints for int32/int16/uint8 with range checks */
     int32_t iv[3] = {-5, 300, 7};
     v = tval_init(&t, CML_MIL_INT32, 1, (int64_t[]){3});
-    t.tv.value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS;
+    t.tv.value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_INTS;
     t.tv.ints = &t.i;
     t.i.n_values = 3;
     t.i.values = iv;
     CHECK(cml_mlvalue_decode(v, NULL, &out, &err) == CML_OK);
     CHECK(out.storage == CML_MLVALUE_I32 && cml_mlvalue_get_i64(&out, 0) == -5 &&
           cml_mlvalue_get_i64(&out, 1) == 300);
-    t.tt.datatype = (CoreML__Specification__MILSpec__DataType)CML_MIL_INT16;
+    t.tt.datatype = (Cml__Coreml__MILSpec__DataType)CML_MIL_INT16;
     CHECK(cml_mlvalue_decode(v, NULL, &out, &err) == CML_OK);
-    t.tt.datatype = (CoreML__Specification__MILSpec__DataType)CML_MIL_INT8;
+    t.tt.datatype = (Cml__Coreml__MILSpec__DataType)CML_MIL_INT8;
     expect_value_fail(v, CML_ERR_CORRUPT, "int8 element 1 = 300 is out of range");
-    t.tt.datatype = (CoreML__Specification__MILSpec__DataType)CML_MIL_UINT16;
+    t.tt.datatype = (Cml__Coreml__MILSpec__DataType)CML_MIL_UINT16;
     expect_value_fail(v, CML_ERR_CORRUPT, "uint16 element 0 = -5 is out of range");
-    t.tt.datatype = (CoreML__Specification__MILSpec__DataType)CML_MIL_BOOL;
+    t.tt.datatype = (Cml__Coreml__MILSpec__DataType)CML_MIL_BOOL;
     expect_value_fail(v, CML_ERR_CORRUPT, "does not suit dtype bool");
 
     /* longInts, doubles, bools, strings */
     int64_t lv[2] = {INT64_MIN, 42};
     v = tval_init(&t, CML_MIL_INT64, 1, (int64_t[]){2});
-    t.tv.value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_LONG_INTS;
+    t.tv.value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_LONG_INTS;
     t.tv.longints = &t.l;
     t.l.n_values = 2;
     t.l.values = lv;
@@ -335,7 +335,7 @@ static void test_values(void) {
           cml_mlvalue_get_i64(&out, 1) == 42 && cml_mlvalue_get_i64(&out, 2) == 0);
     double dv[2] = {1e300, -0.125};
     v = tval_init(&t, CML_MIL_FLOAT64, 1, (int64_t[]){2});
-    t.tv.value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_DOUBLES;
+    t.tv.value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_DOUBLES;
     t.tv.doubles = &t.d;
     t.d.n_values = 2;
     t.d.values = dv;
@@ -344,7 +344,7 @@ static void test_values(void) {
           cml_mlvalue_get_i64(&out, 0) == INT64_MAX);
     protobuf_c_boolean bv[3] = {1, 0, 1};
     v = tval_init(&t, CML_MIL_BOOL, 1, (int64_t[]){3});
-    t.tv.value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BOOLS;
+    t.tv.value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_BOOLS;
     t.tv.bools = &t.b;
     t.b.n_values = 3;
     t.b.values = bv;
@@ -353,7 +353,7 @@ static void test_values(void) {
           cml_mlvalue_get_i64(&out, 1) == 0);
     char *sv[2] = {"valid", "same"};
     v = tval_init(&t, CML_MIL_STRING, 1, (int64_t[]){2});
-    t.tv.value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_STRINGS;
+    t.tv.value_case = CML__COREML__MILSPEC__TENSOR_VALUE__VALUE_STRINGS;
     t.tv.strings = &t.s;
     t.s.n_values = 2;
     t.s.values = sv;
@@ -387,16 +387,16 @@ static void test_values(void) {
     /* empty tensor with and without its field */
     v = tval_init(&t, CML_MIL_FLOAT32, 2, (int64_t[]){0, 5});
     CHECK(cml_mlvalue_decode(v, NULL, &out, &err) == CML_OK && out.numel == 0);
-    t.iv.value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE__NOT_SET;
+    t.iv.value_case = CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE__NOT_SET;
     CHECK(cml_mlvalue_decode(v, NULL, &out, &err) == CML_OK && out.numel == 0 && !out.data);
 
     /* shapes: overflow, unknown dims, rank mismatch, rank > 16, bad dtype */
     v = tval_init(&t, CML_MIL_FLOAT32, 3, (int64_t[]){1LL << 40, 1LL << 40, 2});
     expect_value_fail(v, CML_ERR_CORRUPT, "element count overflows");
     v = tval_init(&t, CML_MIL_FLOAT32, 1, (int64_t[]){3});
-    t.dim[0].dimension_case = CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_UNKNOWN;
+    t.dim[0].dimension_case = CML__COREML__MILSPEC__DIMENSION__DIMENSION_UNKNOWN;
     expect_value_fail(v, CML_ERR_CORRUPT, "dimension 0 is unknown");
-    t.dim[0].dimension_case = CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION__NOT_SET;
+    t.dim[0].dimension_case = CML__COREML__MILSPEC__DIMENSION__DIMENSION__NOT_SET;
     expect_value_fail(v, CML_ERR_CORRUPT, "neither constant nor unknown");
     v = tval_init(&t, CML_MIL_FLOAT32, 1, (int64_t[]){3});
     t.tt.rank = 2;
@@ -406,29 +406,29 @@ static void test_values(void) {
     t.tt.rank = 17;
     expect_value_fail(v, CML_ERR_UNSUPPORTED, "rank 17");
     t.tt.rank = 1;
-    t.tt.datatype = (CoreML__Specification__MILSpec__DataType)3;
+    t.tt.datatype = (Cml__Coreml__MILSpec__DataType)3;
     expect_value_fail(v, CML_ERR_CORRUPT, "unknown dataType 3");
-    t.tt.datatype = (CoreML__Specification__MILSpec__DataType)CML_MIL_FLOAT32;
+    t.tt.datatype = (Cml__Coreml__MILSpec__DataType)CML_MIL_FLOAT32;
     t.cd[0].size = UINT64_MAX;
     expect_value_fail(v, CML_ERR_CORRUPT, "dimension 0 is 18446744073709551615");
     /* not a tensor / no type / no value / blob without a package */
     v = tval_init(&t, CML_MIL_FLOAT32, 0, NULL);
-    t.vt.type_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_LIST_TYPE;
+    t.vt.type_case = CML__COREML__MILSPEC__VALUE_TYPE__TYPE_LIST_TYPE;
     expect_value_fail(v, CML_ERR_UNSUPPORTED, "value is a list, expected a tensor");
     t.v.type = NULL;
     expect_value_fail(v, CML_ERR_CORRUPT, "value is untyped");
     v = tval_init(&t, CML_MIL_FLOAT32, 0, NULL);
-    t.v.value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE__NOT_SET;
+    t.v.value_case = CML__COREML__MILSPEC__VALUE__VALUE__NOT_SET;
     expect_value_fail(v, CML_ERR_CORRUPT, "neither immediate nor blob");
-    CoreML__Specification__MILSpec__Value__BlobFileValue bf =
-        CORE_ML__SPECIFICATION__MILSPEC__VALUE__BLOB_FILE_VALUE__INIT;
+    Cml__Coreml__MILSpec__Value__BlobFileValue bf =
+        CML__COREML__MILSPEC__VALUE__BLOB_FILE_VALUE__INIT;
     bf.filename = "@model_path/weights/weight.bin";
     bf.offset = 64;
-    t.v.value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_BLOB_FILE_VALUE;
+    t.v.value_case = CML__COREML__MILSPEC__VALUE__VALUE_BLOB_FILE_VALUE;
     t.v.blobfilevalue = &bf;
     expect_value_fail(v, CML_ERR_UNSUPPORTED, "without a package");
-    t.v.value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE;
-    t.iv.value_case = CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_LIST;
+    t.v.value_case = CML__COREML__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE;
+    t.iv.value_case = CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_LIST;
     expect_value_fail(v, CML_ERR_CORRUPT, "non-tensor immediate value");
     CHECK(cml_mlvalue_decode(NULL, NULL, &out, &err) == CML_ERR_CORRUPT);
 }

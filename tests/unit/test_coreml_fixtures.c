@@ -40,11 +40,11 @@ static void decode_value(const cml_pb_value *v, cml_mlpackage *pkg, value_stats 
     cml_error err = {0};
     cml_status st = cml_mlvalue_decode(v, pkg, &out, &err);
     if (st == CML_ERR_UNSUPPORTED && v->type &&
-        v->type->type_case != CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE) {
+        v->type->type_case != CML__COREML__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE) {
         s->skipped++; /* lists, tuples, dictionaries: decoded element-wise by callers */
-        if (v->value_case == CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE &&
+        if (v->value_case == CML__COREML__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE &&
             v->immediatevalue->value_case ==
-                CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_LIST)
+                CML__COREML__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_LIST)
             for (size_t i = 0; i < v->immediatevalue->list->n_values; i++)
                 decode_value(v->immediatevalue->list->values[i], pkg, s, where, name);
         return;
@@ -63,15 +63,15 @@ static void decode_value(const cml_pb_value *v, cml_mlpackage *pkg, value_stats 
     }
 }
 
-static void decode_values_in_op(const CoreML__Specification__MILSpec__Operation *op,
+static void decode_values_in_op(const Cml__Coreml__MILSpec__Operation *op,
                                 cml_mlpackage *pkg, value_stats *s, const char *where) {
     for (size_t i = 0; i < op->n_attributes; i++)
         decode_value(op->attributes[i]->value, pkg, s, where, op->attributes[i]->key);
     for (size_t i = 0; i < op->n_inputs; i++) {
-        const CoreML__Specification__MILSpec__Argument *a = op->inputs[i]->value;
+        const Cml__Coreml__MILSpec__Argument *a = op->inputs[i]->value;
         for (size_t k = 0; a && k < a->n_arguments; k++)
             if (a->arguments[k]->binding_case ==
-                CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_VALUE)
+                CML__COREML__MILSPEC__ARGUMENT__BINDING__BINDING_VALUE)
                 decode_value(a->arguments[k]->value, pkg, s, where, op->inputs[i]->key);
     }
     for (size_t i = 0; i < op->n_blocks; i++) decode_values_in_block(op->blocks[i], pkg, s, where);

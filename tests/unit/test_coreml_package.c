@@ -133,7 +133,7 @@ static void check_linear(cml_mlpackage *pkg, const char *fn_name) {
     const cml_pb_block *block = cml_mlprogram_block(fn);
     CHECK(block && block->n_operations == 3 && strcmp(block->operations[2]->type, "linear") == 0);
     if (!block) return;
-    const CoreML__Specification__MILSpec__Operation *w = block->operations[0];
+    const Cml__Coreml__MILSpec__Operation *w = block->operations[0];
     CHECK(strcmp(w->type, "const") == 0 && w->n_attributes == 2);
     cml_mlvalue v;
     CHECK_MSG(cml_mlvalue_decode(w->attributes[1]->value, pkg, &v, &err) == CML_OK, "%s", err.msg);
@@ -142,7 +142,7 @@ static void check_linear(cml_mlpackage *pkg, const char *fn_name) {
     CHECK(cml_mlvalue_get_f64(&v, 0) == -8.0 && cml_mlvalue_get_f64(&v, 15) == 7.0);
     CHECK(cml_mlvalue_decode(w->attributes[0]->value, pkg, &v, &err) == CML_OK);
     CHECK(v.storage == CML_MLVALUE_STRING && strcmp(cml_mlvalue_get_str(&v, 0), "w") == 0);
-    const CoreML__Specification__MILSpec__Operation *b = block->operations[1];
+    const Cml__Coreml__MILSpec__Operation *b = block->operations[1];
     CHECK(cml_mlvalue_decode(b->attributes[1]->value, pkg, &v, &err) == CML_OK);
     CHECK(!v.from_blob && v.numel == 4 && cml_mlvalue_get_f64(&v, 3) == 1.5);
     cml_mlmodel_io io;
@@ -201,7 +201,7 @@ static void test_dir_package(void) {
     char p2[600];
     snprintf(p2, sizeof p2, "%s/", disk_package("nw.mlpackage", model, msize, NULL, k_manifest));
     CHECK(cml_mlpackage_open_dir(p2, NULL, &pkg, &err) == CML_OK);
-    const CoreML__Specification__MILSpec__Operation *w = cml_mlprogram_block(
+    const Cml__Coreml__MILSpec__Operation *w = cml_mlprogram_block(
         cml_mlprogram_function(pkg.program, "main"))->operations[0];
     cml_mlvalue v;
     CHECK(cml_mlvalue_decode(w->attributes[1]->value, &pkg, &v, &err) == CML_ERR_NOT_FOUND);

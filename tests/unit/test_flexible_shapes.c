@@ -23,7 +23,7 @@
 #include "npy.h"
 #include "unit/mil_builder.h"
 
-#define AT_FLOAT32 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT32
+#define AT_FLOAT32 CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT32
 enum { F32 = 11, DIN = 1024, DH = 512, DOUT = 16, BMAX = 4096 };
 
 static char g_tmp[256];

@@ -11,8 +11,8 @@
 #include "harness.h"
 #include "unit/mil_builder.h"
 
-#define AT_FLOAT32 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT32
-#define AT_FLOAT16 CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT16
+#define AT_FLOAT32 CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT32
+#define AT_FLOAT16 CML__COREML__ARRAY_FEATURE_TYPE__ARRAY_DATA_TYPE__FLOAT16
 
 enum { F16 = 10, F32 = 11 };
 
@@ -151,11 +151,11 @@ static void test_fp16_state(void) {
     mb_feature *in = mb_feature_array("x", AT_FLOAT16, 1, d3);
     mb_feature *out = mb_feature_array("prev", AT_FLOAT16, 1, d3);
     mb_feature *st = mb_feature_array("acc", AT_FLOAT16, 1, d3);
-    st->type->type_case = CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_STATE_TYPE;
-    CoreML__Specification__ArrayFeatureType *arr = st->type->multiarraytype;
-    st->type->statetype = MB_NEW(CoreML__Specification__StateFeatureType,
-                                 CORE_ML__SPECIFICATION__STATE_FEATURE_TYPE__INIT);
-    st->type->statetype->type_case = CORE_ML__SPECIFICATION__STATE_FEATURE_TYPE__TYPE_ARRAY_TYPE;
+    st->type->type_case = CML__COREML__FEATURE_TYPE__TYPE_STATE_TYPE;
+    Cml__Coreml__ArrayFeatureType *arr = st->type->multiarraytype;
+    st->type->statetype = MB_NEW(Cml__Coreml__StateFeatureType,
+                                 CML__COREML__STATE_FEATURE_TYPE__INIT);
+    st->type->statetype->type_case = CML__COREML__STATE_FEATURE_TYPE__TYPE_ARRAY_TYPE;
     st->type->statetype->arraytype = arr;
     CHECK(mb_write_package(dir, 9, fn, &in, 1, &out, 1, &st, 1) == 0);
 
