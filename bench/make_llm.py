@@ -33,7 +33,7 @@ For each max cache length C in {128, 512} it writes:
                           exact error).
 
 Weights are random (seeded); this is a timing model, outputs are not checked.
-Usage: /work/main/.venv-fixtures/bin/python bench/make_llm.py [--ctx 128,512]
+Usage: .venv-fixtures/bin/python bench/make_llm.py [--ctx 128,512]
        [--only coreml_int4,coreml_fp16,xnnpack_8da4w] [--out DIR]
 """
 from __future__ import annotations
