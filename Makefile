@@ -26,6 +26,8 @@ DEMO_MODEL = tests/fixtures/mlp
 demo: build
 	./$(BUILD)/cml inspect $(DEMO_MODEL)/model.pte
 	./$(BUILD)/cml run $(DEMO_MODEL)/model.pte --input $(DEMO_MODEL)/input_0.npy --output-dir $(BUILD)/demo-out
+	@echo "== is the answer right? cml's output against PyTorch eager's (expected_0.npy), through the CLI:"
+	./$(BUILD)/tests/test_fixtures_cli all $(notdir $(DEMO_MODEL))
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
