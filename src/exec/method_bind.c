@@ -67,12 +67,7 @@ static cml_status check_target(cml_method *m, const char *what, size_t index, co
 }
 
 cml_status cml_method_bind_input(cml_method *m, size_t index, const cml_tensor_view *in) {
-    if (!m || !in) return CML_ERR_INVALID_ARG;
-    if (index >= m->ninputs)
-        return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input index %zu out of range (%u inputs)",
-                        index, m->ninputs);
-    if (in->rank < 0 || in->rank > CML_MAX_DIMS || (in->rank && !in->sizes))
-        return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: bad rank %d", index, in->rank);
+    CML_TRY(cml_method_check_input_arg(m, index, in));
     cml_evalue *v = &m->values[m->inputs[index]];
     CML_TRY(check_target(m, "input", index, v, in->data));
     cml_tensor *t = v->u.t;

@@ -237,13 +237,18 @@ cml_status cml_method_fit_input(cml_method *m, size_t index, const cml_tensor_vi
     return CML_OK;
 }
 
-cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_view *in) {
+cml_status cml_method_check_input_arg(cml_method *m, size_t index, const cml_tensor_view *in) {
     if (!m || !in) return CML_ERR_INVALID_ARG;
     if (index >= m->ninputs)
         return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input index %zu out of range (%u inputs)",
                         index, m->ninputs);
     if (in->rank < 0 || in->rank > CML_MAX_DIMS || (in->rank && !in->sizes))
         return cml_fail(&m->err, CML_ERR_INVALID_ARG, "input %zu: bad rank %d", index, in->rank);
+    return CML_OK;
+}
+
+cml_status cml_method_set_input(cml_method *m, size_t index, const cml_tensor_view *in) {
+    CML_TRY(cml_method_check_input_arg(m, index, in));
     cml_evalue *v = &m->values[m->inputs[index]];
     if (v->kind != CML_VALUE_TENSOR) {
         CML_TRY(set_scalar(m, index, v, in));

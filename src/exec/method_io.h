@@ -27,6 +27,10 @@ void cml_method_bind_free(cml_method *m);
 void cml_method_unbind_input(cml_method *m, size_t index);
 size_t cml_method_bound_capacity(const cml_method *m, const cml_tensor *t);
 
+/* The argument checks shared by set_input and bind_input: non-NULL, index
+ * in range, a sane rank (messages on the method). */
+cml_status cml_method_check_input_arg(cml_method *m, size_t index, const cml_tensor_view *in);
+
 /* The shape checks of cml_method_set_input: resizes input `index`'s tensor
  * to in's shape (within its bounds; rank-0 vs [1] aliasing); for a
  * growable input with `reserve`, grows its buffer. *numel receives the

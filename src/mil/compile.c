@@ -278,18 +278,6 @@ static void store_int(void *data, cml_dtype dt, uint64_t i, int64_t x) {
     }
 }
 
-/* fp16 bytes (any alignment: a payload inside a .pte may sit at an odd
- * offset) widened to fp32 with the vector converter, a chunk at a time. */
-static void widen_fp16(const void *src, float *dst, uint64_t n) {
-    uint16_t chunk[1024];
-    const uint8_t *s = src;
-    for (uint64_t i = 0; i < n; i += 1024) {
-        size_t k = n - i < 1024 ? (size_t)(n - i) : 1024;
-        memcpy(chunk, s + i * 2, k * 2);
-        cml_k_convert(CML_DTYPE_FLOAT16, chunk, CML_DTYPE_FLOAT32, dst + i, k);
-    }
-}
-
 /* An fp16 tensor kept as its fp16 bits (mil.h `half`): in place in the
  * mapped file when aligned, else a copy. widen_for_consumers() widens it
  * unless every reader takes fp16. */
@@ -382,9 +370,6 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
     if (n == 0) return CML_OK;
     if (same_layout) {
         memcpy(data, mv.data, n * esize);
-    } else if (v->dtype == CML_DTYPE_FLOAT32 && mv.storage == CML_MLVALUE_RAW &&
-               mv.dtype == CML_MIL_FLOAT16) {
-        widen_fp16(mv.data, data, n);
     } else if (v->dtype == CML_DTYPE_FLOAT32) {
         float *f = data;
         for (uint64_t i = 0; i < n; i++) f[i] = (float)cml_mlvalue_get_f64(&mv, i);
