@@ -405,8 +405,11 @@ static bool packed_reader(const cml_mil_node *node, const char *param) {
 }
 
 /* fp16 constants (mil.h half) stay fp16 only where every reader is one of
- * these parameters (read through cml_k_gemm_f32_f16b). */
+ * these parameters: gather's table (rows widened as they are copied) and,
+ * where the gemm takes fp16 weights, the gemm operands (read through
+ * cml_k_gemm_f32_f16b). */
 static bool half_reader(const cml_mil_node *node, const char *param) {
+    if (strcmp(node->type, "gather") == 0 && strcmp(param, "x") == 0) return true;
     if (!cml_k_gemm_takes_f16()) return false; /* widened at load (NEON for now) */
     return (strcmp(node->type, "linear") == 0 && strcmp(param, "weight") == 0) ||
            (strcmp(node->type, "matmul") == 0 && strcmp(param, "y") == 0);

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "mil/ops.h"
 
 static size_t esz(const cml_mil_value *v) { return cml_dtype_size(v->dtype); }
@@ -99,13 +100,19 @@ static cml_status gather_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     }
     const uint8_t *xd = x->data;
     uint8_t *od = out->data;
+    /* a table kept as fp16 bits (mil.h half) is widened row by row */
+    size_t src_row = x->half ? (size_t)R * sizeof(uint16_t) : row;
     for (int64_t b = 0; b < B; b++)
         for (int64_t p = 0; p < P; p++)
             for (int64_t i = 0; i < Ni; i++) {
                 int64_t w = cml_milop_get_int(ix->data, ix->dtype, b * Ni + i);
                 if (w < 0) w += A;
-                memcpy(od + (size_t)(((b * P + p) * Ni + i)) * row,
-                       xd + (size_t)(((b * P + p) * A + w)) * row, row);
+                uint8_t *dst = od + (size_t)(((b * P + p) * Ni + i)) * row;
+                const uint8_t *src = xd + (size_t)(((b * P + p) * A + w)) * src_row;
+                if (x->half)
+                    cml_k_convert(CML_DTYPE_FLOAT16, src, CML_DTYPE_FLOAT32, dst, (size_t)R);
+                else
+                    memcpy(dst, src, row);
             }
     return CML_OK;
 }
