@@ -52,7 +52,10 @@ static int inspect(const char *path, bool json) {
     cJSON_AddStringToObject(doc, "model", path);
     cJSON_AddStringToObject(doc, "format", is_pkg ? "mlpackage" : "pte");
     int rc = CLI_OK;
-    if (is_pkg) cJSON_AddItemToObject(doc, "methods", cli_inspect_methods(program, NULL));
+    if (is_pkg) {
+        cJSON_AddItemToObject(doc, "methods", cli_inspect_methods(program, NULL));
+        cJSON_AddItemToObject(doc, "coreml", cli_inspect_mlpackage(path));
+    }
     else rc = add_pte(path, doc, program);
     if (rc == CLI_OK) {
         if (json) {
