@@ -29,6 +29,7 @@ static int cli(const char *args) { return cli_run_in(tmpdir, args); }
 static void test_help_and_version(void) {
     EXPECT("--help", 0, out_text, "usage: cml <command>");
     CHECK(strstr(out_text, "run") && strstr(out_text, "inspect") && strstr(out_text, "bench"));
+    CHECK(strstr(out_text, "3 `run --compare` found a mismatch") != NULL);
     EXPECT("-h", 0, out_text, "usage: cml");
     char version[64];
     snprintf(version, sizeof version, "cml %d.%d.%d", CML_VERSION_MAJOR, CML_VERSION_MINOR,
@@ -38,8 +39,11 @@ static void test_help_and_version(void) {
     CHECK(strstr(out_text, "--input") && strstr(out_text, "--call") &&
           strstr(out_text, "--output-dir") && strstr(out_text, "--reset-state") &&
           strstr(out_text, "--seed") && strstr(out_text, "--compute-units"));
+    CHECK(strstr(out_text, "--compare") && strstr(out_text, "--rtol") &&
+          strstr(out_text, "--atol") && strstr(out_text, "--output-names") &&
+          strstr(out_text, "--json") && strstr(out_text, "3 an output differs"));
     EXPECT("inspect --help", 0, out_text, "usage: cml inspect MODEL");
-    CHECK(strstr(out_text, "--json") != NULL);
+    CHECK(strstr(out_text, "--json") != NULL && strstr(out_text, "--dot FILE") != NULL);
     EXPECT("bench --help", 0, out_text, "usage: cml bench MODEL");
     CHECK(strstr(out_text, "--warmup") && strstr(out_text, "--iterations"));
     /* --help wins over everything else on the line, even a missing model. */

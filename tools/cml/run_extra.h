@@ -29,8 +29,9 @@ typedef struct cli_run_extra {
     "                         expected_<i>.npy per output i (as tests/fixtures/*;\n"    \
     "                         expected_<i>.call<k>.npy for call group k and\n"          \
     "                         expected_<i>.<method>.npy are preferred when present),\n"\
-    "                         or one file per output (per output of every call\n"      \
-    "                         group, in order). Prints per output the max abs and\n"   \
+    "                         or one file per output (with --call groups: one per\n"  \
+    "                         output of every group in order, or one per output for\n"\
+    "                         all groups). Prints per output the max abs and\n"        \
     "                         max relative error and PASS / FAIL; exit status 3 when\n" \
     "                         any output fails. An element passes, as in\n"            \
     "                         numpy.allclose, when |out - expected| <= atol + rtol *\n" \
