@@ -61,6 +61,12 @@ static void test_pte_text(void) {
     CHECK(!strstr(cli_out, "compute_units = ")); /* no longer listed raw as well */
     CHECK(cli("inspect %s/compute_unit_cpu_only/model.pte", FX) == 0);
     HAS("       compute_units: cpu_only\n");
+    /* min_deployment_target "9" (case.json's compile spec); a multifunction
+     * model without user-defined metadata */
+    CHECK(cli("inspect %s/multi_method/model.pte", FX) == 0);
+    HAS("       min_deployment_target: 9 (iOS 18 / macOS 15)\n");
+    HAS("       Core ML model: function 'prefill', specification version 9");
+    HAS("       user-defined metadata: none\n");
 }
 
 /* The user-defined versions equal what case.json says made the file. */
