@@ -85,15 +85,12 @@ static int inspect(const char *path, bool json, const char *dot) {
     int rc = CLI_OK;
     if (is_pkg && dot) {
         rc = write_dot(path, NULL, dot);
-        cJSON_Delete(doc);
-        cml_program_close(program);
-        return rc;
-    }
-    if (is_pkg) {
+    } else if (is_pkg) {
         cJSON_AddItemToObject(doc, "methods", cli_inspect_methods(program, NULL));
         cJSON_AddItemToObject(doc, "coreml", cli_inspect_mlpackage(path));
+    } else {
+        rc = add_pte(path, doc, program, dot);
     }
-    else rc = add_pte(path, doc, program, dot);
     if (rc == CLI_OK && !dot) {
         if (json) {
             char *s = cJSON_Print(doc);
