@@ -3,8 +3,9 @@
  *
  * A .pte: one cluster per method ("cluster_p<k>"). Nodes: the method's
  * inputs and outputs ("io_p<k>_in<i>", "io_p<k>_out<i>", ellipses) and one
- * node per instruction ("i_p<k>_c<chain>_<index>": kernel calls, delegate
- * calls, moves, jumps, frees). Edges are values (label "v<index>: dtype
+ * node per instruction ("i_p<k>_<n>", n counting through the chains in
+ * order: kernel calls, delegate calls, moves, jumps (with a dotted edge to
+ * their destination), frees). Edges are values (label "v<index>: dtype
  * [shape]"): from the instruction that last wrote the value (or the method
  * input) to each instruction that reads it and to the method outputs. What
  * an instruction writes: a delegate call its arguments after the delegate's
