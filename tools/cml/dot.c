@@ -262,7 +262,10 @@ static void instruction_node(const plan_ctx *x, const cml_pte_instruction *in, i
     case CML_INSTR_KERNEL_CALL: {
         const cml_pte_operator *op = &x->plan->operators[in->a];
         put_cml_str(f, op->name);
-        if (op->overload.len) fputc('.', f), put_cml_str(f, op->overload);
+        if (op->overload.len) {
+            fputc('.', f);
+            put_cml_str(f, op->overload);
+        }
         break;
     }
     case CML_INSTR_DELEGATE_CALL:
