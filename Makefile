@@ -22,12 +22,17 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 DEMO_MODEL = tests/fixtures/mlp
+# the case's tolerance ("tolerance" in $(DEMO_MODEL)/case.json)
+DEMO_RTOL = 1e-4
+DEMO_ATOL = 1e-4
 
+# The run compares its output with PyTorch eager's (expected_0.npy beside the
+# model): PASS or FAIL, and exit status 3 on a mismatch.
 demo: build
 	./$(BUILD)/cml inspect $(DEMO_MODEL)/model.pte
-	./$(BUILD)/cml run $(DEMO_MODEL)/model.pte --input $(DEMO_MODEL)/input_0.npy --output-dir $(BUILD)/demo-out
-	@echo "== is the answer right? cml's output against PyTorch eager's (expected_0.npy), through the CLI:"
-	./$(BUILD)/tests/test_fixtures_cli all $(notdir $(DEMO_MODEL))
+	@echo "== run, and is the answer right? (cml's output against PyTorch eager's expected_0.npy)"
+	./$(BUILD)/cml run $(DEMO_MODEL)/model.pte --input $(DEMO_MODEL)/input_0.npy \
+		--output-dir $(BUILD)/demo-out --compare $(DEMO_MODEL) --rtol $(DEMO_RTOL) --atol $(DEMO_ATOL)
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

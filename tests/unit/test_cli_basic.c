@@ -7,34 +7,15 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "cli_util.h"
 #include "cml.h"
 #include "harness.h"
 
 static char tmpdir[] = "/tmp/cml_test_cli_XXXXXX";
-static char out_text[65536], err_text[65536];
-
-static void slurp(const char *path, char *buf, size_t size) {
-    buf[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    size_t n = fread(buf, 1, size - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-/* Runs `cml ARGS`, capturing stdout and stderr; returns the exit code. */
-static int cli(const char *args) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out' 2>'%s/err' </dev/null", CML_CLI_PATH, args, tmpdir,
-             tmpdir);
-    int rc = system(cmd);
-    char path[600];
-    snprintf(path, sizeof path, "%s/out", tmpdir);
-    slurp(path, out_text, sizeof out_text);
-    snprintf(path, sizeof path, "%s/err", tmpdir);
-    slurp(path, err_text, sizeof err_text);
-    return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+/* Runs `cml ARGS` (in tmpdir), capturing stdout and stderr; the exit code. */
+static int cli(const char *args) { return cli_run_in(tmpdir, args); }
+#define out_text cli_out
+#define err_text cli_err
 
 #define EXPECT(args, code, stream, text)                                                 \
     do {                                                                                 \
@@ -48,6 +29,7 @@ static int cli(const char *args) {
 static void test_help_and_version(void) {
     EXPECT("--help", 0, out_text, "usage: cml <command>");
     CHECK(strstr(out_text, "run") && strstr(out_text, "inspect") && strstr(out_text, "bench"));
+    CHECK(strstr(out_text, "3 `run --compare` found a mismatch") != NULL);
     EXPECT("-h", 0, out_text, "usage: cml");
     char version[64];
     snprintf(version, sizeof version, "cml %d.%d.%d", CML_VERSION_MAJOR, CML_VERSION_MINOR,
@@ -57,8 +39,11 @@ static void test_help_and_version(void) {
     CHECK(strstr(out_text, "--input") && strstr(out_text, "--call") &&
           strstr(out_text, "--output-dir") && strstr(out_text, "--reset-state") &&
           strstr(out_text, "--seed") && strstr(out_text, "--compute-units"));
+    CHECK(strstr(out_text, "--compare") && strstr(out_text, "--rtol") &&
+          strstr(out_text, "--atol") && strstr(out_text, "--output-names") &&
+          strstr(out_text, "--json") && strstr(out_text, "3 an output differs"));
     EXPECT("inspect --help", 0, out_text, "usage: cml inspect MODEL");
-    CHECK(strstr(out_text, "--json") != NULL);
+    CHECK(strstr(out_text, "--json") != NULL && strstr(out_text, "--dot FILE") != NULL);
     EXPECT("bench --help", 0, out_text, "usage: cml bench MODEL");
     CHECK(strstr(out_text, "--warmup") && strstr(out_text, "--iterations"));
     /* --help wins over everything else on the line, even a missing model. */
@@ -169,8 +154,6 @@ int main(void) {
     test_usage_errors();
     test_runtime_errors();
     test_messages();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    cli_rmtree(tmpdir);
     TEST_MAIN_END();
 }

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "cast.c"
+#include "cli_util.h"
 #include "harness.h"
 #include "npz.c"
 
@@ -362,31 +363,12 @@ static void test_npz_errors(void) {
 
 /* ---- through the CLI ----------------------------------------------------- */
 
-static char out_text[65536], err_text[65536];
 static const char *mlp = CML_FIXTURE_DIR "/mlp/model.pte";
 
-static void slurp(const char *path, char *buf, size_t size) {
-    buf[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    size_t n = fread(buf, 1, size - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
 /* Runs `cml ARGS` in tmpdir, capturing stdout and stderr; the exit code. */
-static int cli(const char *args) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt </dev/null", tmpdir,
-             CML_CLI_PATH, args);
-    int rc = system(cmd);
-    char path[600];
-    snprintf(path, sizeof path, "%s/out.txt", tmpdir);
-    slurp(path, out_text, sizeof out_text);
-    snprintf(path, sizeof path, "%s/err.txt", tmpdir);
-    slurp(path, err_text, sizeof err_text);
-    return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+static int cli(const char *args) { return cli_run_in(tmpdir, args); }
+#define out_text cli_out
+#define err_text cli_err
 
 static void write_file(const char *name, const void *data, size_t len) {
     char path[600];
@@ -521,7 +503,7 @@ static void test_cli_forms(void) {
     snprintf(args, sizeof args, "bench '%s' -i x.npz --warmup 0 --iterations 1", mlp);
     CHECK_MSG(cli(args) == 0 && strstr(out_text, "latency"), "%s", err_text);
     snprintf(args, sizeof args, "bench '%s' -i x64.npy --warmup 0 --iterations 1", mlp);
-    CHECK(cli(args) == 1 && strstr(err_text, "add --cast"));
+    CHECK(cli(args) == 2 && strstr(err_text, "add --cast"));
 }
 
 /* Integer and float16 files with --cast give what the same values given as
@@ -551,13 +533,20 @@ static void test_cli_cast_values(void) {
 }
 
 static void test_cli_errors(void) {
-    EXPECT("-i x64.npy", 1,
+    /* Inputs that do not fit the method are usage errors (exit 2, cli.h):
+     * dtype without --cast, shape, raw file size. */
+    EXPECT("-i x64.npy", 2,
            "input 0 'x' (x64.npy): the file holds float64, the input takes float32; add --cast");
-    EXPECT("-i xi.npy", 1, "the file holds int32, the input takes float32; add --cast");
-    EXPECT("-i x64.bin --dtype float64", 1, "the file holds float64");
-    EXPECT("-i x64.bin", 1, "x64.bin: a raw file of 1024 bytes, but float32 [2, 64] needs 512 "
+    EXPECT("-i xi.npy", 2, "the file holds int32, the input takes float32; add --cast");
+    EXPECT("-i x64.bin --dtype float64", 2, "the file holds float64");
+    EXPECT("-i x64.bin", 2, "x64.bin: a raw file of 1024 bytes, but float32 [2, 64] needs 512 "
                             "bytes (set --shape / --dtype)");
-    EXPECT("-i x.bin --shape 2,63", 1, "float32 [2, 63] needs 504 bytes");
+    EXPECT("-i x.bin --shape 2,63", 2, "float32 [2, 63] needs 504 bytes");
+    EXPECT("-i x.bin --shape 4,32", 2, "input 0 'x' (x.bin): shape mismatch: ");
+    CHECK_MSG(strstr(err_text, "expected inputs:\n  input 0 'x': float32 [2, 64]") != NULL, "%s",
+              err_text);
+    /* a file that cannot be read is a runtime error (exit 1) */
+    EXPECT("-i nosuchfile.npy", 1, "nosuchfile.npy");
     EXPECT("-i x.bin --shape 2,64,", 2, "--shape 2,64,: expected [NAME=]D0,D1,...");
     EXPECT("-i x.bin --shape 2,-64", 2, "--shape 2,-64");
     EXPECT("-i x.bin --dtype float", 2, "--dtype float: expected [NAME=]TYPE");
@@ -613,8 +602,6 @@ int main(void) {
     test_cli_forms();
     test_cli_cast_values();
     test_cli_errors();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    cli_rmtree(tmpdir);
     TEST_MAIN_END();
 }

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "cli.h"
+#include "progress.h"
 
 static const char bench_help[] =
     "usage: cml bench MODEL [options]\n"
@@ -13,7 +14,8 @@ static const char bench_help[] =
     "seeded random inputs at each input's default shape (or the given --input\n"
     "files): warmup runs first, then\n"
     "timed runs. Reports median, p90 and min latency in ms, and peak RSS in MB\n"
-    "(getrusage ru_maxrss and VmHWM from /proc/self/status).\n"
+    "(getrusage ru_maxrss and VmHWM from /proc/self/status). On a terminal, stderr\n"
+    "shows the progress (nothing when stderr is redirected).\n"
     "\n"
     "options:\n"
     "  --method NAME          method to run (default: forward, or the only one)\n"
@@ -170,17 +172,23 @@ static int measure(const bench_opts *o, cli_model *m, bench_result *r) {
     if (rc != CLI_OK) return rc;
     double *t = malloc((size_t)o->iterations * sizeof *t);
     if (!t) return cli_error("bench", "out of memory");
+    cli_progress pr;
+    cli_progress_start(&pr);
     for (int64_t i = 0; i < o->warmup + o->iterations; i++) {
+        if (i < o->warmup) cli_progress_update(&pr, "warmup", i + 1, o->warmup);
+        else cli_progress_update(&pr, "run", i - o->warmup + 1, o->iterations);
         double t0 = cli_now_ms();
         cml_status st = cml_method_execute(m->method);
         double t1 = cli_now_ms();
         if (st != CML_OK) {
             free(t);
+            cli_progress_end(&pr);
             return cli_error("bench", "execute failed: %s: %s", cml_status_name(st),
                              cml_method_errmsg(m->method));
         }
         if (i >= o->warmup) t[i - o->warmup] = t1 - t0;
     }
+    cli_progress_end(&pr);
     stats(t, (size_t)o->iterations, r);
     free(t);
     return CLI_OK;

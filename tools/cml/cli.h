@@ -3,8 +3,11 @@
  * argument parsing, model loading and tensor printing helpers.
  *
  * Exit codes: 0 success, 1 runtime error (bad model, I/O, execution
- * failure), 2 usage error (bad command line, or inputs that do not fit the
- * model's signature). Every error goes to stderr as "cml <cmd>: message".
+ * failure, an unreadable or corrupt input file), 2 usage error (bad command
+ * line, or inputs that do not fit the model's signature: wrong count, name,
+ * dtype without --cast, shape, raw file size), 3 `run --compare` found an
+ * output that differs from its expected array (everything else succeeded).
+ * Every error goes to stderr as "cml <cmd>: message".
  */
 #ifndef CML_TOOLS_CLI_H
 #define CML_TOOLS_CLI_H
@@ -17,7 +20,7 @@
 #include "cml.h"
 #include "core/status.h" /* CML_PRINTF */
 
-enum { CLI_OK = 0, CLI_ERR_RUNTIME = 1, CLI_ERR_USAGE = 2 };
+enum { CLI_OK = 0, CLI_ERR_RUNTIME = 1, CLI_ERR_USAGE = 2, CLI_MISMATCH = 3 };
 
 /* Subcommands: argv[0] is the subcommand name. */
 int cli_run(int argc, char **argv);
@@ -153,9 +156,22 @@ int cli_read_raw(const char *cmd, const cml_method *method, size_t i, const char
 
 /* ---- outputs (outputs.c) ---- */
 
+typedef struct cli_emit_opts {
+    bool by_name;  /* write DIR/<output name>.npy (cli_safe_file_name) */
+    bool quiet;    /* print nothing on stdout (`run --json`) */
+    char **paths;  /* when not NULL: receives each written path (malloc'd;
+                      the caller frees them), NULL where none was written */
+} cli_emit_opts;
+
 /* Prints each output's dtype, shape and first values; when dir is not NULL
- * also creates dir and writes dir/output_<i>.npy. */
-int cli_emit_outputs(const char *cmd, const cml_method *method, const char *dir);
+ * also creates dir and writes dir/output_<i>.npy (or, with o->by_name,
+ * dir/<name>.npy). o may be NULL (defaults). */
+int cli_emit_outputs(const char *cmd, const cml_method *method, const char *dir,
+                     const cli_emit_opts *o);
+/* A file name (no extension) from an output name: characters other than
+ * [A-Za-z0-9._-] become '_', a leading '.' too, at most 120 kept;
+ * "output_<index>" when nothing but '_' would remain. Writes buf. */
+const char *cli_safe_file_name(const char *name, size_t index, char *buf, size_t size);
 
 /* ---- random values (random.c) ---- */
 

@@ -310,7 +310,7 @@ static const char *describe(const cml_method *method, const source *s, char *buf
 /* Converts a to dtype in place (--cast). */
 static int cast_to(const char *cmd, const char *what, cml_npy *a, cml_dtype dtype) {
     if (!cli_dtype_castable(dtype) || !cli_dtype_castable(a->dtype))
-        return cli_error(cmd, "%s: cannot cast %s to %s", what, cml_dtype_name(a->dtype),
+        return cli_usage_error(cmd, "%s: cannot cast %s to %s", what, cml_dtype_name(a->dtype),
                          cml_dtype_name(dtype));
     size_t es = cml_dtype_size(dtype), nbytes;
     if (__builtin_mul_overflow(a->numel, es, &nbytes)) return cli_error(cmd, "%s: too large", what);
@@ -339,6 +339,9 @@ static int bind(const char *cmd, cml_method *method, const source *s, const cli_
     cml_tensor_view v = {a->dtype, a->rank, a->sizes, a->data, a->nbytes};
     cml_status st = cml_method_set_input(method, i, &v);
     if (st == CML_OK) return CLI_OK;
+    /* An array that does not fit the input is a usage error (exit 2, cli.h);
+     * anything else (out of memory) a runtime one. */
+    bool misfit = st == CML_ERR_SHAPE || st == CML_ERR_INVALID_ARG;
     if (a->dtype != info.dtype)
         cli_error(cmd, "%s: the file holds %s, the input takes %s; add --cast to convert", what,
                   cml_dtype_name(a->dtype), cml_dtype_name(info.dtype));
@@ -346,7 +349,7 @@ static int bind(const char *cmd, cml_method *method, const source *s, const cli_
         cli_error(cmd, "%s: %s: %s", what, cml_status_name(st), cml_method_errmsg(method));
     fprintf(stderr, "expected inputs:\n");
     cli_print_inputs(stderr, method);
-    return CLI_ERR_RUNTIME;
+    return misfit ? CLI_ERR_USAGE : CLI_ERR_RUNTIME;
 }
 
 /* Random values at the input's default shape (a flexible input's default,

@@ -1,11 +1,13 @@
 /* `cml inspect`: what a model contains, as text or JSON. */
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
+#include "dot.h"
 #include "inspect.h"
 
 static const char inspect_help[] =
-    "usage: cml inspect MODEL [--json]\n"
+    "usage: cml inspect MODEL [--json | --dot FILE]\n"
     "\n"
     "Describes MODEL (.pte file or .mlpackage directory): its methods with their\n"
     "inputs and outputs (name, dtype, shape). For a .pte also the file header\n"
@@ -13,14 +15,39 @@ static const char inspect_help[] =
     "keys, and per execution plan: value count, instruction counts, planned memory\n"
     "arenas (non_const_buffer_sizes), the operator histogram (KernelCalls per\n"
     "operator) and each delegate (id, calls, compile specs, payload size and\n"
-    "location). A method that fails to load is listed with the reason.\n"
+    "location; for Core ML the compile specs in words, unset ones with the default\n"
+    "that applies, and the model's function, specification version and metadata:\n"
+    "author, description, version, license, user-defined entries). An .mlpackage\n"
+    "shows the same metadata. A method that fails to load is listed with the reason.\n"
     "\n"
     "options:\n"
     "  --json       print everything as one JSON object\n"
+    "  --dot FILE   write the program as a Graphviz graph to FILE (- for stdout)\n"
+    "               instead: one node per instruction (kernel call, delegate call,\n"
+    "               move, jump, free), values as edges, each delegate a cluster\n"
+    "               holding its call(s) and its Core ML MIL graph (operations,\n"
+    "               named values, function inputs and outputs; const values are\n"
+    "               left out). For an .mlpackage, the MIL graph of every function.\n"
+    "               Render with: dot -Tsvg FILE -o graph.svg\n"
     "  -h, --help   show this help\n";
 
-/* Adds the "pte" section: the library's verified parse of the file bytes. */
-static int add_pte(const char *path, cJSON *doc, cml_program *program) {
+/* The Graphviz graph of path into dot ("-": stdout). */
+static int write_dot(const char *path, const cml_pte_program *pte, const char *dot) {
+    bool to_stdout = strcmp(dot, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(dot, "w");
+    if (!f) return cli_error("inspect", "cannot write %s: %s", dot, strerror(errno));
+    int rc = CLI_OK;
+    if (pte) cli_dot_pte(f, pte);
+    else rc = cli_dot_mlpackage(f, path);
+    if (ferror(f)) rc = cli_error("inspect", "writing %s failed", dot);
+    if (!to_stdout && fclose(f) != 0 && rc == CLI_OK) rc = cli_error("inspect", "writing %s failed", dot);
+    if (rc == CLI_OK && !to_stdout) printf("wrote %s\n", dot);
+    return rc;
+}
+
+/* Adds the "pte" section: the library's verified parse of the file bytes
+ * (or, with dot, writes the graph instead). */
+static int add_pte(const char *path, cJSON *doc, cml_program *program, const char *dot) {
     cli_mapped file;
     int rc = cli_map_file("inspect", path, &file);
     if (rc != CLI_OK) return rc;
@@ -32,14 +59,18 @@ static int add_pte(const char *path, cJSON *doc, cml_program *program) {
         cli_unmap_file(&file);
         return cli_error("inspect", "%s: %s: %s", path, cml_status_name(st), err.msg);
     }
-    cJSON_AddItemToObject(doc, "methods", cli_inspect_methods(program, &pte));
-    cJSON_AddItemToObject(doc, "pte", cli_inspect_pte(&pte, file.size));
+    if (dot) {
+        rc = write_dot(path, &pte, dot);
+    } else {
+        cJSON_AddItemToObject(doc, "methods", cli_inspect_methods(program, &pte));
+        cJSON_AddItemToObject(doc, "pte", cli_inspect_pte(&pte, file.size));
+    }
     cml_pte_free(&pte);
     cli_unmap_file(&file);
-    return CLI_OK;
+    return rc;
 }
 
-static int inspect(const char *path, bool json) {
+static int inspect(const char *path, bool json, const char *dot) {
     char err[1024] = "";
     cml_program *program = NULL;
     cml_status st = cml_program_open_file(path, cli_program_params(), &program, err, sizeof err);
@@ -52,9 +83,15 @@ static int inspect(const char *path, bool json) {
     cJSON_AddStringToObject(doc, "model", path);
     cJSON_AddStringToObject(doc, "format", is_pkg ? "mlpackage" : "pte");
     int rc = CLI_OK;
-    if (is_pkg) cJSON_AddItemToObject(doc, "methods", cli_inspect_methods(program, NULL));
-    else rc = add_pte(path, doc, program);
-    if (rc == CLI_OK) {
+    if (is_pkg && dot) {
+        rc = write_dot(path, NULL, dot);
+    } else if (is_pkg) {
+        cJSON_AddItemToObject(doc, "methods", cli_inspect_methods(program, NULL));
+        cJSON_AddItemToObject(doc, "coreml", cli_inspect_mlpackage(path));
+    } else {
+        rc = add_pte(path, doc, program, dot);
+    }
+    if (rc == CLI_OK && !dot) {
         if (json) {
             char *s = cJSON_Print(doc);
             if (s) puts(s);
@@ -71,18 +108,26 @@ static int inspect(const char *path, bool json) {
 
 int cli_inspect(int argc, char **argv) {
     const char *model = NULL;
+    const char *dot = NULL;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc;) {
         const char *a = argv[i];
+        int r;
         if (cli_is_help(a)) {
             fputs(inspect_help, stdout);
             return CLI_OK;
         }
+        if ((r = cli_opt_value("inspect", argc, argv, &i, "--dot", NULL, &dot)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
+            continue;
+        }
+        i++;
         if (strcmp(a, "--json") == 0) json = true;
         else if (a[0] == '-' && a[1] != '\0') return cli_usage_error("inspect", "unknown option '%s'", a);
         else if (model) return cli_usage_error("inspect", "unexpected argument '%s'", a);
         else model = a;
     }
     if (!model) return cli_usage_error("inspect", "missing MODEL");
-    return inspect(model, json);
+    if (json && dot) return cli_usage_error("inspect", "--json and --dot exclude each other");
+    return inspect(model, json, dot);
 }

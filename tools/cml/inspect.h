@@ -10,6 +10,8 @@
  *             "constants": {...}, "plans": [{"name", "values", "inputs", "outputs",
  *             "instructions": {...}, "planned_memory": {...}, "operators": [...],
  *             "delegates": [...]}]}}
+ *   "coreml"? (an .mlpackage): see cli_inspect_mlpackage; delegates of
+ *   CoreMLBackend carry "settings" and "coreml" (cli_inspect_coreml_delegate).
  *   io: {"index", "name", "dtype", "shape", "kind"?: "int" | "double" | "bool" | ...,
  *        "dynamic"?: true}
  */
@@ -34,5 +36,17 @@ cJSON *cli_inspect_pte(const cml_pte_program *pte, size_t file_size);
 cJSON *cli_inspect_plan_io(const cml_pte_plan *plan, const int32_t *indices, uint32_t n);
 
 void cli_inspect_print_text(FILE *f, const cJSON *doc);
+
+/* inspect_coreml.c. For a CoreMLBackend delegate d of plan, adds to o:
+ * "settings": [{"key", "text", "set"}] (the compile specs the backend reads,
+ * unset ones in words) and "coreml": {"function", "specification_version",
+ * "identifier", "metadata": {"author", "short_description", "version",
+ * "license", "user_defined": {...}}} (or {"error"}). Other backends: nothing. */
+void cli_inspect_coreml_delegate(cJSON *o, const cml_pte_program *pte, const cml_pte_plan *plan,
+                                 uint32_t d);
+/* The "coreml" object of a standalone .mlpackage directory. */
+cJSON *cli_inspect_mlpackage(const char *path);
+/* Prints a "coreml" object as text, each line starting with indent. */
+void cli_inspect_print_coreml(FILE *f, const cJSON *coreml, const char *indent);
 
 #endif

@@ -155,7 +155,7 @@ static cJSON *operators_json(const cml_pte_plan *plan) {
     return a;
 }
 
-static cJSON *delegate_json(const cml_pte_plan *plan, uint32_t d) {
+static cJSON *delegate_json(const cml_pte_program *p, const cml_pte_plan *plan, uint32_t d) {
     const cml_pte_delegate *del = &plan->delegates[d];
     cJSON *o = cJSON_CreateObject();
     add_u64(o, "index", d);
@@ -183,10 +183,11 @@ static cJSON *delegate_json(const cml_pte_plan *plan, uint32_t d) {
         add_bytes(sp, del->specs[s].value, del->specs[s].value_len);
         cJSON_AddItemToArray(specs, sp);
     }
+    cli_inspect_coreml_delegate(o, p, plan, d);
     return o;
 }
 
-static cJSON *plan_json(const cml_pte_plan *plan) {
+static cJSON *plan_json(const cml_pte_program *p, const cml_pte_plan *plan) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "name", str_json(plan->name));
     add_u64(o, "values", plan->nvalues);
@@ -197,7 +198,7 @@ static cJSON *plan_json(const cml_pte_plan *plan) {
     cJSON_AddItemToObject(o, "planned_memory", planned_memory_json(plan));
     cJSON_AddItemToObject(o, "operators", operators_json(plan));
     cJSON *dels = cJSON_AddArrayToObject(o, "delegates");
-    for (uint32_t d = 0; d < plan->ndelegates; d++) cJSON_AddItemToArray(dels, delegate_json(plan, d));
+    for (uint32_t d = 0; d < plan->ndelegates; d++) cJSON_AddItemToArray(dels, delegate_json(p, plan, d));
     return o;
 }
 
@@ -213,6 +214,6 @@ cJSON *cli_inspect_pte(const cml_pte_program *p, size_t file_size) {
     add_u64(c, "slots", p->nconstants);
     add_u64(o, "mutable_data_offsets", p->nmutable_offsets);
     cJSON *plans = cJSON_AddArrayToObject(o, "plans");
-    for (uint32_t i = 0; i < p->nplans; i++) cJSON_AddItemToArray(plans, plan_json(&p->plans[i]));
+    for (uint32_t i = 0; i < p->nplans; i++) cJSON_AddItemToArray(plans, plan_json(p, &p->plans[i]));
     return o;
 }

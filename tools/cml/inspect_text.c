@@ -70,6 +70,21 @@ static void print_bytes(FILE *f, const cJSON *o) {
     else fprintf(f, "<%.0f bytes: %s>", num(o, "size"), str(o, "hex"));
 }
 
+/* Compile specs: those the backend reads in words ("settings"), the rest
+ * as stored. */
+static void print_specs(FILE *f, const cJSON *d) {
+    const cJSON *settings = get(d, "settings"), *s, *t;
+    cJSON_ArrayForEach(s, settings) fprintf(f, "       %s: %s\n", str(s, "key"), str(s, "text"));
+    cJSON_ArrayForEach(s, get(d, "compile_specs")) {
+        bool shown = false;
+        cJSON_ArrayForEach(t, settings) shown |= strcmp(str(t, "key"), str(s, "key")) == 0;
+        if (shown) continue;
+        fprintf(f, "       %s = ", str(s, "key"));
+        print_bytes(f, s);
+        fputc('\n', f);
+    }
+}
+
 static void print_delegates(FILE *f, const cJSON *dels) {
     fprintf(f, "  delegates (%d):\n", cJSON_GetArraySize(dels));
     const cJSON *d;
@@ -83,12 +98,8 @@ static void print_delegates(FILE *f, const cJSON *dels) {
             print_bytes(f, get(pl, "named_data_reference"));
             fputc('\n', f);
         }
-        const cJSON *s;
-        cJSON_ArrayForEach(s, get(d, "compile_specs")) {
-            fprintf(f, "       %s = ", str(s, "key"));
-            print_bytes(f, s);
-            fputc('\n', f);
-        }
+        print_specs(f, d);
+        if (get(d, "coreml")) cli_inspect_print_coreml(f, get(d, "coreml"), "       ");
     }
 }
 
@@ -124,7 +135,9 @@ static void print_pte(FILE *f, const cJSON *pte) {
                 num(h, "program_size"), num(h, "version"));
     fprintf(f, "segments (%d):\n", cJSON_GetArraySize(get(pte, "segments")));
     cJSON_ArrayForEach(s, get(pte, "segments"))
-        fprintf(f, "  %.0f: offset %.0f, size %.0f\n", num(s, "index"), num(s, "offset"), num(s, "size"));
+        if (num(s, "size") == 0) fprintf(f, "  %.0f: empty\n", num(s, "index"));
+        else fprintf(f, "  %.0f: offset %.0f, size %.0f\n", num(s, "index"), num(s, "offset"),
+                     num(s, "size"));
     fprintf(f, "named data (%d):\n", cJSON_GetArraySize(get(pte, "named_data")));
     cJSON_ArrayForEach(s, get(pte, "named_data"))
         fprintf(f, "  %s: segment %.0f, %.0f bytes\n", str(s, "key"), num(s, "segment"), num(s, "size"));
@@ -137,6 +150,7 @@ static void print_pte(FILE *f, const cJSON *pte) {
 void cli_inspect_print_text(FILE *f, const cJSON *doc) {
     fprintf(f, "model: %s (%s)\n", str(doc, "model"), str(doc, "format"));
     print_methods(f, get(doc, "methods"));
+    if (get(doc, "coreml")) cli_inspect_print_coreml(f, get(doc, "coreml"), "");
     const cJSON *pte = get(doc, "pte");
     if (pte) {
         fprintf(f, "file size: %.0f bytes\n", num(pte, "file_size"));

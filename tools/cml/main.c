@@ -31,7 +31,8 @@ static void print_help(FILE *f) {
                "commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nexit status: 0 ok, 1 runtime error, 2 usage error\n");
+    fprintf(f, "\nexit status: 0 ok, 1 runtime error, 2 usage error (including inputs that do\n"
+               "not fit the method), 3 `run --compare` found a mismatch\n");
 }
 
 int main(int argc, char **argv) {

@@ -33,7 +33,43 @@ static int write_one(const char *cmd, const char *path, const cml_tensor_view *v
     return CLI_OK;
 }
 
-int cli_emit_outputs(const char *cmd, const cml_method *method, const char *dir) {
+/* path = dir/<file name of output i>.npy; with by_name, a name that an
+ * earlier output already took (after sanitizing) gets "_<i>" appended. */
+static void output_path(const cml_method *method, const char *dir, size_t i, bool by_name,
+                        char *path, size_t size) {
+    if (!by_name) {
+        snprintf(path, size, "%s/output_%zu.npy", dir, i);
+        return;
+    }
+    char mine[160], other[160];
+    cml_io_info info;
+    const char *name = cml_method_output_info(method, i, &info) == CML_OK ? info.name : NULL;
+    cli_safe_file_name(name, i, mine, sizeof mine);
+    for (size_t k = 0; k < i; k++) {
+        const char *n = cml_method_output_info(method, k, &info) == CML_OK ? info.name : NULL;
+        if (strcmp(cli_safe_file_name(n, k, other, sizeof other), mine) == 0) {
+            snprintf(path, size, "%s/%s_%zu.npy", dir, mine, i);
+            return;
+        }
+    }
+    snprintf(path, size, "%s/%s.npy", dir, mine);
+}
+
+static void print_output(size_t i, const cml_method *method, const cml_tensor_view *v) {
+    cml_io_info info;
+    const char *name = "";
+    if (cml_method_output_info(method, i, &info) == CML_OK && info.name) name = info.name;
+    char shape[256];
+    printf("output %zu%s%s%s: %s %s ", i, name[0] ? " '" : "", name, name[0] ? "'" : "",
+           cml_dtype_name(v->dtype), cli_shape_str(v->rank, v->sizes, shape, sizeof shape));
+    cli_print_values(stdout, v, CLI_SHOW_VALUES);
+    putchar('\n');
+}
+
+int cli_emit_outputs(const char *cmd, const cml_method *method, const char *dir,
+                     const cli_emit_opts *o) {
+    static const cli_emit_opts defaults = {0};
+    if (!o) o = &defaults;
     size_t n = cml_method_output_count(method);
     if (dir) {
         int rc = cli_mkdirs(cmd, dir);
@@ -45,21 +81,14 @@ int cli_emit_outputs(const char *cmd, const cml_method *method, const char *dir)
         if (st != CML_OK)
             return cli_error(cmd, "output %zu: %s: %s", i, cml_status_name(st),
                              cml_method_errmsg(method));
-        cml_io_info info;
-        const char *name = "";
-        if (cml_method_output_info(method, i, &info) == CML_OK && info.name) name = info.name;
-        char shape[256];
-        printf("output %zu%s%s%s: %s %s ", i, name[0] ? " '" : "", name, name[0] ? "'" : "",
-               cml_dtype_name(v.dtype), cli_shape_str(v.rank, v.sizes, shape, sizeof shape));
-        cli_print_values(stdout, &v, CLI_SHOW_VALUES);
-        putchar('\n');
-        if (dir) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/output_%zu.npy", dir, i);
-            int rc = write_one(cmd, path, &v);
-            if (rc != CLI_OK) return rc;
-            printf("  saved %s\n", path);
-        }
+        if (!o->quiet) print_output(i, method, &v);
+        if (!dir) continue;
+        char path[4096];
+        output_path(method, dir, i, o->by_name, path, sizeof path);
+        int rc = write_one(cmd, path, &v);
+        if (rc != CLI_OK) return rc;
+        if (!o->quiet) printf("  saved %s\n", path);
+        if (o->paths && !(o->paths[i] = strdup(path))) return cli_error(cmd, "out of memory");
     }
     fflush(stdout);
     return CLI_OK;

@@ -164,7 +164,8 @@ int cli_read_raw(const char *cmd, const cml_method *method, size_t i, const char
     if ((uint64_t)st.st_size != out->nbytes) {
         fclose(f);
         char shape[256];
-        return cli_error(cmd, "input %zu: %s: a raw file of %lld bytes, but %s %s needs %zu bytes "
+        /* the file does not fit the input: a usage error (cli.h) */
+        return cli_usage_error(cmd, "input %zu: %s: a raw file of %lld bytes, but %s %s needs %zu bytes "
                               "(set --shape / --dtype)", i, path, (long long)st.st_size,
                          cml_dtype_name(out->dtype),
                          cli_shape_str(out->rank, out->sizes, shape, sizeof shape), out->nbytes);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "run_extra.h"
 
 static const char run_help[] =
     "usage: cml run MODEL [options]\n"
@@ -33,11 +34,14 @@ static const char run_help[] =
     "  --reset-state          zero the method's state (Core ML states, mutable\n"
     "                         buffers) once, before the first execution\n"
     "  --seed N               seed for the random inputs (default 0)\n"
+    CLI_RUN_EXTRA_HELP
     CLI_INPUT_OPTIONS_HELP
     "  -h, --help             show this help\n"
     "\n"
-    "exit status: 0 ok, 1 runtime error, 2 usage error (including an --input count\n"
-    "that does not match the method; the expected inputs are listed)\n"
+    "exit status: 0 ok, 1 runtime error (including an unreadable input file), 2 usage\n"
+    "error (including inputs that do not fit the method: count, names, dtype,\n"
+    "shape, raw file size; the expected inputs are listed), 3 an output differs\n"
+    "from its --compare file\n"
     CLI_INPUT_FILES_HELP;
 
 typedef struct run_opts {
@@ -50,6 +54,7 @@ typedef struct run_opts {
     size_t ninputs;
     size_t *group_start;  /* group k owns inputs[group_start[k] .. group_start[k+1]) */
     size_t ngroups;
+    cli_run_extra extra;  /* --compare, --output-names, --json */
 } run_opts;
 
 /* Returns CLI_OK, CLI_ERR_USAGE, or -1 after printing help (exit 0). */
@@ -80,6 +85,8 @@ static int parse(int argc, char **argv, run_opts *o) {
         if (strcmp(a, "--reset-state") == 0) { o->reset_state = true; i++; continue; }
         if ((r = cli_input_option("run", argc, argv, &i, &o->in)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
+        } else if ((r = cli_run_extra_option(argc, argv, &i, &o->extra)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
         } else if ((r = cli_opt_value("run", argc, argv, &i, "--input", "-i", &v)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
             o->inputs[o->ninputs++] = v;
@@ -109,7 +116,7 @@ static int parse(int argc, char **argv, run_opts *o) {
     return CLI_OK;
 }
 
-static int run_groups(const run_opts *o, cml_method *method) {
+static int run_groups(run_opts *o, cml_method *method) {
     /* Check every group before the first execute, so a typo in the last
      * group does not surface after the earlier calls have run. */
     for (size_t k = 0; k < o->ngroups; k++) {
@@ -126,7 +133,9 @@ static int run_groups(const run_opts *o, cml_method *method) {
             if (o->ngroups > 1) fprintf(stderr, "(in call group %zu)\n", k + 1);
             return rc;
         }
+        double t0 = cli_now_ms();
         cml_status st = cml_method_execute(method);
+        double exec_ms = cli_now_ms() - t0;
         if (st != CML_OK) {
             if (o->ngroups > 1)
                 return cli_error("run", "call %zu: execute failed: %s: %s", k + 1,
@@ -137,13 +146,13 @@ static int run_groups(const run_opts *o, cml_method *method) {
         char dir[4096];
         const char *out = o->out_dir;
         if (o->ngroups > 1) {
-            printf("call %zu:\n", k + 1);
+            if (!o->extra.json) printf("call %zu:\n", k + 1);
             if (out) {
                 snprintf(dir, sizeof dir, "%s/call%zu", o->out_dir, k + 1);
                 out = dir;
             }
         }
-        rc = cli_emit_outputs("run", method, out);
+        rc = cli_run_extra_after_call(&o->extra, method, out, k, o->inputs + first, count, exec_ms);
         if (rc != CLI_OK) return rc;
     }
     return CLI_OK;
@@ -151,6 +160,7 @@ static int run_groups(const run_opts *o, cml_method *method) {
 
 int cli_run(int argc, char **argv) {
     run_opts o = {0};
+    cli_run_extra_init(&o.extra);
     /* Every argument is at most one input and one group boundary. */
     o.inputs = calloc((size_t)argc + 1, sizeof *o.inputs);
     o.group_start = calloc((size_t)argc + 2, sizeof *o.group_start);
@@ -170,7 +180,9 @@ int cli_run(int argc, char **argv) {
                 rc = cli_error("run", "reset state: %s: %s", cml_status_name(st),
                                cml_method_errmsg(m.method));
         }
+        if (rc == CLI_OK) rc = cli_run_extra_prepare(&o.extra, o.model, o.method, &m, o.ngroups);
         if (rc == CLI_OK) rc = run_groups(&o, m.method);
+        rc = cli_run_extra_finish(&o.extra, rc);
         if (m.program) cli_model_close(&m);
     } else if (rc < 0) {
         rc = CLI_OK; /* --help */
@@ -178,5 +190,6 @@ int cli_run(int argc, char **argv) {
     free(o.inputs);
     free(o.group_start);
     cli_input_opts_free(&o.in);
+    cli_run_extra_free(&o.extra);
     return rc;
 }
