@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "profile.h"
 
 static const char run_help[] =
     "usage: cml run MODEL [options]\n"
@@ -33,6 +34,7 @@ static const char run_help[] =
     "  --reset-state          zero the method's state (Core ML states, mutable\n"
     "                         buffers) once, before the first execution\n"
     "  --seed N               seed for the random inputs (default 0)\n"
+    CLI_PROFILE_OPTIONS_HELP
     CLI_INPUT_OPTIONS_HELP
     "  -h, --help             show this help\n"
     "\n"
@@ -50,6 +52,7 @@ typedef struct run_opts {
     size_t ninputs;
     size_t *group_start;  /* group k owns inputs[group_start[k] .. group_start[k+1]) */
     size_t ngroups;
+    cli_profile prof;     /* --profile, --trace, --etdump */
 } run_opts;
 
 /* Returns CLI_OK, CLI_ERR_USAGE, or -1 after printing help (exit 0). */
@@ -80,6 +83,8 @@ static int parse(int argc, char **argv, run_opts *o) {
         if (strcmp(a, "--reset-state") == 0) { o->reset_state = true; i++; continue; }
         if ((r = cli_input_option("run", argc, argv, &i, &o->in)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
+        } else if ((r = cli_profile_option("run", argc, argv, &i, &o->prof)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
         } else if ((r = cli_opt_value("run", argc, argv, &i, "--input", "-i", &v)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
             o->inputs[o->ninputs++] = v;
@@ -109,7 +114,7 @@ static int parse(int argc, char **argv, run_opts *o) {
     return CLI_OK;
 }
 
-static int run_groups(const run_opts *o, cml_method *method) {
+static int run_groups(run_opts *o, cml_method *method) {
     /* Check every group before the first execute, so a typo in the last
      * group does not surface after the earlier calls have run. */
     for (size_t k = 0; k < o->ngroups; k++) {
@@ -134,6 +139,8 @@ static int run_groups(const run_opts *o, cml_method *method) {
             return cli_error("run", "execute failed: %s: %s", cml_status_name(st),
                              cml_method_errmsg(method));
         }
+        rc = cli_profile_collect("run", &o->prof, method);
+        if (rc != CLI_OK) return rc;
         char dir[4096];
         const char *out = o->out_dir;
         if (o->ngroups > 1) {
@@ -170,7 +177,9 @@ int cli_run(int argc, char **argv) {
                 rc = cli_error("run", "reset state: %s: %s", cml_status_name(st),
                                cml_method_errmsg(m.method));
         }
+        if (rc == CLI_OK) rc = cli_profile_begin("run", &o.prof, m.method);
         if (rc == CLI_OK) rc = run_groups(&o, m.method);
+        if (rc == CLI_OK) rc = cli_profile_finish("run", &o.prof);
         if (m.program) cli_model_close(&m);
     } else if (rc < 0) {
         rc = CLI_OK; /* --help */
@@ -178,5 +187,6 @@ int cli_run(int argc, char **argv) {
     free(o.inputs);
     free(o.group_start);
     cli_input_opts_free(&o.in);
+    cli_profile_free(&o.prof);
     return rc;
 }
