@@ -9,7 +9,10 @@ becomes one "Execute" block whose events carry the runtime's names
 (Method::execute, DELEGATE_CALL, OPERATOR_CALL, native_call_<op>) and,
 for each Core ML op, a delegated event keyed by the op's debug symbol
 "<output>:<op type>" (what the payload's debug_info.json maps to debug
-handles). Exits 77 (ctest SKIP_RETURN_CODE) when executorch is missing.
+handles). Then it exports a small partially delegated program itself with
+an ETRecord and checks that the Inspector maps each Core ML op event to the
+exported graph's aten nodes. Exits 77 (ctest SKIP_RETURN_CODE) when
+executorch is missing.
 """
 
 import json
@@ -90,6 +93,58 @@ def check(Inspector, cli, fixture, work, want_ops, want_delegate_instrs):
     return by_name
 
 
+def export_with_etrecord(work):
+    """A program exported here with an ETRecord: linear -> Core ML, sigmoid
+    kept portable, relu + linear -> Core ML (as partial_delegation)."""
+    import numpy as np
+    import torch
+    from executorch.backends.apple.coreml.partition import CoreMLPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(8, 8)
+            self.b = torch.nn.Linear(8, 4)
+
+        def forward(self, x):
+            return self.b(torch.sigmoid(self.a(x)).relu())
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 8)
+    ep = torch.export.export(Model().eval(), (x,))
+    part = CoreMLPartitioner(skip_ops_for_coreml_delegation=["aten.sigmoid.default"])
+    edge = to_edge_transform_and_lower(ep, partitioner=[part], generate_etrecord=True)
+    program = edge.to_executorch()
+    fixture = os.path.join(work, "etrecord_case")
+    os.makedirs(fixture, exist_ok=True)
+    with open(os.path.join(fixture, "model.pte"), "wb") as f:
+        f.write(program.buffer)
+    np.save(os.path.join(fixture, "input_0.npy"), x.numpy())
+    etrecord = os.path.join(fixture, "model.etrecord")
+    program.get_etrecord().save(etrecord)
+    return fixture, etrecord
+
+
+def check_etrecord(Inspector, cli, work):
+    """With the ETRecord, the Inspector maps every Core ML op event through
+    the delegate's debug-handle map to the exported graph's aten nodes."""
+    fixture, etrecord = export_with_etrecord(work)
+    etdump = os.path.join(work, "etrecord_case.etdp")
+    run_cli(cli, fixture, etdump, 1)
+    events = Inspector(etdump_path=etdump, etrecord=etrecord).event_blocks[0].events
+    delegated = [e for e in events if e.is_delegated_op]
+    assert delegated
+    for e in delegated:
+        assert e.delegate_backend_name == "CoreMLBackend", e.name
+        assert e.debug_handles, e.name
+        assert e.op_types and all(t.startswith("aten.") for t in e.op_types), (e.name, e.op_types)
+    ops = {t for e in delegated for t in e.op_types}
+    assert {"aten.linear.default", "aten.relu.default"} <= ops, ops
+    kernel = [e for e in events if e.name == "OPERATOR_CALL"]
+    assert len(kernel) == 1 and kernel[0].op_types == ["aten.sigmoid.default"], kernel
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__)
@@ -107,6 +162,7 @@ def main():
     for name in ("OPERATOR_CALL", "native_call_sigmoid.out"):
         assert [e._instruction_id for e in by_name[name]] == [1], name
         assert not by_name[name][0].is_delegated_op
+    check_etrecord(Inspector, cli, work)
     print("etdump-inspector-ok")
     return 0
 
