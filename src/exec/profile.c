@@ -51,9 +51,10 @@ cml_status cml_method_profile_enable(cml_method *m, size_t capacity) {
     if (capacity > CML_PROFILE_MAX_EVENTS)
         return cml_fail(&m->err, CML_ERR_INVALID_ARG, "profile capacity %zu is over %u events",
                         capacity, CML_PROFILE_MAX_EVENTS);
-    uint64_t want = capacity;
-    cml_status st = default_capacity(m, capacity ? &(uint64_t){0} : &want);
+    uint64_t counted = 0; /* counting also prepares the delegates' op data */
+    cml_status st = default_capacity(m, &counted);
     if (st != CML_OK) return st;
+    uint64_t want = capacity ? capacity : counted;
     if (want > CML_PROFILE_MAX_EVENTS) want = CML_PROFILE_MAX_EVENTS;
     cml_method_profile_disable(m);
     cml_prof *p = cml_calloc(m->allocator, 1, sizeof *p);
