@@ -206,7 +206,8 @@ static void test_debug_handles(void) {
     unload(&l);
 }
 
-/* Failing allocations leave profiling off and the method working. */
+/* Failing allocations leave profiling off and the method working; with
+ * profiling on, execute still allocates nothing. */
 static int fail_allocs;
 static void *test_alloc(void *ctx, size_t size, size_t align) {
     (void)ctx;
@@ -233,6 +234,16 @@ static void test_nomem(void) {
     CHECK(cml_method_profile_enable(m, 5) == CML_ERR_NOMEM);
     fail_allocs = 0;
     CHECK(cml_method_profile_events(m, NULL, NULL) == 0);
+    /* Enabled, execute allocates nothing: every allocation fails now. */
+    CHECK(cml_method_profile_enable(m, 0) == CML_OK);
+    static const int64_t sizes[] = {2, 64};
+    static float x[2 * 64];
+    cml_tensor_view v = {CML_DTYPE_FLOAT32, 2, sizes, x, sizeof x};
+    CHECK(cml_method_set_input(m, 0, &v) == CML_OK);
+    fail_allocs = 1;
+    for (int r = 0; r < 2; r++) CHECK_MSG(cml_method_execute(m) == CML_OK, "%s", cml_method_errmsg(m));
+    fail_allocs = 0;
+    CHECK(cml_method_profile_events(m, NULL, NULL) == 1 + 4 + 1);
     cml_method_destroy(m);
     cml_program_close(p);
 }
