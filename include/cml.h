@@ -363,6 +363,70 @@ cml_status cml_method_delegate_describe(const cml_method *method, size_t index, 
 /** Zero-fills all state owned by the method (Core ML states, mutable buffers). */
 cml_status cml_method_reset_state(cml_method *method);
 
+/*
+ * Profiling. Off by default; while off, execute records nothing and pays
+ * one branch per chain and per ML Program block. cml_method_profile_enable
+ * allocates the event storage once; afterwards every execute records its
+ * events into it (replacing the previous execute's) without allocating.
+ *
+ * Events are written when they end, so nested ones come first: the ML
+ * Program ops of a delegate call precede the call's own event, and the one
+ * CML_PROFILE_EXECUTE event, covering the whole execute, is last. Times are
+ * CLOCK_MONOTONIC nanoseconds (any origin; only differences mean anything).
+ */
+typedef enum cml_profile_kind {
+    CML_PROFILE_INSTRUCTION = 0, /* a non-delegate instruction: a kernel call
+                                    (name = operator, "aten::add.out") or
+                                    "move" / "jump_false" / "free" */
+    CML_PROFILE_DELEGATE = 1,    /* a DelegateCall, whole (name = backend id) */
+    CML_PROFILE_MIL_OP = 2,      /* one op of a Core ML ML Program (name = MIL
+                                    op type, "linear"; output = its first
+                                    output's name) */
+    CML_PROFILE_EXECUTE = 3,     /* one cml_method_execute (name = "execute") */
+} cml_profile_kind;
+
+typedef struct cml_profile_event {
+    cml_profile_kind kind;
+    const char *name;        /* see cml_profile_kind; never NULL */
+    const char *output;      /* MIL ops: the op's first output ("" if none);
+                                else NULL */
+    int32_t chain;           /* chain and instruction index of the instruction,
+                                or of the DelegateCall a MIL op runs in; -1 for
+                                EXECUTE */
+    int32_t instruction;
+    int32_t delegate;        /* DELEGATE, MIL_OP: index of the delegate
+                                instance (cml_method_delegate_describe); -1 */
+    int32_t depth;           /* nesting: 0 instruction, 1 op of a delegate's
+                                main block, 2+ ops of nested (cond / loop)
+                                blocks; -1 for EXECUTE */
+    int64_t debug_handle;    /* MIL ops: the first ExecuTorch debug handle
+                                the payload's debug_info.json gives the op
+                                ("<output>:<op type>"), else -1 */
+    uint64_t start_ns, end_ns;
+} cml_profile_event;
+
+/**
+ * Turns profiling on (or resizes its storage when already on). capacity is
+ * the number of events one execute may record; 0 = enough for every
+ * instruction, every op of every delegate call and the execute event once
+ * (loops and control flow can run more: the surplus is counted as dropped,
+ * never written). Allocates; CML_ERR_NOMEM leaves profiling off.
+ */
+cml_status cml_method_profile_enable(cml_method *method, size_t capacity);
+
+/** Turns profiling off and frees its storage. NULL is allowed. */
+void cml_method_profile_disable(cml_method *method);
+
+/**
+ * The events of the last execute (after a failed one: those recorded
+ * before the failure, without the EXECUTE event). *events stays valid until
+ * the next execute, enable, disable or destroy; *dropped (may be NULL)
+ * receives how many events did not fit. Returns the number of events, 0
+ * when profiling is off.
+ */
+size_t cml_method_profile_events(const cml_method *method, const cml_profile_event **events,
+                                 uint64_t *dropped);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,8 @@
 
 #include "core/alloc.h"
 #include "core/tensor.h"
+#include "core/profile.h"
+#include "coreml/debug_info.h"
 #include "coreml/mil_backend.h"
 #include "coreml/payload.h"
 #include "kernels/kernels.h"
@@ -47,6 +49,8 @@ typedef struct coreml_handle {
     cml_compute_units units;
     cml_threadpool *pool;
     uint64_t budget;               /* bytes the arena may take; 0: none */
+    int64_t *op_handles;           /* profiling: debug handle per main-block node
+                                      (debug_info.h), made by profile_prepare */
 } coreml_handle;
 
 static const struct {
@@ -361,6 +365,7 @@ static void handle_destroy(void *handle) {
     if (!h) return;
     const cml_allocator *a = h->allocator;
     cml_mil_graph_free(&h->g);
+    cml_free(a, h->op_handles);
     cml_free(a, h->in);
     cml_free(a, h->out);
     if (h->owns_payload) cml_coreml_payload_close(&h->payload);
@@ -619,6 +624,12 @@ static cml_status backend_execute(void *handle, cml_kernel_ctx *kctx, cml_evalue
         cml_tensor *t = NULL;
         CML_TRY(arg_tensor(args[h->nin + i], true, i, h->out[i].name, err, &t));
     }
+    cml_prof *prof = kctx->prof;
+    h->g.prof = prof;
+    if (prof) {
+        prof->op_handles = h->op_handles;
+        prof->nop_handles = h->op_handles ? h->g.main.nnodes : 0;
+    }
     CML_TRY(cml_mil_run(&h->g, kctx->pool ? kctx->pool : h->pool, err));
     for (uint32_t i = 0; i < h->nout; i++)
         CML_TRY(get_output(h, &h->out[i], i, args[h->nin + i]->u.t, err));
@@ -695,6 +706,29 @@ static cml_status backend_input_shape(const void *handle, uint32_t index,
 
 static bool backend_available(void) { return true; }
 
+/* Ops that run in a block and the blocks nested in them, each once. */
+static uint32_t count_ops(const cml_mil_block *b) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < b->nnodes; i++) {
+        const cml_mil_node *node = &b->nodes[i];
+        if (node->folded) continue;
+        n++;
+        for (uint32_t k = 0; k < node->nblocks; k++) n += count_ops(&node->blocks[k]);
+    }
+    return n;
+}
+
+/* profile_prepare: the op count, and each op's debug handle from the
+ * payload's debug_info.json (standalone packages have none). */
+static cml_status backend_profile_prepare(void *handle, uint32_t *nops) {
+    coreml_handle *h = handle;
+    *nops = count_ops(&h->g.main);
+    if (h->op_handles) return CML_OK;
+    cml_error err = {0};
+    return cml_coreml_debug_handles(h->owns_payload ? &h->payload.fs : NULL, &h->g, h->allocator,
+                                    &h->op_handles, &err);
+}
+
 static const char *backend_arg_name(const void *handle, uint32_t index) {
     const coreml_handle *h = handle;
     if (index < h->nin) return h->in[index].name;
@@ -713,6 +747,7 @@ const cml_backend cml_coreml_backend = {
     .input_count = cml_coreml_input_count,
     .input_shape = backend_input_shape,
     .arg_name = backend_arg_name,
+    .profile_prepare = backend_profile_prepare,
 };
 
 /* ---------------------------------------------------- standalone access */

@@ -16,6 +16,10 @@
  *   input_shape:  ranges / enumerated / default shape of an input (may be NULL).
  *   arg_name:     the name the delegate gives DelegateCall arg `index`
  *                 (inputs, then outputs), or NULL (may be NULL).
+ *   profile_prepare: called when profiling is enabled (may be NULL): sets
+ *                 *nops to the number of events one execute of the
+ *                 delegate records at most when nothing repeats, and may
+ *                 allocate what per-op events need (debug handles).
  */
 #ifndef CML_EXEC_BACKEND_H
 #define CML_EXEC_BACKEND_H
@@ -68,6 +72,7 @@ typedef struct cml_backend {
      * Core ML feature name), or NULL when it has none. Valid while the
      * handle lives. */
     const char *(*arg_name)(const void *handle, uint32_t index);
+    cml_status (*profile_prepare)(void *handle, uint32_t *nops);
 } cml_backend;
 
 const cml_backend *cml_backend_find(const char *id, size_t len);

@@ -132,9 +132,15 @@ struct cml_method {
      * input shapes and grows the outputs; it allocates only then. */
     bool growable_inputs;
     cml_status (*before_execute)(cml_method *m);
+    struct cml_prof *prof;          /* profiling (profile.c); NULL: off */
 };
 
 
+
+/* Profiling (profile.c): the event name of an instruction; forgets the
+ * events of the last execute. */
+const char *cml_profile_instr_name(const cml_method *m, const cml_exec_instr *in);
+void cml_profile_reset(cml_method *m);
 
 /* Implemented by the Core ML layer: fills a method for a standalone
  * .mlpackage program (values for its inputs/outputs, one delegate instance

@@ -439,6 +439,7 @@ fail:
 void cml_method_destroy(cml_method *m) {
     if (!m) return;
     const cml_allocator *a = m->allocator;
+    cml_method_profile_disable(m);
     for (uint32_t i = 0; m->delegates && i < m->ndelegates; i++)
         if (m->delegates[i].backend && m->delegates[i].backend->destroy)
             m->delegates[i].backend->destroy(m->delegates[i].handle);

@@ -22,6 +22,8 @@
 #include "core/threadpool.h"
 #include "exec/evalue.h"
 
+struct cml_prof;
+
 typedef struct cml_kernel_ctx {
     cml_error *err;
     cml_threadpool *pool;
@@ -29,6 +31,7 @@ typedef struct cml_kernel_ctx {
     uint32_t nvalues;
     void *scratch;
     size_t scratch_size;
+    struct cml_prof *prof; /* profiling sink (core/profile.h); NULL: off */
 } cml_kernel_ctx;
 
 typedef cml_status (*cml_op_prepare_fn)(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,

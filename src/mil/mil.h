@@ -152,6 +152,8 @@ typedef struct cml_mil_graph {
     int64_t (*output_limit)[CML_MAX_DIMS];
     uint32_t owned_base;
     bool planned;                  /* false after a failed re-plan: run refuses */
+    struct cml_prof *prof;         /* profiling sink for the next run (core/profile.h,
+                                    * set by the embedder); NULL: off */
 } cml_mil_graph;
 
 /* Shared by compile (allocator set, pool may be NULL) and run (scratch set). */
@@ -165,6 +167,10 @@ typedef struct cml_mil_ctx {
     /* Set by a run() that already rounded every fp16 output to fp16 (in its
      * own epilogue); the executor then skips its rounding pass. */
     bool outputs_rounded;
+    /* Profiling (run only): the sink, NULL when off, and the depth of the
+     * block being run (1 = main). */
+    struct cml_prof *prof;
+    int32_t depth;
 } cml_mil_ctx;
 
 typedef struct cml_mil_op_def {

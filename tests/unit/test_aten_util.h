@@ -191,7 +191,7 @@ static inline cml_status tv_call(tenv *e, const char *name, cml_evalue **args, u
         return CML_ERR_INVALID_ARG;
     }
     cml_error_clear(&e->err);
-    cml_kernel_ctx ctx = {&e->err, tv_pool, e->v, e->n, NULL, 0};
+    cml_kernel_ctx ctx = {.err = &e->err, .pool = tv_pool, .values = e->v, .nvalues = e->n};
     size_t need = 0;
     cml_status st = op->prepare(&ctx, args, nargs, &need);
     if (st != CML_OK) return st;
@@ -211,7 +211,7 @@ static inline cml_status tv_prepare(tenv *e, const char *name, cml_evalue **args
     const cml_op *op = cml_op_find(name, strlen(name));
     if (!op) return CML_ERR_NOT_FOUND;
     cml_error_clear(&e->err);
-    cml_kernel_ctx ctx = {&e->err, NULL, e->v, e->n, NULL, 0};
+    cml_kernel_ctx ctx = {.err = &e->err, .values = e->v, .nvalues = e->n};
     size_t need = 0;
     return op->prepare(&ctx, args, nargs, &need);
 }

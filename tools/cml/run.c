@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "run_extra.h"
+#include "profile.h"
 
 static const char run_help[] =
     "usage: cml run MODEL [options]\n"
@@ -35,6 +36,7 @@ static const char run_help[] =
     "                         buffers) once, before the first execution\n"
     "  --seed N               seed for the random inputs (default 0)\n"
     CLI_RUN_EXTRA_HELP
+    CLI_PROFILE_OPTIONS_HELP
     CLI_INPUT_OPTIONS_HELP
     "  -h, --help             show this help\n"
     "\n"
@@ -55,6 +57,7 @@ typedef struct run_opts {
     size_t *group_start;  /* group k owns inputs[group_start[k] .. group_start[k+1]) */
     size_t ngroups;
     cli_run_extra extra;  /* --compare, --output-names, --json */
+    cli_profile prof;     /* --profile, --trace, --etdump */
 } run_opts;
 
 /* Returns CLI_OK, CLI_ERR_USAGE, or -1 after printing help (exit 0). */
@@ -86,6 +89,8 @@ static int parse(int argc, char **argv, run_opts *o) {
         if ((r = cli_input_option("run", argc, argv, &i, &o->in)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
         } else if ((r = cli_run_extra_option(argc, argv, &i, &o->extra)) != 0) {
+            if (r < 0) return CLI_ERR_USAGE;
+        } else if ((r = cli_profile_option("run", argc, argv, &i, &o->prof)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
         } else if ((r = cli_opt_value("run", argc, argv, &i, "--input", "-i", &v)) != 0) {
             if (r < 0) return CLI_ERR_USAGE;
@@ -143,6 +148,8 @@ static int run_groups(run_opts *o, cml_method *method) {
             return cli_error("run", "execute failed: %s: %s", cml_status_name(st),
                              cml_method_errmsg(method));
         }
+        rc = cli_profile_collect("run", &o->prof, method);
+        if (rc != CLI_OK) return rc;
         char dir[4096];
         const char *out = o->out_dir;
         if (o->ngroups > 1) {
@@ -181,7 +188,9 @@ int cli_run(int argc, char **argv) {
                                cml_method_errmsg(m.method));
         }
         if (rc == CLI_OK) rc = cli_run_extra_prepare(&o.extra, o.model, o.method, &m, o.ngroups);
+        if (rc == CLI_OK) rc = cli_profile_begin("run", &o.prof, m.method);
         if (rc == CLI_OK) rc = run_groups(&o, m.method);
+        if (rc == CLI_OK) rc = cli_profile_finish("run", &o.prof);
         rc = cli_run_extra_finish(&o.extra, rc);
         if (m.program) cli_model_close(&m);
     } else if (rc < 0) {
@@ -191,5 +200,6 @@ int cli_run(int argc, char **argv) {
     free(o.group_start);
     cli_input_opts_free(&o.in);
     cli_run_extra_free(&o.extra);
+    cli_profile_free(&o.prof);
     return rc;
 }
