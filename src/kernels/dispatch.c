@@ -54,7 +54,8 @@ cml_qgemv_rows_fn cml_k_qgemv_rows(void) {
     case CML_ISA_NEON: break;
     }
 #endif
-    /* NEON: no GEMV summing in the NEON gemm's order yet, so none (the
-     * compressed linear decodes tiles for the gemm instead) */
-    return cml_cpu_isa_level() == CML_ISA_NEON ? NULL : cml_qgemv_rows_scalar;
+#if CML_HAVE_NEON_KITS
+    if (cml_cpu_isa_level() == CML_ISA_NEON) return cml_qgemv_rows_neon;
+#endif
+    return cml_qgemv_rows_scalar;
 }

@@ -154,8 +154,8 @@ void cml_k_layer_norm_row_scalar(const float *x, float *y, size_t n, const float
  * Per-ISA row kernels: y[n] for rows [n0, n1) of cml_k_qgemv_f32, each
  * accumulated in the order of that ISA's gemm kit at M = 1 (scalar: K in
  * kit.kc blocks, each summed sequentially then added to the running result;
- * AVX2 / AVX-512: 8 / 16 lane accumulators over K, masked tail, the small_t
- * horizontal sum, then the bias). */
+ * AVX2 / AVX-512 / NEON: 8 / 16 / 4 lane accumulators over K, masked tail,
+ * the small_t horizontal sum, then the bias: gemv_q_impl.h). */
 typedef void (*cml_qgemv_rows_fn)(const cml_qgemv_params *p, const float *x, size_t n0,
                                   size_t n1, float *y);
 void cml_qgemv_rows_scalar(const cml_qgemv_params *p, const float *x, size_t n0, size_t n1,
@@ -164,6 +164,8 @@ void cml_qgemv_rows_avx2(const cml_qgemv_params *p, const float *x, size_t n0, s
                          float *y);
 void cml_qgemv_rows_avx512(const cml_qgemv_params *p, const float *x, size_t n0, size_t n1,
                            float *y);
+void cml_qgemv_rows_neon(const cml_qgemv_params *p, const float *x, size_t n0, size_t n1,
+                         float *y);
 cml_qgemv_rows_fn cml_k_qgemv_rows(void);
 /* Decoded weights w(n, k0 .. k0 + count) into dst (the scalar decoder the
  * generic paths share). */

@@ -10,6 +10,7 @@
 #else
 #include <immintrin.h>
 #endif
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -95,6 +96,25 @@ static CML_ALWAYS_INLINE vf v_load_even(const float *p) {
 }
 static CML_ALWAYS_INLINE float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
 static CML_ALWAYS_INLINE float v_hmax(vf a) { return _mm512_reduce_max_ps(a); }
+/* Quantized weights (gemv_q_impl.h): VW 4-bit values from VW / 2 bytes
+ * (low nibble first) or VW bytes, sign-extended when sgn, as float; and a
+ * round trip through IEEE fp16 (round to nearest even). */
+static CML_ALWAYS_INLINE vf v_load_q4(const uint8_t *p, bool sgn) {
+    __m128i raw = _mm_loadl_epi64((const __m128i *)(const void *)p);
+    __m128i lo = _mm_and_si128(raw, _mm_set1_epi8(15));
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(15));
+    __m128i b = _mm_unpacklo_epi8(lo, hi);
+    if (sgn) return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                 _mm_sub_epi8(_mm_xor_si128(b, _mm_set1_epi8(8)), _mm_set1_epi8(8))));
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
+}
+static CML_ALWAYS_INLINE vf v_load_q8(const uint8_t *p, bool sgn) {
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return _mm512_cvtepi32_ps(sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b));
+}
+static CML_ALWAYS_INLINE vf v_round_f16(vf v) {
+    return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
 
 #elif defined(__AVX2__)
 
@@ -182,6 +202,24 @@ static CML_ALWAYS_INLINE float v_hmax(vf v) {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+/* Quantized weights (gemv_q_impl.h): VW 4-bit values from VW / 2 bytes
+ * (low nibble first) or VW bytes, sign-extended when sgn, as float; and a
+ * round trip through IEEE fp16 (round to nearest even). */
+static CML_ALWAYS_INLINE vf v_load_q4(const uint8_t *p, bool sgn) {
+    uint32_t u;
+    memcpy(&u, p, 4);
+    /* each nibble moved to the top of its lane, then shifted back down */
+    __m256i v = _mm256_sllv_epi32(_mm256_set1_epi32((int32_t)u),
+                                  _mm256_setr_epi32(28, 24, 20, 16, 12, 8, 4, 0));
+    return _mm256_cvtepi32_ps(sgn ? _mm256_srai_epi32(v, 28) : _mm256_srli_epi32(v, 28));
+}
+static CML_ALWAYS_INLINE vf v_load_q8(const uint8_t *p, bool sgn) {
+    __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)p);
+    return _mm256_cvtepi32_ps(sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
+}
+static CML_ALWAYS_INLINE vf v_round_f16(vf v) {
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 #elif defined(__aarch64__) && defined(__ARM_NEON)
@@ -284,6 +322,27 @@ static CML_ALWAYS_INLINE float v_hmax(vf a) {
     float x = vget_lane_f32(m, 0), y = vget_lane_f32(m, 1);
     return x > y ? x : y;
 }
+/* Quantized weights (gemv_q_impl.h): VW 4-bit values from VW / 2 bytes
+ * (low nibble first) or VW bytes, sign-extended when sgn, as float; and a
+ * round trip through IEEE fp16 (round to nearest even). */
+static CML_ALWAYS_INLINE vf v_load_q4(const uint8_t *p, bool sgn) {
+    uint16_t u;
+    memcpy(&u, p, 2);
+    /* each nibble moved to the top of its lane, then shifted back down */
+    static const int32_t up[4] = {28, 24, 20, 16};
+    int32x4_t v = vshlq_s32(vdupq_n_s32((int32_t)u), vld1q_s32(up));
+    if (sgn) return vcvtq_f32_s32(vshrq_n_s32(v, 28));
+    return vcvtq_f32_u32(vshrq_n_u32(vreinterpretq_u32_s32(v), 28));
+}
+static CML_ALWAYS_INLINE vf v_load_q8(const uint8_t *p, bool sgn) {
+    uint32_t u;
+    memcpy(&u, p, 4);
+    uint8x8_t b = vreinterpret_u8_u32(vdup_n_u32(u));
+    if (sgn)
+        return vcvtq_f32_s32(vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_u8(b)))));
+    return vcvtq_f32_u32(vmovl_u16(vget_low_u16(vmovl_u8(b))));
+}
+static CML_ALWAYS_INLINE vf v_round_f16(vf v) { return vcvt_f32_f16(vcvt_f16_f32(v)); }
 
 #else
 #error "simd.h needs AVX2 or AVX-512 flags, or an aarch64 target"
