@@ -487,7 +487,9 @@ static PyArrayObject *input_array(const io_desc *d, PyObject *obj, int cast, int
     return (PyArrayObject *)c;
 }
 
-/* Binds (or copies) input i from array a, whose data has cml dtype `dtype`. */
+/* Binds (or copies) input i from array a, whose data has cml dtype `dtype`.
+ * Returns 1 when bound (the method reads a's memory), 0 when copied, -1 on
+ * error. */
 static int feed_input(MethodObject *self, size_t i, PyArrayObject *a, int dtype) {
     io_desc *d = &self->in[i];
     int rank = PyArray_NDIM(a);
@@ -507,6 +509,7 @@ static int feed_input(MethodObject *self, size_t i, PyArrayObject *a, int dtype)
     cml_status st = CML_ERR_UNSUPPORTED;
     int bind = d->is_tensor && !d->copy_only && PyArray_ISWRITEABLE(a);
     if (bind) st = cml_method_bind_input(self->method, i, &v);
+    if (st == CML_OK && bind) return 1;
     if (st == CML_ERR_UNSUPPORTED) {
         if (bind) d->copy_only = 1; /* a non-default dim order: copy from now on */
         st = cml_method_set_input(self->method, i, &v);
@@ -588,8 +591,8 @@ static void lock_method(MethodObject *self) {
     Py_END_ALLOW_THREADS
 }
 
-/* Prepares and binds every input into self->pending; *torch set when one
- * was a torch tensor. */
+/* Prepares and binds (or copies) every input; a bound array goes into
+ * self->pending. *torch is set when an input was a torch tensor. */
 static int feed_inputs(MethodObject *self, PyObject *seq, int cast, int *torch) {
     for (size_t i = 0; i < self->ninputs; i++) {
         int dtype = -1;
@@ -597,8 +600,14 @@ static int feed_inputs(MethodObject *self, PyObject *seq, int cast, int *torch) 
             input_array(&self->in[i], PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)i), cast, &dtype,
                         torch);
         if (!a) return -1;
-        self->pending[i] = (PyObject *)a;
-        if (feed_input(self, i, a, dtype) != 0) return -1;
+        int bound = feed_input(self, i, a, dtype);
+        if (bound == 1) {
+            self->pending[i] = (PyObject *)a; /* kept while the method points at it */
+            continue;
+        }
+        Py_DECREF(a);
+        if (bound < 0) return -1;
+        Py_CLEAR(self->held[i]); /* copied: the binding has ended */
     }
     return 0;
 }

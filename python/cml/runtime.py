@@ -51,7 +51,8 @@ class TensorInfo:
 
     def nbytes(self) -> int:
         """Bytes of the tensor at its upper-bound sizes."""
-        n = self.numpy_dtype.itemsize if self.numpy_dtype is not None else 2
+        n = (self.numpy_dtype.itemsize if self.numpy_dtype is not None
+             else {"bfloat16": 2, "complex32": 4}.get(self.dtype_name, 0))
         for s in self.sizes():
             n *= s
         return n

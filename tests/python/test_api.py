@@ -109,6 +109,26 @@ def test_input_layouts(mlp, mlp_x, mlp_want):
     np.testing.assert_array_equal(mlp.execute((mlp_x,))[0], mlp_want)
 
 
+def test_contiguous_input_is_bound_not_copied(mlp, mlp_x):
+    """The method reads a C-contiguous input of the right dtype in place: it
+    holds that very array (until the next execute), not a copy."""
+    x = mlp_x.copy()
+    before = sys.getrefcount(x)
+    mlp.execute([x])
+    assert sys.getrefcount(x) == before + 1
+    mlp.execute([mlp_x.copy()])
+    assert sys.getrefcount(x) == before
+    f = np.asfortranarray(x)  # converted: the method holds the copy, not f
+    before = sys.getrefcount(f)
+    mlp.execute([f])
+    assert sys.getrefcount(f) == before
+    r = x.copy()  # read-only: copied in (a program may write to its inputs)
+    r.flags.writeable = False
+    before = sys.getrefcount(r)
+    mlp.execute([r])
+    assert sys.getrefcount(r) == before
+
+
 def test_reset_state_restores_initial_state():
     case = FIXTURES / "stateful_states"
     method = Runtime.get().load_program(case / "model.pte").load_method("forward")
