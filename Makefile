@@ -9,7 +9,14 @@ CMAKE_FLAGS ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test test-asan test-tsan test-arm64 fuzz fixtures fixtures-large bench clean
+# The Python package's test venv (make test-python): Debian's python3 when
+# there is one (python3-venv / python3-dev from scripts/install-deps.sh).
+PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
+PY_VENV ?= $(BUILD)/venv-python
+empty :=
+space := $(empty) $(empty)
+
+.PHONY: all deps build demo test test-python test-asan test-tsan test-arm64 fuzz fixtures fixtures-large bench clean
 
 all: build
 
@@ -36,6 +43,21 @@ demo: build
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory test-python SKIP_DEPS=1
+
+# The Python package (pyproject.toml, python/cml): a venv under the build
+# dir, numpy and pytest (and the build backend, scikit-build-core, with
+# ninja) from PyPI, `pip install .`, then pytest over tests/python, which
+# runs every fixture through both APIs (it needs $(BUILD)/cml for `cml
+# extract`). The build runs in the venv (no isolated build environment) with
+# its CMake build dir kept under $(BUILD), so a rerun only rebuilds what
+# changed.
+test-python: build
+	@[ -x $(PY_VENV)/bin/python ] || $(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python -m pip install -q numpy pytest scikit-build-core ninja
+	SKBUILD_BUILD_DIR=$(CURDIR)/$(BUILD)/python-build SKBUILD_CMAKE_ARGS="$(subst $(space),;,$(strip $(CMAKE_FLAGS)))" \
+		$(PY_VENV)/bin/python -m pip install -q --no-build-isolation .
+	CML_CLI=$(CURDIR)/$(BUILD)/cml $(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/python
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCML_SANITIZE=ON $(CMAKE_FLAGS)

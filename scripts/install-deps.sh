@@ -26,7 +26,8 @@ if ! command -v apt-get >/dev/null; then
   echo "  then run make with SKIP_DEPS=1" >&2
   exit 1
 fi
-pkgs=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libcjson-dev zlib1g-dev python3)
+pkgs=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libcjson-dev zlib1g-dev python3
+      python3-venv python3-dev) # the last two: the Python package (make test-python)
 if [ "${1:-}" = "--fuzz" ]; then
   pkgs+=(clang libclang-rt-dev)
 fi
