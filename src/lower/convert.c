@@ -97,11 +97,83 @@ static cml_status emit_const(cml_cv_ctx *c, const cml_pte_tensor *t, const int32
     return CML_OK;
 }
 
+bool cml_cv_read_elsewhere(const cml_pte_plan *plan, int32_t idx, const cml_pte_instruction *self) {
+    for (uint32_t i = 0; i < plan->noutputs; i++) if (plan->outputs[i] == idx) return true;
+    const cml_pte_chain *ch = &plan->chains[0];
+    for (uint32_t i = 0; i < ch->ninstructions; i++) {
+        const cml_pte_instruction *ins = &ch->instructions[i];
+        if (ins == self) continue;
+        for (uint32_t k = 0; k < ins->nargs; k++) if (ins->args[k] == idx) return true;
+    }
+    return false;
+}
+
+static void mark_written(const cml_pte_plan *p, int32_t idx, bool *view) {
+    const cml_pte_value *v = &p->values[idx];
+    view[idx] = false;
+    if (v->kind == CML_VALUE_TENSOR_LIST || v->kind == CML_VALUE_OPT_TENSOR_LIST)
+        for (uint32_t k = 0; k < v->u.tensor_list.count; k++)
+            if (v->u.tensor_list.items[k] >= 0) view[v->u.tensor_list.items[k]] = false;
+}
+
+void cml_lower_find_views(const cml_pte_plan *p, bool *view) {
+    for (uint32_t i = 0; i < p->nvalues; i++) {
+        const cml_pte_tensor *t = cml_cv_tensor(p, (int32_t)i);
+        view[i] = t && t->planned && !t->constant_data && t->nbytes > 0;
+    }
+    for (uint32_t i = 0; i < p->ninputs; i++) view[p->inputs[i]] = false;
+    const cml_pte_chain *ch = p->nchains ? &p->chains[0] : NULL;
+    for (uint32_t i = 0; ch && i < ch->ninstructions; i++) {
+        const cml_pte_instruction *ins = &ch->instructions[i];
+        if (ins->kind == CML_INSTR_KERNEL_CALL && ins->nargs)
+            mark_written(p, ins->args[ins->nargs - 1], view);
+        if (ins->kind == CML_INSTR_DELEGATE_CALL)
+            for (uint32_t k = 0; k < ins->nargs; k++) mark_written(p, ins->args[k], view);
+        if (ins->kind == CML_INSTR_MOVE_CALL) mark_written(p, ins->b, view);
+    }
+}
+
+bool cml_cv_same_storage(const cml_pte_plan *plan, const bool *view, int32_t a, int32_t b) {
+    const cml_pte_tensor *x = cml_cv_tensor(plan, a), *y = cml_cv_tensor(plan, b);
+    return a != b && (view[a] || view[b]) && x && y && x->planned && y->planned && !x->constant_data &&
+           !y->constant_data && x->memory_id == y->memory_id &&
+           x->memory_offset == y->memory_offset && x->nbytes == y->nbytes && x->nbytes > 0;
+}
+
+void cml_cv_const_float(cml_cv_ctx *c, const char *name, double v) {
+    cml_milw_type t = {c->opts->fp16 ? CML_MILW_FP16 : CML_MILW_FP32, 0, {0}};
+    float f = (float)v;
+    uint16_t h = cml_fp32_to_fp16(f);
+    cml_milw_const_tensor(&c->w, name, &t, c->opts->fp16 ? (const void *)&h : (const void *)&f);
+}
+
+/* A view of a value the subgraph computed: reshape, as coremltools emits
+ * for aten.view_copy. */
+static cml_status use_view(cml_cv_ctx *c, int32_t idx, const char **name) {
+    for (uint32_t s = 0; s < c->plan->nvalues; s++) {
+        if (c->vals[s].kind != CV_VAR || !cml_cv_same_storage(c->plan, c->view, (int32_t)s, idx)) continue;
+        const cml_pte_tensor *t = cml_cv_tensor(c->plan, idx);
+        int32_t shape[CML_MAX_DIMS];
+        for (int32_t i = 0; i < t->rank; i++) shape[i] = (int32_t)t->sizes[i];
+        char sn[32], src[96];
+        snprintf(src, sizeof src, "%s", c->vals[s].name);
+        cml_cv_const_name(c, sn, sizeof sn);
+        cml_milw_const_ints(&c->w, sn, shape, (uint32_t)t->rank);
+        cml_milw_type ty;
+        cml_cv_type_of(c, t, &ty);
+        const char *out = cml_cv_define(c, idx, "aten::view_copy");
+        cml_milw_arg args[2] = {{"x", src}, {"shape", sn}};
+        cml_cv_op(c, "reshape", args, 2, out, &ty, out);
+        *name = out;
+        return CML_OK;
+    }
+    return cml_fail(c->err, CML_ERR_INTERNAL, "lower: value %d read before it is defined", idx);
+}
+
 cml_status cml_cv_use(cml_cv_ctx *c, int32_t idx, const char **name) {
     cml_cv_val *v = &c->vals[idx];
     if (v->kind == CV_VAR) { *name = v->name; return CML_OK; }
-    if (v->kind == CV_NONE)
-        return cml_fail(c->err, CML_ERR_INTERNAL, "lower: value %d read before it is defined", idx);
+    if (v->kind == CV_NONE) return use_view(c, idx, name);
     if (!v->emitted) {
         const cml_pte_tensor *t = cml_cv_tensor(c->plan, v->kind == CV_TCONST ? v->src : idx);
         snprintf(v->name, sizeof v->name, "p_value_%d%s", idx, c->opts->fp16 ? "_to_fp16" : "");

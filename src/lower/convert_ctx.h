@@ -26,6 +26,7 @@ typedef struct cml_cv_ctx {
     const cml_lower_options *opts;
     cml_milw w;
     cml_cv_val *vals;                 /* per plan value */
+    const bool *view;             /* per plan value: cml_lower_find_views */
     uint32_t nconst, ncast, nlinear;
     cml_lbuf dbg_map, dbg_sym, dbg_handles;
     uint32_t handle;              /* current instruction index + 1 */
@@ -48,6 +49,16 @@ cml_status cml_cv_use(cml_cv_ctx *c, int32_t idx, const char **name);
 const char *cml_cv_define(cml_cv_ctx *c, int32_t idx, const char *op);
 /* A fresh "const_N" name in buf. */
 const char *cml_cv_const_name(cml_cv_ctx *c, char *buf, size_t size);
+/* Whether any instruction of chain 0 other than self reads value idx, or it
+ * is a plan output. */
+bool cml_cv_read_elsewhere(const cml_pte_plan *plan, int32_t idx, const cml_pte_instruction *self);
+/* Whether a and b are distinct planned tensors on the same storage (same
+ * arena, offset and size): a memory-planned view (flatten, reshape) that the
+ * portable program computes with no instruction; one of them must be a
+ * view (cml_lower_find_views). */
+bool cml_cv_same_storage(const cml_pte_plan *plan, const bool *view, int32_t a, int32_t b);
+/* A float scalar const (fp16 when computing in fp16). */
+void cml_cv_const_float(cml_cv_ctx *c, const char *name, double v);
 /* Emits an op (and its debug-handle record). */
 void cml_cv_op(cml_cv_ctx *c, const char *type, const cml_milw_arg *args, unsigned nargs,
            const char *out_name, const cml_milw_type *t, const char *name_attr);

@@ -51,8 +51,16 @@ static bool push_unique(int32_t *list, uint32_t *n, int32_t v) {
     return true;
 }
 
+/* Whether idx is a view (same storage) of a value the group produces. */
+static bool view_of_produced(const cml_pte_plan *p, const bool *view, int32_t idx,
+                             const bool *produced) {
+    for (uint32_t a = 0; a < p->nvalues; a++)
+        if (produced[a] && cml_cv_same_storage(p, view, idx, (int32_t)a)) return true;
+    return false;
+}
+
 /* Group inputs / outputs (see convert.c's header). Arrays hold nvalues. */
-static void group_io(const cml_pte_plan *p, const cml_lower_group *g, int32_t *in, uint32_t *nin,
+static void group_io(const cml_pte_plan *p, const bool *view, const cml_lower_group *g, int32_t *in, uint32_t *nin,
                      int32_t *out, uint32_t *nout, bool *produced) {
     *nin = *nout = 0;
     for (uint32_t i = g->first; i <= g->last; i++) {
@@ -60,15 +68,23 @@ static void group_io(const cml_pte_plan *p, const cml_lower_group *g, int32_t *i
         const cml_cv_op_entry *e = cml_lower_find_op(p, ins);
         for (uint32_t k = 0; k < e->nin; k++) {
             const cml_pte_tensor *t = cml_cv_tensor(p, ins->args[k]);
-            if (t && !t->constant_data && !produced[ins->args[k]]) push_unique(in, nin, ins->args[k]);
+            if (t && !t->constant_data && !produced[ins->args[k]] && !view_of_produced(p, view, ins->args[k], produced))
+                push_unique(in, nin, ins->args[k]);
         }
         for (uint32_t k = e->nin; k < ins->nargs; k++) produced[ins->args[k]] = true;
     }
     for (uint32_t i = g->first; i <= g->last; i++) {
         const cml_pte_instruction *ins = &p->chains[0].instructions[i];
         const cml_cv_op_entry *e = cml_lower_find_op(p, ins);
-        for (uint32_t k = e->nin; k < ins->nargs; k++)
-            if (used_outside(p, g, ins->args[k])) push_unique(out, nout, ins->args[k]);
+        for (uint32_t k = e->nin; k < ins->nargs; k++) {
+            int32_t v = ins->args[k];
+            if (!cml_cv_tensor(p, v)) continue;
+            bool used = used_outside(p, g, v);
+            for (uint32_t a = 0; !used && a < p->nvalues; a++)
+                used = !produced[a] && cml_cv_same_storage(p, view, v, (int32_t)a) &&
+                       used_outside(p, g, (int32_t)a);
+            if (used) push_unique(out, nout, v);
+        }
     }
 }
 
@@ -199,18 +215,20 @@ cml_status cml_lower_convert(const cml_pte_plan *plan, const cml_lower_group *g,
     c.err = err;
     size_t nv = plan->nvalues ? plan->nvalues : 1;
     c.vals = calloc(nv, sizeof *c.vals);
-    bool *produced = calloc(nv, 1);
+    bool *produced = calloc(nv, 1), *view = calloc(nv, 1);
+    c.view = view;
     d->inputs = calloc(nv, sizeof *d->inputs);
     d->outputs = calloc(nv, sizeof *d->outputs);
     cml_status st = CML_OK;
-    if (!c.vals || !produced || !d->inputs || !d->outputs) {
+    if (!c.vals || !produced || !view || !d->inputs || !d->outputs) {
         st = cml_fail(err, CML_ERR_NOMEM, "lower: out of memory");
     } else {
         for (uint32_t i = 0; i < plan->nvalues; i++) {
             const cml_pte_tensor *t = cml_cv_tensor(plan, (int32_t)i);
             if (t && t->constant_data) c.vals[i].kind = CV_CONST;
         }
-        group_io(plan, g, d->inputs, &d->ninputs, d->outputs, &d->noutputs, produced);
+        cml_lower_find_views(plan, view);
+        group_io(plan, view, g, d->inputs, &d->ninputs, d->outputs, &d->noutputs, produced);
         cml_milw_init(&c.w);
         st = convert_body(&c, g, d);
     }
@@ -218,6 +236,7 @@ cml_status cml_lower_convert(const cml_pte_plan *plan, const cml_lower_group *g,
     cml_lbuf_free(&c.dbg_map); cml_lbuf_free(&c.dbg_sym); cml_lbuf_free(&c.dbg_handles);
     free(c.vals);
     free(produced);
+    free(view);
     if (st != CML_OK) cml_lower_delegate_free(d);
     return st;
 }

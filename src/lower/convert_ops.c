@@ -20,7 +20,7 @@ static bool float_args(const cml_pte_plan *p, const cml_pte_instruction *ins, co
     return true;
 }
 
-static bool check_addmm(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+bool cml_lower_check_addmm(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
     static const int t[] = {0, 1, 2, 5};
     if (!float_args(p, ins, t, 4, why)) return false;
     if (!cml_cv_scalar_is_one(p, ins->args[3]) || !cml_cv_scalar_is_one(p, ins->args[4]))
@@ -37,7 +37,7 @@ static bool bias_fits_linear(const cml_pte_plan *p, int32_t bias, int32_t out) {
 
 /* addmm(bias, x, W^T) with W constant -> linear(x, W, bias) (what
  * coremltools emits for aten.linear); otherwise matmul + add. */
-static cml_status conv_addmm(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+cml_status cml_lower_conv_addmm(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     const int32_t *a = ins->args;
     cml_cv_val *w = &c->vals[a[2]];
     const char *x, *wt, *bias;
@@ -66,7 +66,7 @@ static cml_status conv_addmm(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     return CML_OK;
 }
 
-static bool check_permute_copy(const cml_pte_plan *p, const cml_pte_instruction *ins,
+bool cml_lower_check_permute_copy(const cml_pte_plan *p, const cml_pte_instruction *ins,
                                const char **why) {
     static const int t[] = {0, 2};
     int64_t dims[CML_MAX_DIMS];
@@ -86,7 +86,7 @@ static bool check_permute_copy(const cml_pte_plan *p, const cml_pte_instruction 
 
 /* A permutation of a constant is folded (constant elimination); else
  * transpose(x, perm). */
-static cml_status conv_permute_copy(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+cml_status cml_lower_conv_permute_copy(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     const int32_t *a = ins->args;
     int64_t dims[CML_MAX_DIMS];
     uint32_t n;
@@ -125,16 +125,16 @@ static cml_status unary(cml_cv_ctx *c, const cml_pte_instruction *ins, const cha
     return CML_OK;
 }
 
-static bool check_relu(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+bool cml_lower_check_relu(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
     static const int t[] = {0, 1};
     return float_args(p, ins, t, 2, why);
 }
 
-static cml_status conv_relu(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+cml_status cml_lower_conv_relu(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     return unary(c, ins, "aten::relu", "relu", 1);
 }
 
-static bool check_softmax(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+bool cml_lower_check_softmax(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
     static const int t[] = {0, 3};
     int64_t dim;
     if (!float_args(p, ins, t, 2, why)) return false;
@@ -144,7 +144,7 @@ static bool check_softmax(const cml_pte_plan *p, const cml_pte_instruction *ins,
     return true;
 }
 
-static cml_status conv_softmax(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+cml_status cml_lower_conv_softmax(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     const char *x;
     int64_t dim;
     cml_cv_int(c->plan, ins->args[1], &dim);
@@ -173,28 +173,28 @@ static cml_status binary(cml_cv_ctx *c, const cml_pte_instruction *ins, const ch
     return CML_OK;
 }
 
-static bool check_add(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+bool cml_lower_check_add(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
     static const int t[] = {0, 1, 3};
     if (!float_args(p, ins, t, 3, why)) return false;
     if (!cml_cv_scalar_is_one(p, ins->args[2])) WHY("alpha other than 1");
     return true;
 }
 
-static cml_status conv_add(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+cml_status cml_lower_conv_add(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     return binary(c, ins, "aten::add", "add", 3);
 }
 
-static bool check_mul(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+bool cml_lower_check_mul(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
     static const int t[] = {0, 1, 2};
     return float_args(p, ins, t, 3, why);
 }
 
-static cml_status conv_mul(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+cml_status cml_lower_conv_mul(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     return binary(c, ins, "aten::mul", "mul", 2);
 }
 
 const cml_cv_op_entry cml_lower_op_table[] = {
-#define X(name, overload, nin, stem) {name, overload, nin, check_##stem, conv_##stem},
+#define X(name, overload, nin, stem) {name, overload, nin, cml_lower_check_##stem, cml_lower_conv_##stem},
 #include "lower/lower_ops.inc"
 #undef X
 };

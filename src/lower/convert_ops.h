@@ -14,6 +14,13 @@ typedef struct cml_cv_op_entry {
     cml_status (*convert)(cml_cv_ctx *c, const cml_pte_instruction *ins);
 } cml_cv_op_entry;
 
+#define X(name, overload, nin, stem)                                                  \
+    bool cml_lower_check_##stem(const cml_pte_plan *plan, const cml_pte_instruction *ins, \
+                                const char **why);                                     \
+    cml_status cml_lower_conv_##stem(cml_cv_ctx *c, const cml_pte_instruction *ins);
+#include "lower/lower_ops.inc"
+#undef X
+
 extern const cml_cv_op_entry cml_lower_op_table[];
 extern const size_t cml_lower_op_table_size;
 

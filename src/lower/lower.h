@@ -45,7 +45,7 @@ typedef struct cml_lower_report {
     uint32_t nlowered;          /* kernel calls replaced */
     uint32_t nportable;         /* kernel calls kept */
     uint32_t nunsupported;      /* distinct ops kept because not convertible */
-    char unsupported[CML_LOWER_MAX_REPORT][64];  /* "aten::foo.out: reason" (first ones) */
+    char unsupported[CML_LOWER_MAX_REPORT][160];  /* "aten::foo.out: reason" (first ones) */
 } cml_lower_report;
 
 /**
@@ -101,6 +101,12 @@ cml_status cml_lower_convert(const cml_pte_plan *plan, const cml_lower_group *g,
  * instruction ins of plan; *why gets a reason when it does not. */
 bool cml_lower_op_supported(const cml_pte_plan *plan, const cml_pte_instruction *ins,
                             const char **why);
+
+/* view[i]: value i is a memory-planned view: a planned tensor that is not a
+ * plan input and that no instruction writes (the last argument of a kernel
+ * call, the items of a returned list, delegate and move targets); it
+ * shares the storage of the tensor it views. view holds nvalues. */
+void cml_lower_find_views(const cml_pte_plan *plan, bool *view);
 
 /* ---- pte_write.c ------------------------------------------------------ */
 

@@ -149,15 +149,73 @@ static void lifetime(const lw_plan *lp, uint32_t v, int64_t *first, int64_t *las
     if (*last < *first) *last = *first;
 }
 
-/* Greedy first fit, largest first (ties: lower index), 16-aligned. */
-static cml_status plan_memory(lw_plan *lp, cml_error *err) {
-    uint32_t n = 0, *order = malloc((lp->nvalues + 1) * sizeof *order);
-    int64_t *lo = malloc((lp->nvalues + 1) * sizeof *lo), *hi = malloc((lp->nvalues + 1) * sizeof *hi);
-    if (!order || !lo || !hi) { free(order); free(lo); free(hi); return cml_fail(err, CML_ERR_NOMEM, "lower: out of memory"); }
+static bool same_storage(const cml_pte_tensor *a, const cml_pte_tensor *b) {
+    return a->memory_id == b->memory_id && a->memory_offset == b->memory_offset &&
+           a->nbytes == b->nbytes && a->nbytes > 0;
+}
+
+/* Values that shared storage in the input (memory-planned views) share it
+ * again: the first of them (rep) is placed with the union of their
+ * lifetimes, the others take its offset. */
+static void merge_views(const lw_plan *lp, const bool *view, uint32_t *rep, int64_t *lo,
+                        int64_t *hi) {
     for (uint32_t i = 0; i < lp->nvalues; i++) {
         const cml_pte_tensor *t = new_tensor(lp, i);
+        rep[i] = i;
         if (!t || !t->planned || t->constant_data) continue;
         lifetime(lp, i, &lo[i], &hi[i]);
+        for (uint32_t j = 0; j < i; j++) {
+            const cml_pte_tensor *u = new_tensor(lp, j);
+            if (rep[j] != j || !u || !u->planned || u->constant_data || !same_storage(t, u) ||
+                !(view[lp->new_to_old[i]] || view[lp->new_to_old[j]]))
+                continue;
+            rep[i] = j;
+            if (lo[i] < lo[j]) lo[j] = lo[i];
+            if (hi[i] > hi[j]) hi[j] = hi[i];
+            break;
+        }
+    }
+}
+
+static uint64_t padded(const lw_plan *lp, uint32_t v) {
+    return (new_tensor(lp, v)->nbytes + LW_ALIGN - 1) / LW_ALIGN * LW_ALIGN;
+}
+
+/* First fit at the lowest offset clear of every placed, overlapping-lifetime value. */
+static uint64_t first_fit(const lw_plan *lp, const uint32_t *order, uint32_t a, const int64_t *lo,
+                          const int64_t *hi) {
+    uint32_t v = order[a];
+    uint64_t size = padded(lp, v), off = 0;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (uint32_t b = 0; b < a; b++) {
+            uint32_t u = order[b];
+            bool live = lo[u] <= hi[v] && lo[v] <= hi[u];
+            if (live && off < lp->mem_offset[u] + padded(lp, u) && lp->mem_offset[u] < off + size) {
+                off = lp->mem_offset[u] + padded(lp, u);
+                moved = true;
+            }
+        }
+    }
+    return off;
+}
+
+/* Greedy first fit, largest first (ties: lower index), 16-aligned. */
+static cml_status plan_memory(lw_plan *lp, cml_error *err) {
+    size_t n1 = lp->nvalues + 1;
+    uint32_t n = 0, *order = malloc(n1 * sizeof *order), *rep = malloc(n1 * sizeof *rep);
+    int64_t *lo = malloc(n1 * sizeof *lo), *hi = malloc(n1 * sizeof *hi);
+    bool *view = calloc(lp->src->nvalues + 1, 1);
+    cml_status st = CML_OK;
+    if (!order || !rep || !lo || !hi || !view) {
+        st = cml_fail(err, CML_ERR_NOMEM, "lower: out of memory");
+        goto done;
+    }
+    cml_lower_find_views(lp->src, view);
+    merge_views(lp, view, rep, lo, hi);
+    for (uint32_t i = 0; i < lp->nvalues; i++) {
+        const cml_pte_tensor *t = new_tensor(lp, i);
+        if (!t || !t->planned || t->constant_data || rep[i] != i) continue;
         uint32_t j = n++;
         while (j > 0 && new_tensor(lp, order[j - 1])->nbytes < t->nbytes) { order[j] = order[j - 1]; j--; }
         order[j] = i;
@@ -165,24 +223,14 @@ static cml_status plan_memory(lw_plan *lp, cml_error *err) {
     lp->arena_size = 0;
     for (uint32_t a = 0; a < n; a++) {
         uint32_t v = order[a];
-        uint64_t size = (new_tensor(lp, v)->nbytes + LW_ALIGN - 1) / LW_ALIGN * LW_ALIGN, off = 0;
-        for (bool moved = true; moved;) {
-            moved = false;
-            for (uint32_t b = 0; b < a; b++) {
-                uint32_t u = order[b];
-                uint64_t usize = (new_tensor(lp, u)->nbytes + LW_ALIGN - 1) / LW_ALIGN * LW_ALIGN;
-                bool live = lo[u] <= hi[v] && lo[v] <= hi[u];
-                if (live && off < lp->mem_offset[u] + usize && lp->mem_offset[u] < off + size) {
-                    off = lp->mem_offset[u] + usize;
-                    moved = true;
-                }
-            }
-        }
-        lp->mem_offset[v] = off;
-        if (off + size > lp->arena_size) lp->arena_size = off + size;
+        lp->mem_offset[v] = first_fit(lp, order, a, lo, hi);
+        if (lp->mem_offset[v] + padded(lp, v) > lp->arena_size)
+            lp->arena_size = lp->mem_offset[v] + padded(lp, v);
     }
-    free(order); free(lo); free(hi);
-    return CML_OK;
+    for (uint32_t i = 0; i < lp->nvalues; i++) lp->mem_offset[i] = lp->mem_offset[rep[i]];
+done:
+    free(order); free(rep); free(lo); free(hi); free(view);
+    return st;
 }
 
 cml_status cml_lw_plan_build(const cml_pte_plan *plan, const cml_lower_plan_result *r,
