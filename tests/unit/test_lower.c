@@ -217,6 +217,13 @@ static void test_cli_extract(void) {
     CHECK(p && run_and_compare(p, "portable_mlp", &err, &ref) == 0);
     CHECK_MSG(err <= 1e-5 * ref, "max err %g, max |ref| %g", err, ref);
     cml_program_close(p);
+    /* weight.bin is byte for byte the one the upstream toolchain wrote for
+     * the same MLP (fixture mlp): same records, offsets and payloads. */
+    snprintf(cmd, sizeof cmd, "'%s' -q extract '%s/mlp/model.pte' -o '%s/ref' >/dev/null && cmp -s "
+             "'%s/ref/model_1/lowered_module/model.mlpackage/Data/com.apple.CoreML/weights/weight.bin' "
+             "'%s/ext/model_1/lowered_module/model.mlpackage/Data/com.apple.CoreML/weights/weight.bin'",
+             CML_CLI_PATH, FX, dir, dir, dir);
+    CHECK(system(cmd) == 0);
     snprintf(cmd, sizeof cmd, "'%s' lower '%s/mlp/model.pte' -o '%s/x.pte' >/dev/null 2>&1",
              CML_CLI_PATH, FX, dir);
     CHECK(system(cmd) != 0); /* delegated input refused */
