@@ -55,32 +55,60 @@ static uint8_t *lower_fixture(const char *name, const cml_lower_options *o, size
     return al;
 }
 
-/* Runs program p on the fixture's input; max |out - expected| and max |expected|. */
+/* Runs program p on the fixture's inputs (input_<i>.npy); max |out -
+ * expected| and max |expected| over every expected_<i>.npy. */
+static int set_inputs(cml_method *m, const char *fixture) {
+    for (size_t i = 0;; i++) {
+        char path[512], e[256];
+        cml_npy in;
+        snprintf(path, sizeof path, "%s/%s/input_%zu.npy", FX, fixture, i);
+        if (access(path, R_OK) != 0) return i > 0 ? 0 : -1;
+        if (cml_npy_read(path, &in, e, sizeof e)) return -1;
+        cml_tensor_view v = {in.dtype, in.rank, in.sizes, in.data, in.nbytes};
+        cml_status st = cml_method_set_input(m, i, &v);
+        cml_npy_free(&in);
+        if (st != CML_OK) return -1;
+    }
+}
+
+static double as_double(cml_dtype t, const void *p, size_t i) {
+    switch (t) {
+    case CML_DTYPE_FLOAT32: return ((const float *)p)[i];
+    case CML_DTYPE_FLOAT64: return ((const double *)p)[i];
+    case CML_DTYPE_INT64: return (double)((const int64_t *)p)[i];
+    case CML_DTYPE_INT32: return ((const int32_t *)p)[i];
+    case CML_DTYPE_BOOL: case CML_DTYPE_UINT8: return ((const uint8_t *)p)[i];
+    default: return NAN;
+    }
+}
+
+static int compare_outputs(cml_method *m, const char *fixture, double *err_out, double *ref_max) {
+    *err_out = *ref_max = 0;
+    for (size_t i = 0;; i++) {
+        char path[512], e[256];
+        cml_npy exp;
+        cml_tensor_view o;
+        snprintf(path, sizeof path, "%s/%s/expected_%zu.npy", FX, fixture, i);
+        if (access(path, R_OK) != 0) return i > 0 ? 0 : -1;
+        if (cml_npy_read(path, &exp, e, sizeof e)) return -1;
+        int bad = cml_method_output(m, i, &o) != CML_OK || o.dtype != exp.dtype || o.nbytes != exp.nbytes;
+        for (size_t k = 0; !bad && k < exp.numel; k++) {
+            double a = as_double(o.dtype, o.data, k), b = as_double(exp.dtype, exp.data, k);
+            *err_out = fmax(*err_out, isnan(a - b) ? INFINITY : fabs(a - b));
+            *ref_max = fmax(*ref_max, fabs(b));
+        }
+        cml_npy_free(&exp);
+        if (bad) return -1;
+    }
+}
+
 static int run_and_compare(cml_program *p, const char *fixture, double *err_out, double *ref_max) {
-    char path[512], e[256];
-    cml_npy in, exp;
-    snprintf(path, sizeof path, "%s/%s/input_0.npy", FX, fixture);
-    if (cml_npy_read(path, &in, e, sizeof e)) return -1;
-    snprintf(path, sizeof path, "%s/%s/expected_0.npy", FX, fixture);
-    if (cml_npy_read(path, &exp, e, sizeof e)) { cml_npy_free(&in); return -1; }
     cml_method *m = NULL;
     int rc = -1;
-    if (cml_method_create(p, NULL, NULL, &m) == CML_OK) {
-        cml_tensor_view v = {in.dtype, in.rank, in.sizes, in.data, in.nbytes}, o;
-        if (cml_method_set_input(m, 0, &v) == CML_OK && cml_method_execute(m) == CML_OK &&
-            cml_method_output(m, 0, &o) == CML_OK && o.nbytes == exp.nbytes) {
-            *err_out = *ref_max = 0;
-            for (size_t i = 0; i < exp.numel; i++) {
-                float a = ((const float *)o.data)[i], b = ((const float *)exp.data)[i];
-                *err_out = fmax(*err_out, fabs((double)a - b));
-                *ref_max = fmax(*ref_max, fabs((double)b));
-            }
-            rc = 0;
-        }
-        cml_method_destroy(m);
-    }
-    cml_npy_free(&in);
-    cml_npy_free(&exp);
+    if (cml_method_create(p, NULL, NULL, &m) == CML_OK && set_inputs(m, fixture) == 0 &&
+        cml_method_execute(m) == CML_OK)
+        rc = compare_outputs(m, fixture, err_out, ref_max);
+    cml_method_destroy(m);
     return rc;
 }
 
@@ -137,6 +165,21 @@ static void test_cnn(void) {
             if (a) check_runs(a, n, "portable_small_cnn", fp16 ? 2e-2 : 1e-5);
             free(a);
         }
+}
+
+/* Many small subgraphs (add / mul between unsupported ops), several inputs
+ * and outputs, int tensors left portable: exact. */
+static void test_elementwise(void) {
+    cml_lower_options o = opts_fp(false);
+    cml_lower_report rep;
+    cml_error err = {0};
+    cml_status st;
+    size_t n = 0;
+    uint8_t *a = lower_fixture("portable_elementwise", &o, &n, &rep, &st, &err);
+    CHECK_MSG(a != NULL, "%s", err.msg);
+    CHECK(rep.ndelegates > 1 && rep.nportable > 0);
+    if (a) check_runs(a, n, "portable_elementwise", 0);
+    free(a);
 }
 
 static void test_skip_ops(void) {
@@ -279,6 +322,7 @@ int main(void) {
     test_mlp(true);
     test_skip_ops();
     test_cnn();
+    test_elementwise();
     test_delegated_input();
     test_bad_input();
     test_cli_extract();
