@@ -147,6 +147,20 @@ void cml_cv_const_float(cml_cv_ctx *c, const char *name, double v) {
     cml_milw_const_tensor(&c->w, name, &t, c->opts->fp16 ? (const void *)&h : (const void *)&f);
 }
 
+cml_status cml_cv_const_floats(cml_cv_ctx *c, const char *name, int32_t rank, const int64_t *dims,
+                               const float *data) {
+    cml_milw_type t = {c->opts->fp16 ? CML_MILW_FP16 : CML_MILW_FP32, rank, {0}};
+    size_t n = 1;
+    for (int32_t i = 0; i < rank; i++) { t.dims[i] = dims[i]; n *= (size_t)dims[i]; }
+    if (!c->opts->fp16) { cml_milw_const_tensor(&c->w, name, &t, data); return CML_OK; }
+    uint16_t *h = malloc(n ? n * 2 : 2);
+    if (!h) return cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for const %s", name);
+    for (size_t i = 0; i < n; i++) h[i] = cml_fp32_to_fp16(data[i]);
+    cml_milw_const_tensor(&c->w, name, &t, h);
+    free(h);
+    return CML_OK;
+}
+
 /* A view of a value the subgraph computed: reshape, as coremltools emits
  * for aten.view_copy. */
 static cml_status use_view(cml_cv_ctx *c, int32_t idx, const char **name) {

@@ -3,9 +3,14 @@
  * convolution -> conv, _native_batch_norm_legit_no_training -> batch_norm,
  * hardtanh -> relu6 / clip, max_pool2d_with_indices -> max_pool,
  * avg_pool2d -> avg_pool. Operand consts are named as coremltools names
- * them ("<out>_pad_type_0", "<out>_strides_0", ...).
+ * them ("<out>_pad_type_0", "<out>_strides_0", ...). A batch norm right
+ * after a convolution, on its only reader, is folded into the conv's weight
+ * and bias, as coremltools' fuse_conv_batchnorm pass does: the conv then
+ * carries the batch norm's output name.
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lower/convert_ctx.h"
@@ -67,37 +72,106 @@ bool cml_lower_check_convolution(const cml_pte_plan *p, const cml_pte_instructio
     return true;
 }
 
-cml_status cml_lower_conv_convolution(cml_cv_ctx *c, const cml_pte_instruction *ins) {
-    const int32_t *a = ins->args;
+/* The batch norm instruction to fold into the conv at c->cur, or NULL. */
+static const cml_pte_instruction *fusable_bn(const cml_cv_ctx *c, int32_t conv_out) {
+    const cml_pte_plan *p = c->plan;
+    const cml_pte_chain *ch = &p->chains[0];
+    if (c->cur + 1 > c->last) return NULL;
+    const cml_pte_instruction *bn = &ch->instructions[c->cur + 1];
+    const cml_cv_op_entry *e = cml_lower_find_op(p, bn);
+    if (!e || strcmp(e->name, "aten::_native_batch_norm_legit_no_training") || bn->args[0] != conv_out)
+        return NULL;
+    for (uint32_t i = 0; i < p->noutputs; i++) if (p->outputs[i] == conv_out) return NULL;
+    for (uint32_t i = 0; i < ch->ninstructions; i++) {
+        if (i == c->cur || i == c->cur + 1) continue;
+        for (uint32_t k = 0; k < ch->instructions[i].nargs; k++)
+            if (ch->instructions[i].args[k] == conv_out) return NULL;
+    }
+    for (uint32_t v = 0; v < p->nvalues; v++)
+        if (cml_cv_same_storage(p, c->view, conv_out, (int32_t)v)) return NULL;
+    return bn;
+}
+
+static float fval(const cml_pte_plan *p, int32_t idx, int64_t i) {
+    float f;
+    memcpy(&f, cml_cv_tensor(p, idx)->constant_data + 4 * i, 4);
+    return f;
+}
+
+/* w' = w * s, b' = (b - mean) * s + beta, s = gamma / sqrt(var + eps), per
+ * output channel, in float32 (as numpy does in coremltools). */
+static cml_status fold_bn(cml_cv_ctx *c, const int32_t *a, const cml_pte_instruction *bn,
+                          char *wn, char *bn_name, size_t size) {
+    const cml_pte_plan *p = c->plan;
+    const cml_pte_tensor *w = cml_cv_tensor(p, a[1]);
+    const int32_t *b = bn->args;
+    int64_t cout = w->sizes[0], per = (int64_t)(w->nbytes / 4) / (cout ? cout : 1);
+    if (cml_cv_tensor(p, b[1])->sizes[0] != cout)
+        return cml_fail(c->err, CML_ERR_UNSUPPORTED, "lower: batch norm of %lld channels after a "
+                        "conv of %lld", (long long)cml_cv_tensor(p, b[1])->sizes[0], (long long)cout);
+    double eps = 0;
+    const cml_pte_value *ev = &p->values[b[6]];
+    eps = ev->kind == CML_VALUE_DOUBLE ? ev->u.d : (double)ev->u.i;
+    float *nw = malloc((size_t)(w->nbytes ? w->nbytes : 4)), *nb = malloc((size_t)cout * 4 + 4);
+    cml_status st = CML_OK;
+    if (!nw || !nb) st = cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory folding a batch norm");
+    for (int64_t o = 0; st == CML_OK && o < cout; o++) {
+        float s = fval(p, b[1], o) / sqrtf(fval(p, b[4], o) + (float)eps);
+        float bias = p->values[a[2]].kind == CML_VALUE_NULL ? 0.0f : fval(p, a[2], o);
+        nb[o] = (bias - fval(p, b[3], o)) * s + fval(p, b[2], o);
+        for (int64_t k = 0; k < per; k++) nw[o * per + k] = fval(p, a[1], o * per + k) * s;
+    }
+    if (st == CML_OK) st = cml_cv_const_floats(c, cml_cv_const_name(c, wn, size), w->rank, w->sizes, nw);
+    if (st == CML_OK) st = cml_cv_const_floats(c, cml_cv_const_name(c, bn_name, size), 1, &cout, nb);
+    free(nw);
+    free(nb);
+    return st;
+}
+
+/* Operand consts of a conv named after base; returns the arg count. */
+static unsigned conv_consts(cml_cv_ctx *c, const int32_t *a, const char *base,
+                            char (*n)[128]) {
     int32_t s[2] = {1, 1}, pd[2] = {0, 0}, d[2] = {1, 1}, pad4[4];
     int64_t groups = 1;
     pair(c->plan, a[3], 1, s);
     pair(c->plan, a[4], 0, pd);
     pair(c->plan, a[5], 1, d);
     cml_cv_int(c->plan, a[8], &groups);
-    const char *x, *w, *b = NULL;
-    CML_TRY(cml_cv_use(c, a[0], &x));
-    CML_TRY(cml_cv_use(c, a[1], &w));
-    if (c->plan->values[a[2]].kind != CML_VALUE_NULL) CML_TRY(cml_cv_use(c, a[2], &b));
-    char base[96], pt[128], pn[128], sn[128], dn[128], gn[128];
-    snprintf(base, sizeof base, "%s", cml_cv_define(c, a[9], "aten::convolution"));
-    named(pt, sizeof pt, base, "pad_type");
-    named(pn, sizeof pn, base, "pad");
-    named(sn, sizeof sn, base, "strides");
-    named(dn, sizeof dn, base, "dilations");
-    named(gn, sizeof gn, base, "groups");
-    bool custom = pd[0] || pd[1];
-    cml_milw_const_string(&c->w, pt, custom ? "custom" : "valid");
+    static const char *const what[5] = {"pad_type", "pad", "strides", "dilations", "groups"};
+    for (int i = 0; i < 5; i++) named(n[i], 128, base, what[i]);
+    cml_milw_const_string(&c->w, n[0], pd[0] || pd[1] ? "custom" : "valid");
     pad4[0] = pad4[1] = pd[0];
     pad4[2] = pad4[3] = pd[1];
-    cml_milw_const_ints(&c->w, pn, pad4, 4);
-    cml_milw_const_ints(&c->w, sn, s, 2);
-    cml_milw_const_ints(&c->w, dn, d, 2);
-    cml_milw_const_int(&c->w, gn, (int32_t)groups);
+    cml_milw_const_ints(&c->w, n[1], pad4, 4);
+    cml_milw_const_ints(&c->w, n[2], s, 2);
+    cml_milw_const_ints(&c->w, n[3], d, 2);
+    cml_milw_const_int(&c->w, n[4], (int32_t)groups);
+    return 5;
+}
+
+cml_status cml_lower_conv_convolution(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+    const int32_t *a = ins->args;
+    const char *x, *w, *b = NULL;
+    char base[96], n[5][128], fw[32], fb[32];
+    const cml_pte_instruction *bn = fusable_bn(c, a[9]);
+    CML_TRY(cml_cv_use(c, a[0], &x));
+    snprintf(base, sizeof base, "%s", cml_cv_define(c, a[9], "aten::convolution"));
+    conv_consts(c, a, base, n);
+    if (bn) {
+        CML_TRY(fold_bn(c, a, bn, fw, fb, sizeof fw));
+        w = fw;
+        b = fb;
+        snprintf(base, sizeof base, "%s",
+                 cml_cv_define(c, bn->args[7], "aten::_native_batch_norm_legit_no_training"));
+        c->fused = c->cur + 2;
+    } else {
+        CML_TRY(cml_cv_use(c, a[1], &w));
+        if (c->plan->values[a[2]].kind != CML_VALUE_NULL) CML_TRY(cml_cv_use(c, a[2], &b));
+    }
     cml_milw_type t;
     cml_cv_type_of(c, cml_cv_tensor(c->plan, a[9]), &t);
-    cml_milw_arg args[8] = {{"x", x}, {"weight", w}, {"strides", sn}, {"pad_type", pt},
-                            {"pad", pn}, {"dilations", dn}, {"groups", gn}, {"bias", b}};
+    cml_milw_arg args[8] = {{"x", x}, {"weight", w}, {"strides", n[2]}, {"pad_type", n[0]},
+                            {"pad", n[1]}, {"dilations", n[3]}, {"groups", n[4]}, {"bias", b}};
     cml_cv_op(c, "conv", args, b ? 8 : 7, base, &t, base);
     return CML_OK;
 }

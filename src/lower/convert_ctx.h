@@ -30,6 +30,8 @@ typedef struct cml_cv_ctx {
     uint32_t nconst, ncast, nlinear;
     cml_lbuf dbg_map, dbg_sym, dbg_handles;
     uint32_t handle;              /* current instruction index + 1 */
+    uint32_t cur, last;           /* current / last instruction of the group */
+    uint32_t fused;               /* instruction index + 1 an op folded in (0: none) */
     bool dbg_open;
     cml_error *err;
 } cml_cv_ctx;
@@ -59,6 +61,10 @@ bool cml_cv_read_elsewhere(const cml_pte_plan *plan, int32_t idx, const cml_pte_
 bool cml_cv_same_storage(const cml_pte_plan *plan, const bool *view, int32_t a, int32_t b);
 /* A float scalar const (fp16 when computing in fp16). */
 void cml_cv_const_float(cml_cv_ctx *c, const char *name, double v);
+/* A float32 constant of the given shape from data (numel floats), stored
+ * as fp16 when computing in fp16. */
+cml_status cml_cv_const_floats(cml_cv_ctx *c, const char *name, int32_t rank, const int64_t *dims,
+                               const float *data);
 /* Emits an op (and its debug-handle record). */
 void cml_cv_op(cml_cv_ctx *c, const char *type, const cml_milw_arg *args, unsigned nargs,
            const char *out_name, const cml_milw_type *t, const char *name_attr);

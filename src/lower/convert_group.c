@@ -148,9 +148,12 @@ static cml_status define_outputs(cml_cv_ctx *c, const int32_t *out, uint32_t nou
 }
 
 static cml_status convert_ops(cml_cv_ctx *c, const cml_lower_group *g) {
+    c->last = g->last;
     for (uint32_t i = g->first; i <= g->last; i++) {
         const cml_pte_instruction *ins = &c->plan->chains[0].instructions[i];
         const cml_cv_op_entry *e = cml_lower_find_op(c->plan, ins);
+        if (c->fused == i + 1) continue; /* folded into the previous op */
+        c->cur = i;
         c->handle = i + 1;
         c->dbg_open = false;
         cml_status st = e->convert(c, ins);
