@@ -59,6 +59,10 @@ def check(cml, fixtures, work, i, case, args, spec_version, precision):
         assert list(specs) == ["compute_units", "min_deployment_target",
                                "model_compute_precision", "model_type"], specs
         assert specs["model_compute_precision"] == precision, specs
+        units = args[args.index("--compute-units") + 1] if "--compute-units" in args else "all"
+        assert specs["compute_units"] == units, specs
+        target = {6: "", 7: "7", 8: "8", 9: "9"}[spec_version]
+        assert specs["min_deployment_target"] == target and specs["model_type"] == "model", specs
     ext = work / f"extracted_{i}"
     with contextlib.redirect_stdout(io.StringIO()):
         paths = extract_coreml_models(data, ext)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cml.h"
@@ -313,6 +314,14 @@ static void test_cli_extract(void) {
     snprintf(cmd, sizeof cmd, "'%s' lower '%s/mlp/model.pte' -o '%s/x.pte' >/dev/null 2>&1",
              CML_CLI_PATH, FX, dir);
     CHECK(system(cmd) != 0); /* delegated input refused */
+    static const char *const usage[] = {"--compute-precision fp8", "--min-deployment-target iOS14",
+                                        "--bogus", ""};
+    for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' lower '%s/portable_mlp/model.pte' %s %s >/dev/null 2>&1",
+                 CML_CLI_PATH, FX, usage[i], usage[i][0] ? "-o /dev/null" : "");
+        int rc = system(cmd);
+        CHECK_MSG(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "'%s': %d", usage[i], rc); /* usage error */
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
 }
