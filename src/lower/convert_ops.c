@@ -193,13 +193,6 @@ cml_status cml_lower_conv_mul(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     return binary(c, ins, "aten::mul", "mul", 2);
 }
 
-const cml_cv_op_entry cml_lower_op_table[] = {
-#define X(name, overload, nin, stem) {name, overload, nin, cml_lower_check_##stem, cml_lower_conv_##stem},
-#include "lower/lower_ops.inc"
-#undef X
-};
-const size_t cml_lower_op_table_size = sizeof cml_lower_op_table / sizeof cml_lower_op_table[0];
-
 const cml_cv_op_entry *cml_lower_find_op(const cml_pte_plan *plan, const cml_pte_instruction *ins) {
     if (ins->kind != CML_INSTR_KERNEL_CALL) return NULL;
     const cml_pte_operator *op = &plan->operators[ins->a];
@@ -212,3 +205,53 @@ const cml_cv_op_entry *cml_lower_find_op(const cml_pte_plan *plan, const cml_pte
     }
     return NULL;
 }
+
+/* Unary float ops that map one to one onto a MIL activation / math op. */
+#define UNARY(stem, aten, mil)                                                             \
+    bool cml_lower_check_##stem(const cml_pte_plan *p, const cml_pte_instruction *ins,     \
+                                const char **why) {                                        \
+        static const int t[] = {0, 1};                                                     \
+        return float_args(p, ins, t, 2, why);                                              \
+    }                                                                                      \
+    cml_status cml_lower_conv_##stem(cml_cv_ctx *c, const cml_pte_instruction *ins) {      \
+        return unary(c, ins, aten, mil, 1);                                                \
+    }
+UNARY(sigmoid, "aten::sigmoid", "sigmoid")
+UNARY(tanh, "aten::tanh", "tanh")
+UNARY(exp, "aten::exp", "exp")
+#undef UNARY
+
+bool cml_lower_check_sub(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+    return cml_lower_check_add(p, ins, why);
+}
+
+cml_status cml_lower_conv_sub(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+    return binary(c, ins, "aten::sub", "sub", 3);
+}
+
+bool cml_lower_check_div(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+    return cml_lower_check_mul(p, ins, why);
+}
+
+cml_status cml_lower_conv_div(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+    return binary(c, ins, "aten::div", "real_div", 2);
+}
+
+bool cml_lower_check_mm(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+    static const int t[] = {0, 1, 2};
+    if (!float_args(p, ins, t, 3, why)) return false;
+    if (cml_cv_tensor(p, ins->args[0])->rank != 2 || cml_cv_tensor(p, ins->args[1])->rank != 2)
+        WHY("operands are not 2-D");
+    return true;
+}
+
+cml_status cml_lower_conv_mm(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+    return binary(c, ins, "aten::mm", "matmul", 2);
+}
+
+const cml_cv_op_entry cml_lower_op_table[] = {
+#define X(name, overload, nin, stem) {name, overload, nin, cml_lower_check_##stem, cml_lower_conv_##stem},
+#include "lower/lower_ops.inc"
+#undef X
+};
+const size_t cml_lower_op_table_size = sizeof cml_lower_op_table / sizeof cml_lower_op_table[0];
