@@ -214,6 +214,13 @@ static void test_delegated_input(void) {
     CHECK_MSG(a != NULL, "%s", err.msg);
     if (a) check_runs(a, n, "mlp", 1e-4); /* the fixture's own tolerance */
     free(a);
+    /* Two delegates kept, the portable sigmoid between them lowered into a
+     * third; within the fixture's tolerance. */
+    a = lower_fixture("partial_delegation", &o, &n, &rep, &st, &err);
+    CHECK_MSG(a != NULL, "%s", err.msg);
+    CHECK(rep.ndelegates == 1 && rep.nlowered == 1 && rep.nportable == 0);
+    if (a) check_runs(a, n, "partial_delegation", 1e-4);
+    free(a);
 }
 
 static void test_bad_input(void) {
