@@ -25,7 +25,10 @@ const cml_pte_tensor *cml_cv_tensor(const cml_pte_plan *plan, int32_t idx) {
 
 bool cml_cv_is_float_tensor(const cml_pte_plan *plan, int32_t idx) {
     const cml_pte_tensor *t = cml_cv_tensor(plan, idx);
-    if (!t || t->dtype != CML_DTYPE_FLOAT32 || t->dynamism != 0 || t->external) return false;
+    /* rank 0 is refused: a Core ML function input or feature needs rank >= 1
+     * (coremltools' milproto loader rejects scalar function inputs). */
+    if (!t || t->dtype != CML_DTYPE_FLOAT32 || t->dynamism != 0 || t->external || t->rank < 1)
+        return false;
     for (int32_t i = 0; i < t->rank; i++)
         if (t->dim_order[i] != i || t->sizes[i] <= 0) return false;
     return true;

@@ -85,7 +85,7 @@ static void run(const uint8_t *pte, size_t size, const float *x, const float *y,
 }
 
 int main(void) {
-    size_t n;
+    size_t n = 0;
     uint8_t *in = build_chain(&n);
     CHECK(in != NULL);
     if (!in) { TEST_MAIN_END(); }
