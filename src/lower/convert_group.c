@@ -207,9 +207,8 @@ static cml_status convert_body(cml_cv_ctx *c, const cml_lower_group *g, cml_lowe
 }
 
 cml_status cml_lower_convert(const cml_pte_plan *plan, const cml_lower_group *g,
-                             const cml_lower_options *opts, uint32_t index,
-                             cml_lower_delegate *d, cml_error *err) {
-    (void)index;
+                             const cml_lower_options *opts, cml_lower_delegate *d,
+                             cml_error *err) {
     memset(d, 0, sizeof *d);
     cml_cv_ctx c;
     memset(&c, 0, sizeof c);

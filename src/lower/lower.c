@@ -70,7 +70,6 @@ static void free_results(cml_lower_plan_result *res, uint32_t n) {
 static cml_status lower_plans(const cml_pte_program *prog, const cml_lower_options *opts,
                               cml_lower_plan_result *res, cml_lower_report *report,
                               cml_error *err) {
-    uint32_t index = 0;
     for (uint32_t p = 0; p < prog->nplans; p++) {
         const cml_pte_plan *pl = &prog->plans[p];
         uint32_t n = pl->nchains ? pl->chains[0].ninstructions : 0;
@@ -83,7 +82,7 @@ static cml_status lower_plans(const cml_pte_program *prog, const cml_lower_optio
     if (opts->lower_full_graph && report->nportable) return full_graph_error(report, err);
     for (uint32_t p = 0; p < prog->nplans; p++)
         for (uint32_t g = 0; g < res[p].ngroups; g++) {
-            CML_TRY(cml_lower_convert(&prog->plans[p], &res[p].groups[g], opts, index++,
+            CML_TRY(cml_lower_convert(&prog->plans[p], &res[p].groups[g], opts,
                                       &res[p].delegates[g], err));
             report->ndelegates++;
         }

@@ -92,10 +92,10 @@ typedef struct cml_lower_delegate {
 void cml_lower_delegate_free(cml_lower_delegate *d);
 
 /* Converts group g of plan (program input) into an ML Program and packs
- * it (payload_write.c). index numbers the delegate for names. */
+ * it (payload_write.c). */
 cml_status cml_lower_convert(const cml_pte_plan *plan, const cml_lower_group *g,
-                             const cml_lower_options *opts, uint32_t index,
-                             cml_lower_delegate *out, cml_error *err);
+                             const cml_lower_options *opts, cml_lower_delegate *out,
+                             cml_error *err);
 
 /* Whether op name.overload is in the op table and its check accepts
  * instruction ins of plan; *why gets a reason when it does not. */
