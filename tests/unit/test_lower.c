@@ -329,6 +329,8 @@ static void test_cli_extract(void) {
         int rc = system(cmd);
         CHECK_MSG(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "'%s': %d", usage[i], rc); /* usage error */
     }
+    snprintf(cmd, sizeof cmd, "'%s' lower --list-ops | grep -qx 'aten::convolution.out'", CML_CLI_PATH);
+    CHECK(system(cmd) == 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
 }

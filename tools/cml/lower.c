@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lower/convert_ops.h"
 #include "lower/lower.h"
 
 static const char lower_help[] =
@@ -23,6 +24,7 @@ static const char lower_help[] =
     "  --skip-ops aten::x[.overload],...     keep these ops portable\n"
     "  --lower-full-graph               fail if any op stays portable\n"
     "  --relower                        accept an already delegated IN.pte\n"
+    "  --list-ops                       print the aten ops it converts, and exit\n"
     "  -h, --help                       show this help\n";
 
 static int write_out(const char *path, const uint8_t *data, size_t size) {
@@ -96,12 +98,19 @@ static int take_value(int argc, char **argv, int *i, const char *a, cml_lower_op
     return 0;
 }
 
+static int list_ops(void) {
+    for (size_t i = 0; i < cml_lower_op_table_size; i++)
+        printf("%s.%s\n", cml_lower_op_table[i].name, cml_lower_op_table[i].overload);
+    return CLI_OK;
+}
+
 int cli_lower(int argc, char **argv) {
     cml_lower_options o = {true, 0, "all", NULL, false, false};
     const char *in = NULL, *out = NULL;
     for (int i = 1; i < argc;) {
         const char *a = argv[i];
         if (cli_is_help(a)) { fputs(lower_help, stdout); return CLI_OK; }
+        if (!strcmp(a, "--list-ops")) return list_ops();
         int r = take_value(argc, argv, &i, a, &o, &out);
         if (r < 0) return CLI_ERR_USAGE;
         if (r > 0) continue;
