@@ -136,6 +136,44 @@ void cml_lower_find_views(const cml_pte_plan *p, bool *view) {
     }
 }
 
+/* Whether instruction ins writes value w (see cml_lower_find_views). */
+static bool writes(const cml_pte_plan *p, const cml_pte_instruction *ins, int32_t w) {
+    if (ins->kind == CML_INSTR_MOVE_CALL) return ins->b == w;
+    if (ins->kind == CML_INSTR_DELEGATE_CALL) {
+        for (uint32_t k = 0; k < ins->nargs; k++) if (ins->args[k] == w) return true;
+        return false;
+    }
+    if (ins->kind != CML_INSTR_KERNEL_CALL || !ins->nargs) return false;
+    int32_t last = ins->args[ins->nargs - 1];
+    const cml_pte_value *lv = &p->values[last];
+    if (last == w) return true;
+    if (lv->kind == CML_VALUE_TENSOR_LIST)
+        for (uint32_t k = 0; k < lv->u.tensor_list.count; k++)
+            if (lv->u.tensor_list.items[k] == w) return true;
+    return false;
+}
+
+int32_t cml_lower_view_source(const cml_pte_plan *p, const bool *view, int32_t v, uint32_t before) {
+    const cml_pte_chain *ch = &p->chains[0];
+    if (before > ch->ninstructions) before = ch->ninstructions;
+    for (uint32_t i = before; i-- > 0;) {
+        const cml_pte_instruction *ins = &ch->instructions[i];
+        for (uint32_t k = 0; k < ins->nargs; k++) {
+            int32_t w = ins->args[k];
+            if (w != v && !view[w] && cml_cv_same_storage(p, view, v, w) && writes(p, ins, w)) return w;
+            const cml_pte_value *lv = &p->values[w];
+            if (k + 1 == ins->nargs && lv->kind == CML_VALUE_TENSOR_LIST)
+                for (uint32_t j = 0; j < lv->u.tensor_list.count; j++) {
+                    int32_t it = lv->u.tensor_list.items[j];
+                    if (it != v && !view[it] && cml_cv_same_storage(p, view, v, it)) return it;
+                }
+        }
+    }
+    for (uint32_t i = 0; i < p->ninputs; i++)
+        if (cml_cv_same_storage(p, view, v, p->inputs[i])) return p->inputs[i];
+    return -1;
+}
+
 bool cml_cv_same_storage(const cml_pte_plan *plan, const bool *view, int32_t a, int32_t b) {
     const cml_pte_tensor *x = cml_cv_tensor(plan, a), *y = cml_cv_tensor(plan, b);
     return a != b && (view[a] || view[b]) && x && y && x->planned && y->planned && !x->constant_data &&
@@ -167,8 +205,8 @@ cml_status cml_cv_const_floats(cml_cv_ctx *c, const char *name, int32_t rank, co
 /* A view of a value the subgraph computed: reshape, as coremltools emits
  * for aten.view_copy. */
 static cml_status use_view(cml_cv_ctx *c, int32_t idx, const char **name) {
-    for (uint32_t s = 0; s < c->plan->nvalues; s++) {
-        if (c->vals[s].kind != CV_VAR || !cml_cv_same_storage(c->plan, c->view, (int32_t)s, idx)) continue;
+    int32_t s = c->view[idx] ? cml_lower_view_source(c->plan, c->view, idx, c->cur) : -1;
+    if (s >= 0 && c->vals[s].kind == CV_VAR) {
         const cml_pte_tensor *t = cml_cv_tensor(c->plan, idx);
         int32_t shape[CML_MAX_DIMS];
         for (int32_t i = 0; i < t->rank; i++) shape[i] = (int32_t)t->sizes[i];

@@ -51,25 +51,42 @@ static bool push_unique(int32_t *list, uint32_t *n, int32_t v) {
     return true;
 }
 
-/* Whether idx is a view (same storage) of a value the group produces. */
-static bool view_of_produced(const cml_pte_plan *p, const bool *view, int32_t idx,
+/* Whether view idx, read at instruction i, shows a value the group produced. */
+static bool view_of_produced(const cml_pte_plan *p, const bool *view, int32_t idx, uint32_t i,
                              const bool *produced) {
-    for (uint32_t a = 0; a < p->nvalues; a++)
-        if (produced[a] && cml_cv_same_storage(p, view, idx, (int32_t)a)) return true;
+    int32_t s = view[idx] ? cml_lower_view_source(p, view, idx, i) : -1;
+    return s >= 0 && produced[s];
+}
+
+/* Whether a view of produced value v is read after the group. */
+static bool view_read_outside(const cml_pte_plan *p, const bool *view, const cml_lower_group *g,
+                              int32_t v) {
+    const cml_pte_chain *ch = &p->chains[0];
+    for (uint32_t w = 0; w < p->nvalues; w++) {
+        if (!view[w] || !cml_cv_same_storage(p, view, v, (int32_t)w)) continue;
+        for (uint32_t o = 0; o < p->noutputs; o++)
+            if (p->outputs[o] == (int32_t)w && cml_lower_view_source(p, view, (int32_t)w, ch->ninstructions) == v)
+                return true;
+        for (uint32_t j = g->last + 1; j < ch->ninstructions; j++)
+            if (reads(p, &ch->instructions[j], (int32_t)w) &&
+                cml_lower_view_source(p, view, (int32_t)w, j) == v)
+                return true;
+    }
     return false;
 }
 
 /* Group inputs / outputs (see convert.c's header). Arrays hold nvalues. */
-static void group_io(const cml_pte_plan *p, const bool *view, const cml_lower_group *g, int32_t *in, uint32_t *nin,
-                     int32_t *out, uint32_t *nout, bool *produced) {
+static void group_io(const cml_pte_plan *p, const bool *view, const cml_lower_group *g, int32_t *in,
+                     uint32_t *nin, int32_t *out, uint32_t *nout, bool *produced) {
     *nin = *nout = 0;
     for (uint32_t i = g->first; i <= g->last; i++) {
         const cml_pte_instruction *ins = &p->chains[0].instructions[i];
         const cml_cv_op_entry *e = cml_lower_find_op(p, ins);
         for (uint32_t k = 0; k < e->nin; k++) {
-            const cml_pte_tensor *t = cml_cv_tensor(p, ins->args[k]);
-            if (t && !t->constant_data && !produced[ins->args[k]] && !view_of_produced(p, view, ins->args[k], produced))
-                push_unique(in, nin, ins->args[k]);
+            int32_t a = ins->args[k];
+            const cml_pte_tensor *t = cml_cv_tensor(p, a);
+            if (t && !t->constant_data && !produced[a] && !view_of_produced(p, view, a, i, produced))
+                push_unique(in, nin, a);
         }
         for (uint32_t k = e->nin; k < ins->nargs; k++) produced[ins->args[k]] = true;
     }
@@ -78,12 +95,8 @@ static void group_io(const cml_pte_plan *p, const bool *view, const cml_lower_gr
         const cml_cv_op_entry *e = cml_lower_find_op(p, ins);
         for (uint32_t k = e->nin; k < ins->nargs; k++) {
             int32_t v = ins->args[k];
-            if (!cml_cv_tensor(p, v)) continue;
-            bool used = used_outside(p, g, v);
-            for (uint32_t a = 0; !used && a < p->nvalues; a++)
-                used = !produced[a] && cml_cv_same_storage(p, view, v, (int32_t)a) &&
-                       used_outside(p, g, (int32_t)a);
-            if (used) push_unique(out, nout, v);
+            if (cml_cv_tensor(p, v) && (used_outside(p, g, v) || view_read_outside(p, view, g, v)))
+                push_unique(out, nout, v);
         }
     }
 }

@@ -108,6 +108,13 @@ bool cml_lower_op_supported(const cml_pte_plan *plan, const cml_pte_instruction 
  * shares the storage of the tensor it views. view holds nvalues. */
 void cml_lower_find_views(const cml_pte_plan *plan, bool *view);
 
+/* The tensor view v (view[v]) shows when instruction `before` of chain 0
+ * reads it: the last tensor written, by an instruction before it, on the
+ * same storage (same arena, offset and size) that is not itself a view; a
+ * plan input on that storage; or -1. */
+int32_t cml_lower_view_source(const cml_pte_plan *plan, const bool *view, int32_t v,
+                              uint32_t before);
+
 /* ---- pte_write.c ------------------------------------------------------ */
 
 /* One plan's lowering result: groups and their delegates. */

@@ -125,6 +125,41 @@ static void lay_out_constants(lw_plan *lp, cml_lbuf *consts, cml_lbuf *offs, uin
     }
 }
 
+static bool written_by(const cml_pte_plan *p, const cml_pte_instruction *ins, int32_t a) {
+    if (ins->kind == CML_INSTR_DELEGATE_CALL) return true;
+    if (ins->kind == CML_INSTR_MOVE_CALL) return ins->b == a;
+    if (ins->kind != CML_INSTR_KERNEL_CALL || !ins->nargs) return false;
+    int32_t last = ins->args[ins->nargs - 1];
+    if (last == a) return true;
+    const cml_pte_value *lv = &p->values[last];
+    if (lv->kind == CML_VALUE_TENSOR_LIST)
+        for (uint32_t k = 0; k < lv->u.tensor_list.count; k++)
+            if (lv->u.tensor_list.items[k] == a) return true;
+    return false;
+}
+
+/* state[v]: planned tensor v of the source plan carries state between
+ * executions (a mutable buffer such as a KV cache): its first use in the
+ * chain reads it. Such tensors live for the whole execution. */
+static bool find_state(const cml_pte_plan *p, bool *state) {
+    uint8_t *mark = calloc(p->nvalues + 1, 1);
+    if (!mark) return false;
+    for (uint32_t i = 0; i < p->ninputs; i++) mark[p->inputs[i]] = 1;
+    const cml_pte_chain *ch = &p->chains[0];
+    for (uint32_t i = 0; i < ch->ninstructions; i++) {
+        const cml_pte_instruction *ins = &ch->instructions[i];
+        for (uint32_t k = 0; k < ins->nargs; k++) {
+            int32_t a = ins->args[k];
+            const cml_pte_tensor *t = p->values[a].kind == CML_VALUE_TENSOR ? p->values[a].u.tensor : NULL;
+            if (mark[a] || !t || !t->planned || t->constant_data) continue;
+            mark[a] = 1;
+            if (!written_by(p, ins, a)) state[a] = true;
+        }
+    }
+    free(mark);
+    return true;
+}
+
 /* Lifetime [first, last] of new value v over the new instructions (-1 and
  * ninstrs for plan inputs / outputs). */
 static void lifetime(const lw_plan *lp, uint32_t v, int64_t *first, int64_t *last) {
@@ -149,31 +184,37 @@ static void lifetime(const lw_plan *lp, uint32_t v, int64_t *first, int64_t *las
     if (*last < *first) *last = *first;
 }
 
-static bool same_storage(const cml_pte_tensor *a, const cml_pte_tensor *b) {
-    return a->memory_id == b->memory_id && a->memory_offset == b->memory_offset &&
-           a->nbytes == b->nbytes && a->nbytes > 0;
+/* First instruction of the source chain that reads or writes value v
+ * (ninstructions when none). */
+static uint32_t first_use_src(const cml_pte_plan *p, int32_t v) {
+    const cml_pte_chain *ch = &p->chains[0];
+    for (uint32_t i = 0; i < ch->ninstructions; i++)
+        for (uint32_t k = 0; k < ch->instructions[i].nargs; k++)
+            if (ch->instructions[i].args[k] == v) return i;
+    return ch->ninstructions;
 }
 
-/* Values that shared storage in the input (memory-planned views) share it
- * again: the first of them (rep) is placed with the union of their
- * lifetimes, the others take its offset. */
-static void merge_views(const lw_plan *lp, const bool *view, uint32_t *rep, int64_t *lo,
-                        int64_t *hi) {
+/* A memory-planned view shares the storage of the tensor it shows (its
+ * source) again: the source is placed with the union of both lifetimes,
+ * the view takes its offset. */
+static void merge_views(const lw_plan *lp, const bool *view, const bool *state, uint32_t *rep,
+                        int64_t *lo, int64_t *hi) {
     for (uint32_t i = 0; i < lp->nvalues; i++) {
         const cml_pte_tensor *t = new_tensor(lp, i);
         rep[i] = i;
         if (!t || !t->planned || t->constant_data) continue;
         lifetime(lp, i, &lo[i], &hi[i]);
-        for (uint32_t j = 0; j < i; j++) {
-            const cml_pte_tensor *u = new_tensor(lp, j);
-            if (rep[j] != j || !u || !u->planned || u->constant_data || !same_storage(t, u) ||
-                !(view[lp->new_to_old[i]] || view[lp->new_to_old[j]]))
-                continue;
-            rep[i] = j;
-            if (lo[i] < lo[j]) lo[j] = lo[i];
-            if (hi[i] > hi[j]) hi[j] = hi[i];
-            break;
-        }
+        if (state[lp->new_to_old[i]]) { lo[i] = -1; hi[i] = lp->ninstrs; }
+    }
+    for (uint32_t i = 0; i < lp->nvalues; i++) {
+        int32_t old = lp->new_to_old[i];
+        if (rep[i] != i || !view[old]) continue;
+        int32_t src = cml_lower_view_source(lp->src, view, old, first_use_src(lp->src, old));
+        int32_t j = src >= 0 ? lp->old_to_new[src] : -1;
+        if (j < 0 || rep[j] != (uint32_t)j) continue;
+        rep[i] = (uint32_t)j;
+        if (lo[i] < lo[j]) lo[j] = lo[i];
+        if (hi[i] > hi[j]) hi[j] = hi[i];
     }
 }
 
@@ -205,14 +246,14 @@ static cml_status plan_memory(lw_plan *lp, cml_error *err) {
     size_t n1 = lp->nvalues + 1;
     uint32_t n = 0, *order = malloc(n1 * sizeof *order), *rep = malloc(n1 * sizeof *rep);
     int64_t *lo = malloc(n1 * sizeof *lo), *hi = malloc(n1 * sizeof *hi);
-    bool *view = calloc(lp->src->nvalues + 1, 1);
+    bool *view = calloc(lp->src->nvalues + 1, 1), *state = calloc(lp->src->nvalues + 1, 1);
     cml_status st = CML_OK;
-    if (!order || !rep || !lo || !hi || !view) {
+    if (!order || !rep || !lo || !hi || !view || !state || !find_state(lp->src, state)) {
         st = cml_fail(err, CML_ERR_NOMEM, "lower: out of memory");
         goto done;
     }
     cml_lower_find_views(lp->src, view);
-    merge_views(lp, view, rep, lo, hi);
+    merge_views(lp, view, state, rep, lo, hi);
     for (uint32_t i = 0; i < lp->nvalues; i++) {
         const cml_pte_tensor *t = new_tensor(lp, i);
         if (!t || !t->planned || t->constant_data || rep[i] != i) continue;
@@ -229,7 +270,7 @@ static cml_status plan_memory(lw_plan *lp, cml_error *err) {
     }
     for (uint32_t i = 0; i < lp->nvalues; i++) lp->mem_offset[i] = lp->mem_offset[rep[i]];
 done:
-    free(order); free(rep); free(lo); free(hi); free(view);
+    free(order); free(rep); free(lo); free(hi); free(view); free(state);
     return st;
 }
 
