@@ -30,6 +30,7 @@ CASES = [
     ("portable_mlp", ["--skip-ops", "aten::relu", "--compute-precision", "fp32"], 6, "float32"),
     ("portable_small_cnn", ["--compute-precision", "fp32"], 6, "float32"),
     ("portable_elementwise", ["--compute-precision", "fp32"], 6, "float32"),
+    ("llm_kv_portable", ["--compute-precision", "fp32"], 6, "float32"),
     ("portable_small_cnn", ["--compute-precision", "fp16", "--min-deployment-target", "iOS16"], 7,
      "float16"),
     ("portable_small_cnn", ["--skip-ops", "aten::hardtanh", "--compute-units", "cpu_and_ne"], 6,
