@@ -403,5 +403,6 @@ int main(void) {
     test_cli_extract();
     test_damaged("portable_mlp");
     test_damaged("portable_small_cnn");
+    test_damaged("llm_kv_portable");
     TEST_MAIN_END();
 }
