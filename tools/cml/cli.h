@@ -27,6 +27,7 @@ int cli_run(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_extract(int argc, char **argv);
+int cli_lower(int argc, char **argv);
 
 /* --quiet / -q and --verbose / -v, taken out of argv anywhere on the line;
  * returns the new argc. cli_program_params() carries the resulting log

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"inspect", cli_inspect, "show methods, inputs/outputs, operators, delegates, segments"},
     {"bench", cli_bench, "measure load time, latency (median/p90/min) and peak RSS"},
     {"extract", cli_extract, "write the Core ML payloads of a .pte as .mlpackage directories"},
+    {"lower", cli_lower, "convert a portable .pte into a Core ML-delegated one"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
