@@ -158,27 +158,32 @@ static const float *packed_panel(const gemm_job *g, size_t pc, size_t kc, size_t
     return Bp;
 }
 
-/* Rows [ir, ir+mr) x columns [pc, pc+kc) of an fp16 A widened into Ap
+/* fp16 A is widened one MC x KC block at a time into a stack buffer of
+ * GEMM_A16_FLOATS (48 rows of KC 256: a multiple of every kit's MR), so
+ * each weight is widened once per block of columns rather than once per
+ * register tile. */
+#define GEMM_A16_FLOATS (48 * 256)
+
+/* Rows [m0, m1) x columns [pc, pc+kc) of an fp16 A widened into Ap
  * (leading dimension kc). */
-static const float *widen_a(const gemm_job *g, size_t ir, size_t mr, size_t pc, size_t kc,
-                            float *Ap) {
+static void widen_a(const gemm_job *g, size_t m0, size_t m1, size_t pc, size_t kc, float *Ap) {
     const cml_vec_kit *vk = cml_k_vec_kit();
-    for (size_t i = 0; i < mr; i++) vk->f16_to_f32(g->A16 + (ir + i) * g->lda + pc, Ap + i * kc, kc);
-    return Ap;
+    for (size_t i = m0; i < m1; i++) vk->f16_to_f32(g->A16 + i * g->lda + pc, Ap + (i - m0) * kc, kc);
 }
 
 static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const cml_gemm_kit *kit = g->kit;
     const size_t MR = (size_t)kit->mr, NR = (size_t)kit->nr, KC = (size_t)kit->kc;
-    const size_t MC = cml_k_max(MR, (GEMM_MC_TARGET / MR) * MR);
+    const size_t MC = cml_k_max(MR, ((g->A16 ? GEMM_A16_FLOATS / KC : GEMM_MC_TARGET) / MR) * MR);
     float Bp[GEMM_PACK_FLOATS] CML_ALIGNED(64);
-    float Ap[CML_GEMM_MAX_MR * CML_GEMM_MAX_KC] CML_ALIGNED(64); /* fp16 A only */
+    float Ap[GEMM_A16_FLOATS] CML_ALIGNED(64); /* fp16 A only */
     const size_t K = g->K;
     for (size_t pc = 0; pc < K; pc += KC) {
         size_t kc = cml_k_min(KC, K - pc);
         bool first = pc == 0;
         for (size_t mc = m0; mc < m1; mc += MC) {
             size_t mend = cml_k_min(m1, mc + MC);
+            if (g->A16) widen_a(g, mc, mend, pc, kc, Ap);
             for (size_t jr = n0; jr < n1; jr += NR) {
                 size_t nr = cml_k_min(NR, n1 - jr);
                 const float *panel = Bp;
@@ -206,7 +211,7 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     size_t mr = rows > MR && rows < 2 * MR ? (rows + 1) / 2 : cml_k_min(MR, rows);
                     e.rbias = first && g->rbias ? g->rbias + ir : NULL;
                     if (next) prefetch_part(next, next_bytes, t, tiles);
-                    const float *a = g->A16 ? widen_a(g, ir, mr, pc, kc, Ap) : g->A + ir * g->lda + pc;
+                    const float *a = g->A16 ? Ap + (ir - mc) * kc : g->A + ir * g->lda + pc;
                     kit->ukr[mr](kc, a, g->A16 ? kc : g->lda, panel, g->C + ir * g->ldc + jr,
                                  g->ldc, nr, &e);
                     if (mr < MR) ir -= MR - mr;

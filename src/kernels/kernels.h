@@ -191,6 +191,14 @@ void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, cons
                           const float *w, const float *bias, float *y, void *scratch,
                           float act_min, float act_max, bool round16);
 
+/* Extension: cml_k_conv2d_epi_f32 with the weight held as IEEE fp16 bits (a
+ * constant kept as stored), bit-identical to that call on the widened
+ * weight. Scratch: cml_k_conv2d_w16_scratch_size (>= the float call's). */
+size_t cml_k_conv2d_w16_scratch_size(const cml_conv2d_params *p);
+void cml_k_conv2d_w16_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                              const uint16_t *w, const float *bias, float *y, void *scratch,
+                              float act_min, float act_max, bool round16);
+
 /* Transposed conv, weight [c_in, c_out/groups, k_h, k_w]; h_out/w_out given
  * (pads are the cropped amounts at the top/left). */
 size_t cml_k_conv_transpose2d_scratch_size(const cml_conv2d_params *p);

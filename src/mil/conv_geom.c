@@ -76,11 +76,11 @@ void cml_milop_conv_out_shape(const cml_milop_conv_geom *g, const cml_conv2d_par
 
 cml_status cml_milop_conv_declare(cml_mil_ctx *ctx, cml_mil_node *node,
                                   const cml_milop_conv_geom *g, const cml_mil_value *x,
-                                  const int64_t *ws) {
+                                  const int64_t *ws, bool w16) {
     cml_conv2d_params p;
     if (!cml_milop_conv_params(g, x->bound, ws, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the kernel is larger than the padded input");
-    node->scratch = cml_k_conv2d_scratch_size(&p);
+    node->scratch = w16 ? cml_k_conv2d_w16_scratch_size(&p) : cml_k_conv2d_scratch_size(&p);
     int64_t shape[4];
     cml_milop_conv_out_shape(g, &p, shape);
     return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
@@ -88,8 +88,8 @@ cml_status cml_milop_conv_declare(cml_mil_ctx *ctx, cml_mil_node *node,
 
 cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
                                   const cml_milop_conv_geom *g, const cml_mil_value *x,
-                                  const int64_t *ws, const float *w, const cml_mil_value *bias,
-                                  float act_min, float act_max) {
+                                  const int64_t *ws, const void *w, bool w16,
+                                  const cml_mil_value *bias, float act_min, float act_max) {
     cml_mil_value *out = cml_mil_out(ctx, node, 0);
     cml_conv2d_params p;
     if (x->shape[1] != ws[1] * g->groups || !cml_milop_conv_params(g, x->shape, ws, &p))
@@ -100,11 +100,17 @@ cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
     if (cml_mil_numel(out) == 0) return CML_OK;
     void *scratch = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scratch));
-    if (cml_k_conv2d_scratch_size(&p) > node->scratch)
+    size_t need = w16 ? cml_k_conv2d_w16_scratch_size(&p) : cml_k_conv2d_scratch_size(&p);
+    if (need > node->scratch)
         return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
     bool round16 = out->fp16 && out->dtype == CML_DTYPE_FLOAT32;
-    cml_k_conv2d_epi_f32(ctx->pool, &p, x->data, w, bias ? bias->data : NULL, out->data, scratch,
-                         act_min, act_max, round16);
+    const float *b = bias ? bias->data : NULL;
+    if (w16)
+        cml_k_conv2d_w16_epi_f32(ctx->pool, &p, x->data, w, b, out->data, scratch, act_min,
+                                 act_max, round16);
+    else
+        cml_k_conv2d_epi_f32(ctx->pool, &p, x->data, w, b, out->data, scratch, act_min, act_max,
+                             round16);
     ctx->outputs_rounded = true; /* the only output, rounded when fp16 */
     return CML_OK;
 }

@@ -245,6 +245,64 @@ static void test_fp16_weights(void) {
     cml_mil_graph_free(&g);
 }
 
+/* fp16 conv weights: a 2-D conv's weight stays fp16 (ops_conv.c through
+ * cml_k_conv2d_w16_epi_f32), a 3-D conv's is widened; the 1x1 conv's result
+ * matches a double reference on the fp16 values, rounded to fp16. */
+static mb_op *conv(mb_block *b, const char *x, const char *w, const char *out, int rank,
+                   const int64_t *dims) {
+    mb_op *op = mb_op_new(b, "conv", out);
+    mb_in(op, "x", x);
+    mb_in(op, "weight", w);
+    mb_out(op, out, mb_tensor_type(F16, rank, dims));
+    return op;
+}
+
+static void test_fp16_conv_weights(void) {
+    enum { CI = 16, CO = 12, HW = 9 };
+    uint16_t wh[CO * CI], w3h[2];
+    for (int i = 0; i < CO * CI; i++) wh[i] = cml_fp32_to_fp16(0.03f * (float)(i % 23 - 11) + 0.01f);
+    w3h[0] = cml_fp32_to_fp16(0.5f), w3h[1] = cml_fp32_to_fp16(-1.25f);
+    mb_block *b = mb_block_new();
+    add_string_const(b, "fp16_s", "fp16");
+    mb_const(b, "w2", mb_val_bytes(F16, 4, (const int64_t[]){CO, CI, 1, 1}, wh, sizeof wh));
+    mb_const(b, "w3", mb_val_bytes(F16, 5, (const int64_t[]){2, 1, 1, 1, 1}, w3h, sizeof w3h));
+    cast(b, "x", "fp16_s", "x16", F16, 4, (const int64_t[]){1, CI, 3, 3});
+    cast(b, "v", "fp16_s", "v16", F16, 5, (const int64_t[]){1, 1, 2, 2, 2});
+    conv(b, "x16", "w2", "y", 4, (const int64_t[]){1, CO, 3, 3});
+    conv(b, "v16", "w3", "y3", 5, (const int64_t[]){1, 2, 2, 2, 2});
+    mb_block_out(b, "y");
+    mb_block_out(b, "y3");
+    mb_function *fn = mb_function_new("CoreML5", b);
+    mb_fn_in(fn, "x", mb_tensor_type(F32, 4, (const int64_t[]){1, CI, 3, 3}));
+    mb_fn_in(fn, "v", mb_tensor_type(F32, 5, (const int64_t[]){1, 1, 2, 2, 2}));
+    cml_mil_graph g;
+    cml_error err = {0};
+    cml_status st = compile(fn, &g, &err);
+    CHECK_MSG(st == CML_OK, "%s", err.msg);
+    if (st != CML_OK) return;
+    cml_mil_value *w2 = find(&g, "w2"), *w3 = find(&g, "w3");
+    CHECK(w2 && w2->half == cml_k_gemm_takes_f16());
+    CHECK(w2 && (!w2->half || (w2->capacity == sizeof wh && memcmp(w2->data, wh, sizeof wh) == 0)));
+    CHECK(w3 && !w3->half && ((float *)w3->data)[1] == -1.25f);
+    float xin[CI * HW], vin[8];
+    for (int i = 0; i < CI * HW; i++) xin[i] = cml_round_fp16(0.37f * (float)(i % 13) - 2.0f);
+    for (int i = 0; i < 8; i++) vin[i] = (float)i;
+    memcpy(g.values[g.inputs[0]].data, xin, sizeof xin);
+    memcpy(g.values[g.inputs[1]].data, vin, sizeof vin);
+    CHECK(cml_mil_run(&g, NULL, &err) == CML_OK);
+    const float *y = find(&g, "y")->data, *y3 = find(&g, "y3")->data;
+    int bad = 0;
+    for (int o = 0; o < CO; o++)
+        for (int j = 0; j < HW; j++) {
+            double acc = 0;
+            for (int c = 0; c < CI; c++) acc += (double)xin[c * HW + j] * cml_fp16_to_fp32(wh[o * CI + c]);
+            if (y[o * HW + j] != cml_round_fp16((float)acc)) bad++;
+        }
+    CHECK_MSG(bad == 0, "%d conv values differ from the rounded reference", bad);
+    CHECK(y3[3] == 1.5f && y3[8 + 3] == -3.75f);
+    cml_mil_graph_free(&g);
+}
+
 /* No two values whose lifetimes overlap share arena bytes. */
 static int check_plan(const cml_mil_graph *g, size_t *sum) {
     int bad = 0;
@@ -452,6 +510,7 @@ int main(void) {
     test_unsupported();
     test_fold_and_fp16();
     test_fp16_weights();
+    test_fp16_conv_weights();
     test_plan();
     test_states();
     test_cond();
