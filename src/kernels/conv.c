@@ -211,17 +211,6 @@ static void conv_bpack(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, fl
     }
 }
 
-/* ---- fp16 rounding of a gemm conv's output ------------------------------------------ */
-
-static void round_chunks(void *ctx, size_t begin, size_t end) {
-    static const cml_conv_epi round_only = {.round16 = true};
-    cml_k_conv_epi(&round_only, (float *)ctx + begin, end - begin);
-}
-
-static void conv_round16(cml_threadpool *pool, float *y, size_t n) {
-    cml_parallel_for(pool, n, 16384, round_chunks, y);
-}
-
 /* ---- conv2d --------------------------------------------------------------------- */
 
 /* The weight of a gemm conv: floats, or fp16 bits (w16 set). */
@@ -233,7 +222,7 @@ typedef struct conv_wt {
 /* One group's gemm with op(B) packed on the fly from xg (implicit im2col). */
 static void conv_gemm_bpack(cml_threadpool *pool, const cml_conv2d_params *p, const float *xg,
                             conv_wt wg, size_t M, size_t N, size_t K, const float *rbias,
-                            float *yg, bool clamp, float lo, float hi) {
+                            float *yg, const cml_conv_epi *e) {
     conv_pack_ctx pc;
     pc.p = p;
     pc.x = xg;
@@ -241,16 +230,19 @@ static void conv_gemm_bpack(cml_threadpool *pool, const cml_conv2d_params *p, co
         valid_range(kw * dil_or_1(p->dilation_w) - p->pad_left, p->stride_w, p->w_in, p->w_out,
                     &pc.lo[kw], &pc.hi[kw]);
     if (wg.w16)
-        cml_k_gemm_f16a_bpack(pool, M, N, K, wg.w16, K, conv_bpack, &pc, rbias, yg, N, clamp, lo, hi);
+        cml_k_gemm_f16a_bpack(pool, M, N, K, wg.w16, K, conv_bpack, &pc, rbias, yg, N, e->clamp,
+                              e->lo, e->hi, e->round16);
     else
-        cml_k_gemm_f32_bpack(pool, M, N, K, wg.w, K, conv_bpack, &pc, rbias, yg, N, clamp, lo, hi);
+        cml_k_gemm_f32_bpack(pool, M, N, K, wg.w, K, conv_bpack, &pc, rbias, yg, N, e->clamp, e->lo,
+                             e->hi, e->round16);
 }
 
 /* Every group of every image as one gemm (pointwise: x itself; else im2col
- * packed on the fly, or materialized in scratch for very wide kernels). */
+ * packed on the fly, or materialized in scratch for very wide kernels),
+ * with the epilogue e (clamp, fp16 rounding) applied as tiles are stored. */
 static void conv2d_gemm(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
-                        conv_wt w, const float *bias, float *y, void *scratch, bool clamp,
-                        float act_min, float act_max) {
+                        conv_wt w, const float *bias, float *y, void *scratch,
+                        const cml_conv_epi *e) {
     int64_t HWo = p->h_out * p->w_out, HWi = p->h_in * p->w_in;
     int64_t cin_g = p->c_in / p->groups, cout_g = p->c_out / p->groups;
     int64_t K = cin_g * p->k_h * p->k_w;
@@ -265,7 +257,7 @@ static void conv2d_gemm(cml_threadpool *pool, const cml_conv2d_params *p, const 
             float *yg = y + (b * p->c_out + g * cout_g) * HWo;
             const float *rbias = bias ? bias + g * cout_g : NULL;
             if (!pointwise && !conv_needs_im2col(p)) {
-                conv_gemm_bpack(pool, p, xg, wg, M, N, (size_t)K, rbias, yg, clamp, act_min, act_max);
+                conv_gemm_bpack(pool, p, xg, wg, M, N, (size_t)K, rbias, yg, e);
                 continue;
             }
             const float *B = xg;
@@ -277,10 +269,10 @@ static void conv2d_gemm(cml_threadpool *pool, const cml_conv2d_params *p, const 
             }
             if (wg.w16)
                 cml_k_gemm_f16a_rbias(pool, M, N, (size_t)K, wg.w16, (size_t)K, B, N, rbias, yg, N,
-                                      clamp, act_min, act_max);
+                                      e->clamp, e->lo, e->hi, e->round16);
             else
                 cml_k_gemm_f32_rbias(pool, M, N, (size_t)K, wg.w, (size_t)K, B, N, rbias, yg, N,
-                                     clamp, act_min, act_max);
+                                     e->clamp, e->lo, e->hi, e->round16);
         }
     }
 }
@@ -330,8 +322,8 @@ void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, cons
         return;
     }
     if (conv_c3(pool, p, x, w, bias, y, clamp, act_min, act_max, round16)) return;
-    conv2d_gemm(pool, p, x, (conv_wt){.w = w}, bias, y, scratch, clamp, act_min, act_max);
-    if (round16) conv_round16(pool, y, (size_t)(p->n * p->c_out * HWo));
+    cml_conv_epi e = {.clamp = clamp, .round16 = round16, .lo = act_min, .hi = act_max};
+    conv2d_gemm(pool, p, x, (conv_wt){.w = w}, bias, y, scratch, &e);
 }
 
 /* ---- fp16 weights -------------------------------------------------------------------
@@ -366,9 +358,9 @@ void cml_k_conv2d_w16_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, 
         cml_k_conv2d_epi_f32(pool, p, x, wf, bias, y, scratch, act_min, act_max, round16);
         return;
     }
-    bool clamp = act_min > -INFINITY || act_max < INFINITY;
-    conv2d_gemm(pool, p, x, (conv_wt){.w16 = w}, bias, y, scratch, clamp, act_min, act_max);
-    if (round16) conv_round16(pool, y, (size_t)(p->n * p->c_out * p->h_out * p->w_out));
+    cml_conv_epi e = {.clamp = act_min > -INFINITY || act_max < INFINITY, .round16 = round16,
+                      .lo = act_min, .hi = act_max};
+    conv2d_gemm(pool, p, x, (conv_wt){.w16 = w}, bias, y, scratch, &e);
 }
 
 void cml_k_conv2d_act_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,

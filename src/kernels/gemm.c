@@ -3,6 +3,7 @@
 
 #include "core/checked.h"
 #include "core/fp16.h"
+#include "kernels/dwconv.h"
 #include "kernels/gemm_common.h"
 #include "kernels/kinternal.h"
 
@@ -32,6 +33,7 @@ static CML_ALWAYS_INLINE void ukr_scalar_body(const int MR, size_t kc, const flo
             if (e->rbias) v += e->rbias[i];
             if (e->load_c) v += c[j];
             if (e->clamp) v = v > e->hi ? e->hi : v, v = v < e->lo ? e->lo : v;
+            if (e->round16) v = cml_round_fp16(v);
             c[j] = v;
         }
     }
@@ -71,6 +73,7 @@ const cml_gemm_kit cml_gemm_kit_scalar = {
     .small_t = {NULL, NULL},
     .small_t_max_m = 0,
     .small_col_align = 8,
+    .round16 = 1,
 };
 
 bool cml_k_gemm_takes_f16(void) {
@@ -102,6 +105,7 @@ typedef struct gemm_job {
     const float *rbias; /* per-row bias */
     bool clamp;
     float lo, hi;
+    bool round16; /* results rounded to fp16 after the clamp */
     const float *bias;
     float *C;
     size_t ldc;
@@ -171,6 +175,14 @@ static void widen_a(const gemm_job *g, size_t m0, size_t m1, size_t pc, size_t k
     for (size_t i = m0; i < m1; i++) vk->f16_to_f32(g->A16 + i * g->lda + pc, Ap + (i - m0) * kc, kc);
 }
 
+/* C[0:rows, 0:cols] (leading dimension ldc) rounded to fp16 as
+ * cml_k_conv_epi does at this level: for kits whose ukr does not round and
+ * after the small-M kernels. */
+static void round_rows(float *C, size_t ldc, size_t rows, size_t cols) {
+    static const cml_conv_epi round_only = {.round16 = true};
+    for (size_t i = 0; i < rows; i++) cml_k_conv_epi(&round_only, C + i * ldc, cols);
+}
+
 static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const cml_gemm_kit *kit = g->kit;
     const size_t MR = (size_t)kit->mr, NR = (size_t)kit->nr, KC = (size_t)kit->kc;
@@ -201,7 +213,9 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     .clamp = pc + kc == K && g->clamp,
                     .lo = g->lo,
                     .hi = g->hi,
+                    .round16 = pc + kc == K && g->round16 && kit->round16,
                 };
+                bool round_after = pc + kc == K && g->round16 && !kit->round16;
                 const char *next = g->packed && jr + NR < n1 ? packed_at(g, pc, jr + NR) : NULL;
                 size_t next_bytes = kc * NR * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
                 size_t tiles = (mend - mc + MR - 1) / MR, t = 0;
@@ -214,6 +228,7 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     const float *a = g->A16 ? Ap + (ir - mc) * kc : g->A + ir * g->lda + pc;
                     kit->ukr[mr](kc, a, g->A16 ? kc : g->lda, panel, g->C + ir * g->ldc + jr,
                                  g->ldc, nr, &e);
+                    if (round_after) round_rows(g->C + ir * g->ldc + jr, g->ldc, mr, nr);
                     if (mr < MR) ir -= MR - mr;
                 }
             }
@@ -244,6 +259,7 @@ static void gemm_small_task(void *ctx, size_t begin, size_t end) {
     else
         g->kit->small_n[g->b_f16](g->M, n1 - n0, g->K, g->A, g->lda, b_at(g, n0), g->ldb, bias,
                                   g->C + n0, g->ldc, g->accumulate);
+    if (g->round16) round_rows(g->C + n0, g->ldc, g->M, n1 - n0);
 }
 
 static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -292,6 +308,7 @@ static void gemm_rows_k0(const gemm_job *g) {
         float v = g->rbias ? g->rbias[i] : 0.0f;
         if (g->clamp) v = v > g->hi ? g->hi : v, v = v < g->lo ? g->lo : v;
         for (size_t j = 0; j < g->N; j++) g->C[i * g->ldc + j] = v;
+        if (g->round16) round_rows(g->C + i * g->ldc, g->ldc, 1, g->N);
     }
 }
 
@@ -338,11 +355,12 @@ void cml_k_gemm_f32_f16b(cml_threadpool *pool, size_t M, size_t N, size_t K, con
 
 void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                           size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
-                          float *C, size_t ldc, bool clamp, float lo, float hi) {
+                          float *C, size_t ldc, bool clamp, float lo, float hi,
+                          bool round16) {
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .bpack = bpack,
-        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C,
+        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .round16 = round16, .C = C,
         .ldc = ldc,
     };
     if (K == 0) {
@@ -354,11 +372,11 @@ void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, co
 
 void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
-                          size_t ldc, bool clamp, float lo, float hi) {
+                          size_t ldc, bool clamp, float lo, float hi, bool round16) {
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
-        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C, .ldc = ldc,
+        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .round16 = round16, .C = C, .ldc = ldc,
     };
     if (K == 0) {
         gemm_rows_k0(&g);
@@ -443,11 +461,12 @@ void cml_k_gemm_f32_packed(cml_threadpool *pool, size_t M, size_t N, size_t K, c
 
 void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
                            size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
-                           float *C, size_t ldc, bool clamp, float lo, float hi) {
+                           float *C, size_t ldc, bool clamp, float lo, float hi,
+                          bool round16) {
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A16 = A, .lda = lda, .bpack = bpack,
-        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C,
+        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .round16 = round16, .C = C,
         .ldc = ldc,
     };
     if (K == 0) {
@@ -459,11 +478,11 @@ void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, c
 
 void cml_k_gemm_f16a_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
                            size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
-                           size_t ldc, bool clamp, float lo, float hi) {
+                           size_t ldc, bool clamp, float lo, float hi, bool round16) {
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A16 = A, .lda = lda, .B = B, .ldb = ldb,
-        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C, .ldc = ldc,
+        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .round16 = round16, .C = C, .ldc = ldc,
     };
     if (K == 0) {
         gemm_rows_k0(&g);

@@ -47,6 +47,8 @@ static CML_ALWAYS_INLINE __m256 y_epi(__m256 v, __m256 bias, const cml_gemm_epi 
         v = _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
         v = _mm256_blendv_ps(v, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
     }
+    if (e->round16) /* as cml_k_conv_epi_avx2 */
+        v = _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     return v;
 }
 
@@ -378,4 +380,5 @@ const cml_gemm_kit cml_gemm_kit_avx2 = {
     .small_t = {small_t_y, small_t_y_h},
     .small_t_max_m = 8,
     .small_col_align = 32,
+    .round16 = 1,
 };

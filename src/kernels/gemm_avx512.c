@@ -35,6 +35,8 @@ static CML_ALWAYS_INLINE __m512 z_epi(__m512 v, __m512 bias, const cml_gemm_epi 
         v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ), v, hi);
         v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), v, lo);
     }
+    if (e->round16) /* as cml_k_conv_epi_avx512 */
+        v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     return v;
 }
 
@@ -393,4 +395,5 @@ const cml_gemm_kit cml_gemm_kit_avx512 = {
     .small_t = {small_t_z, small_t_z_h},
     .small_t_max_m = 8,
     .small_col_align = 64,
+    .round16 = 1,
 };
