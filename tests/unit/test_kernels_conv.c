@@ -139,7 +139,9 @@ static int check_conv(const cml_conv2d_params *p, bool transposed) {
 
 /* The fp16-weight conv (weights as fp16 bits) against the float conv on the
  * same weights widened: bit-identical at every ISA level, with and without
- * a pool, clamp and fp16 rounding of the output. 0 when it matches. */
+ * a pool, clamp and fp16 rounding of the output; and the conv with a fused
+ * residual add (float and fp16 weights) against that result plus the
+ * residual, rounded when round16. 0 when it matches. */
 static int check_conv_w16(const cml_conv2d_params *p) {
     size_t nx = (size_t)(p->n * p->c_in * p->h_in * p->w_in);
     size_t ny = (size_t)(p->n * p->c_out * p->h_out * p->w_out);
@@ -148,7 +150,9 @@ static int check_conv_w16(const cml_conv2d_params *p) {
     float *bias = malloc((size_t)p->c_out * sizeof *bias);
     uint16_t *w16 = malloc(nw * sizeof *w16);
     float *y = malloc((ny + 1) * sizeof *y), *want = malloc(ny * sizeof *want);
+    float *res = malloc(ny * sizeof *res), *wres = malloc(ny * sizeof *wres);
     tk_fill(x, nx, -1.0f, 1.0f);
+    tk_fill(res, ny, -3.0f, 3.0f);
     tk_fill(wf, nw, -1.0f, 1.0f);
     tk_fill(bias, (size_t)p->c_out, -1.0f, 1.0f);
     for (size_t i = 0; i < nw; i++) w16[i] = cml_fp32_to_fp16(wf[i]), wf[i] = cml_fp16_to_fp32(w16[i]);
@@ -165,9 +169,19 @@ static int check_conv_w16(const cml_conv2d_params *p) {
             for (size_t i = 0; i < ny; i++) y[i] = NAN;
             y[ny] = 4321.0f;
             cml_k_conv2d_w16_epi_f32(g_pools[pi], p, x, w16, b, y, scratch, lo, hi, round16);
-            if (y[ny] != 4321.0f || memcmp(y, want, ny * sizeof *y) != 0) {
+            int bad = y[ny] != 4321.0f || memcmp(y, want, ny * sizeof *y) != 0;
+            /* the residual add fused in, float and fp16 weights */
+            for (size_t i = 0; i < ny; i++)
+                wres[i] = round16 ? cml_round_fp16(want[i] + res[i]) : want[i] + res[i];
+            for (int h = 0; h < 2; h++) {
+                for (size_t i = 0; i < ny; i++) y[i] = NAN;
+                cml_k_conv2d_res_f32(g_pools[pi], p, x, h ? (const void *)w16 : (const void *)wf,
+                                     h != 0, b, res, y, scratch, lo, hi, round16);
+                bad += y[ny] != 4321.0f || memcmp(y, wres, ny * sizeof *y) != 0;
+            }
+            if (bad) {
                 if (failures < 3)
-                    fprintf(stderr, "conv w16 lvl %d pool %d: c%lld->%lld g%lld %lldx%lld k%lldx%lld differs\n",
+                    fprintf(stderr, "conv w16/res lvl %d pool %d: c%lld->%lld g%lld %lldx%lld k%lldx%lld differs\n",
                             lvl, pi, (long long)p->c_in, (long long)p->c_out, (long long)p->groups,
                             (long long)p->h_in, (long long)p->w_in, (long long)p->k_h, (long long)p->k_w);
                 failures++;
@@ -175,7 +189,7 @@ static int check_conv_w16(const cml_conv2d_params *p) {
         }
     }
     tk_set_level(-1);
-    free(x), free(wf), free(bias), free(w16), free(y), free(want), free(scratch);
+    free(x), free(wf), free(bias), free(w16), free(y), free(want), free(scratch), free(res), free(wres);
     return failures;
 }
 

@@ -367,14 +367,14 @@ static void test_gemm_f16a(cml_threadpool **pools, int npools) {
                     bool clamp = v == 2;
                     if (v == 0) {
                         cml_k_gemm_f32_bpack(pools[pi], M, N, K, Af, lda, bp_pack, &bc, rb, Cw, N,
-                                             false, 0, 0, false);
+                                             false, 0, 0, false, NULL);
                         cml_k_gemm_f16a_bpack(pools[pi], M, N, K, Ah, lda, bp_pack, &bc, rb, Ch, N,
-                                              false, 0, 0, false);
+                                              false, 0, 0, false, NULL);
                     } else {
                         cml_k_gemm_f32_rbias(pools[pi], M, N, K, Af, lda, B, N, rb, Cw, N, clamp,
-                                             -0.5f, 0.5f, false);
+                                             -0.5f, 0.5f, false, NULL);
                         cml_k_gemm_f16a_rbias(pools[pi], M, N, K, Ah, lda, B, N, rb, Ch, N, clamp,
-                                              -0.5f, 0.5f, false);
+                                              -0.5f, 0.5f, false, NULL);
                     }
                     if (memcmp(Cw, Ch, M * N * sizeof *Cw) != 0) {
                         fprintf(stderr, "f16a mismatch lvl=%d pool=%d v=%d M=%zu N=%zu K=%zu\n", lvl,
@@ -389,27 +389,46 @@ static void test_gemm_f16a(cml_threadpool **pools, int npools) {
     CHECK_MSG(failed == 0, "%d fp16-A gemm calls differ from the float-A gemm", failed);
 }
 
-/* The fused fp16 rounding (round16) of the conv gemms equals the unfused
- * call's results rounded afterwards (cml_round_fp16), bit for bit, at every
- * level, for float and fp16 A, the packed, bpack and small-M paths (no row
- * bias, no clamp, M <= 4), with and without clamp, and K == 0. */
+/* The fused epilogue of the conv gemms -- fp16 rounding (round16) and a
+ * residual add (res) -- equals the unfused call's results finished
+ * afterwards (rounded with cml_round_fp16, res added, rounded again), bit
+ * for bit, at every level, for float and fp16 A, the packed, bpack and
+ * small-M paths (no row bias, no clamp, M <= 4), with and without clamp,
+ * and K == 0. */
 static void g16_call(cml_threadpool *pool, size_t M, size_t N, size_t K, const void *A, size_t lda,
-                     const float *B, const float *rb, float *C, int v, bool r16, bool half) {
+                     const float *B, const float *rb, float *C, int v, bool r16, const float *res,
+                     bool half) {
     bp_ctx bc = {B, N};
     const float *r = v == 1 ? NULL : rb;
     bool clamp = v == 2;
     if (v == 3 && half)
         cml_k_gemm_f16a_bpack(pool, M, N, K, (const uint16_t *)A, lda, bp_pack, &bc, r, C, N, true,
-                              -0.5f, 0.5f, r16);
+                              -0.5f, 0.5f, r16, res);
     else if (v == 3)
         cml_k_gemm_f32_bpack(pool, M, N, K, (const float *)A, lda, bp_pack, &bc, r, C, N, true,
-                             -0.5f, 0.5f, r16);
+                             -0.5f, 0.5f, r16, res);
     else if (half)
         cml_k_gemm_f16a_rbias(pool, M, N, K, (const uint16_t *)A, lda, B, N, r, C, N, clamp, -0.5f,
-                              0.5f, r16);
+                              0.5f, r16, res);
     else
         cml_k_gemm_f32_rbias(pool, M, N, K, (const float *)A, lda, B, N, r, C, N, clamp, -0.5f,
-                             0.5f, r16);
+                             0.5f, r16, res);
+}
+
+/* One fused call against the unfused one finished by hand; 0 when equal. */
+static int g16_case(cml_threadpool *pool, size_t M, size_t N, size_t K, const void *A, size_t lda,
+                    const float *B, const float *rb, const float *R, float *Cw, float *Cr, int v,
+                    int mode, bool half) {
+    bool r16 = mode != 2;
+    const float *res = mode ? R : NULL;
+    g16_call(pool, M, N, K, A, lda, B, rb, Cw, v, false, NULL, half);
+    for (size_t i = 0; i < M * N; i++) {
+        float x = r16 ? cml_round_fp16(Cw[i]) : Cw[i];
+        if (res) x = r16 ? cml_round_fp16(x + res[i]) : x + res[i];
+        Cw[i] = x;
+    }
+    g16_call(pool, M, N, K, A, lda, B, rb, Cr, v, r16, res, half);
+    return memcmp(Cw, Cr, M * N * sizeof *Cw) != 0;
 }
 
 static void test_gemm_round16(cml_threadpool **pools, int npools) {
@@ -421,29 +440,29 @@ static void test_gemm_round16(cml_threadpool **pools, int npools) {
         uint16_t *Ah = malloc(M * lda * sizeof *Ah);
         float *Af = malloc(M * lda * sizeof *Af), *B = malloc((K * N + 1) * sizeof *B);
         float *rb = malloc(M * sizeof *rb), *Cw = malloc(M * N * sizeof *Cw), *Cr = malloc(M * N * sizeof *Cr);
+        float *R = malloc(M * N * sizeof *R);
         for (size_t i = 0; i < M * lda; i++) Af[i] = cml_fp16_to_fp32(Ah[i] = rand_half());
         tk_fill(B, K * N, -4.0f, 4.0f);
         tk_fill(rb, M, -1.0f, 1.0f);
+        tk_fill(R, M * N, -3.0f, 3.0f);
         for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
             tk_set_level(lvl);
             for (int pi = 0; pi < npools; pi++)
-                for (int v = 0; v < 8; v++) {
-                    bool half = v >= 4;
-                    const void *A = half ? (const void *)Ah : (const void *)Af;
-                    g16_call(pools[pi], M, N, K, A, lda, B, rb, Cw, v % 4, false, half);
-                    for (size_t i = 0; i < M * N; i++) Cw[i] = cml_round_fp16(Cw[i]);
-                    g16_call(pools[pi], M, N, K, A, lda, B, rb, Cr, v % 4, true, half);
-                    if (memcmp(Cw, Cr, M * N * sizeof *Cw) != 0) {
-                        fprintf(stderr, "round16 mismatch lvl=%d pool=%d v=%d M=%zu N=%zu K=%zu\n",
-                                lvl, pi, v, M, N, K);
-                        failed++;
+                for (int v = 0; v < 8; v++)
+                    for (int mode = 0; mode < 3; mode++) { /* round16; + res; res only */
+                        bool half = v >= 4;
+                        const void *A = half ? (const void *)Ah : (const void *)Af;
+                        if (g16_case(pools[pi], M, N, K, A, lda, B, rb, R, Cw, Cr, v % 4, mode, half)) {
+                            fprintf(stderr, "fused epilogue mismatch lvl=%d pool=%d v=%d mode=%d M=%zu N=%zu K=%zu\n",
+                                    lvl, pi, v, mode, M, N, K);
+                            failed++;
+                        }
                     }
-                }
         }
         tk_set_level(-1);
-        free(Ah), free(Af), free(B), free(rb), free(Cw), free(Cr);
+        free(Ah), free(Af), free(B), free(rb), free(Cw), free(Cr), free(R);
     }
-    CHECK_MSG(failed == 0, "%d gemms with fused fp16 rounding differ from rounding after", failed);
+    CHECK_MSG(failed == 0, "%d gemms with a fused epilogue differ from finishing after", failed);
 }
 
 /* ---- thread pool --------------------------------------------------------------------- */
