@@ -954,6 +954,7 @@ static cml_status compile(compiler *c, const Cml__Coreml__MILSpec__Function *fn)
     cml_mil_compressed_release(g);
     CML_TRY(cml_mil_prepack_linear(g, c->err));
     cml_mil_fuse_activations(g);
+    cml_mil_fuse_residual(g);
     cml_mil_state_inplace(g); /* state_inplace.h: KV-cache updates without copies */
     for (uint32_t i = 0; i < g->main.noutputs; i++) {
         const cml_mil_value *v = &g->values[g->main.outputs[i]];

@@ -89,7 +89,8 @@ cml_status cml_milop_conv_declare(cml_mil_ctx *ctx, cml_mil_node *node,
 cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
                                   const cml_milop_conv_geom *g, const cml_mil_value *x,
                                   const int64_t *ws, const void *w, bool w16,
-                                  const cml_mil_value *bias, float act_min, float act_max) {
+                                  const cml_mil_value *bias, const cml_mil_value *res,
+                                  float act_min, float act_max) {
     cml_mil_value *out = cml_mil_out(ctx, node, 0);
     cml_conv2d_params p;
     if (x->shape[1] != ws[1] * g->groups || !cml_milop_conv_params(g, x->shape, ws, &p))
@@ -105,7 +106,14 @@ cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
         return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
     bool round16 = out->fp16 && out->dtype == CML_DTYPE_FLOAT32;
     const float *b = bias ? bias->data : NULL;
-    if (w16)
+    if (res) {
+        if (res->rank != out->rank ||
+            memcmp(res->shape, out->shape, sizeof(int64_t) * (size_t)out->rank) != 0)
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                                "the fused residual add's operand no longer has the conv's shape");
+        cml_k_conv2d_res_f32(ctx->pool, &p, x->data, w, w16, b, res->data, out->data, scratch,
+                             act_min, act_max, round16);
+    } else if (w16)
         cml_k_conv2d_w16_epi_f32(ctx->pool, &p, x->data, w, b, out->data, scratch, act_min,
                                  act_max, round16);
     else
