@@ -60,9 +60,41 @@ static CML_ALWAYS_INLINE __m256 y_epi(__m256 v, __m256 bias, const cml_gemm_epi 
     return v;
 }
 
+/* The tile for nr <= 8 (a panel's last columns): the left half only, the
+ * same per-column sums as ukr_body. */
+static CML_ALWAYS_INLINE void ukr_half(const int MR, size_t kc, const float *A, size_t lda,
+                                       const float *Bp, float *C, size_t ldc, size_t nr,
+                                       const cml_gemm_epi *e) {
+    __m256 c0[Y_MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) c0[i] = _mm256_setzero_ps();
+    const float *a = A;
+    for (size_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(Bp);
+        Bp += Y_NR;
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++)
+            c0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (size_t)i * lda), b0, c0[i]);
+        a++;
+    }
+    __m256i m0 = tail_mask8(nr);
+    __m256 bias0 = e->bias ? _mm256_maskload_ps(e->bias, m0) : _mm256_setzero_ps();
+    __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        float *c = C + (size_t)i * ldc;
+        const float *r = e->res ? e->res + (size_t)i * ldc : NULL;
+        _mm256_maskstore_ps(c, m0, y_epi(c0[i], bias0, e, i, m0, 0, c, r, lo, hi));
+    }
+}
+
 static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, size_t lda,
                                        const float *Bp, float *C, size_t ldc, size_t nr,
                                        const cml_gemm_epi *e) {
+    if (nr <= 8) {
+        ukr_half(MR, kc, A, lda, Bp, C, ldc, nr, e);
+        return;
+    }
     __m256 c0[Y_MR], c1[Y_MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
