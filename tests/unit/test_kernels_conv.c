@@ -247,7 +247,7 @@ static void test_conv2d(void) {
         if (!random_conv(&p, t % 4)) continue;
         cases++;
         if (check_conv(&p, false)) failed++;
-        if (check_conv_w16(&p)) failed++;
+        if (t % 3 == 0 && check_conv_w16(&p)) failed++; /* a third: qemu runs are slow */
     }
     /* MobileNet-like shapes */
     cml_conv2d_params fixed[] = {
