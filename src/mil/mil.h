@@ -18,7 +18,8 @@
  * gives the same results as fp16 storage with rounding at op boundaries (what
  * Core ML does), while letting one fp32 kernel layer serve both precisions.
  * fp16 constants stay fp16 (`half`) where every reader takes fp16 weights
- * (linear's weight, matmul's y: widened exactly inside the gemm) and are
+ * (linear's weight, matmul's y, conv's weight: widened exactly inside the
+ * gemm) and are
  * widened once at load elsewhere. Boundary conversion (fp16 model I/O) uses
  * F16C where available.
  *
@@ -73,8 +74,9 @@ typedef struct cml_mil_value {
     bool packed_signed;
     /* fp16 constants kept as stored (compile.c): when half is set, data holds
      * IEEE fp16 bits (uint16_t, capacity = 2 bytes per element) while dtype
-     * stays FLOAT32 with fp16 set; only linear's `weight` and matmul's `y`
-     * read such a value (any other reader gets it widened at load). */
+     * stays FLOAT32 with fp16 set; only linear's `weight`, matmul's `y` and
+     * a 1-D / 2-D conv's `weight` read such a value (any other reader gets
+     * it widened at load). */
     bool half;
     /* Prepacked at load (ops_linear.c cml_mil_prepack_linear): when gemm_nr
      * is set, data holds the weight as cml_k_gemm_pack_b panels of that
