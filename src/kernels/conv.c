@@ -211,44 +211,54 @@ static void conv_bpack(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, fl
     }
 }
 
-/* ---- fp16 rounding of a gemm conv's output ------------------------------------------ */
-
-static void round_chunks(void *ctx, size_t begin, size_t end) {
-    static const cml_conv_epi round_only = {.round16 = true};
-    cml_k_conv_epi(&round_only, (float *)ctx + begin, end - begin);
-}
-
-static void conv_round16(cml_threadpool *pool, float *y, size_t n) {
-    cml_parallel_for(pool, n, 16384, round_chunks, y);
-}
-
 /* ---- conv2d --------------------------------------------------------------------- */
 
+/* The weight of a gemm conv: floats, or fp16 bits (w16 set). */
+typedef struct conv_wt {
+    const float *w;
+    const uint16_t *w16;
+} conv_wt;
+
+/* One group's gemm with op(B) packed on the fly from xg (implicit im2col). */
+static void conv_gemm_bpack(cml_threadpool *pool, const cml_conv2d_params *p, const float *xg,
+                            conv_wt wg, size_t M, size_t N, size_t K, const float *rbias,
+                            float *yg, const cml_conv_epi *e, const float *res) {
+    conv_pack_ctx pc;
+    pc.p = p;
+    pc.x = xg;
+    for (int64_t kw = 0; kw < p->k_w; kw++)
+        valid_range(kw * dil_or_1(p->dilation_w) - p->pad_left, p->stride_w, p->w_in, p->w_out,
+                    &pc.lo[kw], &pc.hi[kw]);
+    if (wg.w16)
+        cml_k_gemm_f16a_bpack(pool, M, N, K, wg.w16, K, conv_bpack, &pc, rbias, yg, N, e->clamp,
+                              e->lo, e->hi, e->round16, res);
+    else
+        cml_k_gemm_f32_bpack(pool, M, N, K, wg.w, K, conv_bpack, &pc, rbias, yg, N, e->clamp, e->lo,
+                             e->hi, e->round16, res);
+}
+
 /* Every group of every image as one gemm (pointwise: x itself; else im2col
- * packed on the fly, or materialized in scratch for very wide kernels). */
+ * packed on the fly, or materialized in scratch for very wide kernels),
+ * with the epilogue e (clamp, fp16 rounding) applied as tiles are stored. */
 static void conv2d_gemm(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
-                        const float *w, const float *bias, float *y, void *scratch, bool clamp,
-                        float act_min, float act_max) {
+                        conv_wt w, const float *bias, float *y, void *scratch,
+                        const cml_conv_epi *e, const float *res) {
     int64_t HWo = p->h_out * p->w_out, HWi = p->h_in * p->w_in;
     int64_t cin_g = p->c_in / p->groups, cout_g = p->c_out / p->groups;
     int64_t K = cin_g * p->k_h * p->k_w;
+    size_t M = (size_t)cout_g, N = (size_t)HWo;
     bool pointwise = conv_is_pointwise(p);
     float *col = scratch;
     for (int64_t b = 0; b < p->n; b++) {
         for (int64_t g = 0; g < p->groups; g++) {
             const float *xg = x + (b * p->c_in + g * cin_g) * HWi;
-            const float *wg = w + g * cout_g * K;
+            conv_wt wg = {.w = w.w ? w.w + g * cout_g * K : NULL,
+                          .w16 = w.w16 ? w.w16 + g * cout_g * K : NULL};
             float *yg = y + (b * p->c_out + g * cout_g) * HWo;
+            const float *rg = res ? res + (b * p->c_out + g * cout_g) * HWo : NULL;
             const float *rbias = bias ? bias + g * cout_g : NULL;
             if (!pointwise && !conv_needs_im2col(p)) {
-                conv_pack_ctx pc;
-                pc.p = p;
-                pc.x = xg;
-                for (int64_t kw = 0; kw < p->k_w; kw++)
-                    valid_range(kw * dil_or_1(p->dilation_w) - p->pad_left, p->stride_w, p->w_in,
-                                p->w_out, &pc.lo[kw], &pc.hi[kw]);
-                cml_k_gemm_f32_bpack(pool, (size_t)cout_g, (size_t)HWo, (size_t)K, wg, (size_t)K,
-                                     conv_bpack, &pc, rbias, yg, (size_t)HWo, clamp, act_min, act_max);
+                conv_gemm_bpack(pool, p, xg, wg, M, N, (size_t)K, rbias, yg, e, rg);
                 continue;
             }
             const float *B = xg;
@@ -258,8 +268,12 @@ static void conv2d_gemm(cml_threadpool *pool, const cml_conv2d_params *p, const 
                 cml_parallel_for(pool, (size_t)K, grain, im2col_rows, &j);
                 B = col;
             }
-            cml_k_gemm_f32_rbias(pool, (size_t)cout_g, (size_t)HWo, (size_t)K, wg, (size_t)K, B,
-                                 (size_t)HWo, rbias, yg, (size_t)HWo, clamp, act_min, act_max);
+            if (wg.w16)
+                cml_k_gemm_f16a_rbias(pool, M, N, (size_t)K, wg.w16, (size_t)K, B, N, rbias, yg, N,
+                                      e->clamp, e->lo, e->hi, e->round16, rg);
+            else
+                cml_k_gemm_f32_rbias(pool, M, N, (size_t)K, wg.w, (size_t)K, B, N, rbias, yg, N,
+                                     e->clamp, e->lo, e->hi, e->round16, rg);
         }
     }
 }
@@ -292,25 +306,106 @@ static bool conv_c3(cml_threadpool *pool, const cml_conv2d_params *p, const floa
     return true;
 }
 
+/* ---- residual add after the direct paths ------------------------------------------- */
+
+typedef struct res_job {
+    float *y;
+    const float *res;
+    bool round16;
+} res_job;
+
+static void res_chunks(void *ctx, size_t begin, size_t end) {
+    static const cml_conv_epi round_only = {.round16 = true};
+    const res_job *j = ctx;
+    for (size_t i = begin; i < end; i++) j->y[i] += j->res[i];
+    if (j->round16) cml_k_conv_epi(&round_only, j->y + begin, end - begin);
+}
+
+/* ---- fp16 weights -------------------------------------------------------------------
+ * The gemm paths read fp16 A directly (cml_k_gemm_f16a_*, bit-identical to
+ * the float calls). The paths that read float weights -- direct, the 3x3
+ * first-layer kernel, and a gemm of at most CML_GEMM_SMALL_M_MAX rows per
+ * group, which the float call may run on its small-M kernel -- get the
+ * whole weight widened into scratch, after the im2col columns. */
+
+static bool conv_w16_widens(const cml_conv2d_params *p) {
+    return conv_is_direct(p) || cml_k_c3_fits(p) || p->c_out / p->groups <= CML_GEMM_SMALL_M_MAX;
+}
+
+static size_t conv_w16_offset(const cml_conv2d_params *p) {
+    return (cml_k_conv2d_scratch_size(p) + 63) / 64 * 64;
+}
+
+size_t cml_k_conv2d_w16_scratch_size(const cml_conv2d_params *p) {
+    if (p->groups <= 0 || !conv_w16_widens(p)) return cml_k_conv2d_scratch_size(p);
+    int64_t n = p->c_out * (p->c_in / p->groups) * p->k_h * p->k_w;
+    return conv_w16_offset(p) + (size_t)(n > 0 ? n : 0) * sizeof(float);
+}
+
+/* ---- conv2d entry ------------------------------------------------------------------ */
+
+/* The direct paths (depthwise, 3x3 first layers) when they apply; false:
+ * use the gemm. */
+static bool conv2d_direct(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                          const float *w, const float *bias, float *y, const cml_conv_epi *e) {
+    if (!conv_is_direct(p))
+        return conv_c3(pool, p, x, w, bias, y, e->clamp, e->lo, e->hi, e->round16);
+    direct_job j = {.dj = {.p = p, .x = x, .w = w, .bias = bias, .y = y, .epi = *e},
+                    .dw3 = cml_k_dw3_fits(p) ? cml_k_dw3_planes() : NULL};
+    size_t groups = ((size_t)(p->n * p->c_out) + DIRECT_GROUP - 1) / DIRECT_GROUP;
+    size_t work = (size_t)(p->h_out * p->w_out * p->k_h * p->k_w) * DIRECT_GROUP; /* taps */
+    cml_parallel_for(pool, groups, cml_k_max(1, 65536 / cml_k_max(work, 1)), direct_groups, &j);
+    return true;
+}
+
+/* Every conv2d entry: fp16 weights widened into scratch where a path needs
+ * floats, the direct paths (then the residual in a pass), else the gemm
+ * with the whole epilogue fused. */
+static void conv2d_run(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                       conv_wt w, const float *bias, float *y, void *scratch,
+                       const cml_conv_epi *e, const float *res) {
+    if (p->n <= 0 || p->c_out <= 0 || p->h_out <= 0 || p->w_out <= 0 || p->groups <= 0) return;
+    if (w.w16 && conv_w16_widens(p)) {
+        float *wf = (float *)((char *)scratch + conv_w16_offset(p));
+        size_t n = (size_t)(p->c_out * (p->c_in / p->groups) * p->k_h * p->k_w);
+        cml_k_vec_kit()->f16_to_f32(w.w16, wf, n);
+        w = (conv_wt){.w = wf};
+    }
+    if (w.w && conv2d_direct(pool, p, x, w.w, bias, y, e)) {
+        if (!res) return;
+        res_job j = {.y = y, .res = res, .round16 = e->round16};
+        cml_parallel_for(pool, (size_t)(p->n * p->c_out * p->h_out * p->w_out), 16384, res_chunks, &j);
+        return;
+    }
+    conv2d_gemm(pool, p, x, w, bias, y, scratch, e, res);
+}
+
+static cml_conv_epi conv_epi_of(float act_min, float act_max, bool round16) {
+    cml_conv_epi e = {.clamp = act_min > -INFINITY || act_max < INFINITY, .round16 = round16,
+                      .lo = act_min, .hi = act_max};
+    return e;
+}
+
 void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
                           const float *w, const float *bias, float *y, void *scratch, float act_min,
                           float act_max, bool round16) {
-    if (p->n <= 0 || p->c_out <= 0 || p->h_out <= 0 || p->w_out <= 0 || p->groups <= 0) return;
-    bool clamp = act_min > -INFINITY || act_max < INFINITY;
-    int64_t HWo = p->h_out * p->w_out;
-    if (conv_is_direct(p)) {
-        direct_job j = {
-            .dj = {.p = p, .x = x, .w = w, .bias = bias, .y = y,
-                   .epi = {.clamp = clamp, .round16 = round16, .lo = act_min, .hi = act_max}},
-            .dw3 = cml_k_dw3_fits(p) ? cml_k_dw3_planes() : NULL};
-        size_t groups = ((size_t)(p->n * p->c_out) + DIRECT_GROUP - 1) / DIRECT_GROUP;
-        size_t work = (size_t)(HWo * p->k_h * p->k_w) * DIRECT_GROUP; /* taps per group */
-        cml_parallel_for(pool, groups, cml_k_max(1, 65536 / cml_k_max(work, 1)), direct_groups, &j);
-        return;
-    }
-    if (conv_c3(pool, p, x, w, bias, y, clamp, act_min, act_max, round16)) return;
-    conv2d_gemm(pool, p, x, w, bias, y, scratch, clamp, act_min, act_max);
-    if (round16) conv_round16(pool, y, (size_t)(p->n * p->c_out * HWo));
+    cml_conv_epi e = conv_epi_of(act_min, act_max, round16);
+    conv2d_run(pool, p, x, (conv_wt){.w = w}, bias, y, scratch, &e, NULL);
+}
+
+void cml_k_conv2d_w16_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                              const uint16_t *w, const float *bias, float *y, void *scratch,
+                              float act_min, float act_max, bool round16) {
+    cml_conv_epi e = conv_epi_of(act_min, act_max, round16);
+    conv2d_run(pool, p, x, (conv_wt){.w16 = w}, bias, y, scratch, &e, NULL);
+}
+
+void cml_k_conv2d_res_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                          const void *w, bool w16, const float *bias, const float *residual,
+                          float *y, void *scratch, float act_min, float act_max, bool round16) {
+    cml_conv_epi e = conv_epi_of(act_min, act_max, round16);
+    conv_wt wt = {.w = w16 ? NULL : w, .w16 = w16 ? w : NULL};
+    conv2d_run(pool, p, x, wt, bias, y, scratch, &e, residual);
 }
 
 void cml_k_conv2d_act_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,

@@ -3,6 +3,7 @@
 
 #include "core/checked.h"
 #include "core/fp16.h"
+#include "kernels/dwconv.h"
 #include "kernels/gemm_common.h"
 #include "kernels/kinternal.h"
 
@@ -32,6 +33,11 @@ static CML_ALWAYS_INLINE void ukr_scalar_body(const int MR, size_t kc, const flo
             if (e->rbias) v += e->rbias[i];
             if (e->load_c) v += c[j];
             if (e->clamp) v = v > e->hi ? e->hi : v, v = v < e->lo ? e->lo : v;
+            if (e->round16) v = cml_round_fp16(v);
+            if (e->res) {
+                v += e->res[(size_t)i * ldc + j];
+                if (e->round16) v = cml_round_fp16(v);
+            }
             c[j] = v;
         }
     }
@@ -71,6 +77,7 @@ const cml_gemm_kit cml_gemm_kit_scalar = {
     .small_t = {NULL, NULL},
     .small_t_max_m = 0,
     .small_col_align = 8,
+    .round16 = 1,
 };
 
 bool cml_k_gemm_takes_f16(void) {
@@ -102,6 +109,8 @@ typedef struct gemm_job {
     const float *rbias; /* per-row bias */
     bool clamp;
     float lo, hi;
+    bool round16;     /* results rounded to fp16 after the clamp */
+    const float *res; /* residual added last (leading dimension ldc) */
     const float *bias;
     float *C;
     size_t ldc;
@@ -158,27 +167,50 @@ static const float *packed_panel(const gemm_job *g, size_t pc, size_t kc, size_t
     return Bp;
 }
 
-/* Rows [ir, ir+mr) x columns [pc, pc+kc) of an fp16 A widened into Ap
+/* fp16 A is widened one MC x KC block at a time into a stack buffer of
+ * GEMM_A16_FLOATS (48 rows of KC 256: a multiple of every kit's MR), so
+ * each weight is widened once per block of columns rather than once per
+ * register tile. */
+#define GEMM_A16_FLOATS (48 * 256)
+
+/* Rows [m0, m1) x columns [pc, pc+kc) of an fp16 A widened into Ap
  * (leading dimension kc). */
-static const float *widen_a(const gemm_job *g, size_t ir, size_t mr, size_t pc, size_t kc,
-                            float *Ap) {
+static void widen_a(const gemm_job *g, size_t m0, size_t m1, size_t pc, size_t kc, float *Ap) {
     const cml_vec_kit *vk = cml_k_vec_kit();
-    for (size_t i = 0; i < mr; i++) vk->f16_to_f32(g->A16 + (ir + i) * g->lda + pc, Ap + i * kc, kc);
-    return Ap;
+    for (size_t i = m0; i < m1; i++)
+        vk->f16_to_f32(g->A16 + i * g->lda + pc, Ap + (i - m0) * kc, kc);
+}
+
+/* Rows [i0, i0+rows) x columns [j0, j0+cols) of C finished in the driver
+ * (for kits whose ukr does not apply round16 / res, after the small-M
+ * kernels and K == 0): rounded to fp16 as cml_k_conv_epi does at this
+ * level, then the residual added and the sum rounded again. */
+static void finish_rows(const gemm_job *g, size_t i0, size_t j0, size_t rows, size_t cols) {
+    static const cml_conv_epi round_only = {.round16 = true};
+    if (!g->round16 && !g->res) return;
+    for (size_t i = i0; i < i0 + rows; i++) {
+        float *c = g->C + i * g->ldc + j0;
+        if (g->round16) cml_k_conv_epi(&round_only, c, cols);
+        if (!g->res) continue;
+        const float *r = g->res + i * g->ldc + j0;
+        for (size_t j = 0; j < cols; j++) c[j] += r[j];
+        if (g->round16) cml_k_conv_epi(&round_only, c, cols);
+    }
 }
 
 static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const cml_gemm_kit *kit = g->kit;
     const size_t MR = (size_t)kit->mr, NR = (size_t)kit->nr, KC = (size_t)kit->kc;
-    const size_t MC = cml_k_max(MR, (GEMM_MC_TARGET / MR) * MR);
+    const size_t MC = cml_k_max(MR, ((g->A16 ? GEMM_A16_FLOATS / KC : GEMM_MC_TARGET) / MR) * MR);
     float Bp[GEMM_PACK_FLOATS] CML_ALIGNED(64);
-    float Ap[CML_GEMM_MAX_MR * CML_GEMM_MAX_KC] CML_ALIGNED(64); /* fp16 A only */
+    float Ap[GEMM_A16_FLOATS] CML_ALIGNED(64); /* fp16 A only */
     const size_t K = g->K;
     for (size_t pc = 0; pc < K; pc += KC) {
         size_t kc = cml_k_min(KC, K - pc);
         bool first = pc == 0;
         for (size_t mc = m0; mc < m1; mc += MC) {
             size_t mend = cml_k_min(m1, mc + MC);
+            if (g->A16) widen_a(g, mc, mend, pc, kc, Ap);
             for (size_t jr = n0; jr < n1; jr += NR) {
                 size_t nr = cml_k_min(NR, n1 - jr);
                 const float *panel = Bp;
@@ -196,7 +228,9 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     .clamp = pc + kc == K && g->clamp,
                     .lo = g->lo,
                     .hi = g->hi,
+                    .round16 = pc + kc == K && g->round16 && kit->round16,
                 };
+                bool last = pc + kc == K, finish_after = last && !kit->round16;
                 const char *next = g->packed && jr + NR < n1 ? packed_at(g, pc, jr + NR) : NULL;
                 size_t next_bytes = kc * NR * (g->b_f16 ? sizeof(uint16_t) : sizeof(float));
                 size_t tiles = (mend - mc + MR - 1) / MR, t = 0;
@@ -205,10 +239,12 @@ static void gemm_block(const gemm_job *g, size_t m0, size_t m1, size_t n0, size_
                     /* 8 rows left with MR 6 run as 4 + 4, not 6 + 2 */
                     size_t mr = rows > MR && rows < 2 * MR ? (rows + 1) / 2 : cml_k_min(MR, rows);
                     e.rbias = first && g->rbias ? g->rbias + ir : NULL;
+                    e.res = last && g->res && !finish_after ? g->res + ir * g->ldc + jr : NULL;
                     if (next) prefetch_part(next, next_bytes, t, tiles);
-                    const float *a = g->A16 ? widen_a(g, ir, mr, pc, kc, Ap) : g->A + ir * g->lda + pc;
+                    const float *a = g->A16 ? Ap + (ir - mc) * kc : g->A + ir * g->lda + pc;
                     kit->ukr[mr](kc, a, g->A16 ? kc : g->lda, panel, g->C + ir * g->ldc + jr,
                                  g->ldc, nr, &e);
+                    if (finish_after) finish_rows(g, ir, jr, mr, nr);
                     if (mr < MR) ir -= MR - mr;
                 }
             }
@@ -239,6 +275,7 @@ static void gemm_small_task(void *ctx, size_t begin, size_t end) {
     else
         g->kit->small_n[g->b_f16](g->M, n1 - n0, g->K, g->A, g->lda, b_at(g, n0), g->ldb, bias,
                                   g->C + n0, g->ldc, g->accumulate);
+    finish_rows(g, 0, n0, g->M, n1 - n0);
 }
 
 static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -287,6 +324,7 @@ static void gemm_rows_k0(const gemm_job *g) {
         float v = g->rbias ? g->rbias[i] : 0.0f;
         if (g->clamp) v = v > g->hi ? g->hi : v, v = v < g->lo ? g->lo : v;
         for (size_t j = 0; j < g->N; j++) g->C[i * g->ldc + j] = v;
+        finish_rows(g, i, 0, 1, g->N);
     }
 }
 
@@ -333,11 +371,13 @@ void cml_k_gemm_f32_f16b(cml_threadpool *pool, size_t M, size_t N, size_t K, con
 
 void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                           size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
-                          float *C, size_t ldc, bool clamp, float lo, float hi) {
+                          float *C, size_t ldc, bool clamp, float lo, float hi,
+                          bool round16, const float *res) {
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .bpack = bpack,
-        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C,
+        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi,
+        .round16 = round16, .res = res, .C = C,
         .ldc = ldc,
     };
     if (K == 0) {
@@ -349,11 +389,13 @@ void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, co
 
 void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
-                          size_t ldc, bool clamp, float lo, float hi) {
+                          size_t ldc, bool clamp, float lo, float hi, bool round16,
+                          const float *res) {
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
-        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C, .ldc = ldc,
+        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi,
+        .round16 = round16, .res = res, .C = C, .ldc = ldc,
     };
     if (K == 0) {
         gemm_rows_k0(&g);
@@ -438,11 +480,13 @@ void cml_k_gemm_f32_packed(cml_threadpool *pool, size_t M, size_t N, size_t K, c
 
 void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
                            size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
-                           float *C, size_t ldc, bool clamp, float lo, float hi) {
+                           float *C, size_t ldc, bool clamp, float lo, float hi,
+                           bool round16, const float *res) {
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A16 = A, .lda = lda, .bpack = bpack,
-        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C,
+        .bpack_ctx = bpack_ctx, .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi,
+        .round16 = round16, .res = res, .C = C,
         .ldc = ldc,
     };
     if (K == 0) {
@@ -454,11 +498,13 @@ void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, c
 
 void cml_k_gemm_f16a_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
                            size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
-                           size_t ldc, bool clamp, float lo, float hi) {
+                           size_t ldc, bool clamp, float lo, float hi, bool round16,
+                          const float *res) {
     if (M == 0 || N == 0) return;
     gemm_job g = {
         .kit = cml_k_gemm_kit(), .M = M, .N = N, .K = K, .A16 = A, .lda = lda, .B = B, .ldb = ldb,
-        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi, .C = C, .ldc = ldc,
+        .rbias = rbias, .clamp = clamp, .lo = lo, .hi = hi,
+        .round16 = round16, .res = res, .C = C, .ldc = ldc,
     };
     if (K == 0) {
         gemm_rows_k0(&g);

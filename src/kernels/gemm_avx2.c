@@ -38,8 +38,13 @@ static CML_ALWAYS_INLINE __m256 ld8m(const int H, const void *B, size_t off, siz
     return _mm256_maskload_ps((const float *)B + off, m);
 }
 
+static CML_ALWAYS_INLINE __m256 y_round16(__m256 v) { /* as cml_k_conv_epi_avx2 */
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
 static CML_ALWAYS_INLINE __m256 y_epi(__m256 v, __m256 bias, const cml_gemm_epi *e, int i,
-                                      __m256i m, int full, const float *c, __m256 lo, __m256 hi) {
+                                      __m256i m, int full, const float *c, const float *r,
+                                      __m256 lo, __m256 hi) {
     if (e->bias) v = _mm256_add_ps(v, bias);
     if (e->rbias) v = _mm256_add_ps(v, _mm256_set1_ps(e->rbias[i]));
     if (e->load_c) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, m));
@@ -47,12 +52,49 @@ static CML_ALWAYS_INLINE __m256 y_epi(__m256 v, __m256 bias, const cml_gemm_epi 
         v = _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
         v = _mm256_blendv_ps(v, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
     }
+    if (e->round16) v = y_round16(v);
+    if (e->res) {
+        v = _mm256_add_ps(v, full ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, m));
+        if (e->round16) v = y_round16(v);
+    }
     return v;
+}
+
+/* The tile for nr <= 8 (a panel's last columns): the left half only, the
+ * same per-column sums as ukr_body. */
+static CML_ALWAYS_INLINE void ukr_half(const int MR, size_t kc, const float *A, size_t lda,
+                                       const float *Bp, float *C, size_t ldc, size_t nr,
+                                       const cml_gemm_epi *e) {
+    __m256 c0[Y_MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) c0[i] = _mm256_setzero_ps();
+    const float *a = A;
+    for (size_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(Bp);
+        Bp += Y_NR;
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++)
+            c0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (size_t)i * lda), b0, c0[i]);
+        a++;
+    }
+    __m256i m0 = tail_mask8(nr);
+    __m256 bias0 = e->bias ? _mm256_maskload_ps(e->bias, m0) : _mm256_setzero_ps();
+    __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        float *c = C + (size_t)i * ldc;
+        const float *r = e->res ? e->res + (size_t)i * ldc : NULL;
+        _mm256_maskstore_ps(c, m0, y_epi(c0[i], bias0, e, i, m0, 0, c, r, lo, hi));
+    }
 }
 
 static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, size_t lda,
                                        const float *Bp, float *C, size_t ldc, size_t nr,
                                        const cml_gemm_epi *e) {
+    if (nr <= 8) {
+        ukr_half(MR, kc, A, lda, Bp, C, ldc, nr, e);
+        return;
+    }
     __m256 c0[Y_MR], c1[Y_MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
@@ -83,15 +125,18 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
-            _mm256_storeu_ps(c, y_epi(c0[i], bias0, e, i, m0, 1, c, lo, hi));
-            _mm256_storeu_ps(c + 8, y_epi(c1[i], bias1, e, i, m1, 1, c + 8, lo, hi));
+            const float *r = e->res ? e->res + (size_t)i * ldc : NULL;
+            _mm256_storeu_ps(c, y_epi(c0[i], bias0, e, i, m0, 1, c, r, lo, hi));
+            _mm256_storeu_ps(c + 8, y_epi(c1[i], bias1, e, i, m1, 1, c + 8, r ? r + 8 : r, lo, hi));
         }
     } else {
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
-            _mm256_maskstore_ps(c, m0, y_epi(c0[i], bias0, e, i, m0, 0, c, lo, hi));
-            _mm256_maskstore_ps(c + 8, m1, y_epi(c1[i], bias1, e, i, m1, 0, c + 8, lo, hi));
+            const float *r = e->res ? e->res + (size_t)i * ldc : NULL;
+            _mm256_maskstore_ps(c, m0, y_epi(c0[i], bias0, e, i, m0, 0, c, r, lo, hi));
+            _mm256_maskstore_ps(c + 8, m1,
+                                y_epi(c1[i], bias1, e, i, m1, 0, c + 8, r ? r + 8 : r, lo, hi));
         }
     }
 }
@@ -378,4 +423,5 @@ const cml_gemm_kit cml_gemm_kit_avx2 = {
     .small_t = {small_t_y, small_t_y_h},
     .small_t_max_m = 8,
     .small_col_align = 32,
+    .round16 = 1,
 };

@@ -26,14 +26,24 @@ static CML_ALWAYS_INLINE __m512 ld16m(const int H, const void *B, size_t off, __
     return _mm512_maskz_loadu_ps(m, (const float *)B + off);
 }
 
+static CML_ALWAYS_INLINE __m512 z_round16(__m512 v) { /* as cml_k_conv_epi_avx512 */
+    return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
 static CML_ALWAYS_INLINE __m512 z_epi(__m512 v, __m512 bias, const cml_gemm_epi *e, int i,
-                                      __mmask16 m, const float *c, __m512 lo, __m512 hi) {
+                                      __mmask16 m, const float *c, const float *r, __m512 lo,
+                                      __m512 hi) {
     if (e->bias) v = _mm512_add_ps(v, bias);
     if (e->rbias) v = _mm512_add_ps(v, _mm512_set1_ps(e->rbias[i]));
     if (e->load_c) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
     if (e->clamp) {
         v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ), v, hi);
         v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), v, lo);
+    }
+    if (e->round16) v = z_round16(v);
+    if (e->res) {
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r));
+        if (e->round16) v = z_round16(v);
     }
     return v;
 }
@@ -71,15 +81,19 @@ static CML_ALWAYS_INLINE void ukr_body(const int MR, size_t kc, const float *A, 
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
-            _mm512_storeu_ps(c, z_epi(c0[i], bias0, e, i, 0xffff, c, lo, hi));
-            _mm512_storeu_ps(c + 16, z_epi(c1[i], bias1, e, i, 0xffff, c + 16, lo, hi));
+            const float *r = e->res ? e->res + (size_t)i * ldc : NULL;
+            _mm512_storeu_ps(c, z_epi(c0[i], bias0, e, i, 0xffff, c, r, lo, hi));
+            _mm512_storeu_ps(c + 16,
+                             z_epi(c1[i], bias1, e, i, 0xffff, c + 16, r ? r + 16 : r, lo, hi));
         }
     } else {
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             float *c = C + (size_t)i * ldc;
-            _mm512_mask_storeu_ps(c, m0, z_epi(c0[i], bias0, e, i, m0, c, lo, hi));
-            _mm512_mask_storeu_ps(c + 16, m1, z_epi(c1[i], bias1, e, i, m1, c + 16, lo, hi));
+            const float *r = e->res ? e->res + (size_t)i * ldc : NULL;
+            _mm512_mask_storeu_ps(c, m0, z_epi(c0[i], bias0, e, i, m0, c, r, lo, hi));
+            _mm512_mask_storeu_ps(c + 16, m1,
+                                  z_epi(c1[i], bias1, e, i, m1, c + 16, r ? r + 16 : r, lo, hi));
         }
     }
 }
@@ -393,4 +407,5 @@ const cml_gemm_kit cml_gemm_kit_avx512 = {
     .small_t = {small_t_z, small_t_z_h},
     .small_t_max_m = 8,
     .small_col_align = 64,
+    .round16 = 1,
 };

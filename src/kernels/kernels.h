@@ -191,6 +191,23 @@ void cml_k_conv2d_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, cons
                           const float *w, const float *bias, float *y, void *scratch,
                           float act_min, float act_max, bool round16);
 
+/* Extension: cml_k_conv2d_epi_f32 with the weight held as IEEE fp16 bits (a
+ * constant kept as stored), bit-identical to that call on the widened
+ * weight. Scratch: cml_k_conv2d_w16_scratch_size (>= the float call's). */
+size_t cml_k_conv2d_w16_scratch_size(const cml_conv2d_params *p);
+void cml_k_conv2d_w16_epi_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                              const uint16_t *w, const float *bias, float *y, void *scratch,
+                              float act_min, float act_max, bool round16);
+
+/* Extension: the conv of cml_k_conv2d_epi_f32 (w floats) or
+ * cml_k_conv2d_w16_epi_f32 (w16: fp16 bits; that call's scratch size),
+ * then a residual add fused in: y = r(y + residual), r the fp16 rounding
+ * when round16 (so y is r(r(conv) + residual), an fp16 program's add after
+ * its conv). residual has y's shape and must not overlap y. */
+void cml_k_conv2d_res_f32(cml_threadpool *pool, const cml_conv2d_params *p, const float *x,
+                          const void *w, bool w16, const float *bias, const float *residual,
+                          float *y, void *scratch, float act_min, float act_max, bool round16);
+
 /* Transposed conv, weight [c_in, c_out/groups, k_h, k_w]; h_out/w_out given
  * (pads are the cropped amounts at the top/left). */
 size_t cml_k_conv_transpose2d_scratch_size(const cml_conv2d_params *p);

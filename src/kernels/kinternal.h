@@ -39,13 +39,19 @@
 #define CML_GEMM_MAX_KC 512
 
 /* What a register tile does on its way to C: C = acc (+ bias[j]) (+ rbias[i])
- * (+ C if load_c), then clamped to [lo, hi] when clamp (NaN passes). */
+ * (+ C if load_c), then clamped to [lo, hi] when clamp (NaN passes), then
+ * rounded to the nearest fp16 value when round16; then, when res is set,
+ * res[i * ldc + j] is added and the sum rounded again when round16 (a
+ * residual add fused in). round16 and res are only set for kits with
+ * round16 (the same rounding as cml_k_conv_epi at that level). */
 typedef struct cml_gemm_epi {
     const float *bias;  /* per column, at the tile's first column, or NULL */
     const float *rbias; /* per row, at the tile's first row, or NULL */
     int load_c;
     int clamp;
     float lo, hi;
+    int round16;
+    const float *res; /* residual at the tile's origin (leading dimension ldc), or NULL */
 } cml_gemm_epi;
 
 /* C[0:mr, 0:nr] = epilogue(A[0:mr, 0:kc] * Bp[0:kc, 0:NR]).
@@ -73,6 +79,7 @@ typedef struct cml_gemm_kit {
     cml_gemm_small_fn small_t[2]; /* B[N,K]; any M, dot products along K */
     size_t small_t_max_m;         /* use small_t when M <= this */
     size_t small_col_align;       /* column split granularity for small_* */
+    int round16;                  /* ukr applies cml_gemm_epi round16 and res (else the driver) */
 } cml_gemm_kit;
 
 /* Packs rows [k0, k0+kc) x columns [j0, j0+nr) of a virtual op(B) into
@@ -80,14 +87,21 @@ typedef struct cml_gemm_kit {
 typedef void (*cml_gemm_bpack_fn)(void *ctx, size_t k0, size_t kc, size_t j0, size_t nr, float *Bp,
                                   size_t NR);
 /* cml_k_gemm_f32 with op(B) produced panel by panel by bpack, a per-row
- * bias (rbias[M], may be NULL) and an optional clamp of the result. */
+ * bias (rbias[M], may be NULL), an optional clamp of the result and, when
+ * round16, each result rounded to the nearest fp16 value after the clamp
+ * (as cml_k_conv_epi does at the same ISA level); then, when res is not
+ * NULL, C += res (res [M, N] with leading dimension ldc, not overlapping
+ * C), rounded again when round16: a residual add fused in. */
 void cml_k_gemm_f32_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                           size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
-                          float *C, size_t ldc, bool clamp, float lo, float hi);
-/* Plain op(B) with a per-row bias and an optional clamp (no column bias). */
+                          float *C, size_t ldc, bool clamp, float lo, float hi,
+                          bool round16, const float *res);
+/* Plain op(B) with a per-row bias, an optional clamp and fp16 rounding (no
+ * column bias). */
 void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const float *A,
                           size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
-                          size_t ldc, bool clamp, float lo, float hi);
+                          size_t ldc, bool clamp, float lo, float hi, bool round16,
+                          const float *res);
 
 /* The two above with A (a conv weight, say) held as fp16 bits: each register
  * tile's rows are widened exactly into a stack buffer before the
@@ -97,10 +111,12 @@ void cml_k_gemm_f32_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, co
  * float call then runs its small-M kernel; this one never does). */
 void cml_k_gemm_f16a_bpack(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
                            size_t lda, cml_gemm_bpack_fn bpack, void *bpack_ctx, const float *rbias,
-                           float *C, size_t ldc, bool clamp, float lo, float hi);
+                           float *C, size_t ldc, bool clamp, float lo, float hi,
+                           bool round16, const float *res);
 void cml_k_gemm_f16a_rbias(cml_threadpool *pool, size_t M, size_t N, size_t K, const uint16_t *A,
                            size_t lda, const float *B, size_t ldb, const float *rbias, float *C,
-                           size_t ldc, bool clamp, float lo, float hi);
+                           size_t ldc, bool clamp, float lo, float hi, bool round16,
+                          const float *res);
 
 extern const cml_gemm_kit cml_gemm_kit_scalar;
 extern const cml_gemm_kit cml_gemm_kit_avx2;

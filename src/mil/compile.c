@@ -384,7 +384,8 @@ static cml_status const_from_pb(compiler *c, const cml_pb_value *pv, cml_mil_val
  * every reader is one of these constexpr parameters (ops_constexpr.c reads
  * them packed); any other reader, or a block output, gets them unpacked to
  * one byte per element (INT8 sign-extended for int4, UINT8 otherwise). */
-static bool packed_reader(const cml_mil_node *node, const char *param) {
+static bool packed_reader(const cml_mil_node *node, const char *param, const cml_mil_value *v) {
+    (void)v;
     static const char *const kReaders[][2] = {
         {"constexpr_blockwise_shift_scale", "data"},
         {"constexpr_blockwise_shift_scale", "offset"},
@@ -407,15 +408,18 @@ static bool packed_reader(const cml_mil_node *node, const char *param) {
 /* fp16 constants (mil.h half) stay fp16 only where every reader is one of
  * these parameters: gather's table (rows widened as they are copied) and,
  * where the gemm takes fp16 weights, the gemm operands (read through
- * cml_k_gemm_f32_f16b). */
-static bool half_reader(const cml_mil_node *node, const char *param) {
+ * cml_k_gemm_f32_f16b, or conv's through cml_k_conv2d_w16_epi_f32; 2-D and
+ * 1-D convs only). */
+static bool half_reader(const cml_mil_node *node, const char *param, const cml_mil_value *v) {
     if (strcmp(node->type, "gather") == 0 && strcmp(param, "x") == 0) return true;
     if (!cml_k_gemm_takes_f16()) return false; /* widened at load (NEON for now) */
     return (strcmp(node->type, "linear") == 0 && strcmp(param, "weight") == 0) ||
-           (strcmp(node->type, "matmul") == 0 && strcmp(param, "y") == 0);
+           (strcmp(node->type, "matmul") == 0 && strcmp(param, "y") == 0) ||
+           (strcmp(node->type, "conv") == 0 && strcmp(param, "weight") == 0 &&
+            (v->rank == 3 || v->rank == 4));
 }
 
-typedef bool (*reader_fn)(const cml_mil_node *node, const char *param);
+typedef bool (*reader_fn)(const cml_mil_node *node, const char *param, const cml_mil_value *v);
 
 /* Sets mark[v] for every value v with packed_bits (half == false) or half
  * set (half == true) that a parameter other than an `ok` one reads, or that
@@ -429,7 +433,7 @@ static void mark_readers(const cml_mil_graph *g, const cml_mil_block *blk, bool 
                 cml_mil_vid v = node->params[p].vids[k];
                 if (v >= g->nvalues || !(half ? g->values[v].half : g->values[v].packed_bits != 0))
                     continue;
-                if (!ok(node, node->params[p].name)) mark[v] = 1;
+                if (!ok(node, node->params[p].name, &g->values[v])) mark[v] = 1;
                 else if (seen) seen[v] = 1;
             }
         for (uint32_t b = 0; b < node->nblocks; b++)
@@ -953,6 +957,7 @@ static cml_status compile(compiler *c, const Cml__Coreml__MILSpec__Function *fn)
     cml_mil_compressed_release(g);
     CML_TRY(cml_mil_prepack_linear(g, c->err));
     cml_mil_fuse_activations(g);
+    cml_mil_fuse_residual(g);
     cml_mil_state_inplace(g); /* state_inplace.h: KV-cache updates without copies */
     for (uint32_t i = 0; i < g->main.noutputs; i++) {
         const cml_mil_value *v = &g->values[g->main.outputs[i]];

@@ -76,11 +76,11 @@ void cml_milop_conv_out_shape(const cml_milop_conv_geom *g, const cml_conv2d_par
 
 cml_status cml_milop_conv_declare(cml_mil_ctx *ctx, cml_mil_node *node,
                                   const cml_milop_conv_geom *g, const cml_mil_value *x,
-                                  const int64_t *ws) {
+                                  const int64_t *ws, bool w16) {
     cml_conv2d_params p;
     if (!cml_milop_conv_params(g, x->bound, ws, &p))
         return cml_mil_fail(ctx, node, CML_ERR_SHAPE, "the kernel is larger than the padded input");
-    node->scratch = cml_k_conv2d_scratch_size(&p);
+    node->scratch = w16 ? cml_k_conv2d_w16_scratch_size(&p) : cml_k_conv2d_scratch_size(&p);
     int64_t shape[4];
     cml_milop_conv_out_shape(g, &p, shape);
     return cml_milop_out_like(ctx, node, 0, x, x->rank, shape, false);
@@ -88,7 +88,8 @@ cml_status cml_milop_conv_declare(cml_mil_ctx *ctx, cml_mil_node *node,
 
 cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
                                   const cml_milop_conv_geom *g, const cml_mil_value *x,
-                                  const int64_t *ws, const float *w, const cml_mil_value *bias,
+                                  const int64_t *ws, const void *w, bool w16,
+                                  const cml_mil_value *bias, const cml_mil_value *res,
                                   float act_min, float act_max) {
     cml_mil_value *out = cml_mil_out(ctx, node, 0);
     cml_conv2d_params p;
@@ -100,11 +101,24 @@ cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
     if (cml_mil_numel(out) == 0) return CML_OK;
     void *scratch = NULL;
     CML_TRY(cml_milop_scratch(ctx, node, &scratch));
-    if (cml_k_conv2d_scratch_size(&p) > node->scratch)
+    size_t need = w16 ? cml_k_conv2d_w16_scratch_size(&p) : cml_k_conv2d_scratch_size(&p);
+    if (need > node->scratch)
         return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "scratch too small for this input");
     bool round16 = out->fp16 && out->dtype == CML_DTYPE_FLOAT32;
-    cml_k_conv2d_epi_f32(ctx->pool, &p, x->data, w, bias ? bias->data : NULL, out->data, scratch,
-                         act_min, act_max, round16);
+    const float *b = bias ? bias->data : NULL;
+    if (res) {
+        if (res->rank != out->rank ||
+            memcmp(res->shape, out->shape, sizeof(int64_t) * (size_t)out->rank) != 0)
+            return cml_mil_fail(ctx, node, CML_ERR_SHAPE,
+                                "the fused residual add's operand no longer has the conv's shape");
+        cml_k_conv2d_res_f32(ctx->pool, &p, x->data, w, w16, b, res->data, out->data, scratch,
+                             act_min, act_max, round16);
+    } else if (w16)
+        cml_k_conv2d_w16_epi_f32(ctx->pool, &p, x->data, w, b, out->data, scratch, act_min,
+                                 act_max, round16);
+    else
+        cml_k_conv2d_epi_f32(ctx->pool, &p, x->data, w, b, out->data, scratch, act_min, act_max,
+                             round16);
     ctx->outputs_rounded = true; /* the only output, rounded when fp16 */
     return CML_OK;
 }

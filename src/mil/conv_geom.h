@@ -29,17 +29,20 @@ void cml_milop_conv_out_shape(const cml_milop_conv_geom *g, const cml_conv2d_par
                               int64_t *shape);
 
 /* Infer tail shared by the convs: sizes the node's scratch and declares
- * output 0 for x convolved with a weight of shape ws. */
+ * output 0 for x convolved with a weight of shape ws (fp16 bits when w16). */
 cml_status cml_milop_conv_declare(cml_mil_ctx *ctx, cml_mil_node *node,
                                   const cml_milop_conv_geom *g, const cml_mil_value *x,
-                                  const int64_t *ws);
+                                  const int64_t *ws, bool w16);
 
 /* Run body shared by the convs: checks x against the weight shape ws,
  * resizes output 0 and runs the kernel with the clamp [act_min, act_max]
- * (-inf/inf for none). */
+ * (-inf/inf for none). w holds floats, or fp16 bits when w16 (as declared).
+ * res (NULL: none) is a residual of the output's shape added in the
+ * epilogue (fuse.h cml_mil_fuse_residual). */
 cml_status cml_milop_conv_execute(cml_mil_ctx *ctx, const cml_mil_node *node,
                                   const cml_milop_conv_geom *g, const cml_mil_value *x,
-                                  const int64_t *ws, const float *w, const cml_mil_value *bias,
+                                  const int64_t *ws, const void *w, bool w16,
+                                  const cml_mil_value *bias, const cml_mil_value *res,
                                   float act_min, float act_max);
 
 #endif

@@ -10,6 +10,14 @@
  * skipped at run (marked folded). Runs after infer, before planning. */
 void cml_mil_fuse_activations(cml_mil_graph *g);
 
+/* Folds an `add` of a conv's result (no other reader; the add the next
+ * live node) and another same-shape static tensor into the conv: the conv
+ * gets parameter `residual` (the other operand, so the planner keeps it
+ * alive) and writes the add's output with r16(r16(conv) + residual) in its
+ * epilogue. Runs after cml_mil_fuse_activations, before planning; nothing
+ * to reapply after a re-inference (the parameter stays). */
+void cml_mil_fuse_residual(cml_mil_graph *g);
+
 /* Applies the clamps of fused activations again after the convs' infer()
  * ran anew (replan.c): fusion state lives in the conv's attr. */
 void cml_mil_fuse_reapply(cml_mil_graph *g);

@@ -18,9 +18,9 @@
  * gives the same results as fp16 storage with rounding at op boundaries (what
  * Core ML does), while letting one fp32 kernel layer serve both precisions.
  * fp16 constants stay fp16 (`half`) where every reader takes fp16 weights
- * (linear's weight, matmul's y: widened exactly inside the gemm; gather's
- * table: rows widened as they are copied) and are widened once at load
- * elsewhere. Boundary conversion (fp16 model I/O) uses
+ * (linear's weight, matmul's y, a 1-D / 2-D conv's weight: widened exactly
+ * inside the gemm; gather's table: rows widened as they are copied) and are
+ * widened once at load elsewhere. Boundary conversion (fp16 model I/O) uses
  * F16C where available.
  *
  * Storage dtypes: FLOAT32 (fp32 and fp16 values, `fp16` flag set for the
@@ -74,9 +74,9 @@ typedef struct cml_mil_value {
     bool packed_signed;
     /* fp16 constants kept as stored (compile.c): when half is set, data holds
      * IEEE fp16 bits (uint16_t, capacity = 2 bytes per element) while dtype
-     * stays FLOAT32 with fp16 set; only linear's `weight`, matmul's `y` and
-     * gather's `x` read such a value (any other reader gets it widened at
-     * load). */
+     * stays FLOAT32 with fp16 set; only linear's `weight`, matmul's `y`, a
+     * 1-D / 2-D conv's `weight` and gather's `x` read such a value (any other
+     * reader gets it widened at load). */
     bool half;
     /* Prepacked at load (ops_linear.c cml_mil_prepack_linear): when gemm_nr
      * is set, data holds the weight as cml_k_gemm_pack_b panels of that

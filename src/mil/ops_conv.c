@@ -113,7 +113,7 @@ static cml_status conv_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
                             (long long)a->geom.groups);
     CML_TRY(check_bias(ctx, node, cout));
     if (a->geom.sdims == 3) return conv3_declare(ctx, node, a, x, w);
-    return cml_milop_conv_declare(ctx, node, &a->geom, x, w->bound);
+    return cml_milop_conv_declare(ctx, node, &a->geom, x, w->bound, w->half);
 }
 
 static cml_status conv_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
@@ -121,7 +121,8 @@ static cml_status conv_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     if (a->geom.sdims == 3) return conv3_run(ctx, node, a);
     const cml_mil_value *w = cml_mil_in(ctx, node, "weight");
     return cml_milop_conv_execute(ctx, node, &a->geom, cml_mil_in(ctx, node, "x"), w->shape,
-                                  w->data, cml_mil_in(ctx, node, "bias"), a->act_min, a->act_max);
+                                  w->data, w->half, cml_mil_in(ctx, node, "bias"),
+                                  cml_mil_in(ctx, node, "residual"), a->act_min, a->act_max);
 }
 
 const cml_mil_op_def cml_mil_op_conv = {"conv", conv_infer, conv_run, false};

@@ -123,13 +123,14 @@ static cml_status cq_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
         }
     }
     node->attr = a;
-    return cml_milop_conv_declare(ctx, node, &a->geom, x, a->wshape);
+    return cml_milop_conv_declare(ctx, node, &a->geom, x, a->wshape, false);
 }
 
 static cml_status cq_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     const cq_attr *a = node->attr;
     return cml_milop_conv_execute(ctx, node, &a->geom, cml_mil_in(ctx, node, "x"), a->wshape, a->w,
-                                  cml_mil_in(ctx, node, "bias"), -INFINITY, INFINITY);
+                                  false, cml_mil_in(ctx, node, "bias"), NULL, -INFINITY,
+                                  INFINITY);
 }
 
 const cml_mil_op_def cml_mil_op_conv_quantized = {"conv_quantized", cq_infer, cq_run, false};

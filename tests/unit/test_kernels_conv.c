@@ -3,6 +3,7 @@
  * thread pool. */
 #include <string.h>
 
+#include "core/fp16.h"
 #include "core/threadpool.h"
 #include "harness.h"
 #include "kernels/kernels.h"
@@ -136,6 +137,62 @@ static int check_conv(const cml_conv2d_params *p, bool transposed) {
     return failures;
 }
 
+/* The fp16-weight conv (weights as fp16 bits) against the float conv on the
+ * same weights widened: bit-identical at every ISA level, with and without
+ * a pool, clamp and fp16 rounding of the output; and the conv with a fused
+ * residual add (float and fp16 weights) against that result plus the
+ * residual, rounded when round16. 0 when it matches. */
+static int check_conv_w16(const cml_conv2d_params *p) {
+    size_t nx = (size_t)(p->n * p->c_in * p->h_in * p->w_in);
+    size_t ny = (size_t)(p->n * p->c_out * p->h_out * p->w_out);
+    size_t nw = (size_t)(p->c_out * (p->c_in / p->groups) * p->k_h * p->k_w);
+    float *x = malloc(nx * sizeof *x), *wf = malloc(nw * sizeof *wf);
+    float *bias = malloc((size_t)p->c_out * sizeof *bias);
+    uint16_t *w16 = malloc(nw * sizeof *w16);
+    float *y = malloc((ny + 1) * sizeof *y), *want = malloc(ny * sizeof *want);
+    float *res = malloc(ny * sizeof *res), *wres = malloc(ny * sizeof *wres);
+    tk_fill(x, nx, -1.0f, 1.0f);
+    tk_fill(res, ny, -3.0f, 3.0f);
+    tk_fill(wf, nw, -1.0f, 1.0f);
+    tk_fill(bias, (size_t)p->c_out, -1.0f, 1.0f);
+    for (size_t i = 0; i < nw; i++) w16[i] = cml_fp32_to_fp16(wf[i]), wf[i] = cml_fp16_to_fp32(w16[i]);
+    const float *b = tk_int(0, 2) ? bias : NULL;
+    bool round16 = tk_int(0, 1) != 0;
+    float lo = tk_int(0, 1) ? 0.0f : -INFINITY, hi = tk_int(0, 1) ? 6.0f : INFINITY;
+    size_t ss = cml_k_conv2d_w16_scratch_size(p), sf = cml_k_conv2d_scratch_size(p);
+    void *scratch = malloc(ss > sf ? ss : sf ? sf : 1);
+    int failures = ss < sf;
+    for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
+        tk_set_level(lvl);
+        for (int pi = 0; pi < 2; pi++) {
+            cml_k_conv2d_epi_f32(g_pools[pi], p, x, wf, b, want, scratch, lo, hi, round16);
+            for (size_t i = 0; i < ny; i++) y[i] = NAN;
+            y[ny] = 4321.0f;
+            cml_k_conv2d_w16_epi_f32(g_pools[pi], p, x, w16, b, y, scratch, lo, hi, round16);
+            int bad = y[ny] != 4321.0f || memcmp(y, want, ny * sizeof *y) != 0;
+            /* the residual add fused in, float and fp16 weights */
+            for (size_t i = 0; i < ny; i++)
+                wres[i] = round16 ? cml_round_fp16(want[i] + res[i]) : want[i] + res[i];
+            for (int h = 0; h < 2; h++) {
+                for (size_t i = 0; i < ny; i++) y[i] = NAN;
+                cml_k_conv2d_res_f32(g_pools[pi], p, x, h ? (const void *)w16 : (const void *)wf,
+                                     h != 0, b, res, y, scratch, lo, hi, round16);
+                bad += y[ny] != 4321.0f || memcmp(y, wres, ny * sizeof *y) != 0;
+            }
+            if (bad) {
+                if (failures < 3)
+                    fprintf(stderr, "conv w16/res lvl %d pool %d: c%lld->%lld g%lld %lldx%lld k%lldx%lld differs\n",
+                            lvl, pi, (long long)p->c_in, (long long)p->c_out, (long long)p->groups,
+                            (long long)p->h_in, (long long)p->w_in, (long long)p->k_h, (long long)p->k_w);
+                failures++;
+            }
+        }
+    }
+    tk_set_level(-1);
+    free(x), free(wf), free(bias), free(w16), free(y), free(want), free(scratch), free(res), free(wres);
+    return failures;
+}
+
 static bool random_conv(cml_conv2d_params *p, int kind) {
     memset(p, 0, sizeof *p);
     p->n = tk_int(1, 2);
@@ -190,6 +247,7 @@ static void test_conv2d(void) {
         if (!random_conv(&p, t % 4)) continue;
         cases++;
         if (check_conv(&p, false)) failed++;
+        if (t % 3 == 0 && check_conv_w16(&p)) failed++; /* a third: qemu runs are slow */
     }
     /* MobileNet-like shapes */
     cml_conv2d_params fixed[] = {
@@ -210,10 +268,16 @@ static void test_conv2d(void) {
         {1, 1, 1, 1024, 64, 1, 129, 1, 512, 1, 4, 0, 0, 1, 1, 1},
         {2, 1, 1, 300, 16, 1, 70, 1, 40, 1, 4, 0, 8, 1, 1, 1},
         {1, 1, 1, 200, 4, 1, 161, 1, 40, 1, 1, 0, 0, 1, 1, 1}, /* few filters: direct */
+        /* more rows than one fp16-A block (48), depth over one KC (256) */
+        {1, 40, 7, 7, 100, 7, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+        {1, 300, 4, 5, 120, 4, 5, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+        {1, 30, 9, 9, 64, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {1, 12, 5, 6, 98, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         cases++;
         if (check_conv(&fixed[i], false)) failed++;
+        if (check_conv_w16(&fixed[i])) failed++;
     }
     CHECK_MSG(failed == 0, "%d of %d conv2d cases failed", failed, cases);
 }

@@ -215,7 +215,8 @@ static int check_c3(const cml_conv2d_params *p, const cml_conv_epi *e, bool use_
         for (int64_t i = 0; i < p->n; i++) {
             im2col3(p, x + i * p->c_in * p->h_in * p->w_in, col);
             cml_k_gemm_f32_rbias(NULL, (size_t)p->c_out, (size_t)HWo, (size_t)K, w, (size_t)K, col,
-                                 (size_t)HWo, b, g + i * p->c_out * HWo, (size_t)HWo, e->clamp, lo, hi);
+                                 (size_t)HWo, b, g + i * p->c_out * HWo, (size_t)HWo, e->clamp, lo, hi,
+                                 false, NULL);
         }
         if (e->round16) cml_k_round_fp16(g, ny);
         for (int pi = 0; pi < 2; pi++) {

@@ -367,14 +367,14 @@ static void test_gemm_f16a(cml_threadpool **pools, int npools) {
                     bool clamp = v == 2;
                     if (v == 0) {
                         cml_k_gemm_f32_bpack(pools[pi], M, N, K, Af, lda, bp_pack, &bc, rb, Cw, N,
-                                             false, 0, 0);
+                                             false, 0, 0, false, NULL);
                         cml_k_gemm_f16a_bpack(pools[pi], M, N, K, Ah, lda, bp_pack, &bc, rb, Ch, N,
-                                              false, 0, 0);
+                                              false, 0, 0, false, NULL);
                     } else {
                         cml_k_gemm_f32_rbias(pools[pi], M, N, K, Af, lda, B, N, rb, Cw, N, clamp,
-                                             -0.5f, 0.5f);
+                                             -0.5f, 0.5f, false, NULL);
                         cml_k_gemm_f16a_rbias(pools[pi], M, N, K, Ah, lda, B, N, rb, Ch, N, clamp,
-                                              -0.5f, 0.5f);
+                                              -0.5f, 0.5f, false, NULL);
                     }
                     if (memcmp(Cw, Ch, M * N * sizeof *Cw) != 0) {
                         fprintf(stderr, "f16a mismatch lvl=%d pool=%d v=%d M=%zu N=%zu K=%zu\n", lvl,
@@ -387,6 +387,82 @@ static void test_gemm_f16a(cml_threadpool **pools, int npools) {
         free(Ah), free(Af), free(B), free(rb), free(Cw), free(Ch);
     }
     CHECK_MSG(failed == 0, "%d fp16-A gemm calls differ from the float-A gemm", failed);
+}
+
+/* The fused epilogue of the conv gemms -- fp16 rounding (round16) and a
+ * residual add (res) -- equals the unfused call's results finished
+ * afterwards (rounded with cml_round_fp16, res added, rounded again), bit
+ * for bit, at every level, for float and fp16 A, the packed, bpack and
+ * small-M paths (no row bias, no clamp, M <= 4), with and without clamp,
+ * and K == 0. */
+static void g16_call(cml_threadpool *pool, size_t M, size_t N, size_t K, const void *A, size_t lda,
+                     const float *B, const float *rb, float *C, int v, bool r16, const float *res,
+                     bool half) {
+    bp_ctx bc = {B, N};
+    const float *r = v == 1 ? NULL : rb;
+    bool clamp = v == 2;
+    if (v == 3 && half)
+        cml_k_gemm_f16a_bpack(pool, M, N, K, (const uint16_t *)A, lda, bp_pack, &bc, r, C, N, true,
+                              -0.5f, 0.5f, r16, res);
+    else if (v == 3)
+        cml_k_gemm_f32_bpack(pool, M, N, K, (const float *)A, lda, bp_pack, &bc, r, C, N, true,
+                             -0.5f, 0.5f, r16, res);
+    else if (half)
+        cml_k_gemm_f16a_rbias(pool, M, N, K, (const uint16_t *)A, lda, B, N, r, C, N, clamp, -0.5f,
+                              0.5f, r16, res);
+    else
+        cml_k_gemm_f32_rbias(pool, M, N, K, (const float *)A, lda, B, N, r, C, N, clamp, -0.5f,
+                             0.5f, r16, res);
+}
+
+/* One fused call against the unfused one finished by hand; 0 when equal. */
+static int g16_case(cml_threadpool *pool, size_t M, size_t N, size_t K, const void *A, size_t lda,
+                    const float *B, const float *rb, const float *R, float *Cw, float *Cr, int v,
+                    int mode, bool half) {
+    bool r16 = mode != 2;
+    const float *res = mode ? R : NULL;
+    g16_call(pool, M, N, K, A, lda, B, rb, Cw, v, false, NULL, half);
+    for (size_t i = 0; i < M * N; i++) {
+        float x = r16 ? cml_round_fp16(Cw[i]) : Cw[i];
+        if (res) x = r16 ? cml_round_fp16(x + res[i]) : x + res[i];
+        Cw[i] = x;
+    }
+    g16_call(pool, M, N, K, A, lda, B, rb, Cr, v, r16, res, half);
+    return memcmp(Cw, Cr, M * N * sizeof *Cw) != 0;
+}
+
+static void test_gemm_round16(cml_threadpool **pools, int npools) {
+    static const size_t shapes[][3] = {{5, 40, 70}, {16, 33, 300}, {64, 100, 27}, {3, 17, 513},
+                                       {1, 9, 8}, {13, 1, 1}, {4, 70, 5}, {6, 10, 0}};
+    int failed = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], lda = K + 3;
+        uint16_t *Ah = malloc(M * lda * sizeof *Ah);
+        float *Af = malloc(M * lda * sizeof *Af), *B = malloc((K * N + 1) * sizeof *B);
+        float *rb = malloc(M * sizeof *rb), *Cw = malloc(M * N * sizeof *Cw), *Cr = malloc(M * N * sizeof *Cr);
+        float *R = malloc(M * N * sizeof *R);
+        for (size_t i = 0; i < M * lda; i++) Af[i] = cml_fp16_to_fp32(Ah[i] = rand_half());
+        tk_fill(B, K * N, -4.0f, 4.0f);
+        tk_fill(rb, M, -1.0f, 1.0f);
+        tk_fill(R, M * N, -3.0f, 3.0f);
+        for (int lvl = 0; lvl < tk_num_levels(); lvl++) {
+            tk_set_level(lvl);
+            for (int pi = 0; pi < npools; pi++)
+                for (int v = 0; v < 8; v++)
+                    for (int mode = 0; mode < 3; mode++) { /* round16; + res; res only */
+                        bool half = v >= 4;
+                        const void *A = half ? (const void *)Ah : (const void *)Af;
+                        if (g16_case(pools[pi], M, N, K, A, lda, B, rb, R, Cw, Cr, v % 4, mode, half)) {
+                            fprintf(stderr, "fused epilogue mismatch lvl=%d pool=%d v=%d mode=%d M=%zu N=%zu K=%zu\n",
+                                    lvl, pi, v, mode, M, N, K);
+                            failed++;
+                        }
+                    }
+        }
+        tk_set_level(-1);
+        free(Ah), free(Af), free(B), free(rb), free(Cw), free(Cr), free(R);
+    }
+    CHECK_MSG(failed == 0, "%d gemms with a fused epilogue differ from finishing after", failed);
 }
 
 /* ---- thread pool --------------------------------------------------------------------- */
@@ -478,6 +554,7 @@ int main(void) {
     test_gemm_f16b(pools, 3);
     test_gemm_packed(pools, 3);
     test_gemm_f16a(pools, 3);
+    test_gemm_round16(pools, 3);
     cml_threadpool_destroy(p2);
     cml_threadpool_destroy(p3);
     TEST_MAIN_END();

@@ -245,6 +245,128 @@ static void test_fp16_weights(void) {
     cml_mil_graph_free(&g);
 }
 
+/* fp16 conv weights: a 2-D conv's weight stays fp16 (ops_conv.c through
+ * cml_k_conv2d_w16_epi_f32), a 3-D conv's is widened; the 1x1 conv's result
+ * matches a double reference on the fp16 values, rounded to fp16. */
+static mb_op *conv(mb_block *b, const char *x, const char *w, const char *out, int rank,
+                   const int64_t *dims) {
+    mb_op *op = mb_op_new(b, "conv", out);
+    mb_in(op, "x", x);
+    mb_in(op, "weight", w);
+    mb_out(op, out, mb_tensor_type(F16, rank, dims));
+    return op;
+}
+
+static void test_fp16_conv_weights(void) {
+    enum { CI = 16, CO = 12, HW = 9 };
+    uint16_t wh[CO * CI], w3h[2];
+    for (int i = 0; i < CO * CI; i++) wh[i] = cml_fp32_to_fp16(0.03f * (float)(i % 23 - 11) + 0.01f);
+    w3h[0] = cml_fp32_to_fp16(0.5f), w3h[1] = cml_fp32_to_fp16(-1.25f);
+    mb_block *b = mb_block_new();
+    add_string_const(b, "fp16_s", "fp16");
+    mb_const(b, "w2", mb_val_bytes(F16, 4, (const int64_t[]){CO, CI, 1, 1}, wh, sizeof wh));
+    mb_const(b, "w3", mb_val_bytes(F16, 5, (const int64_t[]){2, 1, 1, 1, 1}, w3h, sizeof w3h));
+    cast(b, "x", "fp16_s", "x16", F16, 4, (const int64_t[]){1, CI, 3, 3});
+    cast(b, "v", "fp16_s", "v16", F16, 5, (const int64_t[]){1, 1, 2, 2, 2});
+    conv(b, "x16", "w2", "y", 4, (const int64_t[]){1, CO, 3, 3});
+    conv(b, "v16", "w3", "y3", 5, (const int64_t[]){1, 2, 2, 2, 2});
+    mb_block_out(b, "y");
+    mb_block_out(b, "y3");
+    mb_function *fn = mb_function_new("CoreML5", b);
+    mb_fn_in(fn, "x", mb_tensor_type(F32, 4, (const int64_t[]){1, CI, 3, 3}));
+    mb_fn_in(fn, "v", mb_tensor_type(F32, 5, (const int64_t[]){1, 1, 2, 2, 2}));
+    cml_mil_graph g;
+    cml_error err = {0};
+    cml_status st = compile(fn, &g, &err);
+    CHECK_MSG(st == CML_OK, "%s", err.msg);
+    if (st != CML_OK) return;
+    cml_mil_value *w2 = find(&g, "w2"), *w3 = find(&g, "w3");
+    CHECK(w2 && w2->half == cml_k_gemm_takes_f16());
+    CHECK(w2 && (!w2->half || (w2->capacity == sizeof wh && memcmp(w2->data, wh, sizeof wh) == 0)));
+    CHECK(w3 && !w3->half && ((float *)w3->data)[1] == -1.25f);
+    float xin[CI * HW], vin[8];
+    for (int i = 0; i < CI * HW; i++) xin[i] = cml_round_fp16(0.37f * (float)(i % 13) - 2.0f);
+    for (int i = 0; i < 8; i++) vin[i] = (float)i;
+    memcpy(g.values[g.inputs[0]].data, xin, sizeof xin);
+    memcpy(g.values[g.inputs[1]].data, vin, sizeof vin);
+    CHECK(cml_mil_run(&g, NULL, &err) == CML_OK);
+    const float *y = find(&g, "y")->data, *y3 = find(&g, "y3")->data;
+    int bad = 0;
+    for (int o = 0; o < CO; o++)
+        for (int j = 0; j < HW; j++) {
+            double acc = 0;
+            for (int c = 0; c < CI; c++) acc += (double)xin[c * HW + j] * cml_fp16_to_fp32(wh[o * CI + c]);
+            if (y[o * HW + j] != cml_round_fp16((float)acc)) bad++;
+        }
+    CHECK_MSG(bad == 0, "%d conv values differ from the rounded reference", bad);
+    CHECK(y3[3] == 1.5f && y3[8 + 3] == -3.75f);
+    cml_mil_graph_free(&g);
+}
+
+static mb_op *add2(mb_block *b, const char *x, const char *y, const char *out, mb_vtype *t) {
+    mb_op *op = mb_op_new(b, "add", out);
+    mb_in(op, "x", x);
+    mb_in(op, "y", y);
+    mb_out(op, out, t);
+    return op;
+}
+
+static int check_plan(const cml_mil_graph *g, size_t *sum);
+
+/* conv -> add fusion (fuse.h cml_mil_fuse_residual) in an fp16 program:
+ * add(conv(x), x) is folded into the conv (parameter `residual`), an add of
+ * a conv result that another op also reads is not; the fused result equals
+ * r16(r16(conv) + x) from a double reference, and the plan keeps the
+ * residual apart from the output. */
+static void test_residual_fusion(void) {
+    enum { C = 16, HW = 9 };
+    const int64_t XS[] = {1, C, 3, 3};
+    uint16_t wh[C * C];
+    for (int i = 0; i < C * C; i++) wh[i] = cml_fp32_to_fp16(0.05f * (float)(i % 19 - 9) + 0.02f);
+    mb_block *b = mb_block_new();
+    add_string_const(b, "fp16_s", "fp16");
+    mb_const(b, "w", mb_val_bytes(F16, 4, (const int64_t[]){C, C, 1, 1}, wh, sizeof wh));
+    cast(b, "x", "fp16_s", "x16", F16, 4, XS);
+    conv(b, "x16", "w", "c1", 4, XS);
+    add2(b, "c1", "x16", "s1", mb_tensor_type(F16, 4, XS));  /* fused */
+    conv(b, "s1", "w", "c2", 4, XS);
+    add2(b, "s1", "c2", "s2", mb_tensor_type(F16, 4, XS));   /* c2 read twice: kept */
+    add2(b, "s2", "c2", "s3", mb_tensor_type(F16, 4, XS));
+    mb_block_out(b, "s1");
+    mb_block_out(b, "s3");
+    mb_function *fn = mb_function_new("CoreML5", b);
+    mb_fn_in(fn, "x", mb_tensor_type(F32, 4, XS));
+    cml_mil_graph g;
+    cml_error err = {0};
+    cml_status st = compile(fn, &g, &err);
+    CHECK_MSG(st == CML_OK, "%s", err.msg);
+    if (st != CML_OK) return;
+    int folded_adds = 0, residual_convs = 0;
+    for (uint32_t i = 0; i < g.main.nnodes; i++) {
+        const cml_mil_node *n = &g.main.nodes[i];
+        folded_adds += n->folded && strcmp(n->type, "add") == 0;
+        residual_convs += strcmp(n->type, "conv") == 0 && cml_mil_param_find(n, "residual");
+    }
+    CHECK(folded_adds == 1 && residual_convs == 1);
+    size_t sum = 0;
+    CHECK(check_plan(&g, &sum) == 0);
+    float xin[C * HW];
+    for (int i = 0; i < C * HW; i++) xin[i] = cml_round_fp16(0.41f * (float)(i % 11) - 2.0f);
+    memcpy(g.values[g.inputs[0]].data, xin, sizeof xin);
+    CHECK(cml_mil_run(&g, NULL, &err) == CML_OK);
+    const float *s1 = find(&g, "s1")->data;
+    int bad = 0;
+    for (int o = 0; o < C; o++)
+        for (int j = 0; j < HW; j++) {
+            double acc = 0;
+            for (int c = 0; c < C; c++) acc += (double)xin[c * HW + j] * cml_fp16_to_fp32(wh[o * C + c]);
+            float want = cml_round_fp16(cml_round_fp16((float)acc) + xin[o * HW + j]);
+            if (s1[o * HW + j] != want) bad++;
+        }
+    CHECK_MSG(bad == 0, "%d fused residual values differ from the reference", bad);
+    cml_mil_graph_free(&g);
+}
+
 /* No two values whose lifetimes overlap share arena bytes. */
 static int check_plan(const cml_mil_graph *g, size_t *sum) {
     int bad = 0;
@@ -452,6 +574,8 @@ int main(void) {
     test_unsupported();
     test_fold_and_fp16();
     test_fp16_weights();
+    test_fp16_conv_weights();
+    test_residual_fusion();
     test_plan();
     test_states();
     test_cond();
