@@ -136,6 +136,12 @@ struct cml_method {
 
 
 
+/* Load-time shape check of a .pte method (method_check.c): runs every
+ * kernel call whose arguments the plan fixes in check-only mode, failing
+ * with the chain, instruction, op and reason where execute would. Leaves
+ * values, tensors and mutable buffers as they were. */
+cml_status cml_method_check_shapes(cml_method *m);
+
 /* Implemented by the Core ML layer: fills a method for a standalone
  * .mlpackage program (values for its inputs/outputs, one delegate instance
  * of the ML Program executor and one chain with a single DelegateCall). */

@@ -385,7 +385,7 @@ static void template_fuzz(long *templ_ok) {
             bool late = tv_rand() % 2;
             if (!late)
                 for (int m = 0; m < muts; m++) mutate(&e, args, n, false);
-            cml_kernel_ctx ctx = {&e.err, NULL, e.v, e.n, NULL, 0};
+            cml_kernel_ctx ctx = {&e.err, NULL, e.v, e.n, NULL, 0, false};
             size_t need = 0;
             cml_error_clear(&e.err);
             cml_status st = op->prepare(&ctx, args, n, &need);
@@ -441,7 +441,7 @@ int main(void) {
             /* The return usually aliases the out arg, as the emitter does. */
             if (n >= 2 && (tv_rand() % 4) != 0) args[n - 1] = args[n - 2];
             cml_error_clear(&e.err);
-            cml_kernel_ctx ctx = {&e.err, NULL, e.v, e.n, NULL, 0};
+            cml_kernel_ctx ctx = {&e.err, NULL, e.v, e.n, NULL, 0, false};
             size_t need = 0;
             calls++;
             cml_status st = op->prepare(&ctx, args, n, &need);

@@ -46,7 +46,7 @@ static float get(const cml_tensor *t, int i, int j) {
 
 static cml_status run(void *h, et_arg *in, et_arg *out) {
     cml_error err = {0};
-    cml_kernel_ctx k = {&err, NULL, NULL, 0, NULL, 0};
+    cml_kernel_ctx k = {&err, NULL, NULL, 0, NULL, 0, false};
     cml_evalue *args[2] = {&in->v, &out->v};
     cml_status st = cml_coreml_backend.execute(h, &k, args, 2);
     if (st != CML_OK) fprintf(stderr, "execute: %s\n", err.msg);
