@@ -141,6 +141,11 @@ struct cml_method {
  * events of the last execute. */
 const char *cml_profile_instr_name(const cml_method *m, const cml_exec_instr *in);
 void cml_profile_reset(cml_method *m);
+/* Load-time shape check of a .pte method (method_check.c): runs every
+ * kernel call whose arguments the plan fixes in check-only mode, failing
+ * with the chain, instruction, op and reason where execute would. Leaves
+ * values, tensors and mutable buffers as they were. */
+cml_status cml_method_check_shapes(cml_method *m);
 
 /* Implemented by the Core ML layer: fills a method for a standalone
  * .mlpackage program (values for its inputs/outputs, one delegate instance

@@ -405,7 +405,7 @@ cml_status cml_method_create(cml_program *program, const char *name,
         pthread_mutex_lock(&program->lock);
         st = cml_mlpackage_method_setup(m, name, params);
         pthread_mutex_unlock(&program->lock);
-        if (st != CML_OK) goto fail;
+        if (st != CML_OK || (st = prepare_kernels(m)) != CML_OK) goto fail;
     } else {
         m->plan = choose_plan(&program->pte, name);
         if (!m->plan) {
@@ -417,11 +417,14 @@ cml_status cml_method_create(cml_program *program, const char *name,
         m->ninputs = m->plan->ninputs;
         m->outputs = m->plan->outputs;
         m->noutputs = m->plan->noutputs;
+        /* The shape check runs the kernels against the planned tensors, so
+         * it comes before the zeroing it could otherwise undo. */
         if ((st = init_values(m)) != CML_OK || (st = init_delegates(m, params)) != CML_OK ||
-            (st = init_chains(m)) != CML_OK || (st = zero_read_first(m)) != CML_OK)
+            (st = init_chains(m)) != CML_OK || (st = prepare_kernels(m)) != CML_OK ||
+            (st = cml_method_check_shapes(m)) != CML_OK || (st = zero_read_first(m)) != CML_OK)
             goto fail;
     }
-    if ((st = prepare_kernels(m)) != CML_OK || (st = cml_method_io_init(m)) != CML_OK ||
+    if ((st = cml_method_io_init(m)) != CML_OK ||
         (st = cml_method_names_init(m)) != CML_OK || (st = cml_method_bind_init(m)) != CML_OK)
         goto fail;
     *out = m;

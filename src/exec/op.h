@@ -10,7 +10,10 @@
  *            Anything wrong here is a load error naming the op.
  *   run:     computes, resizing dynamic outputs within their capacity.
  *            Must not allocate; uses ctx->scratch (at least the prepared
- *            size, 64-byte aligned).
+ *            size, 64-byte aligned). Validates every argument shape and
+ *            resizes its output (cml_aten_resize) before it writes any
+ *            tensor data, so method creation can run it in check_only mode
+ *            against the planned shapes (method_check.c).
  */
 #ifndef CML_EXEC_OP_H
 #define CML_EXEC_OP_H
@@ -32,7 +35,15 @@ typedef struct cml_kernel_ctx {
     void *scratch;
     size_t scratch_size;
     struct cml_prof *prof; /* profiling sink (core/profile.h); NULL: off */
+    /* Load-time shape check (method_check.c): set, an op's run stops at its
+     * first output resize, which then returns CML_SHAPES_CHECKED instead of
+     * CML_OK once the new shape fits, so nothing past it runs. */
+    bool check_only;
 } cml_kernel_ctx;
+
+/* What a run returns in check_only mode once its output shape is known to
+ * fit: not an error, never seen outside method creation. */
+#define CML_SHAPES_CHECKED ((cml_status)0x5e11)
 
 typedef cml_status (*cml_op_prepare_fn)(cml_kernel_ctx *ctx, cml_evalue **args, uint32_t nargs,
                                         size_t *scratch_bytes);

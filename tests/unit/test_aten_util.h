@@ -179,6 +179,59 @@ static inline double tv_get(const cml_tensor *t, int64_t i) {
 }
 static inline float *F(cml_evalue *v) { return (float *)v->u.t->data; }
 
+/* Bytes of tensor i of the table (0 for non-tensors and data-less ones). */
+static inline size_t tv_tensor_bytes(const tenv *e, uint32_t i) {
+    if (e->v[i].kind != CML_VALUE_TENSOR || !e->v[i].u.t->data) return 0;
+    const cml_tensor *t = e->v[i].u.t;
+    return t->capacity ? t->capacity : cml_tensor_nbytes(t);
+}
+
+static char tv_check_msg[CML_ERRMSG_SIZE]; /* the last check-only message */
+#define TV_POISON 0x7f /* int64 indices far out of range, huge floats */
+
+/* Runs op in check_only mode, as method creation does (method_check.c),
+ * with every tensor's data replaced by TV_POISON bytes: at load, inputs
+ * hold no data yet. Asserts that the run wrote no tensor data; then puts
+ * back every value, tensor struct and byte. Returns the check-only status. */
+static inline cml_status tv_check_only(tenv *e, cml_kernel_ctx *ctx, const cml_op *op,
+                                       cml_evalue **args, uint32_t nargs) {
+    static cml_evalue v[TV_MAX];
+    static cml_tensor t[TV_MAX];
+    static void *saved[TV_MAX];
+    memcpy(v, e->v, sizeof v);
+    memcpy(t, e->t, sizeof t);
+    for (uint32_t i = 0; i < e->n; i++) {
+        size_t nb = tv_tensor_bytes(e, i);
+        saved[i] = nb ? malloc(nb) : NULL;
+        if (nb) memcpy(saved[i], e->v[i].u.t->data, nb);
+    }
+    for (uint32_t i = 0; i < e->n; i++)
+        if (saved[i]) memset(e->v[i].u.t->data, TV_POISON, tv_tensor_bytes(e, i));
+    ctx->check_only = true;
+    cml_status st = op->run(ctx, args, nargs);
+    ctx->check_only = false;
+    memcpy(e->v, v, sizeof v);
+    memcpy(e->t, t, sizeof t);
+    bool wrote = false;
+    for (uint32_t i = 0; i < e->n; i++) {
+        if (!saved[i]) continue;
+        const uint8_t *d = e->v[i].u.t->data;
+        for (size_t k = 0; k < tv_tensor_bytes(e, i); k++) wrote |= d[k] != TV_POISON;
+    }
+    for (uint32_t i = 0; i < e->n; i++) /* in reverse: an alias gets its owner's bytes */
+        if (saved[e->n - 1 - i]) {
+            memcpy(e->v[e->n - 1 - i].u.t->data, saved[e->n - 1 - i], tv_tensor_bytes(e, e->n - 1 - i));
+            free(saved[e->n - 1 - i]);
+        }
+    if (wrote) {
+        fprintf(stderr, "%s: the check-only run wrote tensor data\n", op->name);
+        CHECK(0);
+    }
+    snprintf(tv_check_msg, sizeof tv_check_msg, "%s", e->err.msg);
+    cml_error_clear(&e->err);
+    return st;
+}
+
 /* Runs prepare + run; returns the status of whichever failed first. */
 static inline cml_status tv_call(tenv *e, const char *name, cml_evalue **args, uint32_t nargs) {
     const cml_op *op = cml_op_find(name, strlen(name));
@@ -202,8 +255,16 @@ static inline cml_status tv_call(tenv *e, const char *name, cml_evalue **args, u
     }
     ctx.scratch = scratch;
     ctx.scratch_size = need;
+    cml_status checked = tv_check_only(e, &ctx, op, args, nargs);
     st = op->run(&ctx, args, nargs);
     free(scratch);
+    /* The check-only run is a prefix of the real one, blind to data: an
+     * error it reports, the real run reports too (maybe an earlier one). */
+    if (checked != CML_OK && checked != CML_SHAPES_CHECKED && st == CML_OK) {
+        fprintf(stderr, "%s: check-only run failed with %d (%s), the real run with %d\n", op->name,
+                (int)checked, tv_check_msg, (int)st);
+        CHECK(0);
+    }
     return st;
 }
 /* Only prepare. */

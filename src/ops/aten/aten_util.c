@@ -206,7 +206,7 @@ cml_status cml_aten_resize(cml_kernel_ctx *ctx, const char *op, cml_tensor *out,
     }
     cml_status st = cml_tensor_resize(out, rank, sizes, ctx->err);
     if (st != CML_OK) cml_error_prefix(ctx->err, "%s: output: ", op);
-    return st;
+    return st == CML_OK && ctx->check_only ? CML_SHAPES_CHECKED : st;
 }
 
 void cml_aten_contig_strides(int32_t rank, const int64_t *sizes, int64_t *strides) {

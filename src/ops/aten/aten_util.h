@@ -121,7 +121,9 @@ static inline size_t cml_aten_f32_need(const cml_tensor *t) {
 }
 /* Product of sizes[lo, hi). */
 int64_t cml_aten_prod(const int64_t *sizes, int32_t lo, int32_t hi);
-/* Resizes out, prefixing the op name on failure. */
+/* Resizes out, prefixing the op name on failure. In ctx->check_only mode a
+ * resize that succeeds returns CML_SHAPES_CHECKED, which callers propagate
+ * like an error, so a load-time check stops before any data is touched. */
 cml_status cml_aten_resize(cml_kernel_ctx *ctx, const char *op, cml_tensor *out, int32_t rank,
                        const int64_t *sizes);
 /* Contiguous row-major strides of a shape. */

@@ -332,10 +332,36 @@ static cml_status ip_scatter(cml_kernel_ctx *ctx, const char *op, const ip_args 
     return CML_OK;
 }
 
+/* The check-only run (method_check.c) reads no index data: the values
+ * shape against the indexed shape when the index shapes fix it (no mask),
+ * then out's shape. */
+static cml_status ip_check_shapes(cml_kernel_ctx *ctx, const char *op, const ip_args *a,
+                                  ip_state *s) {
+    bool mask = false;
+    s->rank_b = 0;
+    for (int32_t k = 0; k < a->n; k++) {
+        const cml_tensor *t = a->e[k].t;
+        int64_t ns[CML_MAX_DIMS];
+        int32_t nr;
+        mask = mask || a->e[k].mask;
+        if (a->e[k].mask) continue;
+        CML_TRY(cml_aten_broadcast_shape(ctx, op, s->rank_b, s->b_sizes, t->rank, t->sizes, &nr, ns));
+        s->rank_b = nr;
+        memcpy(s->b_sizes, ns, sizeof ns);
+    }
+    if (!mask) {
+        CML_TRY(ip_shape_x(ctx, op, a, s));
+        CML_TRY(ip_check_values(ctx, op, a->values, s));
+    }
+    if (a->out == a->self) return CML_SHAPES_CHECKED; /* in place: nothing to resize */
+    return cml_aten_resize(ctx, op, a->out, a->self->rank, a->self->sizes);
+}
+
 static cml_status ip_run(cml_kernel_ctx *ctx, const char *op, cml_evalue **args, uint32_t nargs) {
     ip_args a;
     ip_state s;
     CML_TRY(ip_read(ctx, op, args, nargs, &a));
+    if (ctx->check_only) return ip_check_shapes(ctx, op, &a, &s);
     CML_TRY(ip_load(ctx, op, &a, &s));
     CML_TRY(ip_shape_x(ctx, op, &a, &s));
     CML_TRY(ip_check_values(ctx, op, a.values, &s));

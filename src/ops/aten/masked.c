@@ -139,11 +139,13 @@ cml_status cml_aten_masked_scatter_out_run(cml_kernel_ctx *ctx, cml_evalue **arg
     mk_walk w;
     CML_TRY(mscat_read(ctx, args, nargs, t));
     CML_TRY(mk_walk_init(ctx, MSCAT, t[0], t[1], &w));
+    /* The mask count is data: checked after the resize, which ends a
+     * load-time check-only run (method_check.c), and before any write. */
+    CML_TRY(cml_aten_resize(ctx, MSCAT, t[3], w.rank, w.sizes));
     int64_t n = mk_count(&w, t[1]);
     if (n > cml_tensor_numel(t[2]))
         return cml_aten_fail(ctx, CML_ERR_INVALID_ARG, MSCAT, "mask selects %lld elements, source has only %lld",
                          (long long)n, (long long)cml_tensor_numel(t[2]));
-    CML_TRY(cml_aten_resize(ctx, MSCAT, t[3], w.rank, w.sizes));
     mk_move(&w, t[0], t[1], t[2], t[3]);
     return CML_OK;
 }
@@ -228,6 +230,9 @@ cml_status cml_aten_repeat_interleave_tensor_out_run(cml_kernel_ctx *ctx, cml_ev
     bool has;
     int64_t size, sum = 0, n;
     CML_TRY(ri_read(ctx, args, nargs, &rep, &out, &has, &size));
+    /* At load (check-only, method_check.c) the repeats are not known: only
+     * a given output_size fixes the shape. */
+    if (ctx->check_only) return has ? cml_aten_resize(ctx, REPI, out, 1, &size) : CML_SHAPES_CHECKED;
     n = rep->sizes[0];
     for (int64_t i = 0; i < n; i++) {
         int64_t r = cml_aten_index_at(rep, i);

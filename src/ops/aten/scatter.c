@@ -162,11 +162,14 @@ static cml_status sg_run(cml_kernel_ctx *ctx, sg_kind kind, cml_evalue **args, u
     sg_args a;
     CML_TRY(sg_read(ctx, kind, args, nargs, &a));
     CML_TRY(sg_check_shapes(ctx, &a));
-    CML_TRY(sg_check_values(ctx, &a));
+    /* Index values after the resize, which ends a load-time check-only run
+     * (method_check.c) before any data is read; still before any write. */
     if (kind == SG_GATHER) {
         CML_TRY(cml_aten_resize(ctx, a.op, a.out, a.index->rank, a.index->sizes));
+        CML_TRY(sg_check_values(ctx, &a));
     } else {
         CML_TRY(cml_aten_resize(ctx, a.op, a.out, a.self->rank, a.self->sizes));
+        CML_TRY(sg_check_values(ctx, &a));
         if (a.out->data != a.self->data && cml_tensor_nbytes(a.self))
             memmove(a.out->data, a.self->data, cml_tensor_nbytes(a.self));
     }
