@@ -250,53 +250,10 @@ static void test_nomem(void) {
 
 /* ---- nested blocks: a while_loop run with a sink (MIL layer alone) ---- */
 
-enum { F32 = 11, I32 = 23, BOOLT = 1 };
-
-/* i = 0; acc = x; while (i < 5) { i += 1; acc += acc } (as test_mil_compile). */
-static mb_function *loop_program(void) {
-    static const int64_t d2[] = {2};
-    mb_vtype *ti = mb_tensor_type(I32, 0, NULL), *tf = mb_tensor_type(F32, 1, d2);
-    mb_block *cb = mb_block_new(), *body = mb_block_new(), *b = mb_block_new();
-    mb_block_in(cb, "i_c", ti);
-    mb_block_in(cb, "acc_c", tf);
-    mb_const(cb, "five", mb_val_ints(I32, 0, NULL, (const int32_t[]){5}, 1));
-    mb_op *lt = mb_op_new(cb, "less", "go");
-    mb_in(lt, "x", "i_c");
-    mb_in(lt, "y", "five");
-    mb_out(lt, "go", mb_tensor_type(BOOLT, 0, NULL));
-    mb_block_out(cb, "go");
-    mb_block_in(body, "i_b", ti);
-    mb_block_in(body, "acc_b", tf);
-    mb_const(body, "one", mb_val_ints(I32, 0, NULL, (const int32_t[]){1}, 1));
-    mb_op *inc = mb_op_new(body, "add", "i_next");
-    mb_in(inc, "x", "i_b");
-    mb_in(inc, "y", "one");
-    mb_out(inc, "i_next", ti);
-    mb_op *dbl = mb_op_new(body, "add", "acc_next");
-    mb_in(dbl, "x", "acc_b");
-    mb_in(dbl, "y", "acc_b");
-    mb_out(dbl, "acc_next", tf);
-    mb_block_out(body, "i_next");
-    mb_block_out(body, "acc_next");
-    mb_const(b, "zero", mb_val_ints(I32, 0, NULL, (const int32_t[]){0}, 1));
-    mb_op *loop = mb_op_new(b, "while_loop", "loop");
-    mb_in(loop, "loop_vars", "zero");
-    mb_in(loop, "loop_vars", "x");
-    mb_op_block(loop, cb);
-    mb_op_block(loop, body);
-    mb_out(loop, "i_final", ti);
-    mb_out(loop, "acc_final", tf);
-    mb_block_out(b, "acc_final");
-    mb_block_out(b, "i_final");
-    mb_function *fn = mb_function_new("CoreML5", b);
-    mb_fn_in(fn, "x", tf);
-    return fn;
-}
-
 static void test_nested_blocks(void) {
     cml_mil_graph g;
     cml_error err = {0};
-    cml_status st = cml_mil_compile(loop_program(), NULL, NULL, 0, NULL, &g, &err);
+    cml_status st = cml_mil_compile(mb_while_loop_program(), NULL, NULL, 0, NULL, &g, &err);
     CHECK_MSG(st == CML_OK, "%s", err.msg);
     if (st != CML_OK) return;
     cml_mil_value *x = &g.values[cml_mil_find_input(&g, "x")];
