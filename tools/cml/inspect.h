@@ -26,6 +26,11 @@
 
 /* The "methods" array from the public API. Methods that fail to load get a
  * "load_error"; for a .pte (pte != NULL) their I/O then comes from the plan. */
+/* A shape as a JSON array of sizes; one method input or output as
+ * {index, name, dtype, shape[, kind: "scalar"]} (inspect --json, run --json). */
+cJSON *cli_shape_json(int32_t rank, const int64_t *sizes);
+cJSON *cli_io_json(size_t index, const cml_io_info *info);
+
 cJSON *cli_inspect_methods(cml_program *program, const cml_pte_program *pte);
 
 /* The "pte" object: header, segments, named data, and per plan the planned

@@ -4,18 +4,18 @@
 #include "cli.h"
 #include "inspect.h"
 
-static cJSON *shape_json(int32_t rank, const int64_t *sizes) {
+cJSON *cli_shape_json(int32_t rank, const int64_t *sizes) {
     cJSON *a = cJSON_CreateArray();
     for (int32_t i = 0; i < rank; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)sizes[i]));
     return a;
 }
 
-static cJSON *io_json(size_t index, const cml_io_info *info) {
+cJSON *cli_io_json(size_t index, const cml_io_info *info) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "index", (double)index);
     cJSON_AddStringToObject(o, "name", info->name ? info->name : "");
     cJSON_AddStringToObject(o, "dtype", cml_dtype_name(info->dtype));
-    cJSON_AddItemToObject(o, "shape", shape_json(info->rank, info->sizes));
+    cJSON_AddItemToObject(o, "shape", cli_shape_json(info->rank, info->sizes));
     if (!info->is_tensor) cJSON_AddStringToObject(o, "kind", "scalar");
     return o;
 }
@@ -29,12 +29,12 @@ static void add_input_shape(cJSON *o, const cml_method *method, size_t index) {
     char text[1024];
     cJSON_AddBoolToObject(o, "dynamic", 1);
     cJSON_AddStringToObject(o, "shape_text", cli_io_shape_str(&s, text, sizeof text));
-    cJSON_AddItemToObject(o, "min_shape", shape_json(s.rank, s.min));
-    cJSON_AddItemToObject(o, "default_shape", shape_json(s.rank, s.default_sizes));
+    cJSON_AddItemToObject(o, "min_shape", cli_shape_json(s.rank, s.min));
+    cJSON_AddItemToObject(o, "default_shape", cli_shape_json(s.rank, s.default_sizes));
     if (!s.nenumerated) return;
     cJSON *e = cJSON_AddArrayToObject(o, "enumerated_shapes");
     for (size_t k = 0; k < s.nenumerated; k++)
-        cJSON_AddItemToArray(e, shape_json(s.rank, s.enumerated + k * (size_t)s.rank));
+        cJSON_AddItemToArray(e, cli_shape_json(s.rank, s.enumerated + k * (size_t)s.rank));
 }
 
 static const char *kind_name(cml_value_kind k) {
@@ -54,7 +54,7 @@ cJSON *cli_inspect_plan_io(const cml_pte_plan *plan, const int32_t *indices, uin
         if (v->kind == CML_VALUE_TENSOR) {
             const cml_pte_tensor *t = v->u.tensor;
             cJSON_AddStringToObject(o, "dtype", cml_dtype_name(t->dtype));
-            cJSON_AddItemToObject(o, "shape", shape_json(t->rank, t->sizes));
+            cJSON_AddItemToObject(o, "shape", cli_shape_json(t->rank, t->sizes));
             if (t->dynamism) cJSON_AddBoolToObject(o, "dynamic", 1);
         } else {
             cJSON_AddStringToObject(o, "kind", kind_name(v->kind));
@@ -70,13 +70,13 @@ static void add_api_io(cJSON *m, const cml_method *method) {
     cml_io_info info;
     for (size_t i = 0; i < cml_method_input_count(method); i++)
         if (cml_method_input_info(method, i, &info) == CML_OK) {
-            cJSON *o = io_json(i, &info);
+            cJSON *o = cli_io_json(i, &info);
             add_input_shape(o, method, i);
             cJSON_AddItemToArray(in, o);
         }
     for (size_t i = 0; i < cml_method_output_count(method); i++)
         if (cml_method_output_info(method, i, &info) == CML_OK)
-            cJSON_AddItemToArray(out, io_json(i, &info));
+            cJSON_AddItemToArray(out, cli_io_json(i, &info));
     /* How each delegate actually runs here (e.g. the CPU fallback for a
      * model compiled for the GPU or Neural Engine). */
     if (cml_method_delegate_count(method)) {

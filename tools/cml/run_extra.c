@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "compare.h"
+#include "inspect.h"
 #include "npy.h"
 
 void cli_run_extra_init(cli_run_extra *x) {
@@ -120,21 +121,6 @@ static int expected_from_list(cli_run_extra *x) {
 
 /* ---- the JSON summary ---- */
 
-static cJSON *shape_json(int32_t rank, const int64_t *sizes) {
-    cJSON *a = cJSON_CreateArray();
-    for (int32_t d = 0; d < rank; d++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)sizes[d]));
-    return a;
-}
-
-static cJSON *io_json(size_t i, const cml_io_info *info) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "index", (double)i);
-    cJSON_AddStringToObject(o, "name", info->name ? info->name : "");
-    cJSON_AddStringToObject(o, "dtype", cml_dtype_name(info->dtype));
-    cJSON_AddItemToObject(o, "shape", shape_json(info->rank, info->sizes));
-    return o;
-}
-
 /* The method's name: --method, else forward, else the only one. */
 static const char *method_name(const cml_program *p, const char *given) {
     if (given) return given;
@@ -155,11 +141,11 @@ static void start_json(cli_run_extra *x, const char *model, const char *method,
     cml_io_info info;
     for (size_t i = 0; i < cml_method_input_count(m->method); i++)
         if (cml_method_input_info(m->method, i, &info) == CML_OK)
-            cJSON_AddItemToArray(in, io_json(i, &info));
+            cJSON_AddItemToArray(in, cli_io_json(i, &info));
     cJSON *out = cJSON_AddArrayToObject(x->doc, "outputs");
     for (size_t i = 0; i < cml_method_output_count(m->method); i++)
         if (cml_method_output_info(m->method, i, &info) == CML_OK)
-            cJSON_AddItemToArray(out, io_json(i, &info));
+            cJSON_AddItemToArray(out, cli_io_json(i, &info));
     x->calls = cJSON_AddArrayToObject(x->doc, "calls");
 }
 
@@ -259,7 +245,7 @@ static cJSON *output_json(const cml_method *method, size_t i, const char *file) 
         cJSON_AddStringToObject(o, "name", info.name ? info.name : "");
     if (cml_method_output(method, i, &v) == CML_OK) {
         cJSON_AddStringToObject(o, "dtype", cml_dtype_name(v.dtype));
-        cJSON_AddItemToObject(o, "shape", shape_json(v.rank, v.sizes));
+        cJSON_AddItemToObject(o, "shape", cli_shape_json(v.rank, v.sizes));
     }
     if (file) cJSON_AddStringToObject(o, "file", file);
     return o;
