@@ -37,6 +37,49 @@ bool cml_mil_compressed_deferred(const cml_mil_node *node) {
     return node && node->def == &cml_mil_op_constexpr_deferred;
 }
 
+/* -------------------------------------------------------------- at use
+ * A compressed weight read by a conv, conv_transpose, matmul or einsum is
+ * decoded at run, just before its consumer, into an arena buffer that lives
+ * for that one step (plan.c): the node is moved to sit right before the
+ * consumer, and the consumer reads an ordinary fp32 tensor (fp16-rounded
+ * where the constexpr's output is fp16: the values folding would store). */
+
+typedef struct at_use_job {
+    cml_mil_ctx *ctx;
+    const cml_mil_node *node;
+    float *dst;
+    int64_t n;
+} at_use_job;
+
+#define AT_USE_GRAIN 16384
+
+static void at_use_chunks(void *arg, size_t begin, size_t end) {
+    const at_use_job *j = arg;
+    int64_t lo = (int64_t)begin * AT_USE_GRAIN, hi = (int64_t)end * AT_USE_GRAIN;
+    if (hi > j->n) hi = j->n;
+    if (hi > lo) cml_constexpr_decode_range(j->ctx, j->node, lo, hi - lo, j->dst + lo);
+}
+
+static cml_status at_use_infer(cml_mil_ctx *ctx, cml_mil_node *node) {
+    const cml_mil_op_def *orig = cml_mil_op_find(node->type);
+    if (!orig) return cml_mil_fail(ctx, node, CML_ERR_INTERNAL, "no definition");
+    CML_TRY(orig->infer(ctx, node)); /* validates the compressed data */
+    if (!cml_constexpr_decodable(ctx, node)) node->def = orig; /* folded as usual */
+    return CML_OK;
+}
+
+static cml_status at_use_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
+    cml_mil_value *out = cml_mil_out(ctx, node, 0);
+    at_use_job j = {.ctx = ctx, .node = node, .dst = out->data, .n = cml_mil_numel(out)};
+    size_t chunks = (size_t)((j.n + AT_USE_GRAIN - 1) / AT_USE_GRAIN);
+    cml_parallel_for(ctx->pool, chunks, 1, at_use_chunks, &j);
+    ctx->outputs_rounded = true; /* decode_range rounds fp16 outputs */
+    return CML_OK;
+}
+
+const cml_mil_op_def cml_mil_op_constexpr_at_use = {"constexpr_at_use", at_use_infer, at_use_run,
+                                                    true};
+
 /* ------------------------------------------------------------- marking */
 
 typedef struct use_info {
@@ -77,6 +120,68 @@ static bool supported_consumer(const cml_mil_node *node, const cml_mil_param *p)
            strcmp(p->name, "weight") == 0;
 }
 
+static bool at_use_consumer(const cml_mil_node *node) {
+    return node && (node->def == &cml_mil_op_conv || node->def == &cml_mil_op_conv_transpose ||
+                    node->def == &cml_mil_op_matmul || node->def == &cml_mil_op_einsum);
+}
+
+/* The index in blk of the single reader of node i's output when that reader
+ * is an at-use consumer in the same block after it; -1 otherwise. */
+static int64_t at_use_target(const cml_mil_block *blk, uint32_t i, const use_info *u) {
+    const cml_mil_node *node = &blk->nodes[i];
+    if (!node->def || node->folded || node->noutputs != 1 || node->nblocks ||
+        !compressible_type(node->type))
+        return -1;
+    const use_info *use = &u[node->outputs[0]];
+    if (use->count != 1 || !at_use_consumer(use->node)) return -1;
+    if (use->node < blk->nodes || use->node >= blk->nodes + blk->nnodes) return -1;
+    int64_t c = use->node - blk->nodes;
+    return c > (int64_t)i ? c : -1;
+}
+
+/* Marks the at-use constexprs of blk (and its nested blocks) and moves each
+ * to just before its consumer, keeping every other node's order. */
+static cml_status at_use_block(cml_mil_graph *g, cml_mil_block *blk, const use_info *u,
+                               cml_error *err) {
+    for (uint32_t i = 0; i < blk->nnodes; i++)
+        for (uint32_t b = 0; b < blk->nodes[i].nblocks; b++)
+            CML_TRY(at_use_block(g, &blk->nodes[i].blocks[b], u, err));
+    uint32_t n = blk->nnodes, moved = 0;
+    if (!n) return CML_OK;
+    /* target[i]: consumer index or -1; head[c] / next[i]: the constexprs
+     * moving before c, in their original order */
+    int64_t *target = cml_malloc(g->allocator, 3 * (size_t)n * sizeof *target);
+    if (!target) return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    int64_t *head = target + n, *next = head + n;
+    for (uint32_t i = 0; i < n; i++) head[i] = -1;
+    for (uint32_t k = n; k-- > 0;) {
+        next[k] = -1;
+        if ((target[k] = at_use_target(blk, k, u)) < 0) continue;
+        next[k] = head[target[k]];
+        head[target[k]] = k;
+        moved++;
+    }
+    cml_mil_node *order = moved ? cml_malloc(g->allocator, n * sizeof *order) : NULL;
+    if (moved && !order) {
+        cml_free(g->allocator, target);
+        return cml_fail(err, CML_ERR_NOMEM, "out of memory");
+    }
+    if (moved) {
+        uint32_t w = 0;
+        for (uint32_t c = 0; c < n; c++) {
+            for (int64_t i = head[c]; i >= 0; i = next[i]) {
+                order[w] = blk->nodes[i];
+                order[w++].def = &cml_mil_op_constexpr_at_use;
+            }
+            if (target[c] < 0) order[w++] = blk->nodes[c];
+        }
+        memcpy(blk->nodes, order, n * sizeof *order);
+    }
+    cml_free(g->allocator, order);
+    cml_free(g->allocator, target);
+    return CML_OK;
+}
+
 static cml_status mark_block(cml_mil_graph *g, cml_mil_block *blk, const use_info *u,
                              cml_error *err) {
     for (uint32_t i = 0; i < blk->nnodes; i++) {
@@ -97,12 +202,21 @@ static cml_status mark_block(cml_mil_graph *g, cml_mil_block *blk, const use_inf
     return CML_OK;
 }
 
+static bool keep_compressed = true;
+
+void cml_mil_compressed_enable_for_testing(bool on) { keep_compressed = on; }
+
 cml_status cml_mil_compressed_mark(cml_mil_graph *g, cml_error *err) {
-    if (!g->nvalues) return CML_OK;
+    if (!g->nvalues || !keep_compressed) return CML_OK;
     use_info *u = cml_calloc(g->allocator, g->nvalues, sizeof *u);
     if (!u) return cml_fail(err, CML_ERR_NOMEM, "out of memory for %u values", g->nvalues);
     count_uses(&g->main, u, g->nvalues);
-    cml_status st = mark_block(g, &g->main, u, err);
+    cml_status st = at_use_block(g, &g->main, u, err);
+    if (st == CML_OK) { /* nodes moved: count again for the linear pass */
+        memset(u, 0, g->nvalues * sizeof *u);
+        count_uses(&g->main, u, g->nvalues);
+        st = mark_block(g, &g->main, u, err);
+    }
     cml_free(g->allocator, u);
     return st;
 }
@@ -220,7 +334,8 @@ done:
 static void stats_block(const cml_mil_block *blk, cml_mil_weight_stats *s) {
     for (uint32_t i = 0; i < blk->nnodes; i++) {
         const cml_mil_node *node = &blk->nodes[i];
-        if (node->def == &cml_mil_op_linear_compressed) s->compressed_ops++;
+        if (node->def == &cml_mil_op_linear_compressed || node->def == &cml_mil_op_constexpr_at_use)
+            s->compressed_ops++;
         if (folded_constexpr(node)) {
             if (!s->materialized) s->first_materialized = node;
             s->materialized++;

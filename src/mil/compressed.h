@@ -14,6 +14,14 @@
  * LUT, say), both nodes go back to their ordinary defs during inference and
  * the weight is folded as before.
  *
+ * Such a constexpr whose only use is a conv, conv_transpose, matmul or
+ * einsum (any parameter, same block) becomes cml_mil_op_constexpr_at_use
+ * instead: it is moved to just before its consumer and runs there each
+ * call, decoding the whole tensor (over the thread pool) into an fp32 arena
+ * buffer that lives for that one step, so the consumer runs unchanged on the
+ * values folding would have stored and only the compressed bytes stay
+ * resident. A form that is not decodable goes back to its def and is folded.
+ *
  * cml_mil_compressed_release() runs after folding: the data of constant
  * values that no executed op, deferred constexpr or block output reads any
  * more (e.g. the unpacked indices of a folded lut_to_dense, intermediate
@@ -32,6 +40,7 @@
 
 extern const cml_mil_op_def cml_mil_op_constexpr_deferred;
 extern const cml_mil_op_def cml_mil_op_linear_compressed;
+extern const cml_mil_op_def cml_mil_op_constexpr_at_use;
 
 /* Set on a linear_compressed node (node->attr) by the marking pass; the
  * rest is filled by its infer(). */
@@ -43,6 +52,11 @@ typedef struct cml_mil_compressed_attr {
 } cml_mil_compressed_attr;
 
 cml_status cml_mil_compressed_mark(cml_mil_graph *g, cml_error *err);
+
+/* Tests only (not thread-safe): false makes every later compile fold all
+ * constexpr weights (the dense reference path); true (the default) keeps
+ * them compressed as above. */
+void cml_mil_compressed_enable_for_testing(bool on);
 bool cml_mil_compressed_deferred(const cml_mil_node *node);
 void cml_mil_compressed_release(cml_mil_graph *g);
 

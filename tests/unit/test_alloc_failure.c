@@ -123,5 +123,6 @@ int main(void) {
     sweep("transformer_fp16", "", 2e-2, 1e-2);
     sweep("stateful_states", ".call1", 5e-3, 1e-4);
     sweep("mlp_int8_peraxis", "", 1e-4, 1e-4);
+    sweep("cnn_pt2e_int8_weight_only", "", 5e-4, 2e-2); /* convs decoding at use */
     TEST_MAIN_END();
 }
