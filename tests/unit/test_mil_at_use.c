@@ -1,15 +1,16 @@
 /* Compressed weights decoded at use (mil/compressed.h): a constexpr weight
- * whose only reader is a matmul (as y, and as x), a conv_transpose or a conv
- * is moved to just before its reader and decoded there on every run, so
- * only the compressed bytes stay resident. The program below is compiled
- * twice, with compressed weights kept (the default) and with every
- * constexpr folded at load (cml_mil_compressed_enable_for_testing(false));
- * both must give the same bits, with and without a thread pool. fp16
- * scales make the matmul y and conv weights fp16-rounded (the dense path
- * then reads them as fp16 kept half, the at-use path as fp32, so the
- * comparison also covers those kernel paths agreeing); the others are fp32. The test checks
- * that the at-use nodes sit right before their readers, get arena space
- * only for their own step, and that the folded path marks none. */
+ * whose only reader is a matmul (as y, and as x), a conv_transpose, a conv
+ * or an einsum is moved to just before its reader and decoded there on
+ * every run, so only the compressed bytes stay resident. The program below
+ * is compiled twice, with compressed weights kept (the default) and with
+ * every constexpr folded at load (cml_mil_compressed_enable_for_testing
+ * (false)); both must give the same bits, with and without a thread pool.
+ * fp16 scales make the matmul y and conv weights fp16-rounded (the dense
+ * path then reads them as fp16 kept half, the at-use path as fp32, so the
+ * comparison also covers those kernel paths agreeing); the others are fp32.
+ * The test checks that the at-use nodes sit right before their readers and
+ * get arena space only for their own step, and that the folded path marks
+ * none. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static const int64_t XD[] = {2, 3, 24}, QD[] = {24, 40}, MD[] = {2, 3, 40};
 static const int64_t LD[] = {5, 24}, LMD[] = {2, 5, 40};
 static const int64_t ID[] = {1, 4, 6, 6}, TD[] = {4, 3, 3, 3}, TOD[] = {1, 3, 8, 8};
 static const int64_t CD[] = {5, 3, 3, 3}, COD[] = {1, 5, 6, 6};
+static const int64_t ED[] = {3, 2, 24}, EWD[] = {24, 1, 5}, EOD[] = {3, 2, 5};
 
 static mb_value *int8s(int rank, const int64_t *dims, size_t n, int seed) {
     int8_t *q = mb_alloc(n);
@@ -72,6 +74,7 @@ static mb_function *program(void) {
     dequant(b, "wx", 2, LD, 0, 2);  /* matmul x [5, 24], per row */
     dequant(b, "wt", 4, TD, 0, 3);  /* conv_transpose weight [Cin 4, Cout 3, 3, 3] */
     dequant(b, "wc", 4, CD, 0, 5);  /* conv weight [5, 3, 3, 3] */
+    dequant(b, "we", 3, EWD, 2, 6); /* einsum b [w 24, h 1, r 5] */
     mb_op *m = mb_op_new(b, "matmul", "m");
     mb_in(m, "x", "x");
     mb_in(m, "y", "wy");
@@ -94,13 +97,20 @@ static mb_function *program(void) {
     mb_in(c, "weight", "wc");
     mb_in_val(c, "pad_type", mb_val_str("same"));
     mb_out(c, "c", mb_tensor_type(F32, 4, COD));
+    mb_op *e = mb_op_new(b, "einsum", "e");
+    mb_in(e, "values", "ein");
+    mb_in(e, "values", "we");
+    mb_in_val(e, "equation", mb_val_str("chw,whr->chr"));
+    mb_out(e, "e", mb_tensor_type(F32, 3, EOD));
     mb_block_out(b, "m");
     mb_block_out(b, "lm");
     mb_block_out(b, "c");
+    mb_block_out(b, "e");
     mb_function *fn = mb_function_new("CoreML8", b);
     mb_fn_in(fn, "x", mb_tensor_type(F32, 3, XD));
     mb_fn_in(fn, "m16", mb_tensor_type(F32, 3, (const int64_t[]){2, 24, 40}));
     mb_fn_in(fn, "img", mb_tensor_type(F32, 4, ID));
+    mb_fn_in(fn, "ein", mb_tensor_type(F32, 3, ED));
     return fn;
 }
 
@@ -118,7 +128,7 @@ static void fill(cml_mil_value *v, int seed) {
 }
 
 /* Compiles (compressed weights kept or not) and runs; outputs copied out. */
-static int compile_run(bool keep, cml_threadpool *pool, float *out[3], size_t bytes[3],
+static int compile_run(bool keep, cml_threadpool *pool, float *out[4], size_t bytes[4],
                        uint32_t *at_use) {
     cml_mil_graph g;
     cml_error err = {0};
@@ -143,10 +153,11 @@ static int compile_run(bool keep, cml_threadpool *pool, float *out[3], size_t by
     fill(&g.values[g.inputs[0]], 1);
     fill(&g.values[g.inputs[1]], 2);
     fill(&g.values[g.inputs[2]], 3);
+    fill(&g.values[g.inputs[3]], 4);
     st = cml_mil_run(&g, pool, &err);
     CHECK_MSG(st == CML_OK, "run (keep %d): %s", keep, err.msg);
-    static const char *const names[3] = {"m", "lm", "c"};
-    for (int i = 0; i < 3 && st == CML_OK; i++) {
+    static const char *const names[4] = {"m", "lm", "c", "e"};
+    for (int i = 0; i < 4 && st == CML_OK; i++) {
         cml_mil_value *v = find(&g, names[i]);
         bytes[i] = v ? (size_t)cml_mil_numel(v) * sizeof(float) : 0;
         out[i] = bytes[i] ? malloc(bytes[i]) : NULL;
@@ -157,14 +168,15 @@ static int compile_run(bool keep, cml_threadpool *pool, float *out[3], size_t by
 }
 
 static void check(cml_threadpool *pool) {
-    float *a[3] = {0}, *b[3] = {0};
-    size_t na[3] = {0}, nb[3] = {0};
+    float *a[4] = {0}, *b[4] = {0};
+    size_t na[4] = {0}, nb[4] = {0};
     uint32_t ua = 0, ub = 0;
     if (compile_run(true, pool, a, na, &ua) && compile_run(false, pool, b, nb, &ub)) {
-        CHECK_MSG(ua == 4, "%u at-use constexprs, expected 4", ua);
+        CHECK_MSG(ua == 5, "%u at-use constexprs, expected 5", ua);
         CHECK_MSG(ub == 0, "%u at-use constexprs with compression off", ub);
-        static const char *const names[3] = {"matmul y", "matmul x", "conv_transpose + conv"};
-        for (int i = 0; i < 3; i++) {
+        static const char *const names[4] = {"matmul y", "matmul x", "conv_transpose + conv",
+                                             "einsum"};
+        for (int i = 0; i < 4; i++) {
             CHECK_MSG(na[i] && na[i] == nb[i] && a[i] && b[i] && memcmp(a[i], b[i], na[i]) == 0,
                       "%s (pool %s): differs from the folded weights", names[i],
                       pool ? "yes" : "no");
@@ -174,7 +186,7 @@ static void check(cml_threadpool *pool) {
             CHECK_MSG(mx > 0.01f, "%s: all outputs near zero (max %g)", names[i], mx);
         }
     }
-    for (int i = 0; i < 3; i++) free(a[i]), free(b[i]);
+    for (int i = 0; i < 4; i++) free(a[i]), free(b[i]);
 }
 
 int main(void) {
