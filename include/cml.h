@@ -213,6 +213,14 @@ typedef struct cml_method_params {
     uint32_t struct_size;              /* = sizeof(cml_method_params) */
     int32_t num_threads;               /* <= 0: one per online CPU */
     cml_compute_units compute_units;   /* overrides the compile spec */
+    /* Bounds the work one execute may do on a looping program: instructions
+     * run per chain (.pte JumpFalseCall loops) and iterations per ML Program
+     * while_loop run. Past it, execute fails with CML_ERR_STATE ("more than
+     * N steps" / "iterations"). 0: the defaults, 10,000,000 steps and
+     * 100,000,000 iterations. (Added after num_threads/compute_units: a
+     * caller compiled against the older struct passes a smaller struct_size
+     * and gets the defaults.) */
+    uint32_t max_steps;
 } cml_method_params;
 
 /**

@@ -252,7 +252,7 @@ static PyObject *Program_load_method(ProgramObject *self, PyObject *args, PyObje
         PyErr_Format(PyExc_ValueError, "compute_units %d is not a cml compute unit", units);
         return NULL;
     }
-    cml_method_params params = {sizeof params, threads, (cml_compute_units)units};
+    cml_method_params params = {sizeof params, threads, (cml_compute_units)units, 0};
     cml_method *m = NULL;
     cml_status st;
     Py_BEGIN_ALLOW_THREADS

@@ -427,9 +427,14 @@ static cml_status backend_init(const cml_backend_init_ctx *ctx, const uint8_t *p
         handle_destroy(h);
         return st;
     }
+    h->g.max_loop_iterations = ctx->max_steps;
     note_units(ctx->log, units);
     *handle = h;
     return CML_OK;
+}
+
+void cml_coreml_set_max_steps(void *handle, uint32_t max_steps) {
+    ((coreml_handle *)handle)->g.max_loop_iterations = max_steps;
 }
 
 cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,

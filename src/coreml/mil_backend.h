@@ -41,6 +41,10 @@ cml_status cml_coreml_open_function(cml_mlpackage *pkg, const char *function,
                                     cml_threadpool *pool, const cml_logger *log, uint64_t budget,
                                     void **handle, cml_error *err);
 
+/* Iterations one while_loop run may take (cml_method_params.max_steps; 0:
+ * the default). */
+void cml_coreml_set_max_steps(void *handle, uint32_t max_steps);
+
 uint32_t cml_coreml_input_count(const void *handle);
 uint32_t cml_coreml_output_count(const void *handle);
 cml_status cml_coreml_io(const void *handle, bool output, uint32_t index, cml_coreml_io_desc *out);

@@ -152,6 +152,7 @@ cml_status cml_mlpackage_method_setup(cml_method *m, const char *function,
     CML_TRY(cml_coreml_open_function(&sp->pkg, function, a,
                                      params ? params->compute_units : CML_COMPUTE_DEFAULT, m->pool,
                                      &m->program->log, m->program->memory_budget, &h, &m->err));
+    cml_coreml_set_max_steps(h, params ? params->max_steps : 0);
     m->delegates[0].backend = &cml_coreml_backend;
     m->delegates[0].handle = h;
     m->ndelegates = 1;

@@ -37,6 +37,7 @@ typedef struct cml_backend_init_ctx {
     const cml_pte_program *program;   /* for named data (multifunction payloads) */
     const char *method_name;
     cml_compute_units compute_units;  /* runtime override; DEFAULT = use the spec */
+    uint32_t max_steps;               /* cml_method_params.max_steps (0: default) */
     cml_threadpool *pool;
     const cml_logger *log;            /* the program's log channel (may be NULL) */
     uint64_t memory_budget;           /* bytes the delegate may plan; 0: no limit */

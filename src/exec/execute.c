@@ -12,7 +12,6 @@
 #endif
 
 /* Upstream caps a run at 10M instructions so a bad jump cannot spin forever. */
-#define CML_MAX_STEPS 10000000u
 
 static bool condition_holds(const cml_evalue *v) {
     if (v->kind == CML_VALUE_BOOL) return v->u.b;
@@ -68,14 +67,15 @@ static CML_EXEC_INLINE cml_status step(cml_method *m, uint32_t c, uint32_t *pc,
 }
 
 static cml_status too_many_steps(cml_method *m, uint32_t c) {
-    return cml_fail(&m->err, CML_ERR_STATE, "chain %u: more than %u steps", c, CML_MAX_STEPS);
+    return cml_fail(&m->err, CML_ERR_STATE,
+                    "chain %u: more than %u steps (cml_method_params.max_steps)", c, m->max_steps);
 }
 
 static cml_status run_chain(cml_method *m, uint32_t c, cml_kernel_ctx *ctx) {
     const cml_exec_chain *chain = &m->chains[c];
     uint32_t pc = 0, steps = 0;
     while (pc < chain->ninstrs) {
-        if (++steps > CML_MAX_STEPS) return too_many_steps(m, c);
+        if (++steps > m->max_steps) return too_many_steps(m, c);
         CML_TRY(step(m, c, &pc, ctx));
     }
     return CML_OK;
@@ -87,7 +87,7 @@ static cml_status run_chain_profiled(cml_method *m, uint32_t c, cml_kernel_ctx *
     cml_prof *p = m->prof;
     uint32_t pc = 0, steps = 0;
     while (pc < chain->ninstrs) {
-        if (++steps > CML_MAX_STEPS) return too_many_steps(m, c);
+        if (++steps > m->max_steps) return too_many_steps(m, c);
         const cml_exec_instr *in = &chain->instrs[pc];
         int32_t at = (int32_t)pc, delegate = -1;
         if (in->kind == CML_INSTR_DELEGATE_CALL) delegate = (int32_t)in->delegate;

@@ -77,8 +77,12 @@ typedef struct cml_binding {
     size_t capacity;
 } cml_binding;
 
+/* Instructions per chain and execute when cml_method_params.max_steps is 0. */
+#define CML_DEFAULT_MAX_STEPS 10000000u
+
 struct cml_method {
     cml_program *program;
+    uint32_t max_steps;             /* per chain per execute (cml_method_params) */
     const cml_pte_plan *plan;
     const cml_allocator *allocator;
     cml_error err;

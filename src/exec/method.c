@@ -1,6 +1,7 @@
 /* Method load: turns a verified plan into ready-to-run state. Every
  * allocation of a method happens here (values, arenas, unplanned buffers,
  * resolved instructions, delegate handles, scratch), so execute needs none. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,6 +189,7 @@ static cml_status init_delegates(cml_method *m, const cml_method_params *params)
             .program = &m->program->pte,
             .method_name = plan->name.ptr,
             .compute_units = params ? params->compute_units : CML_COMPUTE_DEFAULT,
+            .max_steps = params ? params->max_steps : 0,
             .pool = m->pool,
             .log = &m->program->log,
             .memory_budget = m->program->memory_budget,
@@ -383,7 +385,10 @@ cml_status cml_method_create(cml_program *program, const char *name,
                              const cml_method_params *params, cml_method **out) {
     if (!program || !out) return CML_ERR_INVALID_ARG;
     *out = NULL;
-    if (params && params->struct_size < sizeof *params) params = NULL;
+    cml_method_params p = {sizeof p, 0, CML_COMPUTE_DEFAULT, 0};
+    if (params && params->struct_size >= offsetof(cml_method_params, max_steps))
+        memcpy(&p, params, params->struct_size < sizeof p ? params->struct_size : sizeof p);
+    params = &p;
     cml_method *m = cml_calloc(program->allocator, 1, sizeof *m);
     if (!m) {
         pthread_mutex_lock(&program->lock);
@@ -395,7 +400,8 @@ cml_status cml_method_create(cml_program *program, const char *name,
     m->allocator = program->allocator;
     atomic_fetch_add(&program->live_methods, 1); /* cml_method_destroy balances it */
 
-    cml_status st = cml_threadpool_create(params ? params->num_threads : 0, m->allocator, &m->pool);
+    m->max_steps = params->max_steps ? params->max_steps : CML_DEFAULT_MAX_STEPS;
+    cml_status st = cml_threadpool_create(params->num_threads, m->allocator, &m->pool);
     if (st != CML_OK) {
         cml_fail(&m->err, st, "cannot start the thread pool");
         goto fail;

@@ -133,6 +133,7 @@ typedef struct cml_mil_graph {
     size_t arena_size;
     void *scratch;                 /* max node scratch */
     size_t scratch_size;
+    uint32_t max_loop_iterations;  /* per while_loop run; 0: CML_MIL_MAX_LOOP_ITERATIONS */
     uint64_t memory_budget;        /* 0: none; else arena + scratch may not grow past it
                                     * (set by the embedder after cml_mil_compile) */
     size_t const_file_bytes;       /* constant tensor bytes as stored in the model (compressed.h) */

@@ -288,15 +288,17 @@ static cml_status while_run(cml_mil_ctx *ctx, const cml_mil_node *node) {
     for (uint32_t i = 0; i < vars->count; i++)
         CML_TRY(copy_value(ctx, node, cml_mil_out(ctx, node, i),
                            cml_mil_value_at(ctx, vars->vids[i])));
-    for (long long iter = 0;; iter++) {
-        if (iter >= CML_MIL_MAX_LOOP_ITERATIONS)
-            return cml_mil_fail(ctx, node, CML_ERR_STATE, "more than %lld iterations",
-                                CML_MIL_MAX_LOOP_ITERATIONS);
+    long long max = ctx->g->max_loop_iterations ? (long long)ctx->g->max_loop_iterations
+                                                : CML_MIL_MAX_LOOP_ITERATIONS;
+    for (long long iter = 0;; iter++) { /* iter: body runs so far */
         for (uint32_t i = 0; i < vars->count; i++)
             CML_TRY(copy_value(ctx, node, cml_mil_value_at(ctx, cnd->inputs[i]),
                                cml_mil_out(ctx, node, i)));
         CML_TRY(cml_mil_run_block(ctx, cnd));
         if (cml_mil_get_f64(cml_mil_value_at(ctx, cnd->outputs[0]), 0) == 0) break;
+        if (iter >= max)
+            return cml_mil_fail(ctx, node, CML_ERR_STATE,
+                                "more than %lld iterations (cml_method_params.max_steps)", max);
         for (uint32_t i = 0; i < vars->count; i++)
             CML_TRY(copy_value(ctx, node, cml_mil_value_at(ctx, body->inputs[i]),
                                cml_mil_out(ctx, node, i)));

@@ -60,7 +60,9 @@ static void read_outputs(cml_method *m) {
 }
 
 static void run_method(cml_program *p, const char *name, uint64_t seed) {
-    cml_method_params mp = {sizeof mp, 1, CML_COMPUTE_CPU_ONLY};
+    /* max_steps: a JumpFalseCall loop or while_loop that never ends (a valid
+     * program) stops after a few thousand steps instead of spinning */
+    cml_method_params mp = {sizeof mp, 1, CML_COMPUTE_CPU_ONLY, 4096};
     cml_method *m = NULL;
     if (cml_method_create(p, name, &mp, &m) != CML_OK) return;
     (void)cml_method_errmsg(m);

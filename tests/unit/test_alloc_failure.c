@@ -47,7 +47,7 @@ static int attempt(const case_data *cd, failing_allocator *fa) {
     cml_program *prog = NULL;
     char err[512];
     if (cml_program_open_file(cd->path, &pp, &prog, err, sizeof err) != CML_OK) return 0;
-    cml_method_params mp = {sizeof mp, 1, CML_COMPUTE_DEFAULT};
+    cml_method_params mp = {sizeof mp, 1, CML_COMPUTE_DEFAULT, 0};
     cml_method *m = NULL;
     int result = 0;
     if (cml_method_create(prog, NULL, &mp, &m) != CML_OK) goto done;

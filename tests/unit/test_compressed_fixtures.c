@@ -96,7 +96,7 @@ static int load_and_run(const char *dir, run_result *r) {
         CHECK_MSG(0, "open %s: %s", path, err);
         return 0;
     }
-    cml_method_params mp = {sizeof mp, 2, CML_COMPUTE_DEFAULT};
+    cml_method_params mp = {sizeof mp, 2, CML_COMPUTE_DEFAULT, 0};
     cml_method *m = NULL;
     int ok = 0;
     if (cml_method_create(p, NULL, &mp, &m) != CML_OK) {

@@ -89,7 +89,7 @@ static void check_case(const fixture_case *c) {
         snprintf(probe, sizeof probe, "%s/input_0.call1.npy", c->dir);
         if (fx_exists(probe)) snprintf(suffix, sizeof suffix, ".call1");
     }
-    cml_method_params mp = {sizeof mp, 2, CML_COMPUTE_DEFAULT};
+    cml_method_params mp = {sizeof mp, 2, CML_COMPUTE_DEFAULT, 0};
     cml_method *m = NULL;
     if (cml_method_create(prog, method, &mp, &m) != CML_OK) {
         CHECK_MSG(0, "%s: %s", c->name, cml_program_errmsg(prog));

@@ -86,7 +86,7 @@ static cml_method *open_method(const char *path, const cml_allocator *a, cml_pro
         CHECK_MSG(0, "open %s: %s", path, err);
         return NULL;
     }
-    cml_method_params mp = {sizeof mp, 2, CML_COMPUTE_DEFAULT};
+    cml_method_params mp = {sizeof mp, 2, CML_COMPUTE_DEFAULT, 0};
     cml_method *m = NULL;
     if (cml_method_create(*prog, NULL, &mp, &m) != CML_OK) {
         CHECK_MSG(0, "method %s: %s", path, cml_program_errmsg(*prog));

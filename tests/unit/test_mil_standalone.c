@@ -95,7 +95,7 @@ static void test_enumerated(void) {
               "%s", cml_method_errmsg(m));
     cml_method_destroy(m);
     /* the runtime override of the compute units shows in the description */
-    cml_method_params params = {sizeof params, 1, CML_COMPUTE_CPU_ONLY};
+    cml_method_params params = {sizeof params, 1, CML_COMPUTE_CPU_ONLY, 0};
     m = NULL;
     CHECK(cml_method_create(p, NULL, &params, &m) == CML_OK);
     char line[512] = "";

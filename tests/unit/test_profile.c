@@ -37,7 +37,7 @@ static int load(const char *fixture, loaded *out) {
         CHECK_MSG(0, "%s: %s", path, err);
         return -1;
     }
-    cml_method_params mp = {sizeof mp, 1, CML_COMPUTE_DEFAULT};
+    cml_method_params mp = {sizeof mp, 1, CML_COMPUTE_DEFAULT, 0};
     if (cml_method_create(out->p, NULL, &mp, &out->m) != CML_OK) {
         CHECK_MSG(0, "%s: %s", path, cml_program_errmsg(out->p));
         cml_program_close(out->p);

@@ -27,7 +27,7 @@ typedef struct shared_case {
 } shared_case;
 
 static int run_once(shared_case *c) {
-    cml_method_params mp = {sizeof mp, 2, CML_COMPUTE_DEFAULT};
+    cml_method_params mp = {sizeof mp, 2, CML_COMPUTE_DEFAULT, 0};
     cml_method *m = NULL;
     if (cml_method_create(c->prog, NULL, &mp, &m) != CML_OK) return 0;
     cml_tensor_view v = {c->in.dtype, c->in.rank, c->in.sizes, c->in.data, c->in.nbytes};

@@ -44,7 +44,7 @@ typedef struct bench_opts {
 } bench_opts;
 
 static int parse(int argc, char **argv, bench_opts *o) {
-    o->params = (cml_method_params){sizeof o->params, 0, CML_COMPUTE_DEFAULT};
+    o->params = (cml_method_params){sizeof o->params, 0, CML_COMPUTE_DEFAULT, 0};
     o->warmup = 3;
     o->iterations = 20;
     for (int i = 1; i < argc;) {

@@ -92,7 +92,7 @@ static void add_api_io(cJSON *m, const cml_method *method) {
 cJSON *cli_inspect_methods(cml_program *program, const cml_pte_program *pte) {
     cJSON *arr = cJSON_CreateArray();
     /* One thread: inspect only needs the signature, not a worker pool. */
-    cml_method_params params = {sizeof params, 1, CML_COMPUTE_DEFAULT};
+    cml_method_params params = {sizeof params, 1, CML_COMPUTE_DEFAULT, 0};
     for (size_t i = 0; i < cml_program_method_count(program); i++) {
         const char *name = cml_program_method_name(program, i);
         cJSON *m = cJSON_CreateObject();

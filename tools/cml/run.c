@@ -62,7 +62,7 @@ typedef struct run_opts {
 
 /* Returns CLI_OK, CLI_ERR_USAGE, or -1 after printing help (exit 0). */
 static int parse(int argc, char **argv, run_opts *o) {
-    o->params = (cml_method_params){sizeof o->params, 0, CML_COMPUTE_DEFAULT};
+    o->params = (cml_method_params){sizeof o->params, 0, CML_COMPUTE_DEFAULT, 0};
     o->group_start[0] = 0;
     o->ngroups = 1;
     bool options_done = false;
