@@ -175,4 +175,25 @@ static inline int fx_delegate_input_order(const char *pte_path, int *perm, int m
     return count > 0 ? count : 0;
 }
 
+/* Weight counts summed over the method's Core ML delegates, from the
+ * delegate description (`cml inspect`'s "; weights: F bytes in the file, R
+ * bytes resident after load (C ops read compressed weights, M
+ * materialized"): out = {resident, compressed, materialized}. 0 when a
+ * description lacks them. */
+static inline int fx_weight_counts(const cml_method *m, unsigned long long out[3]) {
+    out[0] = out[1] = out[2] = 0;
+    for (size_t d = 0; d < cml_method_delegate_count(m); d++) {
+        char line[2048] = "";
+        if (cml_method_delegate_describe(m, d, line, sizeof line) != CML_OK) return 0;
+        const char *w = strstr(line, "; weights: ");
+        unsigned long long f = 0, res = 0, c = 0, mat = 0;
+        if (!w || sscanf(w, "; weights: %llu bytes in the file, %llu bytes resident after load "
+                            "(%llu ops read compressed weights, %llu materialized",
+                         &f, &res, &c, &mat) != 4)
+            return 0;
+        out[0] += res, out[1] += c, out[2] += mat;
+    }
+    return 1;
+}
+
 #endif

@@ -12,12 +12,16 @@ OUT.pte with upstream's own code:
      payload;
   3. coremltools loads each extracted .mlpackage spec (utils.load_spec) and
      its milproto loader rebuilds the MIL program without error; spec
-     version and opset match the requested deployment target.
+     version and opset match the requested deployment target; with
+     --quantize, its constexpr_affine_dequantize ops hold int8 data that
+     coremltools' own value inference decompresses.
 Exit 0 on success, 1 on failure, 77 (skip) when executorch / coremltools
 cannot be imported.
 """
 import contextlib
 import io
+
+import numpy as np
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +39,10 @@ CASES = [
      "float16"),
     ("portable_small_cnn", ["--skip-ops", "aten::hardtanh", "--compute-units", "cpu_and_ne"], 6,
      "float16"),
+    ("portable_mlp", ["--quantize", "int8", "--min-deployment-target", "iOS16",
+                      "--compute-precision", "fp32"], 7, "float32"),
+    ("portable_small_cnn", ["--quantize", "int8", "--weight-threshold", "0",
+                            "--min-deployment-target", "iOS17"], 8, "float16"),
 ]
 
 
@@ -78,6 +86,15 @@ def check(cml, fixtures, work, i, case, args, spec_version, precision):
         nops = sum(len(f.operations) for f in prog.functions.values())
         prog.validate()
         assert nops > 0
+        if "--quantize" in args:
+            # coremltools' own value inference decompresses each int8 weight
+            deq = [op for f in prog.functions.values() for op in f.operations
+                   if op.op_type == "constexpr_affine_dequantize"]
+            assert deq, "no constexpr_affine_dequantize op"
+            for op in deq:
+                v = op.materialized_val_inference()
+                assert v.shape == op.outputs[0].shape and np.isfinite(v).all(), op.name
+                assert op.quantized_data.val.dtype == np.int8, op.quantized_data.val.dtype
         print(f"ok {case} {' '.join(args)}: {pkg.relative_to(work)} spec {spec_version}, "
               f"{nops} MIL ops")
 

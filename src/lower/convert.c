@@ -8,6 +8,7 @@
  * consts are stored as fp16, and op outputs are suffixed "_cast_fp16", as
  * coremltools does.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,33 +72,89 @@ const char *cml_cv_const_name(cml_cv_ctx *c, char *buf, size_t size) {
     return buf;
 }
 
-/* Emits a float32 constant (permuted by perm when given) as a MIL const. */
-static cml_status emit_const(cml_cv_ctx *c, const cml_pte_tensor *t, const int32_t *perm,
-                             const char *name) {
-    cml_milw_type ty;
-    cml_cv_type_of(c, t, &ty);
+/* The float32 elements of constant t permuted by perm (NULL: as stored), in
+ * row-major order of the permuted dims (written to dims); malloc'd. */
+static float *const_floats(const cml_pte_tensor *t, const int32_t *perm, int64_t *dims) {
     size_t n = t->nbytes / 4;
     int64_t in_strides[CML_MAX_DIMS];
     int64_t s = 1;
     for (int32_t i = t->rank - 1; i >= 0; i--) { in_strides[i] = s; s *= t->sizes[i]; }
-    if (perm) for (int32_t i = 0; i < t->rank; i++) ty.dims[i] = t->sizes[perm[i]];
-    uint8_t *buf = malloc(n ? n * 4 : 1);
-    if (!buf) return cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for const %s", name);
+    for (int32_t i = 0; i < t->rank; i++) dims[i] = t->sizes[perm ? perm[i] : i];
+    float *buf = malloc(n ? n * 4 : 4);
+    if (!buf) return NULL;
     for (size_t o = 0; o < n; o++) {
         size_t rem = o, src = 0;
         for (int32_t i = t->rank - 1; i >= 0; i--) {
-            size_t d = rem % (size_t)ty.dims[i];
-            rem /= (size_t)ty.dims[i];
+            size_t d = rem % (size_t)dims[i];
+            rem /= (size_t)dims[i];
             src += d * (size_t)in_strides[perm ? perm[i] : i];
         }
-        float f;
-        memcpy(&f, t->constant_data + 4 * src, 4);
-        if (c->opts->fp16) { uint16_t h = cml_fp32_to_fp16(f); memcpy(buf + 2 * o, &h, 2); }
-        else memcpy(buf + 4 * o, &f, 4);
+        memcpy(&buf[o], t->constant_data + 4 * src, 4);
     }
-    cml_milw_const_tensor(&c->w, name, &ty, buf);
-    free(buf);
-    return CML_OK;
+    return buf;
+}
+
+/* Emits constant t (permuted by perm when given) as a MIL const, or as a
+ * quantized weight when `weight` (cml_cv_const_weight). */
+static cml_status emit_const(cml_cv_ctx *c, const cml_pte_tensor *t, const int32_t *perm,
+                             const char *name, bool weight) {
+    int64_t dims[CML_MAX_DIMS];
+    float *data = const_floats(t, perm, dims);
+    if (!data) return cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for const %s", name);
+    cml_status st = weight ? cml_cv_const_weight(c, name, t->rank, dims, data)
+                           : cml_cv_const_floats(c, name, t->rank, dims, data);
+    free(data);
+    return st;
+}
+
+/* Symmetric int8, one scale per row (axis 0): scale = max|w| / 127 (in the
+ * compute precision), q = round-half-even(w / scale). false (nothing
+ * written) when a row holds a non-finite value or its scale is not finite. */
+static bool quantize_rows(const float *w, int64_t rows, int64_t per, bool fp16, int8_t *q,
+                          float *scale) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = w + r * per;
+        float mx = 0;
+        for (int64_t i = 0; i < per; i++) {
+            if (!isfinite(row[i])) return false;
+            mx = fabsf(row[i]) > mx ? fabsf(row[i]) : mx;
+        }
+        float s = mx / 127.0f;
+        if (fp16) s = cml_round_fp16(s);
+        if (!isfinite(s)) return false;
+        if (s == 0) s = 1; /* an all-zero row (or below fp16's range): q = 0 */
+        scale[r] = s;
+        for (int64_t i = 0; i < per; i++) {
+            float v = nearbyintf(row[i] / s);
+            q[r * per + i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        }
+    }
+    return true;
+}
+
+cml_status cml_cv_const_weight(cml_cv_ctx *c, const char *name, int32_t rank, const int64_t *dims,
+                               const float *data) {
+    int64_t n = 1;
+    for (int32_t i = 0; i < rank; i++) n *= dims[i];
+    if (!c->opts->quantize_int8 || rank < 2 || n < 1 || n < (int64_t)c->opts->weight_threshold)
+        return cml_cv_const_floats(c, name, rank, dims, data);
+    int64_t rows = dims[0];
+    int8_t *q = malloc((size_t)n), *zp = calloc((size_t)rows, 1);
+    float *scale = malloc((size_t)rows * sizeof *scale);
+    uint16_t *h = malloc((size_t)rows * sizeof *h);
+    cml_status st = CML_OK;
+    if (!q || !zp || !scale || !h) {
+        st = cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for weight %s", name);
+    } else if (!quantize_rows(data, rows, n / rows, c->opts->fp16, q, scale)) {
+        st = cml_cv_const_floats(c, name, rank, dims, data); /* kept dense */
+    } else {
+        cml_milw_type t = {c->opts->fp16 ? CML_MILW_FP16 : CML_MILW_FP32, rank, {0}};
+        for (int32_t i = 0; i < rank; i++) t.dims[i] = dims[i];
+        for (int64_t r = 0; r < rows; r++) h[r] = cml_fp32_to_fp16(scale[r]);
+        cml_milw_affine_dequantize(&c->w, name, &t, q, zp, c->opts->fp16 ? (void *)h : scale, 0);
+    }
+    free(q), free(zp), free(scale), free(h);
+    return st;
 }
 
 bool cml_cv_read_elsewhere(const cml_pte_plan *plan, int32_t idx, const cml_pte_instruction *self) {
@@ -225,18 +282,26 @@ static cml_status use_view(cml_cv_ctx *c, int32_t idx, const char **name) {
     return cml_fail(c->err, CML_ERR_INTERNAL, "lower: value %d read before it is defined", idx);
 }
 
-cml_status cml_cv_use(cml_cv_ctx *c, int32_t idx, const char **name) {
+static cml_status use_value(cml_cv_ctx *c, int32_t idx, bool weight, const char **name) {
     cml_cv_val *v = &c->vals[idx];
     if (v->kind == CV_VAR) { *name = v->name; return CML_OK; }
     if (v->kind == CV_NONE) return use_view(c, idx, name);
     if (!v->emitted) {
         const cml_pte_tensor *t = cml_cv_tensor(c->plan, v->kind == CV_TCONST ? v->src : idx);
         snprintf(v->name, sizeof v->name, "p_value_%d%s", idx, c->opts->fp16 ? "_to_fp16" : "");
-        CML_TRY(emit_const(c, t, v->kind == CV_TCONST ? v->perm : NULL, v->name));
+        CML_TRY(emit_const(c, t, v->kind == CV_TCONST ? v->perm : NULL, v->name, weight));
         v->emitted = true;
     }
     *name = v->name;
     return CML_OK;
+}
+
+cml_status cml_cv_use(cml_cv_ctx *c, int32_t idx, const char **name) {
+    return use_value(c, idx, false, name);
+}
+
+cml_status cml_cv_use_weight(cml_cv_ctx *c, int32_t idx, const char **name) {
+    return use_value(c, idx, true, name);
 }
 
 const char *cml_cv_define(cml_cv_ctx *c, int32_t idx, const char *op) {

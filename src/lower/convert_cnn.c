@@ -121,7 +121,7 @@ static cml_status fold_bn(cml_cv_ctx *c, const int32_t *a, const cml_pte_instruc
         nb[o] = (bias - fval(p, b[3], o)) * s + fval(p, b[2], o);
         for (int64_t k = 0; k < per; k++) nw[o * per + k] = fval(p, a[1], o * per + k) * s;
     }
-    if (st == CML_OK) st = cml_cv_const_floats(c, cml_cv_const_name(c, wn, size), w->rank, w->sizes, nw);
+    if (st == CML_OK) st = cml_cv_const_weight(c, cml_cv_const_name(c, wn, size), w->rank, w->sizes, nw);
     if (st == CML_OK) st = cml_cv_const_floats(c, cml_cv_const_name(c, bn_name, size), 1, &cout, nb);
     free(nw);
     free(nb);
@@ -165,7 +165,7 @@ cml_status cml_lower_conv_convolution(cml_cv_ctx *c, const cml_pte_instruction *
                  cml_cv_define(c, bn->args[7], "aten::_native_batch_norm_legit_no_training"));
         c->fused = c->cur + 2;
     } else {
-        CML_TRY(cml_cv_use(c, a[1], &w));
+        CML_TRY(cml_cv_use_weight(c, a[1], &w));
         if (c->plan->values[a[2]].kind != CML_VALUE_NULL) CML_TRY(cml_cv_use(c, a[2], &b));
     }
     cml_milw_type t;

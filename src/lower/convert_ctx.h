@@ -61,6 +61,15 @@ bool cml_cv_read_elsewhere(const cml_pte_plan *plan, int32_t idx, const cml_pte_
 bool cml_cv_same_storage(const cml_pte_plan *plan, const bool *view, int32_t a, int32_t b);
 /* A float scalar const (fp16 when computing in fp16). */
 void cml_cv_const_float(cml_cv_ctx *c, const char *name, double v);
+/* The MIL name of the weight operand idx of a linear or conv: cml_cv_use,
+ * but a constant emitted here goes through cml_cv_const_weight. */
+cml_status cml_cv_use_weight(cml_cv_ctx *c, int32_t idx, const char **name);
+/* A linear / conv weight (output channels on axis 0): with --quantize int8
+ * and at least weight_threshold elements, constexpr_affine_dequantize of
+ * int8 data with a scale per output channel (max|w| / 127, zero point 0);
+ * otherwise (or when a row is not finite) cml_cv_const_floats. */
+cml_status cml_cv_const_weight(cml_cv_ctx *c, const char *name, int32_t rank, const int64_t *dims,
+                               const float *data);
 /* A float32 constant of the given shape from data (numel floats), stored
  * as fp16 when computing in fp16. */
 cml_status cml_cv_const_floats(cml_cv_ctx *c, const char *name, int32_t rank, const int64_t *dims,

@@ -46,7 +46,7 @@ cml_status cml_lower_conv_addmm(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     CML_TRY(cml_cv_use(c, a[1], &x));
     if (w->kind == CV_TCONST && bias_fits_linear(c->plan, a[0], a[5]) &&
         cml_cv_tensor(c->plan, w->src)->rank == 2 && w->perm[0] == 1 && !w->emitted) {
-        CML_TRY(cml_cv_use(c, w->src, &wt));
+        CML_TRY(cml_cv_use_weight(c, w->src, &wt));
         CML_TRY(cml_cv_use(c, a[0], &bias));
         cml_milw_arg args[3] = {{"x", x}, {"weight", wt}, {"bias", bias}};
         const char *out = cml_cv_define(c, a[5], "aten::linear");

@@ -35,6 +35,12 @@ typedef struct cml_lower_options {
     const char *skip_ops;       /* "aten::x,aten::y" or NULL */
     bool lower_full_graph;
     bool relower;               /* accept (and keep) existing delegates */
+    /* --quantize int8: every linear / conv weight of at least
+     * weight_threshold elements (the CLI's default 2048, coremltools'
+     * weight_threshold) becomes int8, symmetric, one scale per output channel
+     * (constexpr_affine_dequantize; needs iOS16 or later) */
+    bool quantize_int8;
+    uint32_t weight_threshold;
 } cml_lower_options;
 
 /* What happened, for the CLI's report. */

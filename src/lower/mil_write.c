@@ -111,7 +111,8 @@ static uint64_t put_blob(cml_milw *w, const cml_milw_type *t, const void *data) 
     cml_lbuf_align(wb, 64);
     uint64_t rec = wb->size;
     uint64_t nbytes = numel(t) * elem_size(t->dtype);
-    uint32_t code = t->dtype == CML_MILW_FP16 ? 1 : t->dtype == CML_MILW_FP32 ? 2 : 0;
+    uint32_t code = t->dtype == CML_MILW_FP16 ? 1 : t->dtype == CML_MILW_FP32 ? 2
+                  : t->dtype == CML_MILW_INT8 ? 4 : 0;
     cml_lbuf_u32(wb, 0xDEADBEEFu);
     cml_lbuf_u32(wb, code);
     cml_lbuf_u64(wb, nbytes);
@@ -123,33 +124,18 @@ static uint64_t put_blob(cml_milw *w, const cml_milw_type *t, const void *data) 
     return rec;
 }
 
-static void const_begin(cml_milw *w, const char *name, const cml_milw_type *t, size_t *op,
-                        size_t *attr, size_t *val) {
+/* Operation.attributes entry key -> tensor Value: a weight.bin record for
+ * >= 10 elements of a blob dtype (fp16, fp32, int8), else immediate. */
+static void put_tensor_attr(cml_milw *w, const char *key, const cml_milw_type *t,
+                            const void *data) {
     cml_lbuf *b = &w->ops;
-    *op = cml_pb_begin(b, 3);
-    cml_pb_string(b, 1, "const");
-    put_output(b, name, t);
-    *attr = cml_pb_begin(b, 5);
-    cml_pb_string(b, 1, "val");
-    *val = cml_pb_begin(b, 2);
-    put_value_type(b, 2, t);
-}
-
-static void const_end(cml_milw *w, const char *name, size_t op, size_t attr, size_t val) {
-    cml_lbuf *b = &w->ops;
-    cml_pb_end(b, val);
-    cml_pb_end(b, attr);
-    put_name_attr(b, 5, "name", name);
-    cml_pb_end(b, op);
-}
-
-void cml_milw_const_tensor(cml_milw *w, const char *name, const cml_milw_type *t,
-                           const void *data) {
-    size_t op, attr, val;
-    cml_lbuf *b = &w->ops;
-    bool blob = numel(t) >= 10 && (t->dtype == CML_MILW_FP16 || t->dtype == CML_MILW_FP32);
+    bool blob = numel(t) >= 10 && (t->dtype == CML_MILW_FP16 || t->dtype == CML_MILW_FP32 ||
+                                   t->dtype == CML_MILW_INT8);
     uint64_t rec = blob ? put_blob(w, t, data) : 0;
-    const_begin(w, name, t, &op, &attr, &val);
+    size_t e = cml_pb_begin(b, 5);
+    cml_pb_string(b, 1, key);
+    size_t v = cml_pb_begin(b, 2);
+    put_value_type(b, 2, t);
     if (blob) {
         size_t bf = cml_pb_begin(b, 5);
         cml_pb_string(b, 1, "@model_path/weights/weight.bin");
@@ -162,7 +148,38 @@ void cml_milw_const_tensor(cml_milw *w, const char *name, const cml_milw_type *t
         cml_pb_end(b, tv);
         cml_pb_end(b, iv);
     }
-    const_end(w, name, op, attr, val);
+    cml_pb_end(b, v);
+    cml_pb_end(b, e);
+}
+
+void cml_milw_const_tensor(cml_milw *w, const char *name, const cml_milw_type *t,
+                           const void *data) {
+    cml_lbuf *b = &w->ops;
+    size_t op = cml_pb_begin(b, 3);
+    cml_pb_string(b, 1, "const");
+    put_output(b, name, t);
+    put_tensor_attr(w, "val", t, data);
+    put_name_attr(b, 5, "name", name);
+    cml_pb_end(b, op);
+}
+
+void cml_milw_affine_dequantize(cml_milw *w, const char *name, const cml_milw_type *t,
+                                const int8_t *q, const int8_t *zp, const void *scale,
+                                int32_t axis) {
+    cml_lbuf *b = &w->ops;
+    size_t op = cml_pb_begin(b, 3);
+    cml_pb_string(b, 1, "constexpr_affine_dequantize");
+    put_output(b, name, t);
+    cml_milw_type qt = *t, vt = {t->dtype, 1, {t->dims[axis]}}, at = {CML_MILW_INT32, 0, {0}};
+    qt.dtype = CML_MILW_INT8;
+    put_tensor_attr(w, "quantized_data", &qt, q);
+    vt.dtype = CML_MILW_INT8;
+    put_tensor_attr(w, "zero_point", &vt, zp);
+    vt.dtype = t->dtype;
+    put_tensor_attr(w, "scale", &vt, scale);
+    put_tensor_attr(w, "axis", &at, &axis);
+    put_name_attr(b, 5, "name", name);
+    cml_pb_end(b, op);
 }
 
 void cml_milw_const_int(cml_milw *w, const char *name, int32_t v) {
@@ -182,17 +199,13 @@ void cml_milw_const_bool(cml_milw *w, const char *name, bool v) {
 }
 
 void cml_milw_const_string(cml_milw *w, const char *name, const char *s) {
-    size_t op, attr, val;
-    const_begin(w, name, &k_string, &op, &attr, &val);
     cml_lbuf *b = &w->ops;
-    size_t iv = cml_pb_begin(b, 3);
-    size_t tv = cml_pb_begin(b, 1);
-    size_t rs = cml_pb_begin(b, 4);
-    cml_pb_string(b, 1, s);
-    cml_pb_end(b, rs);
-    cml_pb_end(b, tv);
-    cml_pb_end(b, iv);
-    const_end(w, name, op, attr, val);
+    size_t op = cml_pb_begin(b, 3);
+    cml_pb_string(b, 1, "const");
+    put_output(b, name, &k_string);
+    put_name_attr(b, 5, "val", s);
+    put_name_attr(b, 5, "name", name);
+    cml_pb_end(b, op);
 }
 
 void cml_milw_op(cml_milw *w, const char *type, const cml_milw_arg *args, unsigned nargs,

@@ -18,7 +18,7 @@
 /* MIL DataType values used here. */
 enum {
     CML_MILW_BOOL = 1, CML_MILW_STRING = 2, CML_MILW_FP16 = 10, CML_MILW_FP32 = 11,
-    CML_MILW_INT32 = 23,
+    CML_MILW_INT8 = 21, CML_MILW_INT32 = 23,
 };
 
 typedef struct cml_milw_type {
@@ -49,6 +49,14 @@ void cml_milw_const_int(cml_milw *w, const char *name, int32_t v);          /* r
 void cml_milw_const_ints(cml_milw *w, const char *name, const int32_t *v, uint32_t n);
 void cml_milw_const_bool(cml_milw *w, const char *name, bool v);
 void cml_milw_const_string(cml_milw *w, const char *name, const char *s);
+
+/* constexpr_affine_dequantize (iOS16+), as coremltools' linear_quantize_weights
+ * writes it: out = scale[c] * (quantized_data - zero_point[c]) along `axis`
+ * (c its index), every operand an attribute. q holds numel(t) int8; zp and
+ * scale one per index of axis (scale in t's dtype: fp32, or fp16 bits). */
+void cml_milw_affine_dequantize(cml_milw *w, const char *name, const cml_milw_type *t,
+                                const int8_t *q, const int8_t *zp, const void *scale,
+                                int32_t axis);
 
 /* An op with named-argument inputs and one tensor output; name_attr is
  * its "name" attribute (coremltools: the output name, or "<type>_<n>"). */

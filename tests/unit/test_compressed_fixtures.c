@@ -33,23 +33,12 @@ static void result_free(run_result *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* Sums "; weights: F bytes in the file, R bytes resident after load (C ops
- * read compressed weights, M materialized" over the method's delegates. */
 static int weight_counts(cml_method *m, run_result *r) {
-    for (size_t d = 0; d < cml_method_delegate_count(m); d++) {
-        char line[2048] = "";
-        if (cml_method_delegate_describe(m, d, line, sizeof line) != CML_OK) return 0;
-        const char *w = strstr(line, "; weights: ");
-        unsigned long long f = 0, res = 0, c = 0, mat = 0;
-        if (!w || sscanf(w, "; weights: %llu bytes in the file, %llu bytes resident after load "
-                            "(%llu ops read compressed weights, %llu materialized",
-                         &f, &res, &c, &mat) != 4) {
-            CHECK_MSG(0, "delegate %zu: no weight counts in '%s'", d, line);
-            return 0;
-        }
-        r->resident += res, r->compressed += c, r->materialized += mat;
-    }
-    return 1;
+    unsigned long long w[3];
+    int ok = fx_weight_counts(m, w);
+    CHECK_MSG(ok, "no weight counts in the delegate description");
+    r->resident = w[0], r->compressed = w[1], r->materialized = w[2];
+    return ok;
 }
 
 static int set_inputs(cml_method *m, const char *dir) {

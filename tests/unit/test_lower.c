@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cml.h"
+#include "fixture_util.h"
 #include "harness.h"
 #include "lower/lower.h"
 #include "npy.h"
@@ -34,7 +35,7 @@ static uint8_t *read_aligned(const char *path, size_t *size) {
 }
 
 static cml_lower_options opts_fp(bool fp16) {
-    cml_lower_options o = {fp16, 0, "all", NULL, false, false};
+    cml_lower_options o = {fp16, 0, "all", NULL, false, false, false, 2048};
     return o;
 }
 
@@ -377,7 +378,24 @@ static void test_cli_extract(void) {
     snprintf(cmd, sizeof cmd, "'%s' lower '%s/mlp/model.pte' -o '%s/x.pte' >/dev/null 2>&1",
              CML_CLI_PATH, FX, dir);
     CHECK(system(cmd) != 0); /* delegated input refused */
+    /* --quantize through the CLI: the same bytes as the library call */
+    snprintf(cmd, sizeof cmd, "'%s' -q lower '%s/portable_mlp/model.pte' -o '%s/q.pte' "
+             "--quantize int8 --weight-threshold 5000 --min-deployment-target iOS16 "
+             "--compute-precision fp32 >/dev/null", CML_CLI_PATH, FX, dir);
+    CHECK(system(cmd) == 0);
+    cml_lower_options qo = opts_fp(false);
+    qo.quantize_int8 = true, qo.weight_threshold = 5000, qo.min_target = 16;
+    cml_lower_report rep;
+    cml_error lerr = {0};
+    cml_status st;
+    size_t nq = 0, nf = 0;
+    uint8_t *q = lower_fixture("portable_mlp", &qo, &nq, &rep, &st, &lerr);
+    snprintf(pkg, sizeof pkg, "%s/q.pte", dir);
+    uint8_t *f = read_aligned(pkg, &nf);
+    CHECK(q && f && nq == nf && memcmp(q, f, nq) == 0);
+    free(q), free(f);
     static const char *const usage[] = {"--compute-precision fp8", "--min-deployment-target iOS14",
+                                        "--quantize int4", "--weight-threshold x",
                                         "--bogus", ""};
     for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
         snprintf(cmd, sizeof cmd, "'%s' lower '%s/portable_mlp/model.pte' %s %s >/dev/null 2>&1",
@@ -391,7 +409,91 @@ static void test_cli_extract(void) {
     CHECK(system(cmd) == 0);
 }
 
+/* Max |out - expected| / max|expected| of pte on the fixture, and its
+ * delegates' weight counts (fx_weight_counts); -1 when it does not run. */
+static double quant_run(const uint8_t *pte, size_t size, const char *fixture,
+                        unsigned long long w[3]) {
+    cml_program *p = NULL;
+    cml_method *m = NULL;
+    char e[512];
+    double err = -1, ref = 0, rel = -1;
+    if (cml_program_open_memory(pte, size, NULL, &p, e, sizeof e) == CML_OK &&
+        cml_method_create(p, NULL, NULL, &m) == CML_OK && fx_weight_counts(m, w) &&
+        set_inputs(m, fixture) == 0 && cml_method_execute(m) == CML_OK &&
+        compare_outputs(m, fixture, &err, &ref) == 0 && ref > 0)
+        rel = err / ref;
+    cml_method_destroy(m);
+    cml_program_close(p);
+    return rel;
+}
+
+/* --quantize int8: every linear / conv weight of >= weight_threshold
+ * elements becomes constexpr_affine_dequantize (int8, a scale per output
+ * channel); nothing is materialized at load, fewer bytes stay resident, and
+ * the result stays within int8's error of the eager output (per weight
+ * |w - q s| <= s / 2 = max|row| / 254: measured 1e-3..4e-3 of max|ref|)
+ * while differing from the dense lowering's (the weights did change).
+ * iOS15 is refused; the output is deterministic. */
+static void test_quantize(void) {
+    static const struct {
+        const char *fixture;
+        bool fp16;
+        uint32_t threshold;
+        unsigned long long compressed;
+    } cases[] = {
+        {"portable_mlp", false, 2048, 2},       /* fc1 128x64 (8192), fc2 32x128 (4096) */
+        {"portable_mlp", true, 2048, 2},
+        {"portable_mlp", false, 5000, 1},       /* fc1 only */
+        {"portable_mlp", false, 10000, 0},      /* both below the threshold */
+        {"portable_small_cnn", false, 0, 4},    /* 3 convs (one batch-norm folded), linear */
+        {"portable_small_cnn", true, 0, 4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cml_lower_options o = opts_fp(cases[i].fp16), q = o;
+        q.quantize_int8 = true;
+        q.weight_threshold = cases[i].threshold;
+        q.min_target = o.min_target = 16;
+        cml_lower_report rep;
+        cml_error err = {0};
+        cml_status st;
+        size_t nd = 0, nq = 0, nq2 = 0;
+        uint8_t *d = lower_fixture(cases[i].fixture, &o, &nd, &rep, &st, &err);
+        uint8_t *a = lower_fixture(cases[i].fixture, &q, &nq, &rep, &st, &err);
+        CHECK_MSG(d && a, "%s: %s", cases[i].fixture, err.msg);
+        uint8_t *b = lower_fixture(cases[i].fixture, &q, &nq2, &rep, &st, &err);
+        CHECK(a && b && nq == nq2 && memcmp(a, b, nq) == 0); /* deterministic */
+        unsigned long long wd[3] = {0}, wq[3] = {0};
+        double ed = d ? quant_run(d, nd, cases[i].fixture, wd) : -1;
+        double eq = a ? quant_run(a, nq, cases[i].fixture, wq) : -1;
+        CHECK_MSG(ed >= 0 && eq >= 0 && eq <= 2e-2, "%s: rel err %g (dense %g)",
+                  cases[i].fixture, eq, ed);
+        CHECK_MSG(wq[1] == cases[i].compressed && wq[2] == 0 && wd[1] == 0,
+                  "%s threshold %u: %llu compressed ops, %llu materialized", cases[i].fixture,
+                  cases[i].threshold, wq[1], wq[2]);
+        if (cases[i].compressed) {
+            CHECK_MSG(eq > ed, "%s: quantized error %g not above dense %g", cases[i].fixture, eq, ed);
+            CHECK_MSG(wq[0] < wd[0], "%s: resident %llu, dense %llu", cases[i].fixture, wq[0], wd[0]);
+        } else {
+            CHECK(nq == nd && memcmp(a, d, nd) == 0); /* nothing quantized: the dense file */
+        }
+        printf("quantize %s fp%d threshold %u: rel err %.2g (dense %.2g), resident %llu (dense %llu)\n",
+               cases[i].fixture, cases[i].fp16 ? 16 : 32, cases[i].threshold, eq, ed, wq[0], wd[0]);
+        free(d), free(a), free(b);
+    }
+    cml_lower_options o = opts_fp(false);
+    o.quantize_int8 = true;
+    o.min_target = 15;
+    cml_lower_report rep;
+    cml_error err = {0};
+    cml_status st;
+    size_t n = 0;
+    uint8_t *x = lower_fixture("portable_mlp", &o, &n, &rep, &st, &err);
+    CHECK_MSG(!x && st == CML_ERR_INVALID_ARG && strstr(err.msg, "iOS16"), "%d %s", st, err.msg);
+    free(x);
+}
+
 int main(void) {
+    test_quantize();
     test_mlp(false);
     test_mlp(true);
     test_skip_ops();

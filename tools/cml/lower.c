@@ -22,6 +22,9 @@ static const char lower_help[] =
     "  --min-deployment-target iOS15..iOS18   spec version / opset (default: none = iOS15)\n"
     "  --compute-units all|cpu_only|cpu_and_gpu|cpu_and_ne   compile spec (default all)\n"
     "  --skip-ops aten::x[.overload],...     keep these ops portable\n"
+    "  --quantize int8                  linear / conv weights to int8, one scale per output\n"
+    "                                   channel (constexpr_affine_dequantize; iOS16 or later)\n"
+    "  --weight-threshold N             quantize only weights of >= N elements (default 2048)\n"
     "  --lower-full-graph               fail if any op stays portable\n"
     "  --relower                        accept an already delegated IN.pte\n"
     "  --list-ops                       print the aten ops it converts, and exit\n"
@@ -90,6 +93,20 @@ static int take_value(int argc, char **argv, int *i, const char *a, cml_lower_op
         if (r > 0) o->compute_units = v;
         return r;
     }
+    if ((r = cli_opt_value("lower", argc, argv, i, "--quantize", NULL, &v)) != 0) {
+        if (r < 0) return r;
+        if (strcmp(v, "int8")) return cli_usage_error("lower", "--quantize takes int8, not '%s'", v), -1;
+        o->quantize_int8 = true;
+        return 1;
+    }
+    if ((r = cli_opt_value("lower", argc, argv, i, "--weight-threshold", NULL, &v)) != 0) {
+        char *end = NULL;
+        if (r < 0) return r;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*v || *end || n > 0xffffffffUL) return cli_usage_error("lower", "--weight-threshold takes a number of elements, not '%s'", v), -1;
+        o->weight_threshold = (uint32_t)n;
+        return 1;
+    }
     if ((r = cli_opt_value("lower", argc, argv, i, "--skip-ops", NULL, &v)) != 0) {
         if (r > 0) o->skip_ops = v;
         return r;
@@ -105,7 +122,7 @@ static int list_ops(void) {
 }
 
 int cli_lower(int argc, char **argv) {
-    cml_lower_options o = {true, 0, "all", NULL, false, false};
+    cml_lower_options o = {true, 0, "all", NULL, false, false, false, 2048};
     const char *in = NULL, *out = NULL;
     for (int i = 1; i < argc;) {
         const char *a = argv[i];
