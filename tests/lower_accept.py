@@ -13,7 +13,8 @@ OUT.pte with upstream's own code:
   3. coremltools loads each extracted .mlpackage spec (utils.load_spec) and
      its milproto loader rebuilds the MIL program without error; spec
      version and opset match the requested deployment target; with
-     --quantize, its constexpr_affine_dequantize ops hold int8 data that
+     --quantize, its constexpr_affine_dequantize (int8) or
+     constexpr_blockwise_shift_scale (int4) ops hold data in range that
      coremltools' own value inference decompresses.
 Exit 0 on success, 1 on failure, 77 (skip) when executorch / coremltools
 cannot be imported.
@@ -43,6 +44,10 @@ CASES = [
                       "--compute-precision", "fp32"], 7, "float32"),
     ("portable_small_cnn", ["--quantize", "int8", "--weight-threshold", "0",
                             "--min-deployment-target", "iOS17"], 8, "float16"),
+    ("portable_mlp", ["--quantize", "int4", "--min-deployment-target", "iOS18",
+                      "--compute-precision", "fp32"], 9, "float32"),
+    ("portable_small_cnn", ["--quantize", "int4", "--block-size", "0", "--weight-threshold", "0",
+                            "--min-deployment-target", "iOS18"], 9, "float16"),
 ]
 
 
@@ -87,14 +92,18 @@ def check(cml, fixtures, work, i, case, args, spec_version, precision):
         prog.validate()
         assert nops > 0
         if "--quantize" in args:
-            # coremltools' own value inference decompresses each int8 weight
+            # coremltools' own value inference decompresses each weight
+            int4 = args[args.index("--quantize") + 1] == "int4"
+            kind = "constexpr_blockwise_shift_scale" if int4 else "constexpr_affine_dequantize"
             deq = [op for f in prog.functions.values() for op in f.operations
-                   if op.op_type == "constexpr_affine_dequantize"]
-            assert deq, "no constexpr_affine_dequantize op"
+                   if op.op_type == kind]
+            assert deq, f"no {kind} op"
             for op in deq:
                 v = op.materialized_val_inference()
                 assert v.shape == op.outputs[0].shape and np.isfinite(v).all(), op.name
-                assert op.quantized_data.val.dtype == np.int8, op.quantized_data.val.dtype
+                q = op.data.val if int4 else op.quantized_data.val
+                assert q.dtype == np.int8 and q.min() >= (-8 if int4 else -127), (q.dtype, q.min())
+                assert q.max() <= (7 if int4 else 127), q.max()
         print(f"ok {case} {' '.join(args)}: {pkg.relative_to(work)} spec {spec_version}, "
               f"{nops} MIL ops")
 

@@ -132,29 +132,90 @@ static bool quantize_rows(const float *w, int64_t rows, int64_t per, bool fp16, 
     return true;
 }
 
-cml_status cml_cv_const_weight(cml_cv_ctx *c, const char *name, int32_t rank, const int64_t *dims,
-                               const float *data) {
-    int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) n *= dims[i];
-    if (!c->opts->quantize_int8 || rank < 2 || n < 1 || n < (int64_t)c->opts->weight_threshold)
-        return cml_cv_const_floats(c, name, rank, dims, data);
-    int64_t rows = dims[0];
+/* Symmetric int4 as torchao's choose_qparams_affine (qmin -8, qmax 7): one
+ * scale per block of `bs` consecutive elements of a row, max|w| / 7.5 (in
+ * the compute precision), q = clamp(round-half-even(w / scale), -8, 7),
+ * packed two per byte, the first in the low nibble (q4 zeroed by the
+ * caller). false when a block is not finite. */
+static bool quantize_int4(const float *w, int64_t n, int64_t bs, bool fp16, uint8_t *q4,
+                          float *scale) {
+    for (int64_t b = 0; b < n / bs; b++) {
+        const float *blk = w + b * bs;
+        float mx = 0;
+        for (int64_t i = 0; i < bs; i++) {
+            if (!isfinite(blk[i])) return false;
+            mx = fabsf(blk[i]) > mx ? fabsf(blk[i]) : mx;
+        }
+        float s = mx / 7.5f;
+        if (fp16) s = cml_round_fp16(s);
+        if (!isfinite(s)) return false;
+        if (s == 0) s = 1;
+        scale[b] = s;
+        for (int64_t i = 0; i < bs; i++) {
+            float v = nearbyintf(blk[i] / s);
+            int q = (int)(v > 7 ? 7 : v < -8 ? -8 : v);
+            int64_t k = b * bs + i;
+            q4[k / 2] |= (uint8_t)((q & 15) << (k % 2 ? 4 : 0));
+        }
+    }
+    return true;
+}
+
+/* int8 per output channel (constexpr_affine_dequantize); false: kept dense. */
+static cml_status emit_int8(cml_cv_ctx *c, const char *name, const cml_milw_type *t,
+                            const float *data, int64_t n, bool *done) {
+    int64_t rows = t->dims[0];
     int8_t *q = malloc((size_t)n), *zp = calloc((size_t)rows, 1);
     float *scale = malloc((size_t)rows * sizeof *scale);
     uint16_t *h = malloc((size_t)rows * sizeof *h);
     cml_status st = CML_OK;
     if (!q || !zp || !scale || !h) {
         st = cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for weight %s", name);
-    } else if (!quantize_rows(data, rows, n / rows, c->opts->fp16, q, scale)) {
-        st = cml_cv_const_floats(c, name, rank, dims, data); /* kept dense */
-    } else {
-        cml_milw_type t = {c->opts->fp16 ? CML_MILW_FP16 : CML_MILW_FP32, rank, {0}};
-        for (int32_t i = 0; i < rank; i++) t.dims[i] = dims[i];
+    } else if ((*done = quantize_rows(data, rows, n / rows, c->opts->fp16, q, scale))) {
         for (int64_t r = 0; r < rows; r++) h[r] = cml_fp32_to_fp16(scale[r]);
-        cml_milw_affine_dequantize(&c->w, name, &t, q, zp, c->opts->fp16 ? (void *)h : scale, 0);
+        cml_milw_affine_dequantize(&c->w, name, t, q, zp, c->opts->fp16 ? (void *)h : scale, 0);
     }
     free(q), free(zp), free(scale), free(h);
     return st;
+}
+
+/* int4 per block (constexpr_blockwise_shift_scale); false: kept dense. */
+static cml_status emit_int4(cml_cv_ctx *c, const char *name, const cml_milw_type *t,
+                            const float *data, int64_t n, bool *done) {
+    int64_t rows = t->dims[0], per = n / rows, bs = per;
+    if (t->rank == 2 && c->opts->block_size && per % c->opts->block_size == 0)
+        bs = c->opts->block_size;
+    cml_milw_type st = {t->dtype, t->rank, {0}};
+    for (int32_t i = 0; i < t->rank; i++) st.dims[i] = 1;
+    st.dims[0] = rows;
+    if (t->rank == 2) st.dims[1] = per / bs;
+    int64_t nblk = n / bs;
+    uint8_t *q4 = calloc((size_t)(n + 1) / 2, 1);
+    float *scale = malloc((size_t)nblk * sizeof *scale);
+    uint16_t *h = malloc((size_t)nblk * sizeof *h);
+    cml_status status = CML_OK;
+    if (!q4 || !scale || !h) {
+        status = cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for weight %s", name);
+    } else if ((*done = quantize_int4(data, n, bs, c->opts->fp16, q4, scale))) {
+        for (int64_t b = 0; b < nblk; b++) h[b] = cml_fp32_to_fp16(scale[b]);
+        cml_milw_blockwise_shift_scale(&c->w, name, t, q4, &st, c->opts->fp16 ? (void *)h : scale);
+    }
+    free(q4), free(scale), free(h);
+    return status;
+}
+
+cml_status cml_cv_const_weight(cml_cv_ctx *c, const char *name, int32_t rank, const int64_t *dims,
+                               const float *data) {
+    int64_t n = 1;
+    for (int32_t i = 0; i < rank; i++) n *= dims[i];
+    if (!c->opts->quantize_bits || rank < 2 || n < 1 || n < (int64_t)c->opts->weight_threshold)
+        return cml_cv_const_floats(c, name, rank, dims, data);
+    cml_milw_type t = {c->opts->fp16 ? CML_MILW_FP16 : CML_MILW_FP32, rank, {0}};
+    for (int32_t i = 0; i < rank; i++) t.dims[i] = dims[i];
+    bool done = false;
+    CML_TRY(c->opts->quantize_bits == 4 ? emit_int4(c, name, &t, data, n, &done)
+                                        : emit_int8(c, name, &t, data, n, &done));
+    return done ? CML_OK : cml_cv_const_floats(c, name, rank, dims, data); /* kept dense */
 }
 
 bool cml_cv_read_elsewhere(const cml_pte_plan *plan, int32_t idx, const cml_pte_instruction *self) {

@@ -14,10 +14,17 @@ static cml_status check_options(const cml_lower_options *o, cml_error *err) {
     if (o->min_target != 0 && (o->min_target < 15 || o->min_target > 18))
         return cml_fail(err, CML_ERR_INVALID_ARG, "lower: deployment target iOS%d (iOS15..iOS18)",
                         o->min_target);
-    if (o->quantize_int8 && o->min_target < 16)
+    if (o->quantize_bits != 0 && o->quantize_bits != 4 && o->quantize_bits != 8)
+        return cml_fail(err, CML_ERR_INVALID_ARG, "lower: quantize to %d bits (4 or 8)",
+                        o->quantize_bits);
+    if (o->quantize_bits == 8 && o->min_target < 16)
         return cml_fail(err, CML_ERR_INVALID_ARG, "lower: --quantize int8 writes "
                         "constexpr_affine_dequantize, which needs --min-deployment-target iOS16 "
                         "or later");
+    if (o->quantize_bits == 4 && o->min_target < 18)
+        return cml_fail(err, CML_ERR_INVALID_ARG, "lower: --quantize int4 writes "
+                        "constexpr_blockwise_shift_scale, which needs --min-deployment-target "
+                        "iOS18");
     return CML_OK;
 }
 

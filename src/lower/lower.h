@@ -35,12 +35,17 @@ typedef struct cml_lower_options {
     const char *skip_ops;       /* "aten::x,aten::y" or NULL */
     bool lower_full_graph;
     bool relower;               /* accept (and keep) existing delegates */
-    /* --quantize int8: every linear / conv weight of at least
-     * weight_threshold elements (the CLI's default 2048, coremltools'
-     * weight_threshold) becomes int8, symmetric, one scale per output channel
-     * (constexpr_affine_dequantize; needs iOS16 or later) */
-    bool quantize_int8;
+    /* --quantize: every linear / conv weight of at least weight_threshold
+     * elements (the CLI's default 2048, coremltools' weight_threshold) is
+     * quantized, symmetric (zero point 0). 8: int8, one scale per output
+     * channel (constexpr_affine_dequantize, iOS16 or later). 4: int4
+     * (constexpr_blockwise_shift_scale, iOS18), one scale per block_size
+     * input elements of a linear weight's row (0: per output channel; a conv
+     * weight, or a row block_size does not divide, is per output channel).
+     * 0: none. */
+    int quantize_bits;
     uint32_t weight_threshold;
+    uint32_t block_size;
 } cml_lower_options;
 
 /* What happened, for the CLI's report. */

@@ -110,9 +110,10 @@ static uint64_t put_blob(cml_milw *w, const cml_milw_type *t, const void *data) 
     cml_lbuf *wb = &w->weights;
     cml_lbuf_align(wb, 64);
     uint64_t rec = wb->size;
-    uint64_t nbytes = numel(t) * elem_size(t->dtype);
+    uint64_t nbytes = t->dtype == CML_MILW_INT4 ? (numel(t) + 1) / 2 /* packed, LSB first */
+                                                : numel(t) * elem_size(t->dtype);
     uint32_t code = t->dtype == CML_MILW_FP16 ? 1 : t->dtype == CML_MILW_FP32 ? 2
-                  : t->dtype == CML_MILW_INT8 ? 4 : 0;
+                  : t->dtype == CML_MILW_INT8 ? 4 : t->dtype == CML_MILW_INT4 ? 8 : 0;
     cml_lbuf_u32(wb, 0xDEADBEEFu);
     cml_lbuf_u32(wb, code);
     cml_lbuf_u64(wb, nbytes);
@@ -124,17 +125,16 @@ static uint64_t put_blob(cml_milw *w, const cml_milw_type *t, const void *data) 
     return rec;
 }
 
-/* Operation.attributes entry key -> tensor Value: a weight.bin record for
- * >= 10 elements of a blob dtype (fp16, fp32, int8), else immediate. */
-static void put_tensor_attr(cml_milw *w, const char *key, const cml_milw_type *t,
-                            const void *data) {
+/* A tensor Value as field `field`: a weight.bin record for int4 (packed)
+ * and for >= 10 elements of fp16, fp32 or int8, else immediate. */
+static void put_tensor_value(cml_milw *w, uint32_t field, const cml_milw_type *t,
+                             const void *data) {
     cml_lbuf *b = &w->ops;
-    bool blob = numel(t) >= 10 && (t->dtype == CML_MILW_FP16 || t->dtype == CML_MILW_FP32 ||
-                                   t->dtype == CML_MILW_INT8);
+    bool blob = t->dtype == CML_MILW_INT4 ||
+                (numel(t) >= 10 && (t->dtype == CML_MILW_FP16 || t->dtype == CML_MILW_FP32 ||
+                                    t->dtype == CML_MILW_INT8));
     uint64_t rec = blob ? put_blob(w, t, data) : 0;
-    size_t e = cml_pb_begin(b, 5);
-    cml_pb_string(b, 1, key);
-    size_t v = cml_pb_begin(b, 2);
+    size_t v = cml_pb_begin(b, field);
     put_value_type(b, 2, t);
     if (blob) {
         size_t bf = cml_pb_begin(b, 5);
@@ -149,7 +149,45 @@ static void put_tensor_attr(cml_milw *w, const char *key, const cml_milw_type *t
         cml_pb_end(b, iv);
     }
     cml_pb_end(b, v);
+}
+
+/* Operation.attributes entry key -> tensor Value. */
+static void put_tensor_attr(cml_milw *w, const char *key, const cml_milw_type *t,
+                            const void *data) {
+    size_t e = cml_pb_begin(&w->ops, 5);
+    cml_pb_string(&w->ops, 1, key);
+    put_tensor_value(w, 2, t, data);
+    cml_pb_end(&w->ops, e);
+}
+
+/* Operation.inputs entry key -> Argument { Binding { value } }: an operand
+ * given inline, as coremltools writes iOS18 constexpr operands. */
+static void put_tensor_input(cml_milw *w, const char *key, const cml_milw_type *t,
+                             const void *data) {
+    cml_lbuf *b = &w->ops;
+    size_t e = cml_pb_begin(b, 2);
+    cml_pb_string(b, 1, key);
+    size_t a = cml_pb_begin(b, 2);
+    size_t bd = cml_pb_begin(b, 1);
+    put_tensor_value(w, 2, t, data);
+    cml_pb_end(b, bd);
+    cml_pb_end(b, a);
     cml_pb_end(b, e);
+}
+
+void cml_milw_blockwise_shift_scale(cml_milw *w, const char *name, const cml_milw_type *t,
+                                    const uint8_t *q4, const cml_milw_type *st,
+                                    const void *scale) {
+    cml_lbuf *b = &w->ops;
+    size_t op = cml_pb_begin(b, 3);
+    cml_pb_string(b, 1, "constexpr_blockwise_shift_scale");
+    cml_milw_type qt = *t;
+    qt.dtype = CML_MILW_INT4;
+    put_tensor_input(w, "data", &qt, q4);
+    put_tensor_input(w, "scale", st, scale);
+    put_output(b, name, t);
+    put_name_attr(b, 5, "name", name);
+    cml_pb_end(b, op);
 }
 
 void cml_milw_const_tensor(cml_milw *w, const char *name, const cml_milw_type *t,

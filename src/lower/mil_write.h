@@ -18,7 +18,7 @@
 /* MIL DataType values used here. */
 enum {
     CML_MILW_BOOL = 1, CML_MILW_STRING = 2, CML_MILW_FP16 = 10, CML_MILW_FP32 = 11,
-    CML_MILW_INT8 = 21, CML_MILW_INT32 = 23,
+    CML_MILW_INT8 = 21, CML_MILW_INT32 = 23, CML_MILW_INT4 = 25,
 };
 
 typedef struct cml_milw_type {
@@ -57,6 +57,15 @@ void cml_milw_const_string(cml_milw *w, const char *name, const char *s);
 void cml_milw_affine_dequantize(cml_milw *w, const char *name, const cml_milw_type *t,
                                 const int8_t *q, const int8_t *zp, const void *scale,
                                 int32_t axis);
+
+/* constexpr_blockwise_shift_scale (iOS18), operands inline as coremltools
+ * writes them: out = scale * data, scale of type st broadcast over blocks
+ * (st->dims[i] divides t->dims[i]). q4 holds numel(t) int4 values packed
+ * two per byte, the first in the low nibble; scale in st's dtype (fp32, or
+ * fp16 bits). */
+void cml_milw_blockwise_shift_scale(cml_milw *w, const char *name, const cml_milw_type *t,
+                                    const uint8_t *q4, const cml_milw_type *st,
+                                    const void *scale);
 
 /* An op with named-argument inputs and one tensor output; name_attr is
  * its "name" attribute (coremltools: the output name, or "<type>_<n>"). */

@@ -35,7 +35,7 @@ static uint8_t *read_aligned(const char *path, size_t *size) {
 }
 
 static cml_lower_options opts_fp(bool fp16) {
-    cml_lower_options o = {fp16, 0, "all", NULL, false, false, false, 2048};
+    cml_lower_options o = {fp16, 0, "all", NULL, false, false, 0, 2048, 32};
     return o;
 }
 
@@ -384,7 +384,7 @@ static void test_cli_extract(void) {
              "--compute-precision fp32 >/dev/null", CML_CLI_PATH, FX, dir);
     CHECK(system(cmd) == 0);
     cml_lower_options qo = opts_fp(false);
-    qo.quantize_int8 = true, qo.weight_threshold = 5000, qo.min_target = 16;
+    qo.quantize_bits = 8, qo.weight_threshold = 5000, qo.min_target = 16;
     cml_lower_report rep;
     cml_error lerr = {0};
     cml_status st;
@@ -395,7 +395,8 @@ static void test_cli_extract(void) {
     CHECK(q && f && nq == nf && memcmp(q, f, nq) == 0);
     free(q), free(f);
     static const char *const usage[] = {"--compute-precision fp8", "--min-deployment-target iOS14",
-                                        "--quantize int4", "--weight-threshold x",
+                                        "--quantize int2", "--weight-threshold x",
+                                        "--block-size -1",
                                         "--bogus", ""};
     for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
         snprintf(cmd, sizeof cmd, "'%s' lower '%s/portable_mlp/model.pte' %s %s >/dev/null 2>&1",
@@ -427,32 +428,42 @@ static double quant_run(const uint8_t *pte, size_t size, const char *fixture,
     return rel;
 }
 
-/* --quantize int8: every linear / conv weight of >= weight_threshold
- * elements becomes constexpr_affine_dequantize (int8, a scale per output
- * channel); nothing is materialized at load, fewer bytes stay resident, and
- * the result stays within int8's error of the eager output (per weight
- * |w - q s| <= s / 2 = max|row| / 254: measured 1e-3..4e-3 of max|ref|)
+/* --quantize: every linear / conv weight of >= weight_threshold elements
+ * becomes constexpr_affine_dequantize (int8, a scale per output channel) or
+ * constexpr_blockwise_shift_scale (int4, a scale per block of a linear row,
+ * or per output channel); nothing is materialized at load, fewer bytes stay
+ * resident, and the result stays within the quantization error of the eager
+ * output (per weight |w - q s| <= s / 2: int8 max|row| / 254, int4
+ * max|block| / 15; measured int8 2e-3..6e-3, int4 1e-2..6e-2 of max|ref|)
  * while differing from the dense lowering's (the weights did change).
- * iOS15 is refused; the output is deterministic. */
+ * Targets below iOS16 (int8) / iOS18 (int4) are refused; the output is
+ * deterministic. */
 static void test_quantize(void) {
     static const struct {
         const char *fixture;
         bool fp16;
-        uint32_t threshold;
+        int bits;
+        uint32_t threshold, block;
         unsigned long long compressed;
+        double tol;
     } cases[] = {
-        {"portable_mlp", false, 2048, 2},       /* fc1 128x64 (8192), fc2 32x128 (4096) */
-        {"portable_mlp", true, 2048, 2},
-        {"portable_mlp", false, 5000, 1},       /* fc1 only */
-        {"portable_mlp", false, 10000, 0},      /* both below the threshold */
-        {"portable_small_cnn", false, 0, 4},    /* 3 convs (one batch-norm folded), linear */
-        {"portable_small_cnn", true, 0, 4},
+        {"portable_mlp", false, 8, 2048, 0, 2, 2e-2}, /* fc1 128x64 (8192), fc2 32x128 (4096) */
+        {"portable_mlp", true, 8, 2048, 0, 2, 2e-2},
+        {"portable_mlp", false, 8, 5000, 0, 1, 2e-2}, /* fc1 only */
+        {"portable_mlp", false, 8, 10000, 0, 0, 1e-5}, /* both below the threshold */
+        {"portable_small_cnn", false, 8, 0, 0, 4, 2e-2}, /* 3 convs (one bn-folded), linear */
+        {"portable_small_cnn", true, 8, 0, 0, 4, 2e-2},
+        {"portable_mlp", false, 4, 2048, 32, 2, 1e-1},
+        {"portable_mlp", true, 4, 2048, 16, 2, 1e-1},
+        {"portable_mlp", false, 4, 2048, 0, 2, 1e-1}, /* per output channel */
+        {"portable_small_cnn", false, 4, 0, 32, 4, 1.5e-1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cml_lower_options o = opts_fp(cases[i].fp16), q = o;
-        q.quantize_int8 = true;
+        q.quantize_bits = cases[i].bits;
         q.weight_threshold = cases[i].threshold;
-        q.min_target = o.min_target = 16;
+        q.block_size = cases[i].block;
+        q.min_target = o.min_target = cases[i].bits == 4 ? 18 : 16;
         cml_lower_report rep;
         cml_error err = {0};
         cml_status st;
@@ -465,35 +476,126 @@ static void test_quantize(void) {
         unsigned long long wd[3] = {0}, wq[3] = {0};
         double ed = d ? quant_run(d, nd, cases[i].fixture, wd) : -1;
         double eq = a ? quant_run(a, nq, cases[i].fixture, wq) : -1;
-        CHECK_MSG(ed >= 0 && eq >= 0 && eq <= 2e-2, "%s: rel err %g (dense %g)",
-                  cases[i].fixture, eq, ed);
+        CHECK_MSG(ed >= 0 && eq >= 0 && eq <= cases[i].tol, "%s int%d: rel err %g (dense %g)",
+                  cases[i].fixture, cases[i].bits, eq, ed);
         CHECK_MSG(wq[1] == cases[i].compressed && wq[2] == 0 && wd[1] == 0,
-                  "%s threshold %u: %llu compressed ops, %llu materialized", cases[i].fixture,
-                  cases[i].threshold, wq[1], wq[2]);
+                  "%s int%d threshold %u: %llu compressed ops, %llu materialized",
+                  cases[i].fixture, cases[i].bits, cases[i].threshold, wq[1], wq[2]);
         if (cases[i].compressed) {
             CHECK_MSG(eq > ed, "%s: quantized error %g not above dense %g", cases[i].fixture, eq, ed);
             CHECK_MSG(wq[0] < wd[0], "%s: resident %llu, dense %llu", cases[i].fixture, wq[0], wd[0]);
         } else {
             CHECK(nq == nd && memcmp(a, d, nd) == 0); /* nothing quantized: the dense file */
         }
-        printf("quantize %s fp%d threshold %u: rel err %.2g (dense %.2g), resident %llu (dense %llu)\n",
-               cases[i].fixture, cases[i].fp16 ? 16 : 32, cases[i].threshold, eq, ed, wq[0], wd[0]);
+        printf("quantize %s fp%d int%d threshold %u block %u: rel err %.2g (dense %.2g), "
+               "resident %llu (dense %llu)\n", cases[i].fixture, cases[i].fp16 ? 16 : 32,
+               cases[i].bits, cases[i].threshold, cases[i].block, eq, ed, wq[0], wd[0]);
         free(d), free(a), free(b);
     }
-    cml_lower_options o = opts_fp(false);
-    o.quantize_int8 = true;
-    o.min_target = 15;
-    cml_lower_report rep;
-    cml_error err = {0};
-    cml_status st;
-    size_t n = 0;
-    uint8_t *x = lower_fixture("portable_mlp", &o, &n, &rep, &st, &err);
-    CHECK_MSG(!x && st == CML_ERR_INVALID_ARG && strstr(err.msg, "iOS16"), "%d %s", st, err.msg);
-    free(x);
+    for (int bits = 4; bits <= 8; bits += 4) {
+        cml_lower_options o = opts_fp(false);
+        o.quantize_bits = bits;
+        o.min_target = bits == 4 ? 17 : 15;
+        cml_lower_report rep;
+        cml_error err = {0};
+        cml_status st;
+        size_t n = 0;
+        uint8_t *x = lower_fixture("portable_mlp", &o, &n, &rep, &st, &err);
+        CHECK_MSG(!x && st == CML_ERR_INVALID_ARG && strstr(err.msg, bits == 4 ? "iOS18" : "iOS16"),
+                  "%d %s", st, err.msg);
+        free(x);
+    }
+}
+
+/* w' = q * s as --quantize writes it (an independent copy of the rule in
+ * convert.c): int8 one scale per row, max|row| / 127, q in [-127, 127];
+ * int4 one scale per block of bs, max|block| / 7.5, q in [-8, 7]. */
+static void fake_quantize(float *w, int64_t n, int64_t bs, int bits) {
+    for (int64_t b = 0; b < n / bs; b++) {
+        float mx = 0, *blk = w + b * bs;
+        for (int64_t i = 0; i < bs; i++) mx = fmaxf(mx, fabsf(blk[i]));
+        float s = mx / (bits == 8 ? 127.0f : 7.5f), lo = bits == 8 ? -127 : -8;
+        float hi = bits == 8 ? 127 : 7;
+        if (s == 0) s = 1;
+        for (int64_t i = 0; i < bs; i++) blk[i] = fminf(fmaxf(nearbyintf(blk[i] / s), lo), hi) * s;
+    }
+}
+
+/* The issue's acceptance for compressed programs: the lowered quantized
+ * portable_mlp (fp32) against the portable program itself run with the
+ * same decompressed weights (its two weight constants replaced in the
+ * file by fake_quantize's values): within 1e-5 of max|ref|, so the int8 /
+ * int4 data, packing and scale layout decode to exactly those weights. */
+static void test_quantize_exact(void) {
+    static const struct { int bits; uint32_t block; } cases[] = {{8, 0}, {4, 32}, {4, 0}};
+    char path[512];
+    snprintf(path, sizeof path, "%s/portable_mlp/model.pte", FX);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = 0;
+        uint8_t *in = read_aligned(path, &n);
+        cml_pte_program prog;
+        cml_error err = {0};
+        if (!in || cml_pte_parse(in, n, NULL, &prog, &err) != CML_OK) {
+            CHECK_MSG(0, "%s: %s", path, err.msg);
+            free(in);
+            return;
+        }
+        int replaced = 0;
+        const cml_pte_plan *pl = &prog.plans[0];
+        for (uint32_t v = 0; v < pl->nvalues; v++) {
+            const cml_pte_value *val = &pl->values[v];
+            const cml_pte_tensor *t = val->kind == CML_VALUE_TENSOR ? val->u.tensor : NULL;
+            if (!t || !t->constant_data || t->rank != 2 || t->nbytes / 4 < 2048) continue;
+            int64_t per = t->sizes[1], bs = cases[i].block ? cases[i].block : per;
+            fake_quantize((float *)(uintptr_t)t->constant_data, (int64_t)t->nbytes / 4, bs,
+                          cases[i].bits);
+            replaced++;
+        }
+        cml_pte_free(&prog);
+        CHECK_MSG(replaced == 2, "%d weights replaced", replaced);
+        cml_program *p = NULL;
+        cml_method *m = NULL;
+        char e[256];
+        CHECK(cml_program_open_memory(in, n, NULL, &p, e, sizeof e) == CML_OK &&
+              cml_method_create(p, NULL, NULL, &m) == CML_OK && set_inputs(m, "portable_mlp") == 0 &&
+              cml_method_execute(m) == CML_OK);
+        cml_tensor_view ref = {0};
+        CHECK(m && cml_method_output(m, 0, &ref) == CML_OK);
+        cml_lower_options q = opts_fp(false);
+        q.quantize_bits = cases[i].bits, q.block_size = cases[i].block;
+        q.min_target = cases[i].bits == 4 ? 18 : 16;
+        cml_lower_report rep;
+        cml_status st;
+        size_t nq = 0;
+        uint8_t *lq = lower_fixture("portable_mlp", &q, &nq, &rep, &st, &err);
+        cml_program *pq = NULL;
+        cml_method *mq = NULL;
+        CHECK(lq && cml_program_open_memory(lq, nq, NULL, &pq, e, sizeof e) == CML_OK &&
+              cml_method_create(pq, NULL, NULL, &mq) == CML_OK &&
+              set_inputs(mq, "portable_mlp") == 0 && cml_method_execute(mq) == CML_OK);
+        cml_tensor_view got = {0};
+        double mx = 0, dev = INFINITY;
+        if (mq && cml_method_output(mq, 0, &got) == CML_OK && got.nbytes == ref.nbytes && ref.data) {
+            dev = 0;
+            for (size_t k = 0; k < ref.nbytes / 4; k++) {
+                mx = fmax(mx, fabs(((const float *)ref.data)[k]));
+                dev = fmax(dev, fabs(((const float *)ref.data)[k] - ((const float *)got.data)[k]));
+            }
+        }
+        CHECK_MSG(dev <= 1e-5 * mx, "int%d block %u: max dev %g of max|ref| %g", cases[i].bits,
+                  cases[i].block, dev, mx);
+        cml_method_destroy(mq);
+        cml_program_close(pq);
+        cml_method_destroy(m);
+        cml_program_close(p);
+        free(lq);
+        free(in);
+    }
 }
 
 int main(void) {
     test_quantize();
+    test_quantize_exact();
     test_mlp(false);
     test_mlp(true);
     test_skip_ops();

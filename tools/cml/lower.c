@@ -22,8 +22,11 @@ static const char lower_help[] =
     "  --min-deployment-target iOS15..iOS18   spec version / opset (default: none = iOS15)\n"
     "  --compute-units all|cpu_only|cpu_and_gpu|cpu_and_ne   compile spec (default all)\n"
     "  --skip-ops aten::x[.overload],...     keep these ops portable\n"
-    "  --quantize int8                  linear / conv weights to int8, one scale per output\n"
-    "                                   channel (constexpr_affine_dequantize; iOS16 or later)\n"
+    "  --quantize int8|int4             linear / conv weights to int8, one scale per output\n"
+    "                                   channel (constexpr_affine_dequantize; iOS16 or later),\n"
+    "                                   or to int4 (constexpr_blockwise_shift_scale; iOS18)\n"
+    "  --block-size N                   int4: one scale per N inputs of a linear weight row\n"
+    "                                   (default 32; 0: per output channel)\n"
     "  --weight-threshold N             quantize only weights of >= N elements (default 2048)\n"
     "  --lower-full-graph               fail if any op stays portable\n"
     "  --relower                        accept an already delegated IN.pte\n"
@@ -95,8 +98,16 @@ static int take_value(int argc, char **argv, int *i, const char *a, cml_lower_op
     }
     if ((r = cli_opt_value("lower", argc, argv, i, "--quantize", NULL, &v)) != 0) {
         if (r < 0) return r;
-        if (strcmp(v, "int8")) return cli_usage_error("lower", "--quantize takes int8, not '%s'", v), -1;
-        o->quantize_int8 = true;
+        if (strcmp(v, "int8") && strcmp(v, "int4")) return cli_usage_error("lower", "--quantize takes int8 or int4, not '%s'", v), -1;
+        o->quantize_bits = v[3] - '0';
+        return 1;
+    }
+    if ((r = cli_opt_value("lower", argc, argv, i, "--block-size", NULL, &v)) != 0) {
+        char *end = NULL;
+        if (r < 0) return r;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*v || *end || n > 0xffffffffUL) return cli_usage_error("lower", "--block-size takes a number of elements, not '%s'", v), -1;
+        o->block_size = (uint32_t)n;
         return 1;
     }
     if ((r = cli_opt_value("lower", argc, argv, i, "--weight-threshold", NULL, &v)) != 0) {
@@ -122,7 +133,7 @@ static int list_ops(void) {
 }
 
 int cli_lower(int argc, char **argv) {
-    cml_lower_options o = {true, 0, "all", NULL, false, false, false, 2048};
+    cml_lower_options o = {true, 0, "all", NULL, false, false, 0, 2048, 32};
     const char *in = NULL, *out = NULL;
     for (int i = 1; i < argc;) {
         const char *a = argv[i];
