@@ -15,7 +15,9 @@ OUT.pte with upstream's own code:
      version and opset match the requested deployment target; with
      --quantize, its constexpr_affine_dequantize (int8) or
      constexpr_blockwise_shift_scale (int4) ops hold data in range that
-     coremltools' own value inference decompresses.
+     coremltools' own value inference decompresses; with --palettize, its
+     constexpr_lut_to_dense ops decompress to at most 2^bits values per
+     group of output channels.
 Exit 0 on success, 1 on failure, 77 (skip) when executorch / coremltools
 cannot be imported.
 """
@@ -48,6 +50,12 @@ CASES = [
                       "--compute-precision", "fp32"], 9, "float32"),
     ("portable_small_cnn", ["--quantize", "int4", "--block-size", "0", "--weight-threshold", "0",
                             "--min-deployment-target", "iOS18"], 9, "float16"),
+    ("portable_mlp", ["--palettize", "4", "--group-size", "16", "--min-deployment-target",
+                      "iOS18", "--compute-precision", "fp32"], 9, "float32"),
+    ("portable_small_cnn", ["--palettize", "3", "--weight-threshold", "0",
+                            "--min-deployment-target", "iOS18"], 9, "float16"),
+    ("portable_mlp", ["--palettize", "6", "--group-size", "8", "--min-deployment-target",
+                      "iOS18"], 9, "float16"),
 ]
 
 
@@ -91,6 +99,19 @@ def check(cml, fixtures, work, i, case, args, spec_version, precision):
         nops = sum(len(f.operations) for f in prog.functions.values())
         prog.validate()
         assert nops > 0
+        if "--palettize" in args:
+            bits = int(args[args.index("--palettize") + 1])
+            g = int(args[args.index("--group-size") + 1]) if "--group-size" in args else 0
+            luts = [op for f in prog.functions.values() for op in f.operations
+                    if op.op_type == "constexpr_lut_to_dense"]
+            assert luts, "no constexpr_lut_to_dense op"
+            for op in luts:
+                v = op.materialized_val_inference()
+                assert v.shape == op.outputs[0].shape and np.isfinite(v).all(), op.name
+                rows = v.shape[0]
+                gs = g if g and rows % g == 0 else rows
+                for q in range(rows // gs):  # at most 2^bits values per group
+                    assert len(np.unique(v[q * gs:(q + 1) * gs])) <= 2 ** bits, op.name
         if "--quantize" in args:
             # coremltools' own value inference decompresses each weight
             int4 = args[args.index("--quantize") + 1] == "int4"

@@ -17,6 +17,16 @@ static cml_status check_options(const cml_lower_options *o, cml_error *err) {
     if (o->quantize_bits != 0 && o->quantize_bits != 4 && o->quantize_bits != 8)
         return cml_fail(err, CML_ERR_INVALID_ARG, "lower: quantize to %d bits (4 or 8)",
                         o->quantize_bits);
+    int pb = o->palettize_bits;
+    if (pb < 0 || pb > 8 || pb == 5 || pb == 7)
+        return cml_fail(err, CML_ERR_INVALID_ARG, "lower: palettize to %d bits (1, 2, 3, 4, 6 "
+                        "or 8)", pb);
+    if (pb && o->quantize_bits)
+        return cml_fail(err, CML_ERR_INVALID_ARG, "lower: --palettize and --quantize exclude "
+                        "each other");
+    if (pb && o->min_target < 18)
+        return cml_fail(err, CML_ERR_INVALID_ARG, "lower: --palettize writes the iOS18 "
+                        "constexpr_lut_to_dense, which needs --min-deployment-target iOS18");
     if (o->quantize_bits == 8 && o->min_target < 16)
         return cml_fail(err, CML_ERR_INVALID_ARG, "lower: --quantize int8 writes "
                         "constexpr_affine_dequantize, which needs --min-deployment-target iOS16 "

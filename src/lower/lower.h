@@ -46,6 +46,15 @@ typedef struct cml_lower_options {
     int quantize_bits;
     uint32_t weight_threshold;
     uint32_t block_size;
+    /* --palettize: such weights become constexpr_lut_to_dense (iOS18) with
+     * 2^palettize_bits entries (1, 2, 3, 4, 6 or 8 bits; 0: none) per group
+     * of group_size output channels (0, or one that does not divide them:
+     * one table), from a 1-D k-means of the group's values. Not with
+     * quantize_bits. progress (may be NULL) is called after each group. */
+    int palettize_bits;
+    uint32_t group_size;
+    void (*progress)(void *ctx, const char *weight, uint32_t done, uint32_t total);
+    void *progress_ctx;
 } cml_lower_options;
 
 /* What happened, for the CLI's report. */

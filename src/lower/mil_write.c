@@ -30,6 +30,35 @@ static size_t elem_size(int dtype) {
     }
 }
 
+/* Bits per element of a packed sub-byte dtype; 0 for the others. */
+static unsigned sub_bits(int dtype) {
+    switch (dtype) {
+    case CML_MILW_INT4: case CML_MILW_UINT4: return 4;
+    case CML_MILW_UINT1: return 1;
+    case CML_MILW_UINT2: return 2;
+    case CML_MILW_UINT3: return 3;
+    case CML_MILW_UINT6: return 6;
+    default: return 0;
+    }
+}
+
+/* weight.bin dtype code (MILBlob BlobDataType). */
+static uint32_t blob_code(int dtype) {
+    switch (dtype) {
+    case CML_MILW_FP16: return 1;
+    case CML_MILW_FP32: return 2;
+    case CML_MILW_UINT8: return 3;
+    case CML_MILW_INT8: return 4;
+    case CML_MILW_INT4: return 8;
+    case CML_MILW_UINT1: return 9;
+    case CML_MILW_UINT2: return 10;
+    case CML_MILW_UINT4: return 11;
+    case CML_MILW_UINT3: return 12;
+    case CML_MILW_UINT6: return 13;
+    default: return 0;
+    }
+}
+
 /* ValueType { tensorType = 1 { dataType = 1, rank = 2, dimensions = 3 } } as field. */
 static void put_value_type(cml_lbuf *b, uint32_t field, const cml_milw_type *t) {
     size_t vt = cml_pb_begin(b, field);
@@ -110,10 +139,10 @@ static uint64_t put_blob(cml_milw *w, const cml_milw_type *t, const void *data) 
     cml_lbuf *wb = &w->weights;
     cml_lbuf_align(wb, 64);
     uint64_t rec = wb->size;
-    uint64_t nbytes = t->dtype == CML_MILW_INT4 ? (numel(t) + 1) / 2 /* packed, LSB first */
-                                                : numel(t) * elem_size(t->dtype);
-    uint32_t code = t->dtype == CML_MILW_FP16 ? 1 : t->dtype == CML_MILW_FP32 ? 2
-                  : t->dtype == CML_MILW_INT8 ? 4 : t->dtype == CML_MILW_INT4 ? 8 : 0;
+    unsigned bits = sub_bits(t->dtype);
+    uint64_t nbytes = bits ? (numel(t) * bits + 7) / 8 /* packed, LSB first */
+                           : numel(t) * elem_size(t->dtype);
+    uint32_t code = blob_code(t->dtype);
     cml_lbuf_u32(wb, 0xDEADBEEFu);
     cml_lbuf_u32(wb, code);
     cml_lbuf_u64(wb, nbytes);
@@ -125,12 +154,13 @@ static uint64_t put_blob(cml_milw *w, const cml_milw_type *t, const void *data) 
     return rec;
 }
 
-/* A tensor Value as field `field`: a weight.bin record for int4 (packed)
- * and for >= 10 elements of fp16, fp32 or int8, else immediate. */
+/* A tensor Value as field `field`: a weight.bin record for the sub-byte
+ * dtypes (packed) and uint8, and for >= 10 elements of fp16, fp32 or int8;
+ * else immediate. */
 static void put_tensor_value(cml_milw *w, uint32_t field, const cml_milw_type *t,
                              const void *data) {
     cml_lbuf *b = &w->ops;
-    bool blob = t->dtype == CML_MILW_INT4 ||
+    bool blob = sub_bits(t->dtype) || t->dtype == CML_MILW_UINT8 ||
                 (numel(t) >= 10 && (t->dtype == CML_MILW_FP16 || t->dtype == CML_MILW_FP32 ||
                                     t->dtype == CML_MILW_INT8));
     uint64_t rec = blob ? put_blob(w, t, data) : 0;
@@ -173,6 +203,19 @@ static void put_tensor_input(cml_milw *w, const char *key, const cml_milw_type *
     cml_pb_end(b, bd);
     cml_pb_end(b, a);
     cml_pb_end(b, e);
+}
+
+void cml_milw_lut_to_dense(cml_milw *w, const char *name, const cml_milw_type *t,
+                           const cml_milw_type *it, const uint8_t *indices,
+                           const cml_milw_type *lt, const void *lut) {
+    cml_lbuf *b = &w->ops;
+    size_t op = cml_pb_begin(b, 3);
+    cml_pb_string(b, 1, "constexpr_lut_to_dense");
+    put_tensor_input(w, "indices", it, indices);
+    put_tensor_input(w, "lut", lt, lut);
+    put_output(b, name, t);
+    put_name_attr(b, 5, "name", name);
+    cml_pb_end(b, op);
 }
 
 void cml_milw_blockwise_shift_scale(cml_milw *w, const char *name, const cml_milw_type *t,

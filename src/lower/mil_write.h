@@ -18,7 +18,9 @@
 /* MIL DataType values used here. */
 enum {
     CML_MILW_BOOL = 1, CML_MILW_STRING = 2, CML_MILW_FP16 = 10, CML_MILW_FP32 = 11,
-    CML_MILW_INT8 = 21, CML_MILW_INT32 = 23, CML_MILW_INT4 = 25,
+    CML_MILW_INT8 = 21, CML_MILW_INT32 = 23, CML_MILW_INT4 = 25, CML_MILW_UINT8 = 31,
+    CML_MILW_UINT4 = 35, CML_MILW_UINT2 = 36, CML_MILW_UINT1 = 37, CML_MILW_UINT6 = 38,
+    CML_MILW_UINT3 = 39,
 };
 
 typedef struct cml_milw_type {
@@ -66,6 +68,14 @@ void cml_milw_affine_dequantize(cml_milw *w, const char *name, const cml_milw_ty
 void cml_milw_blockwise_shift_scale(cml_milw *w, const char *name, const cml_milw_type *t,
                                     const uint8_t *q4, const cml_milw_type *st,
                                     const void *scale);
+
+/* constexpr_lut_to_dense (iOS18 form), operands inline: indices of type it
+ * (UINT1..UINT8 of t's shape, packed LSB first as MILBlob stores them) and
+ * lut of type lt ([t->dims[0] / G, 1, ..., 2^bits, 1]: one table per group
+ * of G rows) in t's dtype (fp32, or fp16 bits). */
+void cml_milw_lut_to_dense(cml_milw *w, const char *name, const cml_milw_type *t,
+                           const cml_milw_type *it, const uint8_t *indices,
+                           const cml_milw_type *lt, const void *lut);
 
 /* An op with named-argument inputs and one tensor output; name_attr is
  * its "name" attribute (coremltools: the output name, or "<type>_<n>"). */

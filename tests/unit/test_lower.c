@@ -35,7 +35,8 @@ static uint8_t *read_aligned(const char *path, size_t *size) {
 }
 
 static cml_lower_options opts_fp(bool fp16) {
-    cml_lower_options o = {fp16, 0, "all", NULL, false, false, 0, 2048, 32};
+    cml_lower_options o = {.fp16 = fp16, .compute_units = "all", .weight_threshold = 2048,
+                           .block_size = 32};
     return o;
 }
 
@@ -396,6 +397,7 @@ static void test_cli_extract(void) {
     free(q), free(f);
     static const char *const usage[] = {"--compute-precision fp8", "--min-deployment-target iOS14",
                                         "--quantize int2", "--weight-threshold x",
+                                        "--palettize 5", "--group-size g",
                                         "--block-size -1",
                                         "--bogus", ""};
     for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
@@ -428,10 +430,12 @@ static double quant_run(const uint8_t *pte, size_t size, const char *fixture,
     return rel;
 }
 
-/* --quantize: every linear / conv weight of >= weight_threshold elements
- * becomes constexpr_affine_dequantize (int8, a scale per output channel) or
- * constexpr_blockwise_shift_scale (int4, a scale per block of a linear row,
- * or per output channel); nothing is materialized at load, fewer bytes stay
+/* --quantize / --palettize: every linear / conv weight of >=
+ * weight_threshold elements becomes constexpr_affine_dequantize (int8, a
+ * scale per output channel), constexpr_blockwise_shift_scale (int4, a scale
+ * per block of a linear row, or per output channel) or constexpr_lut_to_dense
+ * (a k-means table of 2^bits entries per group of output channels; its
+ * error grows as bits shrink); nothing is materialized at load, fewer bytes stay
  * resident, and the result stays within the quantization error of the eager
  * output (per weight |w - q s| <= s / 2: int8 max|row| / 254, int4
  * max|block| / 15; measured int8 2e-3..6e-3, int4 1e-2..6e-2 of max|ref|)
@@ -442,11 +446,16 @@ static void test_quantize(void) {
     static const struct {
         const char *fixture;
         bool fp16;
-        int bits;
+        int bits; /* quantize; negative: palettize to -bits */
         uint32_t threshold, block;
         unsigned long long compressed;
         double tol;
     } cases[] = {
+        {"portable_mlp", false, -4, 2048, 16, 2, 1e-1}, /* palettize: block = group size */
+        {"portable_mlp", true, -2, 2048, 0, 2, 2.5e-1},
+        {"portable_mlp", false, -8, 2048, 32, 2, 5e-3},
+        {"portable_small_cnn", false, -6, 0, 8, 4, 5e-2},
+        {"portable_small_cnn", true, -3, 0, 0, 4, 5e-1},
         {"portable_mlp", false, 8, 2048, 0, 2, 2e-2}, /* fc1 128x64 (8192), fc2 32x128 (4096) */
         {"portable_mlp", true, 8, 2048, 0, 2, 2e-2},
         {"portable_mlp", false, 8, 5000, 0, 1, 2e-2}, /* fc1 only */
@@ -460,10 +469,13 @@ static void test_quantize(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cml_lower_options o = opts_fp(cases[i].fp16), q = o;
-        q.quantize_bits = cases[i].bits;
+        bool pal = cases[i].bits < 0;
+        q.quantize_bits = pal ? 0 : cases[i].bits;
+        q.palettize_bits = pal ? -cases[i].bits : 0;
         q.weight_threshold = cases[i].threshold;
-        q.block_size = cases[i].block;
-        q.min_target = o.min_target = cases[i].bits == 4 ? 18 : 16;
+        q.block_size = pal ? 32 : cases[i].block;
+        q.group_size = pal ? cases[i].block : 0;
+        q.min_target = o.min_target = cases[i].bits == 8 ? 16 : 18;
         cml_lower_report rep;
         cml_error err = {0};
         cml_status st;
@@ -487,21 +499,23 @@ static void test_quantize(void) {
         } else {
             CHECK(nq == nd && memcmp(a, d, nd) == 0); /* nothing quantized: the dense file */
         }
-        printf("quantize %s fp%d int%d threshold %u block %u: rel err %.2g (dense %.2g), "
-               "resident %llu (dense %llu)\n", cases[i].fixture, cases[i].fp16 ? 16 : 32,
-               cases[i].bits, cases[i].threshold, cases[i].block, eq, ed, wq[0], wd[0]);
+        printf("%s %s fp%d %d bits threshold %u block/group %u: rel err %.2g (dense %.2g), "
+               "resident %llu (dense %llu)\n", pal ? "palettize" : "quantize", cases[i].fixture,
+               cases[i].fp16 ? 16 : 32, pal ? -cases[i].bits : cases[i].bits, cases[i].threshold,
+               cases[i].block, eq, ed, wq[0], wd[0]);
         free(d), free(a), free(b);
     }
-    for (int bits = 4; bits <= 8; bits += 4) {
+    for (int bits = 0; bits <= 8; bits += 4) {
         cml_lower_options o = opts_fp(false);
         o.quantize_bits = bits;
-        o.min_target = bits == 4 ? 17 : 15;
+        o.palettize_bits = bits ? 0 : 4;
+        o.min_target = bits == 8 ? 15 : 17;
         cml_lower_report rep;
         cml_error err = {0};
         cml_status st;
         size_t n = 0;
         uint8_t *x = lower_fixture("portable_mlp", &o, &n, &rep, &st, &err);
-        CHECK_MSG(!x && st == CML_ERR_INVALID_ARG && strstr(err.msg, bits == 4 ? "iOS18" : "iOS16"),
+        CHECK_MSG(!x && st == CML_ERR_INVALID_ARG && strstr(err.msg, bits == 8 ? "iOS16" : "iOS18"),
                   "%d %s", st, err.msg);
         free(x);
     }
@@ -521,13 +535,58 @@ static void fake_quantize(float *w, int64_t n, int64_t bs, int bits) {
     }
 }
 
-/* The issue's acceptance for compressed programs: the lowered quantized
- * portable_mlp (fp32) against the portable program itself run with the
- * same decompressed weights (its two weight constants replaced in the
- * file by fake_quantize's values): within 1e-5 of max|ref|, so the int8 /
- * int4 data, packing and scale layout decode to exactly those weights. */
+/* fake_quantize's counterpart for --palettize (an independent copy of the
+ * rule in compress.c): per group of g rows, the 2^bits centroids of a 1-D
+ * k-means (quantile-midpoint start, Lloyd rounds until none moves, at most
+ * 64), each weight replaced by its nearest centroid. */
+static int cmp_f(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void fake_palettize(float *w, int64_t n, int64_t len, int bits) {
+    int k = 1 << bits;
+    float *x = malloc((size_t)len * sizeof *x), c[256];
+    for (int64_t q = 0; x && q < n / len; q++) {
+        float *grp = w + q * len;
+        memcpy(x, grp, (size_t)len * sizeof *x);
+        qsort(x, (size_t)len, sizeof *x, cmp_f);
+        for (int j = 0; j < k; j++) c[j] = x[(int64_t)((2 * j + 1) * (double)len / (2.0 * k))];
+        for (int it = 0; it < 64; it++) {
+            int moved = 0;
+            int64_t i = 0;
+            for (int j = 0; j < k; j++) {
+                double sum = 0;
+                int64_t cnt = 0;
+                float hi = j + 1 < k ? c[j] + (c[j + 1] - c[j]) / 2 : INFINITY;
+                for (; i < len && (x[i] < hi || j + 1 == k); i++) sum += x[i], cnt++;
+                float m = cnt ? (float)(sum / (double)cnt) : c[j];
+                moved |= m != c[j];
+                c[j] = m;
+            }
+            for (int j = 1; j < k; j++) c[j] = c[j] < c[j - 1] ? c[j - 1] : c[j];
+            if (!moved) break;
+        }
+        for (int64_t i = 0; i < len; i++) {
+            int best = 0; /* nearest; ties to the lower entry, as the midpoint split */
+            for (int j = 1; j < k; j++)
+                if (grp[i] > c[j - 1] + (c[j] - c[j - 1]) / 2) best = j;
+            grp[i] = c[best];
+        }
+    }
+    free(x);
+}
+
+/* The issue's acceptance for compressed programs: the lowered quantized /
+ * palettized portable_mlp (fp32) against the portable program itself run
+ * with the same decompressed weights (its two weight constants replaced in
+ * the file by fake_quantize's / fake_palettize's values): within 1e-5 of
+ * max|ref|, so the int8 / int4 data, index packing, tables and scale
+ * layout decode to exactly those weights. */
 static void test_quantize_exact(void) {
-    static const struct { int bits; uint32_t block; } cases[] = {{8, 0}, {4, 32}, {4, 0}};
+    /* bits < 0: palettize to -bits with group size `block` (rows) */
+    static const struct { int bits; uint32_t block; } cases[] = {
+        {8, 0}, {4, 32}, {4, 0}, {-4, 16}, {-3, 0}, {-6, 8}, {-1, 32}};
     char path[512];
     snprintf(path, sizeof path, "%s/portable_mlp/model.pte", FX);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -547,8 +606,14 @@ static void test_quantize_exact(void) {
             const cml_pte_tensor *t = val->kind == CML_VALUE_TENSOR ? val->u.tensor : NULL;
             if (!t || !t->constant_data || t->rank != 2 || t->nbytes / 4 < 2048) continue;
             int64_t per = t->sizes[1], bs = cases[i].block ? cases[i].block : per;
-            fake_quantize((float *)(uintptr_t)t->constant_data, (int64_t)t->nbytes / 4, bs,
-                          cases[i].bits);
+            float *wd = (float *)(uintptr_t)t->constant_data;
+            if (cases[i].bits > 0) {
+                fake_quantize(wd, (int64_t)t->nbytes / 4, bs, cases[i].bits);
+            } else {
+                int64_t g = cases[i].block && t->sizes[0] % cases[i].block == 0 ? cases[i].block
+                                                                                : t->sizes[0];
+                fake_palettize(wd, (int64_t)t->nbytes / 4, g * per, -cases[i].bits);
+            }
             replaced++;
         }
         cml_pte_free(&prog);
@@ -562,8 +627,9 @@ static void test_quantize_exact(void) {
         cml_tensor_view ref = {0};
         CHECK(m && cml_method_output(m, 0, &ref) == CML_OK);
         cml_lower_options q = opts_fp(false);
-        q.quantize_bits = cases[i].bits, q.block_size = cases[i].block;
-        q.min_target = cases[i].bits == 4 ? 18 : 16;
+        if (cases[i].bits > 0) q.quantize_bits = cases[i].bits, q.block_size = cases[i].block;
+        else q.palettize_bits = -cases[i].bits, q.group_size = cases[i].block;
+        q.min_target = cases[i].bits == 8 ? 16 : 18;
         cml_lower_report rep;
         cml_status st;
         size_t nq = 0;
@@ -593,7 +659,38 @@ static void test_quantize_exact(void) {
     }
 }
 
+/* The --palettize progress callback: once per group, done counting up to
+ * total for each weight (fc1: 128 rows / 16 = 8 groups, fc2: 32 / 16 = 2). */
+typedef struct progress_log {
+    unsigned calls, finished, bad;
+    uint32_t last;
+} progress_log;
+
+static void on_progress(void *ctx, const char *weight, uint32_t done, uint32_t total) {
+    progress_log *l = ctx;
+    l->calls++;
+    l->bad += !weight || !weight[0] || done != l->last + 1 || done > total;
+    l->last = done == total ? 0 : done;
+    l->finished += done == total;
+}
+
+static void test_palettize_progress(void) {
+    cml_lower_options o = opts_fp(false);
+    progress_log log = {0};
+    o.palettize_bits = 2, o.group_size = 16, o.min_target = 18;
+    o.progress = on_progress, o.progress_ctx = &log;
+    cml_lower_report rep;
+    cml_error err = {0};
+    cml_status st;
+    size_t n = 0;
+    uint8_t *x = lower_fixture("portable_mlp", &o, &n, &rep, &st, &err);
+    CHECK_MSG(x && log.calls == 10 && log.finished == 2 && log.bad == 0,
+              "%u calls, %u weights finished, %u out of order", log.calls, log.finished, log.bad);
+    free(x);
+}
+
 int main(void) {
+    test_palettize_progress();
     test_quantize();
     test_quantize_exact();
     test_mlp(false);

@@ -95,7 +95,8 @@ int main(void) {
     reference(x, y, ref);
     run(in, n, x, y, got); /* the test model itself is right */
     for (int i = 0; i < 8; i++) CHECK_NEAR(got[i], ref[i], 1e-6);
-    cml_lower_options o = {false, 0, "all", NULL, true, false, 0, 2048, 32};
+    cml_lower_options o = {.compute_units = "all", .lower_full_graph = true,
+                           .weight_threshold = 2048, .block_size = 32};
     cml_lower_report rep;
     cml_error err = {0};
     uint8_t *out = NULL;

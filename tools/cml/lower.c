@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "lower/convert_ops.h"
@@ -27,7 +28,11 @@ static const char lower_help[] =
     "                                   or to int4 (constexpr_blockwise_shift_scale; iOS18)\n"
     "  --block-size N                   int4: one scale per N inputs of a linear weight row\n"
     "                                   (default 32; 0: per output channel)\n"
-    "  --weight-threshold N             quantize only weights of >= N elements (default 2048)\n"
+    "  --palettize 1|2|3|4|6|8          linear / conv weights to a 2^N-entry lookup table from\n"
+    "                                   k-means (constexpr_lut_to_dense; iOS18)\n"
+    "  --group-size G                   palettize: one table per G output channels\n"
+    "                                   (default 0: one per weight)\n"
+    "  --weight-threshold N             compress only weights of >= N elements (default 2048)\n"
     "  --lower-full-graph               fail if any op stays portable\n"
     "  --relower                        accept an already delegated IN.pte\n"
     "  --list-ops                       print the aten ops it converts, and exit\n"
@@ -102,6 +107,20 @@ static int take_value(int argc, char **argv, int *i, const char *a, cml_lower_op
         o->quantize_bits = v[3] - '0';
         return 1;
     }
+    if ((r = cli_opt_value("lower", argc, argv, i, "--palettize", NULL, &v)) != 0) {
+        if (r < 0) return r;
+        if (strlen(v) != 1 || !strchr("123468", v[0])) return cli_usage_error("lower", "--palettize takes 1, 2, 3, 4, 6 or 8 (bits), not '%s'", v), -1;
+        o->palettize_bits = v[0] - '0';
+        return 1;
+    }
+    if ((r = cli_opt_value("lower", argc, argv, i, "--group-size", NULL, &v)) != 0) {
+        char *end = NULL;
+        if (r < 0) return r;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*v || *end || n > 0xffffffffUL) return cli_usage_error("lower", "--group-size takes a number of output channels, not '%s'", v), -1;
+        o->group_size = (uint32_t)n;
+        return 1;
+    }
     if ((r = cli_opt_value("lower", argc, argv, i, "--block-size", NULL, &v)) != 0) {
         char *end = NULL;
         if (r < 0) return r;
@@ -126,6 +145,13 @@ static int take_value(int argc, char **argv, int *i, const char *a, cml_lower_op
     return 0;
 }
 
+/* --palettize progress on a terminal: one line per weight, rewritten. */
+static void progress(void *ctx, const char *weight, uint32_t done, uint32_t total) {
+    (void)ctx;
+    fprintf(stderr, "\rpalettizing %s: %u/%u groups%s", weight, done, total,
+            done == total ? "\n" : "");
+}
+
 static int list_ops(void) {
     for (size_t i = 0; i < cml_lower_op_table_size; i++)
         printf("%s.%s\n", cml_lower_op_table[i].name, cml_lower_op_table[i].overload);
@@ -133,7 +159,9 @@ static int list_ops(void) {
 }
 
 int cli_lower(int argc, char **argv) {
-    cml_lower_options o = {true, 0, "all", NULL, false, false, 0, 2048, 32};
+    cml_lower_options o = {.fp16 = true, .compute_units = "all", .weight_threshold = 2048,
+                           .block_size = 32};
+    if (isatty(2)) o.progress = progress; /* k-means of large weights takes a while */
     const char *in = NULL, *out = NULL;
     for (int i = 1; i < argc;) {
         const char *a = argv[i];
