@@ -50,6 +50,9 @@ CASES = [
                       "--compute-precision", "fp32"], 9, "float32"),
     ("portable_small_cnn", ["--quantize", "int4", "--block-size", "0", "--weight-threshold", "0",
                             "--min-deployment-target", "iOS18"], 9, "float16"),
+    ("portable_transformer", ["--compute-precision", "fp32"], 6, "float32"),
+    ("portable_transformer", ["--min-deployment-target", "iOS18", "--quantize", "int4"], 9,
+     "float16"),
     ("portable_mlp", ["--palettize", "4", "--group-size", "16", "--min-deployment-target",
                       "iOS18", "--compute-precision", "fp32"], 9, "float32"),
     ("portable_small_cnn", ["--palettize", "3", "--weight-threshold", "0",
@@ -90,6 +93,7 @@ def check(cml, fixtures, work, i, case, args, spec_version, precision):
         paths = extract_coreml_models(data, ext)
     packages = sorted(ext.rglob("model.mlpackage"))
     assert len(packages) == len(delegates), (paths, packages)
+    compressed = 0
     for pkg in packages:
         spec = ct.utils.load_spec(str(pkg))
         assert spec.specificationVersion == spec_version, spec.specificationVersion
@@ -104,7 +108,7 @@ def check(cml, fixtures, work, i, case, args, spec_version, precision):
             g = int(args[args.index("--group-size") + 1]) if "--group-size" in args else 0
             luts = [op for f in prog.functions.values() for op in f.operations
                     if op.op_type == "constexpr_lut_to_dense"]
-            assert luts, "no constexpr_lut_to_dense op"
+            compressed += len(luts)
             for op in luts:
                 v = op.materialized_val_inference()
                 assert v.shape == op.outputs[0].shape and np.isfinite(v).all(), op.name
@@ -118,7 +122,7 @@ def check(cml, fixtures, work, i, case, args, spec_version, precision):
             kind = "constexpr_blockwise_shift_scale" if int4 else "constexpr_affine_dequantize"
             deq = [op for f in prog.functions.values() for op in f.operations
                    if op.op_type == kind]
-            assert deq, f"no {kind} op"
+            compressed += len(deq)
             for op in deq:
                 v = op.materialized_val_inference()
                 assert v.shape == op.outputs[0].shape and np.isfinite(v).all(), op.name
@@ -127,6 +131,8 @@ def check(cml, fixtures, work, i, case, args, spec_version, precision):
                 assert q.max() <= (7 if int4 else 127), q.max()
         print(f"ok {case} {' '.join(args)}: {pkg.relative_to(work)} spec {spec_version}, "
               f"{nops} MIL ops")
+    if "--quantize" in args or "--palettize" in args:
+        assert compressed > 0, "no compressed weight in any package"
 
 
 def main() -> int:

@@ -170,6 +170,29 @@ static void test_cnn(void) {
         }
 }
 
+/* The decomposed transformer block (portable_transformer): layer norm,
+ * addmm, split (portable), permute, mul by the attention scale, expand,
+ * bmm, softmax, the all-masked-row guard (eq / logical_not / any /
+ * full_like / where on bool tensors: portable), gelu and residuals. 30 of 37
+ * calls lower into 3 subgraphs; fp32 within 1e-5 of max|ref|, fp16 (u =
+ * 2^-11, two layer norms, K <= 256) within 2e-2 (measured 1e-3). */
+static void test_transformer(void) {
+    for (int fp16 = 0; fp16 < 2; fp16++) {
+        cml_lower_options o = opts_fp(fp16);
+        cml_lower_report rep;
+        cml_error err = {0};
+        cml_status st;
+        size_t n = 0;
+        uint8_t *a = lower_fixture("portable_transformer", &o, &n, &rep, &st, &err);
+        CHECK_MSG(a != NULL, "%s", err.msg);
+        CHECK_MSG(rep.ndelegates == 3 && rep.nlowered == 30 && rep.nportable == 7,
+                  "%u delegates, %u lowered, %u portable", rep.ndelegates, rep.nlowered,
+                  rep.nportable);
+        if (a) check_runs(a, n, "portable_transformer", fp16 ? 2e-2 : 1e-5);
+        free(a);
+    }
+}
+
 /* Many small subgraphs (add / mul between unsupported ops), several inputs
  * and outputs, int tensors left portable: exact. */
 static void test_elementwise(void) {
@@ -698,6 +721,7 @@ int main(void) {
     test_skip_ops();
     test_cnn();
     test_elementwise();
+    test_transformer();
     test_llm_kv();
     test_delegated_input();
     test_bad_input();
