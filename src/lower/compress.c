@@ -10,25 +10,32 @@
 #include "coreml/value.h"
 #include "lower/convert_ctx.h"
 
-/* Symmetric int8, one scale per row (axis 0): scale = max|w| / 127 (in the
- * compute precision), q = round-half-even(w / scale). false (nothing
- * written) when a row holds a non-finite value or its scale is not finite. */
+/* The symmetric scale of the n values of blk: max|v| / div, rounded to fp16
+ * when computing in fp16; 1 for an all-zero block (or one below fp16's
+ * range: every q is then 0). false for a non-finite value or scale. */
+static bool block_scale(const float *blk, int64_t n, float div, bool fp16, float *scale) {
+    float mx = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(blk[i])) return false;
+        mx = fabsf(blk[i]) > mx ? fabsf(blk[i]) : mx;
+    }
+    float s = mx / div;
+    if (fp16) s = cml_round_fp16(s);
+    if (!isfinite(s)) return false;
+    *scale = s == 0 ? 1 : s;
+    return true;
+}
+
+/* Symmetric int8, one scale per row (axis 0): max|w| / 127, q =
+ * round-half-even(w / scale) in [-127, 127]. false (nothing usable) when a
+ * row is not finite. */
 static bool quantize_rows(const float *w, int64_t rows, int64_t per, bool fp16, int8_t *q,
                           float *scale) {
     for (int64_t r = 0; r < rows; r++) {
         const float *row = w + r * per;
-        float mx = 0;
+        if (!block_scale(row, per, 127.0f, fp16, &scale[r])) return false;
         for (int64_t i = 0; i < per; i++) {
-            if (!isfinite(row[i])) return false;
-            mx = fabsf(row[i]) > mx ? fabsf(row[i]) : mx;
-        }
-        float s = mx / 127.0f;
-        if (fp16) s = cml_round_fp16(s);
-        if (!isfinite(s)) return false;
-        if (s == 0) s = 1; /* an all-zero row (or below fp16's range): q = 0 */
-        scale[r] = s;
-        for (int64_t i = 0; i < per; i++) {
-            float v = nearbyintf(row[i] / s);
+            float v = nearbyintf(row[i] / scale[r]);
             q[r * per + i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
         }
     }
@@ -36,26 +43,17 @@ static bool quantize_rows(const float *w, int64_t rows, int64_t per, bool fp16, 
 }
 
 /* Symmetric int4 as torchao's choose_qparams_affine (qmin -8, qmax 7): one
- * scale per block of `bs` consecutive elements of a row, max|w| / 7.5 (in
- * the compute precision), q = clamp(round-half-even(w / scale), -8, 7),
- * packed two per byte, the first in the low nibble (q4 zeroed by the
- * caller). false when a block is not finite. */
+ * scale per block of `bs` consecutive elements of a row, max|w| / 7.5, q =
+ * clamp(round-half-even(w / scale), -8, 7), packed two per byte, the first
+ * in the low nibble (q4 zeroed by the caller). false when a block is not
+ * finite. */
 static bool quantize_int4(const float *w, int64_t n, int64_t bs, bool fp16, uint8_t *q4,
                           float *scale) {
     for (int64_t b = 0; b < n / bs; b++) {
         const float *blk = w + b * bs;
-        float mx = 0;
+        if (!block_scale(blk, bs, 7.5f, fp16, &scale[b])) return false;
         for (int64_t i = 0; i < bs; i++) {
-            if (!isfinite(blk[i])) return false;
-            mx = fabsf(blk[i]) > mx ? fabsf(blk[i]) : mx;
-        }
-        float s = mx / 7.5f;
-        if (fp16) s = cml_round_fp16(s);
-        if (!isfinite(s)) return false;
-        if (s == 0) s = 1;
-        scale[b] = s;
-        for (int64_t i = 0; i < bs; i++) {
-            float v = nearbyintf(blk[i] / s);
+            float v = nearbyintf(blk[i] / scale[b]);
             int q = (int)(v > 7 ? 7 : v < -8 ? -8 : v);
             int64_t k = b * bs + i;
             q4[k / 2] |= (uint8_t)((q & 15) << (k % 2 ? 4 : 0));

@@ -78,6 +78,21 @@ static int parse_target(const char *v, int *out) {
     return 0;
 }
 
+/* An unsigned 32-bit count option: 1 taken, 0 not this option, -1 usage
+ * error (reported). */
+static int u32_option(int argc, char **argv, int *i, const char *opt, const char *what,
+                      uint32_t *out) {
+    const char *v;
+    int r = cli_opt_value("lower", argc, argv, i, opt, NULL, &v);
+    if (r <= 0) return r;
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || n > 0xffffffffUL)
+        return cli_usage_error("lower", "%s takes a number of %s, not '%s'", opt, what, v), -1;
+    *out = (uint32_t)n;
+    return 1;
+}
+
 static int take_value(int argc, char **argv, int *i, const char *a, cml_lower_options *o,
                       const char **outp) {
     const char *v;
@@ -113,30 +128,9 @@ static int take_value(int argc, char **argv, int *i, const char *a, cml_lower_op
         o->palettize_bits = v[0] - '0';
         return 1;
     }
-    if ((r = cli_opt_value("lower", argc, argv, i, "--group-size", NULL, &v)) != 0) {
-        char *end = NULL;
-        if (r < 0) return r;
-        unsigned long n = strtoul(v, &end, 10);
-        if (!*v || *end || n > 0xffffffffUL) return cli_usage_error("lower", "--group-size takes a number of output channels, not '%s'", v), -1;
-        o->group_size = (uint32_t)n;
-        return 1;
-    }
-    if ((r = cli_opt_value("lower", argc, argv, i, "--block-size", NULL, &v)) != 0) {
-        char *end = NULL;
-        if (r < 0) return r;
-        unsigned long n = strtoul(v, &end, 10);
-        if (!*v || *end || n > 0xffffffffUL) return cli_usage_error("lower", "--block-size takes a number of elements, not '%s'", v), -1;
-        o->block_size = (uint32_t)n;
-        return 1;
-    }
-    if ((r = cli_opt_value("lower", argc, argv, i, "--weight-threshold", NULL, &v)) != 0) {
-        char *end = NULL;
-        if (r < 0) return r;
-        unsigned long n = strtoul(v, &end, 10);
-        if (!*v || *end || n > 0xffffffffUL) return cli_usage_error("lower", "--weight-threshold takes a number of elements, not '%s'", v), -1;
-        o->weight_threshold = (uint32_t)n;
-        return 1;
-    }
+    if ((r = u32_option(argc, argv, i, "--group-size", "output channels", &o->group_size)) != 0) return r;
+    if ((r = u32_option(argc, argv, i, "--block-size", "elements", &o->block_size)) != 0) return r;
+    if ((r = u32_option(argc, argv, i, "--weight-threshold", "elements", &o->weight_threshold)) != 0) return r;
     if ((r = cli_opt_value("lower", argc, argv, i, "--skip-ops", NULL, &v)) != 0) {
         if (r > 0) o->skip_ops = v;
         return r;
