@@ -51,6 +51,7 @@ CASES = [
     ("portable_small_cnn", ["--quantize", "int4", "--block-size", "0", "--weight-threshold", "0",
                             "--min-deployment-target", "iOS18"], 9, "float16"),
     ("portable_transformer", ["--compute-precision", "fp32"], 6, "float32"),
+    ("portable_transformer", ["--skip-ops", "aten::any"], 6, "float16"),
     ("portable_transformer", ["--min-deployment-target", "iOS18", "--quantize", "int4"], 9,
      "float16"),
     ("portable_mlp", ["--palettize", "4", "--group-size", "16", "--min-deployment-target",

@@ -69,6 +69,32 @@ static bool read_by_portable(const cml_pte_plan *p, const bool *taken, uint32_t 
     return false;
 }
 
+/* Whether taken call i has a non-float tensor (bool, int) that would cross
+ * a subgraph boundary, which Core ML I/O cannot carry: a plan input or
+ * output, or referenced by another call that is portable or separated from
+ * i by a portable instruction. */
+static bool nonfloat_escapes(const cml_pte_plan *p, const bool *taken, uint32_t i) {
+    const cml_pte_chain *ch = &p->chains[0];
+    const cml_pte_instruction *ins = &ch->instructions[i];
+    for (uint32_t k = 0; k < ins->nargs; k++) {
+        int32_t v = ins->args[k];
+        const cml_pte_tensor *t = cml_cv_tensor(p, v);
+        if (!t || t->dtype == CML_DTYPE_FLOAT32 || t->constant_data) continue;
+        for (uint32_t o = 0; o < p->noutputs; o++) if (p->outputs[o] == v) return true;
+        for (uint32_t o = 0; o < p->ninputs; o++) if (p->inputs[o] == v) return true;
+        for (uint32_t j = 0; j < ch->ninstructions; j++) {
+            const cml_pte_instruction *r = &ch->instructions[j];
+            bool refs = false;
+            for (uint32_t a = 0; j != i && a < r->nargs; a++) refs |= r->args[a] == v;
+            if (!refs) continue;
+            if (!taken[j]) return true;
+            for (uint32_t m = (j < i ? j : i) + 1; m < (j < i ? i : j); m++)
+                if (!taken[m]) return true;
+        }
+    }
+    return false;
+}
+
 static void mark(const cml_pte_plan *plan, const cml_lower_options *opts, bool *taken,
                  cml_lower_report *report) {
     const cml_pte_chain *ch = &plan->chains[0];
@@ -85,6 +111,16 @@ static void mark(const cml_pte_plan *plan, const cml_lower_options *opts, bool *
             taken[i] = false;
             report_op(report, &plan->operators[ch->instructions[i].a], "constant-only, read by a portable op");
         }
+    for (bool changed = true; changed;) { /* each call kept portable may strand another */
+        changed = false;
+        for (uint32_t i = 0; i < ch->ninstructions; i++)
+            if (taken[i] && nonfloat_escapes(plan, taken, i)) {
+                taken[i] = false;
+                changed = true;
+                report_op(report, &plan->operators[ch->instructions[i].a],
+                          "a bool / integer tensor would cross a subgraph boundary");
+            }
+    }
 }
 
 cml_status cml_lower_partition(const cml_pte_plan *plan, const cml_lower_options *opts,
