@@ -280,7 +280,14 @@ static void dbg_path(cml_lbuf *b, const char *type, const char *out) {
 
 void cml_cv_op(cml_cv_ctx *c, const char *type, const cml_milw_arg *args, unsigned nargs,
            const char *out_name, const cml_milw_type *t, const char *name_attr) {
-    cml_milw_op(&c->w, type, args, nargs, out_name, t, name_attr);
+    cml_cv_op_n(c, type, args, nargs, &out_name, t, 1, name_attr);
+}
+
+void cml_cv_op_n(cml_cv_ctx *c, const char *type, const cml_milw_arg *args, unsigned nargs,
+                 const char *const *out_names, const cml_milw_type *ts, unsigned nout,
+                 const char *name_attr) {
+    const char *out_name = out_names[0]; /* debug records key an op by its first output */
+    cml_milw_op_n(&c->w, type, args, nargs, out_names, ts, nout, name_attr);
     if (!c->handle) return;
     if (!c->dbg_open) cml_lbuf_printf(&c->dbg_map, "%s\"%u\": [", c->dbg_map.size ? ", " : "", c->handle);
     else cml_lbuf_str(&c->dbg_map, ", ");

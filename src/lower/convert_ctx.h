@@ -74,6 +74,10 @@ cml_status cml_cv_const_weight(cml_cv_ctx *c, const char *name, int32_t rank, co
  * as fp16 when computing in fp16. */
 cml_status cml_cv_const_floats(cml_cv_ctx *c, const char *name, int32_t rank, const int64_t *dims,
                                const float *data);
+/* An op with nout outputs (debug record under the first). */
+void cml_cv_op_n(cml_cv_ctx *c, const char *type, const cml_milw_arg *args, unsigned nargs,
+                 const char *const *out_names, const cml_milw_type *ts, unsigned nout,
+                 const char *name_attr);
 /* Emits an op (and its debug-handle record). */
 void cml_cv_op(cml_cv_ctx *c, const char *type, const cml_milw_arg *args, unsigned nargs,
            const char *out_name, const cml_milw_type *t, const char *name_attr);

@@ -88,15 +88,26 @@ static void group_io(const cml_pte_plan *p, const bool *view, const cml_lower_gr
             if (t && !t->constant_data && !produced[a] && !view_of_produced(p, view, a, i, produced))
                 push_unique(in, nin, a);
         }
-        for (uint32_t k = e->nin; k < ins->nargs; k++) produced[ins->args[k]] = true;
+        for (uint32_t k = e->nin; k < ins->nargs; k++) {
+            const cml_pte_value *v = &p->values[ins->args[k]];
+            produced[ins->args[k]] = true;
+            if (v->kind == CML_VALUE_TENSOR_LIST) /* split: the items are the outputs */
+                for (uint32_t j = 0; j < v->u.tensor_list.count; j++)
+                    produced[v->u.tensor_list.items[j]] = true;
+        }
     }
     for (uint32_t i = g->first; i <= g->last; i++) {
         const cml_pte_instruction *ins = &p->chains[0].instructions[i];
         const cml_cv_op_entry *e = cml_lower_find_op(p, ins);
         for (uint32_t k = e->nin; k < ins->nargs; k++) {
-            int32_t v = ins->args[k];
-            if (cml_cv_tensor(p, v) && (used_outside(p, g, v) || view_read_outside(p, view, g, v)))
-                push_unique(out, nout, v);
+            const cml_pte_value *lv = &p->values[ins->args[k]];
+            bool list = lv->kind == CML_VALUE_TENSOR_LIST;
+            uint32_t n = list ? lv->u.tensor_list.count : 1;
+            for (uint32_t j = 0; j < n; j++) {
+                int32_t v = list ? lv->u.tensor_list.items[j] : ins->args[k];
+                if (cml_cv_tensor(p, v) && (used_outside(p, g, v) || view_read_outside(p, view, g, v)))
+                    push_unique(out, nout, v);
+            }
         }
     }
 }

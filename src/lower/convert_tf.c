@@ -1,7 +1,7 @@
 /*
  * Converters for the ops a decomposed transformer block leaves in a
  * portable program (portable_transformer): bmm, mul by a scalar, gelu,
- * layer norm, expand and clone. Same contract as convert_ops.c: check_*
+ * layer norm, expand, clone and split. Same contract as convert_ops.c: check_*
  * from the .pte alone, conv_* emits the MIL ops coremltools emits.
  */
 #include <stdio.h>
@@ -247,5 +247,65 @@ cml_status cml_lower_conv_layer_norm(cml_cv_ctx *c, const cml_pte_instruction *i
     if (gamma) args[nargs++] = (cml_milw_arg){"gamma", gamma};
     if (beta) args[nargs++] = (cml_milw_arg){"beta", beta};
     cml_cv_op(c, "layer_norm", args, nargs, out, &t, out);
+    return CML_OK;
+}
+
+/* ---- split_with_sizes_copy(self, split_sizes, dim) -> split ------------------
+ * The out argument is a TensorList; its items become the op's outputs. */
+
+#define SPLIT_MAX 16
+
+bool cml_lower_check_split(const cml_pte_plan *p, const cml_pte_instruction *ins,
+                           const char **why) {
+    const int32_t *a = ins->args;
+    int64_t sizes[SPLIT_MAX], dim;
+    uint32_t n;
+    if (!is_float(p, a[0])) WHY("self is not a float32 tensor");
+    const cml_pte_tensor *x = cml_cv_tensor(p, a[0]);
+    if (!cml_cv_int_list(p, a[1], sizes, SPLIT_MAX, &n) || n < 1)
+        WHY("split_sizes is not an int list (at most 16)");
+    if (!cml_cv_int(p, a[2], &dim) || dim < -x->rank || dim >= x->rank) WHY("dim out of range");
+    if (dim < 0) dim += x->rank;
+    const cml_pte_value *out = &p->values[a[3]];
+    if (out->kind != CML_VALUE_TENSOR_LIST || out->u.tensor_list.count != n)
+        WHY("out is not a list of one tensor per split");
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t it = out->u.tensor_list.items[i];
+        const cml_pte_tensor *t = cml_cv_tensor(p, it);
+        if (sizes[i] < 1 || !is_float(p, it) || t->rank != x->rank || t->sizes[dim] != sizes[i])
+            WHY("an output does not have its split's shape");
+        sum += sizes[i];
+    }
+    if (sum != x->sizes[dim]) WHY("split_sizes do not add up to the dim");
+    return true;
+}
+
+cml_status cml_lower_conv_split(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+    const int32_t *a = ins->args;
+    int64_t sizes[SPLIT_MAX], dim = 0;
+    uint32_t n = 0;
+    cml_cv_int_list(c->plan, a[1], sizes, SPLIT_MAX, &n);
+    cml_cv_int(c->plan, a[2], &dim);
+    const char *x;
+    CML_TRY(cml_cv_use(c, a[0], &x));
+    const cml_pte_value *out = &c->plan->values[a[3]];
+    char sn[32], an[32], names[SPLIT_MAX][96];
+    const char *np[SPLIT_MAX];
+    cml_milw_type ts[SPLIT_MAX];
+    int32_t s32[SPLIT_MAX];
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t it = out->u.tensor_list.items[i];
+        s32[i] = (int32_t)sizes[i];
+        cml_cv_type_of(c, cml_cv_tensor(c->plan, it), &ts[i]);
+        snprintf(names[i], sizeof names[i], "%s", cml_cv_define(c, it, "aten::split_with_sizes"));
+        np[i] = names[i];
+    }
+    cml_cv_const_name(c, sn, sizeof sn);
+    cml_milw_const_ints(&c->w, sn, s32, n);
+    cml_cv_const_name(c, an, sizeof an);
+    cml_milw_const_int(&c->w, an, (int32_t)dim);
+    cml_milw_arg args[3] = {{"x", x}, {"split_sizes", sn}, {"axis", an}};
+    cml_cv_op_n(c, "split", args, 3, np, ts, n, names[0]);
     return CML_OK;
 }

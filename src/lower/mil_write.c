@@ -291,6 +291,12 @@ void cml_milw_const_string(cml_milw *w, const char *name, const char *s) {
 
 void cml_milw_op(cml_milw *w, const char *type, const cml_milw_arg *args, unsigned nargs,
                  const char *out_name, const cml_milw_type *out, const char *name_attr) {
+    cml_milw_op_n(w, type, args, nargs, &out_name, out, 1, name_attr);
+}
+
+void cml_milw_op_n(cml_milw *w, const char *type, const cml_milw_arg *args, unsigned nargs,
+                   const char *const *out_names, const cml_milw_type *outs, unsigned nout,
+                   const char *name_attr) {
     cml_lbuf *b = &w->ops;
     size_t op = cml_pb_begin(b, 3);
     cml_pb_string(b, 1, type);
@@ -304,7 +310,7 @@ void cml_milw_op(cml_milw *w, const char *type, const cml_milw_arg *args, unsign
         cml_pb_end(b, a);
         cml_pb_end(b, e);
     }
-    put_output(b, out_name, out);
+    for (unsigned i = 0; i < nout; i++) put_output(b, out_names[i], &outs[i]);
     put_name_attr(b, 5, "name", name_attr);
     cml_pb_end(b, op);
 }

@@ -82,6 +82,11 @@ void cml_milw_lut_to_dense(cml_milw *w, const char *name, const cml_milw_type *t
 void cml_milw_op(cml_milw *w, const char *type, const cml_milw_arg *args, unsigned nargs,
                  const char *out_name, const cml_milw_type *out, const char *name_attr);
 
+/* The same with nout outputs (split). */
+void cml_milw_op_n(cml_milw *w, const char *type, const cml_milw_arg *args, unsigned nargs,
+                   const char *const *out_names, const cml_milw_type *outs, unsigned nout,
+                   const char *name_attr);
+
 /* Model I/O feature. */
 typedef struct cml_milw_io {
     const char *name;
