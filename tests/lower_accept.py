@@ -52,6 +52,8 @@ CASES = [
                             "--min-deployment-target", "iOS18"], 9, "float16"),
     ("portable_transformer", ["--compute-precision", "fp32"], 6, "float32"),
     ("portable_transformer", ["--skip-ops", "aten::any"], 6, "float16"),
+    ("portable_lstm", ["--compute-precision", "fp32"], 6, "float32"),
+    ("portable_lstm", ["--min-deployment-target", "iOS17"], 8, "float16"),
     ("portable_transformer", ["--min-deployment-target", "iOS18", "--quantize", "int4"], 9,
      "float16"),
     ("portable_mlp", ["--palettize", "4", "--group-size", "16", "--min-deployment-target",

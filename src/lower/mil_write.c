@@ -300,15 +300,19 @@ void cml_milw_op_n(cml_milw *w, const char *type, const cml_milw_arg *args, unsi
     cml_lbuf *b = &w->ops;
     size_t op = cml_pb_begin(b, 3);
     cml_pb_string(b, 1, type);
-    for (unsigned i = 0; i < nargs; i++) {
+    for (unsigned i = 0; i < nargs;) { /* consecutive args of one key: one variadic entry */
         size_t e = cml_pb_begin(b, 2);
         cml_pb_string(b, 1, args[i].key);
         size_t a = cml_pb_begin(b, 2);
-        size_t bd = cml_pb_begin(b, 1);
-        cml_pb_string(b, 1, args[i].name);
-        cml_pb_end(b, bd);
+        unsigned j = i;
+        for (; j < nargs && !strcmp(args[j].key, args[i].key); j++) {
+            size_t bd = cml_pb_begin(b, 1);
+            cml_pb_string(b, 1, args[j].name);
+            cml_pb_end(b, bd);
+        }
         cml_pb_end(b, a);
         cml_pb_end(b, e);
+        i = j;
     }
     for (unsigned i = 0; i < nout; i++) put_output(b, out_names[i], &outs[i]);
     put_name_attr(b, 5, "name", name_attr);

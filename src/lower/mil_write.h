@@ -77,7 +77,8 @@ void cml_milw_lut_to_dense(cml_milw *w, const char *name, const cml_milw_type *t
                            const cml_milw_type *it, const uint8_t *indices,
                            const cml_milw_type *lt, const void *lut);
 
-/* An op with named-argument inputs and one tensor output; name_attr is
+/* An op with named-argument inputs (consecutive args with the same key form
+ * one variadic operand: concat's values) and one tensor output; name_attr is
  * its "name" attribute (coremltools: the output name, or "<type>_<n>"). */
 void cml_milw_op(cml_milw *w, const char *type, const cml_milw_arg *args, unsigned nargs,
                  const char *out_name, const cml_milw_type *out, const char *name_attr);
