@@ -42,6 +42,16 @@ bool cml_cv_int(const cml_pte_plan *plan, int32_t idx, int64_t *v) {
     return true;
 }
 
+bool cml_cv_scalar(const cml_pte_plan *plan, int32_t idx, double *v) {
+    if (idx < 0 || (uint32_t)idx >= plan->nvalues) return false;
+    const cml_pte_value *s = &plan->values[idx];
+    if (s->kind == CML_VALUE_INT) *v = (double)s->u.i;
+    else if (s->kind == CML_VALUE_DOUBLE) *v = s->u.d;
+    else if (s->kind == CML_VALUE_BOOL) *v = s->u.b;
+    else return false;
+    return true;
+}
+
 bool cml_cv_scalar_is_one(const cml_pte_plan *plan, int32_t idx) {
     if (idx < 0 || (uint32_t)idx >= plan->nvalues) return false;
     const cml_pte_value *v = &plan->values[idx];

@@ -24,15 +24,6 @@ static bool is_bool(const cml_pte_plan *p, int32_t idx) {
     return true;
 }
 
-static bool scalar(const cml_pte_plan *p, int32_t idx, double *v) {
-    const cml_pte_value *s = &p->values[idx];
-    if (s->kind == CML_VALUE_INT) *v = (double)s->u.i;
-    else if (s->kind == CML_VALUE_DOUBLE) *v = s->u.d;
-    else if (s->kind == CML_VALUE_BOOL) *v = s->u.b;
-    else return false;
-    return true;
-}
-
 static void bool_type(const cml_pte_plan *p, int32_t idx, cml_milw_type *t) {
     const cml_pte_tensor *x = cml_cv_tensor(p, idx);
     memset(t, 0, sizeof *t);
@@ -48,14 +39,14 @@ bool cml_lower_check_eq_scalar(const cml_pte_plan *p, const cml_pte_instruction 
     double v;
     if (!cml_cv_is_float_tensor(p, ins->args[0])) WHY("self is not a float32 tensor");
     if (!is_bool(p, ins->args[2])) WHY("out is not a bool tensor");
-    if (!scalar(p, ins->args[1], &v)) WHY("other is not a scalar");
+    if (!cml_cv_scalar(p, ins->args[1], &v)) WHY("other is not a scalar");
     return true;
 }
 
 cml_status cml_lower_conv_eq_scalar(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     const char *x;
     double v = 0;
-    scalar(c->plan, ins->args[1], &v);
+    cml_cv_scalar(c->plan, ins->args[1], &v);
     CML_TRY(cml_cv_use(c, ins->args[0], &x));
     char y[32];
     cml_cv_const_name(c, y, sizeof y);
@@ -138,13 +129,13 @@ bool cml_lower_check_full_like(const cml_pte_plan *p, const cml_pte_instruction 
                                const char **why) {
     double v;
     if (!cml_cv_is_float_tensor(p, ins->args[3])) WHY("out is not a float32 tensor");
-    if (!scalar(p, ins->args[1], &v)) WHY("fill_value is not a scalar");
+    if (!cml_cv_scalar(p, ins->args[1], &v)) WHY("fill_value is not a scalar");
     return true;
 }
 
 cml_status cml_lower_conv_full_like(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     double v = 0;
-    scalar(c->plan, ins->args[1], &v);
+    cml_cv_scalar(c->plan, ins->args[1], &v);
     const cml_pte_tensor *t = cml_cv_tensor(c->plan, ins->args[3]);
     size_t n = t->nbytes / 4;
     float *data = malloc(n ? n * sizeof *data : sizeof *data);

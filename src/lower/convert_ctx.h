@@ -39,6 +39,8 @@ typedef struct cml_cv_ctx {
 /* Helpers shared by the op converters. */
 const cml_pte_tensor *cml_cv_tensor(const cml_pte_plan *plan, int32_t idx);
 bool cml_cv_is_float_tensor(const cml_pte_plan *plan, int32_t idx);
+/* An Int, Double or Bool scalar value as a double. */
+bool cml_cv_scalar(const cml_pte_plan *plan, int32_t idx, double *v);
 bool cml_cv_scalar_is_one(const cml_pte_plan *plan, int32_t idx);
 bool cml_cv_int(const cml_pte_plan *plan, int32_t idx, int64_t *v);
 /* Resolves an IntList argument (items are value indices). */

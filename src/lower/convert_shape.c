@@ -13,14 +13,6 @@
 
 #define WHY(msg) do { *why = (msg); return false; } while (0)
 
-static bool scalar(const cml_pte_plan *p, int32_t idx, double *v) {
-    const cml_pte_value *s = &p->values[idx];
-    if (s->kind == CML_VALUE_INT) *v = (double)s->u.i;
-    else if (s->kind == CML_VALUE_DOUBLE) *v = s->u.d;
-    else return false;
-    return true;
-}
-
 /* out = reshape(x, out's shape), x the MIL name of value `in`. */
 static cml_status reshape_to(cml_cv_ctx *c, const char *x, int32_t out_idx, const char *aten) {
     const cml_pte_tensor *t = cml_cv_tensor(c->plan, out_idx);
@@ -47,13 +39,13 @@ static bool same_numel(const cml_pte_plan *p, int32_t a, int32_t b) {
 bool cml_lower_check_full(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
     double v;
     if (!cml_cv_is_float_tensor(p, ins->args[2])) WHY("out is not a float32 tensor");
-    if (!scalar(p, ins->args[1], &v)) WHY("fill_value is not a scalar");
+    if (!cml_cv_scalar(p, ins->args[1], &v)) WHY("fill_value is not a scalar");
     return true;
 }
 
 cml_status cml_lower_conv_full(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     double v = 0;
-    scalar(c->plan, ins->args[1], &v);
+    cml_cv_scalar(c->plan, ins->args[1], &v);
     const cml_pte_tensor *t = cml_cv_tensor(c->plan, ins->args[2]);
     size_t n = t->nbytes / 4;
     float *data = malloc(n ? n * sizeof *data : sizeof *data);

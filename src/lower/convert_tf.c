@@ -23,15 +23,6 @@ static bool const_float_tensor(const cml_pte_plan *p, int32_t idx) {
     return t && t->constant_data && is_float(p, idx);
 }
 
-/* An Int or Double scalar value. */
-static bool scalar(const cml_pte_plan *p, int32_t idx, double *v) {
-    const cml_pte_value *s = &p->values[idx];
-    if (s->kind == CML_VALUE_INT) *v = (double)s->u.i;
-    else if (s->kind == CML_VALUE_DOUBLE) *v = s->u.d;
-    else return false;
-    return true;
-}
-
 /* out = op(x, y) on two MIL names, typed like value `like`. */
 static void emit2(cml_cv_ctx *c, const char *mil, const char *k0, const char *x, const char *k1,
                   const char *y, int32_t out_idx, const char *aten) {
@@ -68,14 +59,14 @@ bool cml_lower_check_mul_scalar(const cml_pte_plan *p, const cml_pte_instruction
     double v;
     if (!is_float(p, ins->args[0]) || !is_float(p, ins->args[2]))
         WHY("operand is not a float32 tensor");
-    if (!scalar(p, ins->args[1], &v)) WHY("other is not an int or double scalar");
+    if (!cml_cv_scalar(p, ins->args[1], &v)) WHY("other is not an int or double scalar");
     return true;
 }
 
 cml_status cml_lower_conv_mul_scalar(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     const char *x;
     double v = 0;
-    scalar(c->plan, ins->args[1], &v);
+    cml_cv_scalar(c->plan, ins->args[1], &v);
     CML_TRY(cml_cv_use(c, ins->args[0], &x));
     char y[32];
     cml_cv_const_name(c, y, sizeof y);
@@ -214,7 +205,7 @@ bool cml_lower_check_layer_norm(const cml_pte_plan *p, const cml_pte_instruction
             memcmp(t->sizes, shape, sizeof(int64_t) * n))
             WHY("weight / bias is not a constant of normalized_shape");
     }
-    if (!scalar(p, a[4], &eps)) WHY("eps is not a scalar");
+    if (!cml_cv_scalar(p, a[4], &eps)) WHY("eps is not a scalar");
     for (int k = 6; k <= 7; k++)
         if (cml_cv_read_elsewhere(p, a[k], ins)) WHY("mean / rstd are used");
     return true;
@@ -227,7 +218,7 @@ cml_status cml_lower_conv_layer_norm(cml_cv_ctx *c, const cml_pte_instruction *i
     uint32_t n = 0;
     double eps = 0;
     cml_cv_int_list(c->plan, a[1], shape, CML_MAX_DIMS, &n);
-    scalar(c->plan, a[4], &eps);
+    cml_cv_scalar(c->plan, a[4], &eps);
     CML_TRY(cml_cv_use(c, a[0], &x));
     if (!is_null(c->plan, a[2])) CML_TRY(cml_cv_use(c, a[2], &gamma));
     if (!is_null(c->plan, a[3])) CML_TRY(cml_cv_use(c, a[3], &beta));
