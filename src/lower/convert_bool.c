@@ -1,11 +1,11 @@
 /*
  * Converters for the bool ops of a decomposed attention's all-masked-row
- * guard (eq.Scalar, logical_not, any, full_like, where.self). Their bool
- * tensors never cross a subgraph boundary: the partitioner keeps a call
- * portable when one would (partition.c), since Core ML I/O has no bool.
+ * guard (eq.Scalar, logical_not, any, where.self; full_like is in
+ * convert_shape.c beside full). Their bool tensors never cross a subgraph
+ * boundary: the partitioner keeps a call portable when one would
+ * (partition.c), since Core ML I/O has no bool.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lower/convert_ctx.h"
@@ -121,30 +121,6 @@ cml_status cml_lower_conv_any(cml_cv_ctx *c, const cml_pte_instruction *ins) {
     cml_milw_arg c2[2] = {{"x", max}, {"dtype", n[3]}};
     cml_cv_op(c, "cast", c2, 2, out, &out_t, out);
     return CML_OK;
-}
-
-/* ---- full_like(self, fill_value, memory_format) -> a filled const ----------- */
-
-bool cml_lower_check_full_like(const cml_pte_plan *p, const cml_pte_instruction *ins,
-                               const char **why) {
-    double v;
-    if (!cml_cv_is_float_tensor(p, ins->args[3])) WHY("out is not a float32 tensor");
-    if (!cml_cv_scalar(p, ins->args[1], &v)) WHY("fill_value is not a scalar");
-    return true;
-}
-
-cml_status cml_lower_conv_full_like(cml_cv_ctx *c, const cml_pte_instruction *ins) {
-    double v = 0;
-    cml_cv_scalar(c->plan, ins->args[1], &v);
-    const cml_pte_tensor *t = cml_cv_tensor(c->plan, ins->args[3]);
-    size_t n = t->nbytes / 4;
-    float *data = malloc(n ? n * sizeof *data : sizeof *data);
-    if (!data) return cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for full_like");
-    for (size_t i = 0; i < n; i++) data[i] = (float)v;
-    const char *out = cml_cv_define(c, ins->args[3], "aten::full_like");
-    cml_status st = cml_cv_const_floats(c, out, t->rank, t->sizes, data);
-    free(data);
-    return st;
 }
 
 /* ---- where.self(condition, self, other) -> select(cond, a, b) ----------------- */

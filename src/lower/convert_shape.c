@@ -1,8 +1,9 @@
 /*
  * Converters for the shape ops of an unrolled recurrent network
- * (portable_lstm): full, squeeze / unsqueeze, slice, select and cat. All
- * shapes are static, so squeeze / unsqueeze / select's drop of a dim are a
- * `reshape` to the out tensor's shape. Same contract as convert_ops.c.
+ * (portable_lstm): full (and full_like), squeeze / unsqueeze, slice,
+ * select and cat. All shapes are static, so squeeze / unsqueeze / select's
+ * drop of a dim are a `reshape` to the out tensor's shape. Same contract as
+ * convert_ops.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,27 +35,47 @@ static bool same_numel(const cml_pte_plan *p, int32_t a, int32_t b) {
     return cml_cv_tensor(p, a)->nbytes == cml_cv_tensor(p, b)->nbytes;
 }
 
-/* ---- full(size, fill_value) -> a filled const -------------------------------- */
+/* ---- full(size, fill_value) / full_like(self, fill_value, memory_format)
+ * -> a const of the out tensor's shape filled with fill_value (args[1]) ---- */
 
-bool cml_lower_check_full(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+static bool check_fill(const cml_pte_plan *p, const cml_pte_instruction *ins, int out_arg,
+                       const char **why) {
     double v;
-    if (!cml_cv_is_float_tensor(p, ins->args[2])) WHY("out is not a float32 tensor");
+    if (!cml_cv_is_float_tensor(p, ins->args[out_arg])) WHY("out is not a float32 tensor");
     if (!cml_cv_scalar(p, ins->args[1], &v)) WHY("fill_value is not a scalar");
     return true;
 }
 
-cml_status cml_lower_conv_full(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+static cml_status conv_fill(cml_cv_ctx *c, const cml_pte_instruction *ins, int out_arg,
+                            const char *aten) {
     double v = 0;
     cml_cv_scalar(c->plan, ins->args[1], &v);
-    const cml_pte_tensor *t = cml_cv_tensor(c->plan, ins->args[2]);
+    const cml_pte_tensor *t = cml_cv_tensor(c->plan, ins->args[out_arg]);
     size_t n = t->nbytes / 4;
     float *data = malloc(n ? n * sizeof *data : sizeof *data);
-    if (!data) return cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for full");
+    if (!data) return cml_fail(c->err, CML_ERR_NOMEM, "lower: out of memory for %s", aten);
     for (size_t i = 0; i < n; i++) data[i] = (float)v;
-    const char *out = cml_cv_define(c, ins->args[2], "aten::full");
+    const char *out = cml_cv_define(c, ins->args[out_arg], aten);
     cml_status st = cml_cv_const_floats(c, out, t->rank, t->sizes, data);
     free(data);
     return st;
+}
+
+bool cml_lower_check_full(const cml_pte_plan *p, const cml_pte_instruction *ins, const char **why) {
+    return check_fill(p, ins, 2, why);
+}
+
+cml_status cml_lower_conv_full(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+    return conv_fill(c, ins, 2, "aten::full");
+}
+
+bool cml_lower_check_full_like(const cml_pte_plan *p, const cml_pte_instruction *ins,
+                               const char **why) {
+    return check_fill(p, ins, 3, why);
+}
+
+cml_status cml_lower_conv_full_like(cml_cv_ctx *c, const cml_pte_instruction *ins) {
+    return conv_fill(c, ins, 3, "aten::full_like");
 }
 
 /* ---- squeeze_copy.dims(self, dims) / unsqueeze_copy(self, dim) -> reshape ---- */
